@@ -1,0 +1,46 @@
+# Strict shell: a failing step fails the target.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PROTO_FILES := $(shell find protos -name '*.proto')
+DESCRIPTOR := gen/descriptor.pb
+
+.PHONY: help setup protos run test lint typecheck unit bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## install everything (venv, packages, model, generated code)
+	@scripts/setup.sh
+	@$(MAKE) --no-print-directory protos
+
+protos: gen/.stamp ## generate Python stubs, .pyi and the Envoy descriptor set
+
+# Copies the googleapis protos from the installed package (buf's registry is unreachable),
+# generates Python code into gen/ and the descriptor set (with imports) for Envoy's transcoder.
+gen/.stamp: $(PROTO_FILES) buf.yaml scripts/gen_protos.sh
+	@scripts/gen_protos.sh
+	@touch $@
+
+run: setup ## start the services locally on the embedded defaults
+	@$(PY) -m server_kit.launcher
+
+lint: setup ## ruff, mypy and buf lint
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy .
+	@$(BIN)/buf lint
+
+test: setup lint ## install everything, lint, run the whole test suite
+	@scripts/run_tests.sh
+
+bench: setup ## run the benchmarks (figures printed and written to bench/results/)
+	@scripts/run_benchmarks.sh
+
+clean: ## remove generated code (keeps the venv)
+	rm -rf gen third_party

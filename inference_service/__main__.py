@@ -1,0 +1,87 @@
+"""`python -m inference_service [--engine llama_cpp|vllm] [--port N] ...`"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import grpc
+from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
+
+from inference_service.config import InferenceSettings
+from inference_service.engines.base import Engine
+from inference_service.servicer import InferenceServicer
+from server_kit.logs import configure_logging
+from server_kit.server import ServiceSpec, run_service
+
+SERVICE_NAME = "chatstack.inference.v1.InferenceService"
+
+
+def build_engine(settings: InferenceSettings) -> Engine:
+    if settings.engine == "vllm":
+        from inference_service.engines.vllm_engine import VllmEngine, VllmEngineConfig
+
+        if not settings.model_path:
+            raise SystemExit("--model-path is required with --engine vllm (an HF model dir)")
+        return VllmEngine(
+            VllmEngineConfig(
+                model=settings.model_path,
+                served_model_name=settings.model_id or None,
+                dtype=settings.vllm_dtype,
+                gpu_memory_utilization=settings.vllm_gpu_memory_utilization,
+                max_model_len=settings.context_length,
+                max_num_seqs=settings.vllm_max_num_seqs,
+                tensor_parallel_size=settings.vllm_tensor_parallel_size,
+                enable_prefix_caching=settings.vllm_enable_prefix_caching,
+            )
+        )
+    from inference_service.engines.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine
+    from inference_service.model_files import default_gguf_path
+
+    path = Path(settings.model_path) if settings.model_path else default_gguf_path()
+    model_id = settings.model_id or path.stem.lower().replace(".", "-")
+    return LlamaCppEngine(
+        LlamaCppConfig(
+            model_path=path,
+            model_id=model_id,
+            n_ctx=settings.context_length,
+            instances=settings.instances,
+            threads_per_instance=settings.threads_per_instance,
+        )
+    )
+
+
+async def serve(settings: InferenceSettings) -> None:
+    engine = build_engine(settings)
+    servicer: InferenceServicer | None = None
+
+    async def on_start() -> None:
+        nonlocal servicer
+        await engine.start()
+        servicer = InferenceServicer(engine, settings)
+
+    def register(server: grpc.aio.Server) -> None:
+        assert servicer is not None
+        pb_grpc.add_InferenceServiceServicer_to_server(servicer, server)
+
+    spec = ServiceSpec(
+        name="inference",
+        service_names=[SERVICE_NAME],
+        register=register,
+        on_start=on_start,
+        on_stop=engine.close,
+    )
+    await run_service(settings, spec)
+
+
+def main() -> None:
+    # Several OpenMP processes spinning on 2 cores starve each other; passive waiting fixes it.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    settings = InferenceSettings(_cli_parse_args=True)  # type: ignore[call-arg]
+    configure_logging("inference", settings.log_level, settings.log_format)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""Settings shared by every service. Each service subclasses it with its own env prefix;
+main() parses flags and environment once and passes the object down."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", cli_kebab_case=True, cli_prog_name="service")
+
+    host: str = Field("127.0.0.1", description="address the gRPC server binds")
+    port: int = Field(0, ge=0, le=65535, description="gRPC port (0: pick a free one)")
+    metrics_host: str = Field("127.0.0.1", description="address of the Prometheus /metrics server")
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Prometheus metrics port (0: disabled)"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    shutdown_grace_s: float = Field(
+        10.0, ge=0, description="on SIGTERM: how long in-flight RPCs may run before cancellation"
+    )
+    max_message_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="gRPC message size cap")

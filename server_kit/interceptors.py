@@ -1,0 +1,166 @@
+"""Server interceptors: domain errors -> gRPC status, and per-RPC metrics.
+
+Both wrap unary and server-streaming handlers alike (our services have no client streaming).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeAlias
+
+import grpc
+from grpc_status import rpc_status
+from prometheus_client import Counter, Histogram
+
+from server_kit.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+Context: TypeAlias = grpc.aio.ServicerContext
+StreamBehavior = Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
+
+RPCS = Counter(
+    "grpc_server_handled_total", "RPCs completed, by method and status code", ["method", "code"]
+)
+RPC_SECONDS = Histogram(
+    "grpc_server_handling_seconds",
+    "Time to handle an RPC (for streams: until the last message)",
+    ["method"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+
+
+def _rewrap(
+    handler: grpc.RpcMethodHandler,
+    unary: Callable[[UnaryBehavior], UnaryBehavior],
+    stream: Callable[[StreamBehavior], StreamBehavior],
+) -> grpc.RpcMethodHandler:
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            unary(handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            stream(handler.unary_stream),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    return handler
+
+
+async def _abort(context: grpc.aio.ServicerContext, method: str, exc: Exception) -> None:
+    if isinstance(exc, ServiceError):
+        if exc.code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE):
+            log.warning("%s failed: %s", method, exc.message, extra={"reason": exc.reason})
+        await context.abort_with_status(rpc_status.to_status(exc.to_status_proto()))
+    log.exception("%s: unexpected error", method, exc_info=exc)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error (see the server log)")
+
+
+class ErrorInterceptor(grpc.aio.ServerInterceptor):
+    """Maps ServiceError (and unexpected exceptions) to a gRPC status with details."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+
+        def unary(behavior: UnaryBehavior) -> UnaryBehavior:
+            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                try:
+                    return await behavior(request, context)
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    raise
+                except Exception as exc:
+                    await _abort(context, method, exc)
+
+            return wrapped
+
+        def stream(behavior: StreamBehavior) -> StreamBehavior:
+            async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
+                try:
+                    async for item in behavior(request, context):
+                        yield item
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    raise
+                except Exception as exc:
+                    await _abort(context, method, exc)
+
+            return wrapped
+
+        return _rewrap(handler, unary, stream)
+
+
+def _code_name(context: grpc.aio.ServicerContext, failed: bool) -> str:
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return str(code.name)
+    if isinstance(code, int):
+        return next((c.name for c in grpc.StatusCode if c.value[0] == code), "UNKNOWN")
+    return "UNKNOWN" if failed else "OK"
+
+
+class MetricsInterceptor(grpc.aio.ServerInterceptor):
+    """Counts RPCs by method and code and times them. Cancelled streams count as CANCELLED."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if method.startswith(("/grpc.health", "/grpc.reflection")):
+            return handler
+
+        def record(start: float, code: str) -> None:
+            RPC_SECONDS.labels(method).observe(time.perf_counter() - start)
+            RPCS.labels(method, code).inc()
+
+        def unary(behavior: UnaryBehavior) -> UnaryBehavior:
+            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                start, code = time.perf_counter(), None
+                try:
+                    return await behavior(request, context)
+                except asyncio.CancelledError:
+                    code = "CANCELLED"
+                    raise
+                except BaseException:
+                    code = _code_name(context, failed=True)
+                    raise
+                finally:
+                    record(start, code or _code_name(context, failed=False))
+
+            return wrapped
+
+        def stream(behavior: StreamBehavior) -> StreamBehavior:
+            async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
+                start, code = time.perf_counter(), None
+                try:
+                    async for item in behavior(request, context):
+                        yield item
+                except asyncio.CancelledError:
+                    code = "CANCELLED"
+                    raise
+                except BaseException:
+                    code = _code_name(context, failed=True)
+                    raise
+                finally:
+                    record(start, code or _code_name(context, failed=False))
+
+            return wrapped
+
+        return _rewrap(handler, unary, stream)

@@ -1,0 +1,102 @@
+"""The server skeleton shared by the three services.
+
+grpc.aio server + standard health service + reflection + Prometheus /metrics, with a clean
+lifecycle: start the service's resources, mark SERVING, and on SIGTERM/SIGINT mark
+NOT_SERVING (load balancers stop sending), let in-flight RPCs finish for the grace period,
+then release resources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+from server_kit.config import ServerSettings
+from server_kit.interceptors import ErrorInterceptor, MetricsInterceptor
+
+log = logging.getLogger(__name__)
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass
+class ServiceSpec:
+    """What a service plugs into the skeleton."""
+
+    name: str
+    # Full names of the gRPC services, e.g. "chatstack.inference.v1.InferenceService".
+    service_names: Sequence[str]
+    # Adds the servicers to the server.
+    register: Callable[[grpc.aio.Server], None]
+    on_start: Callable[[], Awaitable[None]] = field(default=_nothing)
+    on_stop: Callable[[], Awaitable[None]] = field(default=_nothing)
+
+
+class GrpcService:
+    def __init__(self, settings: ServerSettings, spec: ServiceSpec) -> None:
+        self.settings = settings
+        self.spec = spec
+        self.health = health.aio.HealthServicer()
+        self.server = grpc.aio.server(
+            interceptors=[MetricsInterceptor(), ErrorInterceptor()],
+            options=[
+                ("grpc.max_receive_message_length", settings.max_message_bytes),
+                ("grpc.max_send_message_length", settings.max_message_bytes),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        self.port = 0
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> int:
+        """Starts serving; returns the bound gRPC port."""
+        await self.spec.on_start()
+        self.spec.register(self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            [*self.spec.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+        )
+        self.port = self.server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        if self.settings.metrics_port:
+            start_http_server(self.settings.metrics_port, addr=self.settings.metrics_host)
+        await self.server.start()
+        serving = health_pb2.HealthCheckResponse.SERVING
+        for name in ["", *self.spec.service_names]:
+            await self.health.set(name, serving)
+        log.info(
+            "%s serving",
+            self.spec.name,
+            extra={"grpc_port": self.port, "metrics_port": self.settings.metrics_port},
+        )
+        return self.port
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def wait_and_stop(self) -> None:
+        await self._stopping.wait()
+        log.info("%s stopping: NOT_SERVING, draining in-flight RPCs", self.spec.name)
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.settings.shutdown_grace_s)
+        await self.spec.on_stop()
+        log.info("%s stopped", self.spec.name)
+
+
+async def run_service(settings: ServerSettings, spec: ServiceSpec) -> None:
+    """Runs until SIGTERM or SIGINT, then stops gracefully."""
+    service = GrpcService(settings, spec)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, service.request_stop)
+    await service.start()
+    await service.wait_and_stop()

@@ -1,0 +1,196 @@
+"""The inference service as a real process with the real model (SmolLM2 on llama.cpp)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from chatstack.inference.v1 import inference_pb2 as pb
+from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.fixtures.services import RunningService
+from tests.grpc_errors import error_reason, field_violations
+from tests.metrics_scrape import metric_value
+
+CONVERSATION = [
+    pb.ChatMessage(role=pb.ROLE_SYSTEM, content="You are a helpful assistant. Answer briefly."),
+    pb.ChatMessage(role=pb.ROLE_USER, content="What is the capital of France?"),
+]
+
+
+@pytest.fixture
+async def stub(inference_server: RunningService) -> AsyncIterator[pb_grpc.InferenceServiceStub]:
+    async with grpc.aio.insecure_channel(inference_server.address) as channel:
+        yield pb_grpc.InferenceServiceStub(channel)
+
+
+async def collect(call: grpc.aio.UnaryStreamCall) -> list[pb.GenerateResponse]:
+    return [r async for r in call]
+
+
+async def test_health_and_model_info(
+    inference_server: RunningService, stub: pb_grpc.InferenceServiceStub
+) -> None:
+    async with grpc.aio.insecure_channel(inference_server.address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        reply = await health.Check(
+            health_pb2.HealthCheckRequest(service="chatstack.inference.v1.InferenceService"),
+            timeout=5,
+        )
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    models = await stub.ListModels(pb.ListModelsRequest(), timeout=5)
+    (model,) = models.models
+    assert model.id == models.default_model
+    assert "smollm2" in model.id
+    assert model.engine == "llama_cpp"
+    assert model.context_length == 2048
+    assert model.has_chat_template
+
+
+async def test_generate_streams_deltas_then_final_with_exact_usage(
+    stub: pb_grpc.InferenceServiceStub,
+) -> None:
+    sampling = pb.SamplingParams(temperature=0, max_tokens=48)
+    events = await collect(
+        stub.Generate(pb.GenerateRequest(messages=CONVERSATION, sampling=sampling), timeout=60)
+    )
+    deltas = [e.delta for e in events if e.HasField("delta")]
+    assert len(deltas) >= 2
+    assert events[-1].HasField("final") and sum(e.HasField("final") for e in events) == 1
+    final = events[-1].final
+    text = "".join(d.text for d in deltas)
+    assert text.strip()
+    assert "Paris" in text  # greedy decoding of this question is stable
+    assert final.usage.completion_tokens == sum(len(d.token_ids) for d in deltas)
+    assert final.finish_reason in (pb.FINISH_REASON_STOP, pb.FINISH_REASON_LENGTH)
+
+    counted = await stub.CountTokens(
+        pb.CountTokensRequest(
+            messages=CONVERSATION, texts=[m.content for m in CONVERSATION]
+        ),
+        timeout=10,
+    )
+    assert final.usage.prompt_tokens == counted.prompt_tokens
+    # The chat template wraps each message in role markers (<|im_start|>role ... <|im_end|>).
+    assert counted.prompt_tokens >= sum(counted.text_tokens) + 4 * len(CONVERSATION)
+    marker = await stub.Tokenize(pb.TokenizeRequest(text="<|im_start|>", parse_special=True))
+    assert len(marker.token_ids) == 1
+
+
+async def test_same_seed_same_text(stub: pb_grpc.InferenceServiceStub) -> None:
+    sampling = pb.SamplingParams(temperature=0.9, max_tokens=24, seed=1234)
+    request = pb.GenerateRequest(messages=CONVERSATION, sampling=sampling)
+    first = await collect(stub.Generate(request, timeout=60))
+    second = await collect(stub.Generate(request, timeout=60))
+
+    def text(events: list[pb.GenerateResponse]) -> str:
+        return "".join(e.delta.text for e in events if e.HasField("delta"))
+
+    assert text(first) == text(second)
+
+
+async def test_cancel_stops_generation(
+    inference_server: RunningService, stub: pb_grpc.InferenceServiceStub
+) -> None:
+    url = inference_server.metrics_url
+    cancelled_before = metric_value(url, "inference_requests_total", {"outcome": "cancelled"})
+    sampling = pb.SamplingParams(max_tokens=1500, ignore_eos=True)
+    call = stub.Generate(pb.GenerateRequest(messages=CONVERSATION, sampling=sampling))
+    received = 0
+    async for event in call:
+        assert event.HasField("delta")
+        received += 1
+        if received == 5:
+            break
+    call.cancel()
+
+    # Poll until the server has counted the cancellation, then check the count stays put.
+    deadline = time.monotonic() + 10
+    while metric_value(url, "inference_requests_total", {"outcome": "cancelled"}) <= cancelled_before:
+        assert time.monotonic() < deadline, "the server never saw the cancellation"
+        await asyncio.sleep(0.05)
+    at_cancel = metric_value(url, "inference_generated_tokens_total")
+    await asyncio.sleep(0.5)
+    after = metric_value(url, "inference_generated_tokens_total")
+    # Without an abort, 1500 tokens at ~100 tokens/s would keep the count growing for seconds.
+    assert after - at_cancel <= 1
+    assert metric_value(url, "inference_running_requests") == 0
+
+
+async def test_full_queue_is_refused_at_once(
+    inference_server: RunningService, stub: pb_grpc.InferenceServiceStub
+) -> None:
+    """One instance and a queue of one: the third concurrent request is refused."""
+    long = pb.GenerateRequest(
+        messages=CONVERSATION, sampling=pb.SamplingParams(max_tokens=1500, ignore_eos=True)
+    )
+    running = stub.Generate(long)
+    await running.read()  # it has a slot and is generating
+    queued = stub.Generate(long)
+    deadline = time.monotonic() + 10
+    while metric_value(inference_server.metrics_url, "inference_queue_depth") < 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await collect(stub.Generate(long, timeout=5))
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert error_reason(err.value) == "INFERENCE_QUEUE_FULL"
+    finally:
+        running.cancel()
+        queued.cancel()
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (pb.GenerateRequest(), "messages"),
+        (
+            pb.GenerateRequest(messages=[pb.ChatMessage(role=pb.ROLE_UNSPECIFIED, content="hi")]),
+            "messages[0].role",
+        ),
+        (
+            pb.GenerateRequest(messages=[pb.ChatMessage(role=7, content="hi")]),  # type: ignore[arg-type]
+            "messages[0].role",
+        ),
+        (
+            pb.GenerateRequest(
+                messages=CONVERSATION, sampling=pb.SamplingParams(temperature=50)
+            ),
+            "sampling.temperature",
+        ),
+        (
+            pb.GenerateRequest(messages=CONVERSATION, sampling=pb.SamplingParams(top_p=0)),
+            "sampling.top_p",
+        ),
+        (
+            pb.GenerateRequest(messages=CONVERSATION, sampling=pb.SamplingParams(max_tokens=0)),
+            "sampling.max_tokens",
+        ),
+        (
+            pb.GenerateRequest(messages=CONVERSATION, model="gpt-17"),
+            "model",
+        ),
+        (
+            # about 6,000 tokens: over the 2,048-token context
+            pb.GenerateRequest(
+                messages=[pb.ChatMessage(role=pb.ROLE_USER, content="tell me more " * 2000)]
+            ),
+            "messages",
+        ),
+    ],
+    ids=["empty", "unspecified-role", "unknown-role", "temperature", "top_p", "max_tokens",
+         "model", "over-context"],
+)  # fmt: skip
+async def test_bad_input_is_invalid_argument_naming_the_field(
+    stub: pb_grpc.InferenceServiceStub, request_: pb.GenerateRequest, field: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await collect(stub.Generate(request_, timeout=30))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(err.value) == [field]
+    assert field in (err.value.details() or "")

@@ -28,7 +28,7 @@ gen/.stamp: $(PROTO_FILES) buf.yaml scripts/gen_protos.sh
 	@touch $@
 
 run: setup ## start the services locally on the embedded defaults
-	@$(PY) -m server_kit.launcher
+	@$(PY) -m local_stack
 
 lint: setup ## ruff, mypy and buf lint
 	@$(BIN)/ruff check .

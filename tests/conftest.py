@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.fixtures.cassandra_node", "tests.fixtures.services"]

@@ -1,0 +1,105 @@
+"""Chat domain types: what the store keeps and the service reasons about.
+
+One stored row per message (not per exchange): the user's message must be durable before
+inference starts, while the assistant's reply exists only later and has a lifecycle of its
+own (pending -> complete | interrupted | failed). Separate rows also make "the newest N
+messages" a plain clustering-range read, and let the window policy count tokens per message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+class HistoryPolicy(StrEnum):
+    FULL = "full"
+    WINDOW = "window"
+    SUMMARY = "summary"
+
+
+def utcnow() -> datetime:
+    """Millisecond precision: what both stores keep."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    # None: the deployment's default policy at the time of each turn.
+    history_policy: HistoryPolicy | None = None
+    model: str = ""
+    sampling: Sampling = field(default_factory=Sampling)
+
+
+@dataclass
+class ChatRecord:
+    user_id: str
+    chat_id: str  # UUIDv7 text, time-ordered
+    title: str
+    system_prompt: str
+    settings: ChatSettings
+    created_at: datetime
+    updated_at: datetime
+    # True when the user supplied the title: then it is never replaced automatically.
+    title_from_user: bool = False
+
+
+@dataclass
+class MessageRecord:
+    chat_id: str
+    message_id: str  # UUIDv7 text, time-ordered within the chat
+    role: Role
+    content: str
+    status: MessageStatus
+    created_at: datetime
+    updated_at: datetime
+    client_request_id: str = ""
+    model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached: bool = False
+    cache_similarity: float = 0.0
+    finish_reason: str = ""  # "stop" | "length" | ""
+    error: str = ""
+
+
+@dataclass
+class Turn:
+    """A user message and the assistant message that answers it."""
+
+    user: MessageRecord
+    assistant: MessageRecord
+
+
+@dataclass
+class SummaryRecord:
+    """A checkpoint: a summary of the chat's messages up to and including `upto_message_id`."""
+
+    chat_id: str
+    upto_message_id: str
+    content: str
+    token_count: int
+    created_at: datetime

@@ -1,0 +1,642 @@
+"""HistoryStore on Apache Cassandra: the production store.
+
+Tables are designed for the queries (one query, one partition), all keyed by user_id first
+so a chat of another user is invisible by construction:
+
+  chats_by_user     ((user_id), chat_id DESC)             list newest first, and get by key
+  messages          ((user_id, chat_id, bucket), message_id DESC)
+  message_buckets   ((user_id, chat_id), bucket DESC)     which message partitions exist
+  turns_by_request  ((user_id, chat_id), client_request_id) -> the turn's message ids
+  summaries         ((user_id, chat_id), upto_message_id DESC)
+  schema_version    ((component))                         applied migrations
+
+Chat and message ids are UUIDv7 stored as `uuid`. Cassandra's UUIDType orders non-v1 UUIDs
+as unsigned bytes, i.e. by creation time for v7 and exactly like their canonical text (what
+SQLite sorts); the contract tests check this on a real node, random tail bytes included.
+
+Message partitions. Cassandra wants a partition well under ~100 MB and ~100k rows: a larger
+one makes compaction, repair and reads slow, and strains the heap. A chat's messages are
+therefore split into time buckets of BUCKET_MS (30 days), bucket = the message id's Unix ms
+// BUCKET_MS, so a chat that lives for years spreads over one partition per active month,
+each bounded by what one chat can write in a month (a human conversation writes a few
+thousand rows, a few MB; reaching 100 MB takes ~25k long messages in 30 days, which the
+service's per-user rate limits rule out). The bucket is derived from the id alone, so a
+save needs no read. `message_buckets` lists the non-empty buckets of a chat (one tiny row
+per active month); a newest-N read walks them newest first and stops as soon as it has N
+rows, so it reads only the partitions it needs and never probes empty months. delete_chat
+uses the same list to drop every message partition.
+
+Writes are upserts without lightweight transactions (no Paxos round on the hot path).
+begin_turn is idempotent by looking up turns_by_request first; a new turn's rows are written
+in one LOGGED batch so they land together or not at all. Caveat: two *concurrent* attempts
+with the same client_request_id can both miss the index and both write; the index then
+points at one of them and the other's messages stay in the chat as a duplicate turn, unless
+the caller derives the message ids deterministically from the request id (then the second
+write overwrites the first). The service should serialise attempts per request id.
+Similarly a write racing delete_chat can leave rows behind (a write timestamped after the
+delete's tombstones survives them); they are unreachable once the chat row is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cassandra import (
+    ConsistencyLevel,
+    CoordinationFailure,
+    OperationTimedOut,
+    ReadTimeout,
+    Unavailable,
+    WriteTimeout,
+)
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
+from cassandra.connection import ConnectionException
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
+from cassandra.query import BatchStatement, BatchType, dict_factory
+
+from chat_service.domain import (
+    ChatRecord,
+    MessageRecord,
+    MessageStatus,
+    Role,
+    SummaryRecord,
+    Turn,
+)
+from chat_service.ids import unix_ms_of
+from chat_service.store._codec import (
+    from_ms,
+    norm_id,
+    normalize_message,
+    settings_from_json,
+    settings_to_json,
+    to_ms,
+)
+from chat_service.store.base import HistoryStore, StoreUnavailable
+
+BUCKET_MS = 30 * 24 * 3600 * 1000
+# delete_chat drops message partitions in LOGGED batches of at most this many statements
+# (Cassandra warns on batches over 5 kB and rejects them over 50 kB).
+_DELETE_BATCH = 50
+
+Row = dict[str, Any]
+
+# Errors that mean "the cluster cannot serve this now": the service answers UNAVAILABLE.
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    NoHostAvailable,
+    OperationTimedOut,
+    Unavailable,
+    ReadTimeout,
+    WriteTimeout,
+    CoordinationFailure,  # ReadFailure, WriteFailure
+    ConnectionException,
+    OverloadedErrorMessage,
+    IsBootstrappingErrorMessage,
+)
+
+# Schema changes wait for every node to agree; a cold or busy node can take many seconds.
+_DDL_TIMEOUT_S = 60.0
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+def bucket_of(message_id: str) -> int:
+    return unix_ms_of(message_id) // BUCKET_MS
+
+
+def _migrations(ks: str) -> list[list[str]]:
+    """Schema versions, applied in order; each statement is idempotent (IF NOT EXISTS) so a
+    migration interrupted halfway simply runs again."""
+    return [
+        [
+            f"""CREATE TABLE IF NOT EXISTS {ks}.chats_by_user (
+                user_id text,
+                chat_id uuid,
+                title text,
+                title_from_user boolean,
+                system_prompt text,
+                settings text,
+                created_at timestamp,
+                updated_at timestamp,
+                PRIMARY KEY ((user_id), chat_id)
+            ) WITH CLUSTERING ORDER BY (chat_id DESC)""",
+            f"""CREATE TABLE IF NOT EXISTS {ks}.messages (
+                user_id text,
+                chat_id uuid,
+                bucket int,
+                message_id uuid,
+                role text,
+                content text,
+                status text,
+                created_at timestamp,
+                updated_at timestamp,
+                client_request_id text,
+                model text,
+                prompt_tokens int,
+                completion_tokens int,
+                cached boolean,
+                cache_similarity double,
+                finish_reason text,
+                error text,
+                PRIMARY KEY ((user_id, chat_id, bucket), message_id)
+            ) WITH CLUSTERING ORDER BY (message_id DESC)""",
+            f"""CREATE TABLE IF NOT EXISTS {ks}.message_buckets (
+                user_id text,
+                chat_id uuid,
+                bucket int,
+                PRIMARY KEY ((user_id, chat_id), bucket)
+            ) WITH CLUSTERING ORDER BY (bucket DESC)""",
+            # ~100 bytes per turn: a chat would need a million turns to reach 100 MB.
+            f"""CREATE TABLE IF NOT EXISTS {ks}.turns_by_request (
+                user_id text,
+                chat_id uuid,
+                client_request_id text,
+                user_message_id uuid,
+                assistant_message_id uuid,
+                PRIMARY KEY ((user_id, chat_id), client_request_id)
+            )""",
+            f"""CREATE TABLE IF NOT EXISTS {ks}.summaries (
+                user_id text,
+                chat_id uuid,
+                upto_message_id uuid,
+                content text,
+                token_count int,
+                created_at timestamp,
+                PRIMARY KEY ((user_id, chat_id), upto_message_id)
+            ) WITH CLUSTERING ORDER BY (upto_message_id DESC)""",
+        ],
+    ]
+
+
+_CHAT_COLS = (
+    "user_id, chat_id, title, title_from_user, system_prompt, settings, created_at, updated_at"
+)
+_MSG_COLS = (
+    "chat_id, message_id, role, content, status, created_at, updated_at, client_request_id,"
+    " model, prompt_tokens, completion_tokens, cached, cache_similarity, finish_reason, error"
+)
+
+
+def _statements(ks: str) -> dict[str, str]:
+    chat_key = "user_id = ? AND chat_id = ?"
+    return {
+        "insert_chat": f"INSERT INTO {ks}.chats_by_user ({_CHAT_COLS})"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "get_chat": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user WHERE {chat_key}",
+        "list_chats": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user WHERE user_id = ? LIMIT ?",
+        "list_chats_before": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user"
+        " WHERE user_id = ? AND chat_id < ? LIMIT ?",
+        "update_chat": f"UPDATE {ks}.chats_by_user SET title = ?, title_from_user = ?,"
+        f" settings = ?, updated_at = ? WHERE {chat_key}",
+        "delete_chat": f"DELETE FROM {ks}.chats_by_user WHERE {chat_key}",
+        "insert_message": f"INSERT INTO {ks}.messages (user_id, bucket, {_MSG_COLS})"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "get_message": f"SELECT {_MSG_COLS} FROM {ks}.messages"
+        f" WHERE {chat_key} AND bucket = ? AND message_id = ?",
+        "recent": f"SELECT {_MSG_COLS} FROM {ks}.messages WHERE {chat_key} AND bucket = ? LIMIT ?",
+        "recent_before": f"SELECT {_MSG_COLS} FROM {ks}.messages"
+        f" WHERE {chat_key} AND bucket = ? AND message_id < ? LIMIT ?",
+        "delete_messages": f"DELETE FROM {ks}.messages WHERE {chat_key} AND bucket = ?",
+        "insert_bucket": f"INSERT INTO {ks}.message_buckets (user_id, chat_id, bucket)"
+        " VALUES (?, ?, ?)",
+        "buckets": f"SELECT bucket FROM {ks}.message_buckets WHERE {chat_key}",
+        "buckets_upto": f"SELECT bucket FROM {ks}.message_buckets WHERE {chat_key} AND bucket <= ?",
+        "delete_buckets": f"DELETE FROM {ks}.message_buckets WHERE {chat_key}",
+        "insert_turn": f"INSERT INTO {ks}.turns_by_request (user_id, chat_id,"
+        " client_request_id, user_message_id, assistant_message_id) VALUES (?, ?, ?, ?, ?)",
+        "get_turn": f"SELECT user_message_id, assistant_message_id FROM {ks}.turns_by_request"
+        f" WHERE {chat_key} AND client_request_id = ?",
+        "delete_turns": f"DELETE FROM {ks}.turns_by_request WHERE {chat_key}",
+        "insert_summary": f"INSERT INTO {ks}.summaries (user_id, chat_id, upto_message_id,"
+        " content, token_count, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "latest_summary": f"SELECT chat_id, upto_message_id, content, token_count, created_at"
+        f" FROM {ks}.summaries WHERE {chat_key} LIMIT 1",
+        "delete_summaries": f"DELETE FROM {ks}.summaries WHERE {chat_key}",
+    }
+
+
+def _cql_literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _ts(value: datetime | None) -> datetime:
+    """A timestamp read back from the driver (naive UTC, float-derived): aware UTC, exact ms."""
+    if value is None:
+        return from_ms(0)
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    micros = (value - _NAIVE_EPOCH) // timedelta(microseconds=1)
+    return from_ms((micros + 500) // 1000)
+
+
+def _chat_from_row(row: Row) -> ChatRecord:
+    return ChatRecord(
+        user_id=row["user_id"],
+        chat_id=str(row["chat_id"]),
+        title=row["title"] or "",
+        system_prompt=row["system_prompt"] or "",
+        settings=settings_from_json(row["settings"]),
+        created_at=_ts(row["created_at"]),
+        updated_at=_ts(row["updated_at"]),
+        title_from_user=bool(row["title_from_user"]),
+    )
+
+
+def _is_complete_chat(row: Row) -> bool:
+    # update_chat racing delete_chat can resurrect a partial row (an UPDATE writes only its
+    # columns): such a row has no created_at and counts as deleted.
+    return row["created_at"] is not None
+
+
+def _message_from_row(row: Row) -> MessageRecord:
+    return MessageRecord(
+        chat_id=str(row["chat_id"]),
+        message_id=str(row["message_id"]),
+        role=Role(row["role"]),
+        content=row["content"] or "",
+        status=MessageStatus(row["status"]),
+        created_at=_ts(row["created_at"]),
+        updated_at=_ts(row["updated_at"]),
+        client_request_id=row["client_request_id"] or "",
+        model=row["model"] or "",
+        prompt_tokens=row["prompt_tokens"] or 0,
+        completion_tokens=row["completion_tokens"] or 0,
+        cached=bool(row["cached"]),
+        cache_similarity=row["cache_similarity"] or 0.0,
+        finish_reason=row["finish_reason"] or "",
+        error=row["error"] or "",
+    )
+
+
+class CassandraStore(HistoryStore):
+    def __init__(
+        self,
+        contact_points: list[str],
+        port: int = 9042,
+        keyspace: str = "chatstack",
+        replication: dict[str, Any] | None = None,
+        consistency: str = "LOCAL_QUORUM",
+        local_dc: str | None = None,
+        request_timeout_s: float = 5.0,
+        username: str | None = None,
+        password: str | None = None,
+        connect_timeout_s: float = 10.0,
+        protocol_version: int | None = None,
+    ) -> None:
+        if not _IDENTIFIER.fullmatch(keyspace):
+            raise ValueError(f"invalid keyspace name: {keyspace!r}")
+        try:
+            self._cl: int = ConsistencyLevel.name_to_value[consistency.upper()]
+        except KeyError:
+            raise ValueError(f"unknown consistency level: {consistency!r}") from None
+        self._contact_points = list(contact_points)
+        self._port = port
+        self._ks = keyspace
+        self._replication = replication or {"class": "SimpleStrategy", "replication_factor": 1}
+        self._local_dc = local_dc
+        self._timeout = request_timeout_s
+        self._connect_timeout = connect_timeout_s
+        # None negotiates (the driver logs a warning per downgrade); 5 suits Cassandra >= 4.
+        self._protocol_version = protocol_version
+        self._auth = (
+            PlainTextAuthProvider(username=username, password=password or "") if username else None
+        )
+        self._cluster: Any = None
+        self._session: Any = None
+        self._ps: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def start(self) -> None:
+        if self._session is not None:
+            return
+        try:
+            await asyncio.to_thread(self._connect_and_migrate)
+        except _UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable(f"cassandra: {exc}") from exc
+
+    def _connect_and_migrate(self) -> None:
+        """Blocking: runs in a thread. Connects, creates/migrates the schema, prepares."""
+        profile = ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(
+                DCAwareRoundRobinPolicy(local_dc=self._local_dc or "")
+            ),
+            consistency_level=self._cl,
+            request_timeout=self._timeout,
+            row_factory=dict_factory,
+        )
+        cluster = Cluster(
+            contact_points=self._contact_points,
+            port=self._port,
+            auth_provider=self._auth,
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            connect_timeout=self._connect_timeout,
+            **({"protocol_version": self._protocol_version} if self._protocol_version else {}),
+        )
+        try:
+            session = cluster.connect()
+            self._migrate(session)
+            self._ps = {
+                name: self._prepare(session, cql) for name, cql in _statements(self._ks).items()
+            }
+        except BaseException:
+            cluster.shutdown()
+            raise
+        self._cluster, self._session = cluster, session
+
+    def _prepare(self, session: Any, cql: str) -> Any:
+        statement = session.prepare(cql)
+        statement.consistency_level = self._cl
+        return statement
+
+    def _migrate(self, session: Any) -> None:
+        ks = self._ks
+
+        def run(cql: str, params: Sequence[Any] | None = None) -> Any:
+            return session.execute(cql, params, timeout=max(self._timeout, _DDL_TIMEOUT_S))
+
+        replication = ", ".join(
+            f"{_cql_literal(k)}: {_cql_literal(v)}" for k, v in self._replication.items()
+        )
+        run(f"CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = {{{replication}}}")
+        run(
+            f"""CREATE TABLE IF NOT EXISTS {ks}.schema_version (
+                component text PRIMARY KEY, version int, applied_at timestamp)"""
+        )
+        row = run(f"SELECT version FROM {ks}.schema_version WHERE component = 'history'").one()
+        version: int = row["version"] if row else 0
+        migrations = _migrations(ks)
+        for number, statements in enumerate(migrations[version:], start=version + 1):
+            for statement in statements:
+                run(statement)
+            run(
+                f"INSERT INTO {ks}.schema_version (component, version, applied_at)"
+                " VALUES ('history', %s, toTimestamp(now()))",
+                (number,),
+            )
+
+    async def close(self) -> None:
+        cluster, self._cluster, self._session = self._cluster, None, None
+        if cluster is not None:
+            await asyncio.to_thread(cluster.shutdown)
+
+    async def _execute(self, statement: Any, params: Sequence[Any] | None = None) -> list[Row]:
+        """Runs one statement without blocking the loop: the driver's ResponseFuture calls
+        back on its own thread, which hands the rows (all pages) to an asyncio future."""
+        session = self._session
+        if session is None:
+            raise StoreUnavailable("cassandra store is not started")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[list[Row]] = loop.create_future()
+        rows: list[Row] = []
+
+        def settle(result: list[Row] | None, error: BaseException | None) -> None:
+            if done.done():  # the awaiting task was cancelled
+                return
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(result or [])
+
+        def hand_over(result: list[Row] | None, error: BaseException | None) -> None:
+            # RuntimeError: the loop closed meanwhile, nobody waits any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, result, error)
+
+        try:
+            future = session.execute_async(statement, params, timeout=self._timeout)
+        except _UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable(f"cassandra: {exc}") from exc
+
+        def on_page(page: list[Row] | None) -> None:
+            rows.extend(page or ())
+            if future.has_more_pages:
+                future.start_fetching_next_page()
+            else:
+                hand_over(rows, None)
+
+        def on_error(exc: BaseException) -> None:
+            hand_over(None, exc)
+
+        future.add_callbacks(on_page, on_error)
+        try:
+            return await done
+        except _UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable(f"cassandra: {exc}") from exc
+
+    def _stmt(self, name: str) -> Any:
+        if self._session is None:
+            raise StoreUnavailable("cassandra store is not started")
+        return self._ps[name]
+
+    async def _one(self, name: str, params: Sequence[Any]) -> Row | None:
+        rows = await self._execute(self._stmt(name), params)
+        return rows[0] if rows else None
+
+    def _batch(self, items: Iterable[tuple[str, Sequence[Any]]]) -> BatchStatement:
+        batch = BatchStatement(batch_type=BatchType.LOGGED, consistency_level=self._cl)
+        for name, params in items:
+            batch.add(self._stmt(name), params)
+        return batch
+
+    def _message_params(self, user_id: str, m: MessageRecord) -> tuple[Any, ...]:
+        message_id = norm_id(m.message_id)
+        return (
+            user_id,
+            bucket_of(message_id),
+            uuid.UUID(m.chat_id),
+            uuid.UUID(message_id),
+            m.role.value,
+            m.content,
+            m.status.value,
+            to_ms(m.created_at),  # the driver takes Unix ms ints as they are
+            to_ms(m.updated_at),
+            m.client_request_id,
+            m.model,
+            m.prompt_tokens,
+            m.completion_tokens,
+            m.cached,
+            m.cache_similarity,
+            m.finish_reason,
+            m.error,
+        )
+
+    # ------------------------------------------------------------------ chats
+
+    async def create_chat(self, chat: ChatRecord) -> None:
+        await self._execute(
+            self._stmt("insert_chat"),
+            (
+                chat.user_id,
+                uuid.UUID(chat.chat_id),
+                chat.title,
+                chat.title_from_user,
+                chat.system_prompt,
+                settings_to_json(chat.settings),
+                to_ms(chat.created_at),
+                to_ms(chat.updated_at),
+            ),
+        )
+
+    async def get_chat(self, user_id: str, chat_id: str) -> ChatRecord | None:
+        row = await self._one("get_chat", (user_id, uuid.UUID(chat_id)))
+        return _chat_from_row(row) if row and _is_complete_chat(row) else None
+
+    async def list_chats(
+        self, user_id: str, limit: int, before_chat_id: str | None = None
+    ) -> list[ChatRecord]:
+        chats: list[ChatRecord] = []
+        cursor = uuid.UUID(before_chat_id) if before_chat_id is not None else None
+        while len(chats) < limit:
+            want = limit - len(chats)
+            if cursor is None:
+                rows = await self._execute(self._stmt("list_chats"), (user_id, want))
+            else:
+                rows = await self._execute(self._stmt("list_chats_before"), (user_id, cursor, want))
+            chats.extend(_chat_from_row(r) for r in rows if _is_complete_chat(r))
+            if len(rows) < want:
+                break
+            cursor = rows[-1]["chat_id"]  # partial rows were skipped: read on past them
+        return chats
+
+    async def update_chat(self, chat: ChatRecord) -> None:
+        # Read first: an UPDATE of a missing row would create a partial one.
+        if await self.get_chat(chat.user_id, chat.chat_id) is None:
+            return
+        await self._execute(
+            self._stmt("update_chat"),
+            (
+                chat.title,
+                chat.title_from_user,
+                settings_to_json(chat.settings),
+                to_ms(chat.updated_at),
+                chat.user_id,
+                uuid.UUID(chat.chat_id),
+            ),
+        )
+
+    async def delete_chat(self, user_id: str, chat_id: str) -> None:
+        key = (user_id, uuid.UUID(chat_id))
+        buckets = [r["bucket"] for r in await self._execute(self._stmt("buckets"), key)]
+        # Message partitions first, the chat and its bucket list last: if a batch fails, the
+        # chat is still there and a retried delete still finds every bucket.
+        for i in range(0, len(buckets), _DELETE_BATCH):
+            chunk = buckets[i : i + _DELETE_BATCH]
+            await self._execute(self._batch(("delete_messages", (*key, b)) for b in chunk))
+        await self._execute(
+            self._batch(
+                (name, key)
+                for name in ("delete_turns", "delete_summaries", "delete_buckets", "delete_chat")
+            )
+        )
+
+    # ------------------------------------------------------------------ turns and messages
+
+    async def _get_message(
+        self, user_id: str, chat_id: uuid.UUID, message_id: uuid.UUID
+    ) -> MessageRecord | None:
+        bucket = bucket_of(str(message_id))
+        row = await self._one("get_message", (user_id, chat_id, bucket, message_id))
+        return _message_from_row(row) if row else None
+
+    async def find_turn(self, user_id: str, chat_id: str, client_request_id: str) -> Turn | None:
+        chat = uuid.UUID(chat_id)
+        row = await self._one("get_turn", (user_id, chat, client_request_id))
+        if row is None:
+            return None
+        user, assistant = await asyncio.gather(
+            self._get_message(user_id, chat, row["user_message_id"]),
+            self._get_message(user_id, chat, row["assistant_message_id"]),
+        )
+        if user is None or assistant is None:
+            return None
+        return Turn(user=user, assistant=assistant)
+
+    async def begin_turn(self, user_id: str, turn: Turn) -> Turn:
+        chat_id = norm_id(turn.user.chat_id)
+        if norm_id(turn.assistant.chat_id) != chat_id:
+            raise ValueError("a turn's messages must belong to one chat")
+        request_id = turn.user.client_request_id
+        # An empty request id cannot identify a retry: such a turn is never deduplicated.
+        if request_id:
+            stored = await self.find_turn(user_id, chat_id, request_id)
+            if stored is not None:
+                return stored
+        user = self._message_params(user_id, turn.user)
+        assistant = self._message_params(user_id, turn.assistant)
+        chat = uuid.UUID(chat_id)
+        items: list[tuple[str, Sequence[Any]]] = [
+            ("insert_bucket", (user_id, chat, bucket)) for bucket in {user[1], assistant[1]}
+        ]
+        items += [("insert_message", user), ("insert_message", assistant)]
+        if request_id:
+            items.append(("insert_turn", (user_id, chat, request_id, user[3], assistant[3])))
+        await self._execute(self._batch(items))
+        return Turn(user=normalize_message(turn.user), assistant=normalize_message(turn.assistant))
+
+    async def save_message(self, user_id: str, message: MessageRecord) -> None:
+        params = self._message_params(user_id, message)
+        # The bucket row first: a message is then never in a bucket that reads do not know.
+        # (begin_turn already wrote it for a turn's messages; the upsert costs one tiny row.)
+        await self._execute(self._stmt("insert_bucket"), (user_id, params[2], params[1]))
+        await self._execute(self._stmt("insert_message"), params)
+
+    async def recent_messages(
+        self, user_id: str, chat_id: str, limit: int, before_message_id: str | None = None
+    ) -> list[MessageRecord]:
+        if limit <= 0:
+            return []
+        key = (user_id, uuid.UUID(chat_id))
+        before = uuid.UUID(before_message_id) if before_message_id is not None else None
+        if before is None:
+            bucket_rows = await self._execute(self._stmt("buckets"), key)
+        else:
+            upto = bucket_of(str(before))
+            bucket_rows = await self._execute(self._stmt("buckets_upto"), (*key, upto))
+        messages: list[MessageRecord] = []
+        for row in bucket_rows:  # newest bucket first
+            want = limit - len(messages)
+            if before is None:
+                rows = await self._execute(self._stmt("recent"), (*key, row["bucket"], want))
+            else:
+                rows = await self._execute(
+                    self._stmt("recent_before"), (*key, row["bucket"], before, want)
+                )
+            messages.extend(_message_from_row(r) for r in rows)
+            if len(messages) >= limit:
+                break
+        return messages
+
+    # ------------------------------------------------------------------ summaries
+
+    async def save_summary(self, user_id: str, summary: SummaryRecord) -> None:
+        await self._execute(
+            self._stmt("insert_summary"),
+            (
+                user_id,
+                uuid.UUID(summary.chat_id),
+                uuid.UUID(summary.upto_message_id),
+                summary.content,
+                summary.token_count,
+                to_ms(summary.created_at),
+            ),
+        )
+
+    async def latest_summary(self, user_id: str, chat_id: str) -> SummaryRecord | None:
+        row = await self._one("latest_summary", (user_id, uuid.UUID(chat_id)))
+        if row is None:
+            return None
+        return SummaryRecord(
+            chat_id=str(row["chat_id"]),
+            upto_message_id=str(row["upto_message_id"]),
+            content=row["content"] or "",
+            token_count=row["token_count"] or 0,
+            created_at=_ts(row["created_at"]),
+        )

@@ -1,0 +1,33 @@
+"""Builds the configured history store."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from chat_service.config import ChatSettings
+from chat_service.store.base import HistoryStore
+
+
+def make_store(settings: ChatSettings) -> HistoryStore:
+    if settings.store == "cassandra":
+        from chat_service.store.cassandra_store import CassandraStore
+
+        replication = ast.literal_eval(settings.cassandra_replication)
+        if not isinstance(replication, dict):
+            raise ValueError("cassandra_replication must be a map, e.g. {'class': ...}")
+        return CassandraStore(
+            contact_points=[h.strip() for h in settings.cassandra_contact_points.split(",")],
+            port=settings.cassandra_port,
+            keyspace=settings.cassandra_keyspace,
+            replication=replication,
+            consistency=settings.cassandra_consistency,
+            local_dc=settings.cassandra_local_dc or None,
+            request_timeout_s=settings.store_timeout_s,
+            username=settings.cassandra_username or None,
+            password=settings.cassandra_password or None,
+        )
+    from chat_service.store.sqlite_store import SqliteStore
+
+    Path(settings.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteStore(settings.sqlite_path)

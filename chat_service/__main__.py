@@ -1,0 +1,52 @@
+"""`python -m chat_service [--store sqlite|cassandra] [--port N] ...`"""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
+
+from chat_service.config import ChatSettings
+from chat_service.inference_client import InferenceClient
+from chat_service.service import ChatService
+from chat_service.servicer import ChatServicer
+from chat_service.store.factory import make_store
+from chat_service.timed_store import TimedStore
+from server_kit.logs import configure_logging
+from server_kit.server import ServiceSpec, run_service
+
+SERVICE_NAME = "chatstack.chat.v1.ChatService"
+
+
+async def serve(settings: ChatSettings) -> None:
+    store = make_store(settings)
+    inference = InferenceClient(settings)
+    service = ChatService(TimedStore(store, settings.store_timeout_s), inference, settings)
+
+    async def on_stop() -> None:
+        await service.summarizer.close()
+        await inference.close()
+        await store.close()
+
+    def register(server: grpc.aio.Server) -> None:
+        pb_grpc.add_ChatServiceServicer_to_server(ChatServicer(service, settings), server)
+
+    spec = ServiceSpec(
+        name="chat",
+        service_names=[SERVICE_NAME],
+        register=register,
+        on_start=store.start,
+        on_stop=on_stop,
+    )
+    await run_service(settings, spec)
+
+
+def main() -> None:
+    settings = ChatSettings(_cli_parse_args=True)  # type: ignore[call-arg]
+    configure_logging("chat", settings.log_level, settings.log_format)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

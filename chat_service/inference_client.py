@@ -1,0 +1,150 @@
+"""Calls to the inference service, each with a deadline, failures mapped to domain errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import grpc
+from chatstack.inference.v1 import inference_pb2 as pb
+from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
+from grpc_status import rpc_status
+
+from chat_service.config import ChatSettings
+from chat_service.domain import Role, Sampling
+from server_kit.errors import (
+    DeadlineExceeded,
+    InvalidArgument,
+    ResourceExhausted,
+    ServiceError,
+    Unavailable,
+)
+
+_ROLES = {Role.SYSTEM: pb.ROLE_SYSTEM, Role.USER: pb.ROLE_USER, Role.ASSISTANT: pb.ROLE_ASSISTANT}
+PromptMessages = Sequence[tuple[Role, str]]
+
+
+def _reason(err: grpc.aio.AioRpcError) -> str:
+    from google.rpc import error_details_pb2
+
+    status = rpc_status.from_call(err)
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return str(info.reason)
+    return ""
+
+
+def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
+    code, details = err.code(), err.details() or ""
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return ResourceExhausted(
+            f"the model is busy: {details}", reason="INFERENCE_BUSY", retry_after_s=1.0
+        )
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return DeadlineExceeded("the model did not answer in time", reason="INFERENCE_TIMEOUT")
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        if _reason(err) == "PROMPT_TOO_LONG":
+            return InvalidArgument(
+                "content",
+                "the conversation no longer fits the model's context "
+                f"({details}); use the window or summary history policy",
+                reason="PROMPT_TOO_LONG",
+            )
+        return InvalidArgument("settings", f"the model refused the request: {details}")
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return Unavailable(f"the inference service is unavailable: {details}",
+                           reason="INFERENCE_UNAVAILABLE")  # fmt: skip
+    return Unavailable(f"inference failed: {code.name}: {details}", reason="INFERENCE_FAILED")
+
+
+class InferenceClient:
+    def __init__(self, settings: ChatSettings) -> None:
+        self.settings = settings
+        self._channel = grpc.aio.insecure_channel(
+            settings.inference_address,
+            options=[("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)],
+        )
+        self._stub = pb_grpc.InferenceServiceStub(self._channel)
+        self._model: pb.ModelInfo | None = None
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def model(self) -> pb.ModelInfo:
+        """The served model (cached: a deployment serves one model per inference pool)."""
+        if self._model is None:
+            try:
+                reply = await self._stub.ListModels(
+                    pb.ListModelsRequest(), timeout=self.settings.count_tokens_timeout_s
+                )
+            except grpc.aio.AioRpcError as err:
+                raise map_rpc_error(err) from err
+            self._model = next(m for m in reply.models if m.id == reply.default_model)
+        return self._model
+
+    async def count_texts(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        try:
+            reply = await self._stub.CountTokens(
+                pb.CountTokensRequest(texts=list(texts)),
+                timeout=self.settings.count_tokens_timeout_s,
+            )
+        except grpc.aio.AioRpcError as err:
+            raise map_rpc_error(err) from err
+        return list(reply.text_tokens)
+
+    async def count_prompt(self, messages: PromptMessages) -> int:
+        try:
+            reply = await self._stub.CountTokens(
+                pb.CountTokensRequest(messages=_to_pb(messages)),
+                timeout=self.settings.count_tokens_timeout_s,
+            )
+        except grpc.aio.AioRpcError as err:
+            raise map_rpc_error(err) from err
+        return int(reply.prompt_tokens)
+
+    async def generate(
+        self, request_id: str, messages: PromptMessages, sampling: Sampling, max_tokens: int
+    ) -> AsyncIterator[pb.GenerateResponse]:
+        """Streams the engine's events. Cancelling the consumer cancels the RPC, which aborts
+        the engine request."""
+        params = pb.SamplingParams(max_tokens=max_tokens)
+        if sampling.temperature is not None:
+            params.temperature = sampling.temperature
+        if sampling.top_p is not None:
+            params.top_p = sampling.top_p
+        if sampling.seed is not None:
+            params.seed = sampling.seed
+        call = self._stub.Generate(
+            pb.GenerateRequest(request_id=request_id, messages=_to_pb(messages), sampling=params),
+            timeout=self.settings.inference_timeout_s,
+        )
+        first = True
+        try:
+            while True:
+                read = call.read()
+                if first:
+                    event = await asyncio.wait_for(
+                        read, self.settings.inference_first_token_timeout_s
+                    )
+                    first = False
+                else:
+                    event = await read
+                if event is grpc.aio.EOF:
+                    return
+                yield event
+        except grpc.aio.AioRpcError as err:
+            raise map_rpc_error(err) from err
+        except TimeoutError as err:
+            raise DeadlineExceeded(
+                "the model did not start answering in time", reason="INFERENCE_TIMEOUT"
+            ) from err
+        finally:
+            call.cancel()  # no-op when finished; aborts the engine request otherwise
+
+
+def _to_pb(messages: PromptMessages) -> list[pb.ChatMessage]:
+    return [pb.ChatMessage(role=_ROLES[role], content=content) for role, content in messages]

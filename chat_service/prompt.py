@@ -1,0 +1,143 @@
+"""Prompt assembly: the chat's system prompt, as much history as the policy allows, and the new
+user message, as role-tagged messages (the inference service applies the chat template).
+
+Policies:
+- full: the whole history; if it outgrows the context the turn fails with a clear error.
+- window: the newest messages that fit the token budget (context minus reserved output).
+  Whole messages only: a message never gets cut in half.
+- summary: the newest summary checkpoint (turns 1..N) plus the newest messages after it that
+  fit. Without a checkpoint yet it behaves as window.
+
+Only the needed tail of the history is read: pages of newest messages until the budget is
+full, so a turn costs the same with 10 or 10,000 stored messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chat_service.config import ChatSettings
+from chat_service.domain import (
+    ChatRecord,
+    HistoryPolicy,
+    MessageRecord,
+    MessageStatus,
+    Role,
+    SummaryRecord,
+)
+from chat_service.inference_client import InferenceClient, PromptMessages
+from chat_service.timed_store import TimedStore
+
+PAGE = 32
+# Role markers the chat template adds around each message (SmolLM2: <|im_start|>role\n ...
+# <|im_end|>\n is 5 tokens); an overestimate only leaves a little budget unused.
+PER_MESSAGE_OVERHEAD = 6
+FULL_HISTORY_CAP = 10_000  # messages; a full-policy chat this long cannot fit any context
+SUMMARY_PREFIX = "Summary of the earlier conversation:\n"
+
+
+@dataclass
+class Prompt:
+    messages: PromptMessages
+    policy: HistoryPolicy
+    prompt_tokens: int
+    # Older history exists that the prompt leaves out (window/summary), or the history
+    # reached the summary trigger: a summary checkpoint would help.
+    wants_summary: bool
+
+
+def in_history(m: MessageRecord) -> bool:
+    """Pending and failed replies are not part of the conversation; interrupted ones are
+    (the user saw them)."""
+    if m.role is Role.USER:
+        return True
+    return m.status in (MessageStatus.COMPLETE, MessageStatus.INTERRUPTED) and bool(m.content)
+
+
+class PromptBuilder:
+    def __init__(self, store: TimedStore, inference: InferenceClient, settings: ChatSettings):
+        self.store = store
+        self.inference = inference
+        self.settings = settings
+
+    def policy_of(self, chat: ChatRecord) -> HistoryPolicy:
+        return chat.settings.history_policy or self.settings.default_history_policy
+
+    async def build(self, user_id: str, chat: ChatRecord, user_message: MessageRecord) -> Prompt:
+        policy = self.policy_of(chat)
+        system = chat.system_prompt or self.settings.default_system_prompt
+        head: list[tuple[Role, str]] = [(Role.SYSTEM, system)] if system else []
+        tail = [(Role.USER, user_message.content)]
+        model = await self.inference.model()
+        budget = model.context_length - self.settings.reserved_output_tokens
+
+        if policy is HistoryPolicy.FULL:
+            history = await self._all_before(user_id, chat.chat_id, user_message.message_id)
+            messages = [*head, *((m.role, m.content) for m in history), *tail]
+            return Prompt(messages, policy, await self.inference.count_prompt(messages), False)
+
+        summary: SummaryRecord | None = None
+        if policy is HistoryPolicy.SUMMARY:
+            summary = await self.store.latest_summary(user_id, chat.chat_id)
+            if summary:
+                head.append((Role.SYSTEM, SUMMARY_PREFIX + summary.content))
+        fixed = await self.inference.count_prompt([*head, *tail])
+        history, used, truncated = await self._window(
+            user_id,
+            chat.chat_id,
+            user_message.message_id,
+            budget - fixed,
+            after_id=summary.upto_message_id if summary else None,
+        )
+        messages = [*head, *((m.role, m.content) for m in history), *tail]
+        tokens = await self.inference.count_prompt(messages)
+        # The per-message estimate is conservative; if the exact count still overflows, drop
+        # the oldest history message until it fits.
+        while tokens > budget and history:
+            history = history[1:]
+            messages = [*head, *((m.role, m.content) for m in history), *tail]
+            tokens = await self.inference.count_prompt(messages)
+            truncated = True
+        near_budget = fixed + used >= self.settings.summary_trigger_ratio * budget
+        return Prompt(messages, policy, tokens, truncated or near_budget)
+
+    async def _all_before(self, user_id: str, chat_id: str, before: str) -> list[MessageRecord]:
+        out: list[MessageRecord] = []
+        cursor: str | None = before
+        while len(out) < FULL_HISTORY_CAP:
+            page = await self.store.recent_messages(user_id, chat_id, 200, cursor)
+            out.extend(m for m in page if in_history(m))
+            if len(page) < 200:
+                break
+            cursor = page[-1].message_id
+        out.reverse()
+        return out
+
+    async def _window(
+        self, user_id: str, chat_id: str, before: str, budget: int, after_id: str | None
+    ) -> tuple[list[MessageRecord], int, bool]:
+        """Newest messages (older than `before`, newer than `after_id`) within `budget`
+        tokens, oldest first; with the tokens used and whether older ones were left out."""
+        selected: list[MessageRecord] = []
+        used = 0
+        cursor: str | None = before
+        while True:
+            page = await self.store.recent_messages(user_id, chat_id, PAGE, cursor)
+            reached_checkpoint = after_id is not None and any(
+                m.message_id <= after_id for m in page
+            )
+            eligible = [
+                m for m in page if in_history(m) and (after_id is None or m.message_id > after_id)
+            ]
+            counts = await self.inference.count_texts([m.content for m in eligible])
+            for message, count in zip(eligible, counts, strict=True):
+                cost = count + PER_MESSAGE_OVERHEAD
+                if used + cost > budget:
+                    selected.reverse()
+                    return selected, used, True
+                selected.append(message)
+                used += cost
+            if reached_checkpoint or len(page) < PAGE:
+                selected.reverse()
+                return selected, used, False
+            cursor = page[-1].message_id

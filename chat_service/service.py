@@ -1,0 +1,280 @@
+"""The chat service's business logic. It never touches gRPC: the servicer adapts it.
+
+The guarantees (DESIGN §4) live in `complete()`:
+- the user's message is persisted (with a pending assistant message) before inference starts;
+- the reply is persisted when it completes; if the client goes away the partial reply is
+  persisted as interrupted (and leaving the inference stream cancels the engine request);
+  if inference fails the turn is marked failed with the reason;
+- a retry with the same client request id adds no turn: a completed turn is replayed, a
+  failed or interrupted one is regenerated into the same messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, replace
+
+from chat_service import metrics
+from chat_service.config import ChatSettings
+from chat_service.domain import (
+    ChatRecord,
+    MessageRecord,
+    MessageStatus,
+    Role,
+    Sampling,
+    Turn,
+    utcnow,
+)
+from chat_service.domain import (
+    ChatSettings as ChatOptions,
+)
+from chat_service.ids import new_id, new_ids
+from chat_service.inference_client import InferenceClient
+from chat_service.page_tokens import decode_page_token, encode_page_token
+from chat_service.prompt import PromptBuilder
+from chat_service.summarizer import Summarizer
+from chat_service.timed_store import TimedStore
+from server_kit.errors import FailedPrecondition, NotFound, ServiceError, Unavailable
+
+log = logging.getLogger(__name__)
+
+TITLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class ReplyDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReplyFinal:
+    user_message_id: str
+    assistant: MessageRecord
+
+
+@dataclass(frozen=True)
+class ReplyError:
+    """A failure after the reply started streaming."""
+
+    error: ServiceError
+    assistant_message_id: str
+
+
+ReplyEvent = ReplyDelta | ReplyFinal | ReplyError
+
+
+def title_from(content: str) -> str:
+    """A short title from the first user message: its first line, cut at a word boundary."""
+    line = " ".join(content.split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[:TITLE_CHARS].rsplit(" ", 1)[0] or line[:TITLE_CHARS]
+    return cut + "…"
+
+
+def merge_sampling(*layers: Sampling) -> Sampling:
+    """The first layer that sets a field wins (turn, then chat)."""
+
+    def pick(field: str) -> object:
+        return next((v for v in (getattr(s, field) for s in layers) if v is not None), None)
+
+    return Sampling(
+        temperature=pick("temperature"),  # type: ignore[arg-type]
+        top_p=pick("top_p"),  # type: ignore[arg-type]
+        max_tokens=pick("max_tokens"),  # type: ignore[arg-type]
+        seed=pick("seed"),  # type: ignore[arg-type]
+    )
+
+
+class ChatService:
+    def __init__(
+        self,
+        store: TimedStore,
+        inference: InferenceClient,
+        settings: ChatSettings,
+    ) -> None:
+        self.store = store
+        self.inference = inference
+        self.settings = settings
+        self.prompts = PromptBuilder(store, inference, settings)
+        self.summarizer = Summarizer(store, inference, settings)
+
+    # -- chats ---------------------------------------------------------------------------
+
+    async def create_chat(
+        self, user_id: str, title: str, system_prompt: str, options: ChatOptions
+    ) -> ChatRecord:
+        now = utcnow()
+        chat = ChatRecord(
+            user_id=user_id,
+            chat_id=new_id(),
+            title=title.strip(),
+            system_prompt=system_prompt,
+            settings=options,
+            created_at=now,
+            updated_at=now,
+            title_from_user=bool(title.strip()),
+        )
+        await self.store.create_chat(chat)
+        return chat
+
+    async def chat_of(self, user_id: str, chat_id: str) -> ChatRecord:
+        chat = await self.store.get_chat(user_id, chat_id)
+        if chat is None:  # also for another user's chat: existence is not revealed
+            raise NotFound(f"chat {chat_id} not found", reason="CHAT_NOT_FOUND")
+        return chat
+
+    async def list_chats(
+        self, user_id: str, page_size: int, page_token: str
+    ) -> tuple[list[ChatRecord], str]:
+        before = decode_page_token(page_token)
+        chats = await self.store.list_chats(user_id, page_size + 1, before)
+        more = len(chats) > page_size
+        chats = chats[:page_size]
+        return chats, encode_page_token(chats[-1].chat_id) if more else ""
+
+    async def get_chat(
+        self, user_id: str, chat_id: str, page_size: int, page_token: str
+    ) -> tuple[ChatRecord, list[MessageRecord], str]:
+        before = decode_page_token(page_token)
+        chat = await self.chat_of(user_id, chat_id)
+        newest_first = await self.store.recent_messages(user_id, chat_id, page_size + 1, before)
+        more = len(newest_first) > page_size
+        page = newest_first[:page_size]
+        token = encode_page_token(page[-1].message_id) if more else ""
+        page.reverse()
+        return chat, page, token
+
+    async def delete_chat(self, user_id: str, chat_id: str) -> None:
+        await self.store.delete_chat(user_id, chat_id)
+
+    # -- turns ---------------------------------------------------------------------------
+
+    async def complete(
+        self,
+        user_id: str,
+        chat_id: str,
+        content: str,
+        client_request_id: str,
+        sampling: Sampling,
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        started_at = time.perf_counter()
+        chat = await self.chat_of(user_id, chat_id)
+        turn = await self._start_turn(user_id, chat, content, client_request_id)
+        if turn.assistant.status is MessageStatus.COMPLETE:  # a retry of a finished turn
+            metrics.TURNS.labels("replayed").inc()
+            yield ReplyDelta(turn.assistant.content)
+            yield ReplyFinal(turn.user.message_id, turn.assistant)
+            return
+
+        assistant = turn.assistant
+        parts: list[str] = []
+        try:
+            prompt = await self.prompts.build(user_id, chat, turn.user)
+            metrics.PROMPT_TOKENS.labels(prompt.policy.value).observe(prompt.prompt_tokens)
+            model = await self.inference.model()
+            merged = merge_sampling(sampling, chat.settings.sampling)
+            wanted = merged.max_tokens or self.settings.default_max_tokens
+            max_tokens = max(1, min(wanted, model.context_length - prompt.prompt_tokens))
+            final = None
+            async for event in self.inference.generate(
+                turn.user.client_request_id, prompt.messages, merged, max_tokens
+            ):
+                if event.HasField("delta"):
+                    if not parts:
+                        metrics.TIME_TO_FIRST_TOKEN.observe(time.perf_counter() - started_at)
+                    parts.append(event.delta.text)
+                    yield ReplyDelta(event.delta.text)
+                else:
+                    final = event.final
+            if final is None:
+                raise Unavailable("the model's stream ended early", reason="INFERENCE_FAILED")
+            assistant = replace(
+                assistant,
+                content="".join(parts),
+                status=MessageStatus.COMPLETE,
+                updated_at=utcnow(),
+                model=final.model,
+                prompt_tokens=final.usage.prompt_tokens,
+                completion_tokens=final.usage.completion_tokens,
+                finish_reason="length" if final.finish_reason == 2 else "stop",
+                error="",
+            )
+            await self.store.save_message(user_id, assistant)
+        except (asyncio.CancelledError, GeneratorExit):
+            # The client cancelled or disconnected: keep what it saw. Shielded, since this
+            # task is being cancelled.
+            interrupted = replace(
+                assistant,
+                content="".join(parts),
+                status=MessageStatus.INTERRUPTED,
+                updated_at=utcnow(),
+            )
+            metrics.TURNS.labels("interrupted").inc()
+            await self._save_quietly(user_id, interrupted)
+            raise
+        except ServiceError as exc:
+            failed = replace(
+                assistant,
+                content="".join(parts),
+                status=MessageStatus.FAILED,
+                updated_at=utcnow(),
+                error=exc.message,
+            )
+            metrics.TURNS.labels("failed").inc()
+            await self._save_quietly(user_id, failed)
+            if not parts:
+                raise  # nothing streamed yet: a plain status (REST clients get 429/503/400)
+            yield ReplyError(exc, assistant.message_id)
+            return
+        metrics.TURNS.labels("complete").inc()
+        if prompt.wants_summary and prompt.policy.value == "summary":
+            self.summarizer.schedule(user_id, chat_id)
+        yield ReplyFinal(turn.user.message_id, assistant)
+
+    async def _start_turn(
+        self, user_id: str, chat: ChatRecord, content: str, client_request_id: str
+    ) -> Turn:
+        if client_request_id:
+            existing = await self.store.find_turn(user_id, chat.chat_id, client_request_id)
+            if existing is not None:
+                if existing.assistant.status is MessageStatus.PENDING:
+                    raise FailedPrecondition(
+                        f"the turn with client_request_id {client_request_id!r} is still "
+                        "in progress",
+                        reason="TURN_IN_PROGRESS",
+                    )
+                return existing  # complete: replayed; failed/interrupted: regenerated
+        request_id = client_request_id or uuid.uuid4().hex
+        now = utcnow()
+        user_id_, assistant_id = new_ids(2)
+        turn = Turn(
+            user=MessageRecord(
+                chat.chat_id, user_id_, Role.USER, content, MessageStatus.COMPLETE, now, now,
+                client_request_id=request_id,
+            ),
+            assistant=MessageRecord(
+                chat.chat_id, assistant_id, Role.ASSISTANT, "", MessageStatus.PENDING, now, now,
+                client_request_id=request_id,
+            ),
+        )  # fmt: skip
+        turn = await self.store.begin_turn(user_id, turn)
+        if not chat.title and not chat.title_from_user:
+            chat.title = title_from(content)
+            chat.updated_at = now
+            await self.store.update_chat(chat)
+        return turn
+
+    async def _save_quietly(self, user_id: str, message: MessageRecord) -> None:
+        try:
+            await asyncio.shield(self.store.save_message(user_id, message))
+        except (ServiceError, asyncio.CancelledError):
+            # The turn stays pending in the store; the failure is counted and logged.
+            log.exception(
+                "could not record the end of a turn",
+                extra={"chat_id": message.chat_id, "status": message.status.value},
+            )

@@ -1,0 +1,107 @@
+"""Summary checkpoints for the summary policy, computed off the request path.
+
+After a turn whose prompt left history out (or came near the budget), the service schedules a
+summary of the older messages: the previous checkpoint plus the messages after it, except the
+newest few, folded into a new checkpoint "summary of messages up to M". Checkpoints only move
+forward, so the prompt prefix stays stable between them. One summary per chat at a time.
+(A message queue takes this work in a later step; here it is an in-process task.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from chat_service import metrics
+from chat_service.config import ChatSettings
+from chat_service.domain import Role, Sampling, SummaryRecord, utcnow
+from chat_service.inference_client import InferenceClient
+from chat_service.prompt import in_history
+from chat_service.timed_store import TimedStore
+from server_kit.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+MAX_FOLD = 64  # messages folded per run: bounds the work and the summarization prompt
+INSTRUCTIONS = (
+    "You maintain a running summary of a conversation between a user and an assistant. "
+    "Write a concise summary that keeps facts, names, numbers, decisions and open questions. "
+    "Write only the summary."
+)
+
+
+class Summarizer:
+    def __init__(
+        self, store: TimedStore, inference: InferenceClient, settings: ChatSettings
+    ) -> None:
+        self.store = store
+        self.inference = inference
+        self.settings = settings
+        self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    def schedule(self, user_id: str, chat_id: str) -> None:
+        key = (user_id, chat_id)
+        if key in self._running:
+            return
+        task = asyncio.create_task(self._summarize(user_id, chat_id), name=f"summary-{chat_id}")
+        self._running[key] = task
+        task.add_done_callback(lambda _t: self._running.pop(key, None))
+
+    async def wait_idle(self) -> None:
+        """Waits for the scheduled summaries (tests, shutdown)."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in self._running.values():
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def _summarize(self, user_id: str, chat_id: str) -> None:
+        try:
+            made = await self.summarize_now(user_id, chat_id)
+            metrics.SUMMARIES.labels("computed" if made else "skipped").inc()
+        except ServiceError as exc:
+            metrics.SUMMARIES.labels("failed").inc()
+            log.warning("summary failed", extra={"chat_id": chat_id, "error": exc.message})
+        except Exception:
+            metrics.SUMMARIES.labels("failed").inc()
+            log.exception("summary failed", extra={"chat_id": chat_id})
+
+    async def summarize_now(self, user_id: str, chat_id: str) -> bool:
+        previous = await self.store.latest_summary(user_id, chat_id)
+        keep = self.settings.summary_keep_recent_messages
+        newest = await self.store.recent_messages(user_id, chat_id, keep + MAX_FOLD, None)
+        fold = [
+            m
+            for m in newest[keep:]
+            if in_history(m) and (previous is None or m.message_id > previous.upto_message_id)
+        ]
+        if not fold:
+            return False
+        fold.reverse()  # oldest first
+        transcript = "\n".join(
+            f"{'User' if m.role is Role.USER else 'Assistant'}: {m.content}" for m in fold
+        )
+        earlier = f"Summary so far:\n{previous.content}\n\n" if previous else ""
+        request = f"{earlier}New conversation turns:\n{transcript}\n\nThe updated summary:"
+        text: list[str] = []
+        tokens = 0
+        async for event in self.inference.generate(
+            f"summary-{chat_id}",
+            [(Role.SYSTEM, INSTRUCTIONS), (Role.USER, request)],
+            Sampling(temperature=0.0),
+            self.settings.summary_max_tokens,
+        ):
+            if event.HasField("delta"):
+                text.append(event.delta.text)
+            else:
+                tokens = event.final.usage.completion_tokens
+        summary = "".join(text).strip()
+        if not summary:
+            return False
+        await self.store.save_summary(
+            user_id,
+            SummaryRecord(chat_id, fold[-1].message_id, summary, tokens, utcnow()),
+        )
+        return True

@@ -1,0 +1,76 @@
+"""The history store as the service uses it: every call has a deadline, is timed, and a dead or
+slow backend becomes UNAVAILABLE (never a hang)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from chat_service import metrics
+from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
+from chat_service.store.base import HistoryStore, StoreUnavailable
+from server_kit.errors import Unavailable
+
+T = TypeVar("T")
+
+
+class TimedStore:
+    def __init__(self, store: HistoryStore, timeout_s: float) -> None:
+        self.inner = store
+        self.timeout_s = timeout_s
+
+    async def _run(self, operation: str, call: Awaitable[T]) -> T:
+        start = time.perf_counter()
+        try:
+            return await asyncio.wait_for(call, self.timeout_s)
+        except (StoreUnavailable, TimeoutError) as exc:
+            metrics.STORE_ERRORS.labels(operation).inc()
+            raise Unavailable(
+                f"the history store is unavailable ({operation}): {exc or 'timed out'}",
+                reason="STORE_UNAVAILABLE",
+                retry_after_s=2.0,
+            ) from exc
+        finally:
+            metrics.STORE_SECONDS.labels(operation).observe(time.perf_counter() - start)
+
+    async def create_chat(self, chat: ChatRecord) -> None:
+        await self._run("create_chat", self.inner.create_chat(chat))
+
+    async def get_chat(self, user_id: str, chat_id: str) -> ChatRecord | None:
+        return await self._run("get_chat", self.inner.get_chat(user_id, chat_id))
+
+    async def list_chats(
+        self, user_id: str, limit: int, before_chat_id: str | None
+    ) -> list[ChatRecord]:
+        return await self._run("list_chats", self.inner.list_chats(user_id, limit, before_chat_id))
+
+    async def update_chat(self, chat: ChatRecord) -> None:
+        await self._run("update_chat", self.inner.update_chat(chat))
+
+    async def delete_chat(self, user_id: str, chat_id: str) -> None:
+        await self._run("delete_chat", self.inner.delete_chat(user_id, chat_id))
+
+    async def find_turn(self, user_id: str, chat_id: str, request_id: str) -> Turn | None:
+        return await self._run("find_turn", self.inner.find_turn(user_id, chat_id, request_id))
+
+    async def begin_turn(self, user_id: str, turn: Turn) -> Turn:
+        return await self._run("begin_turn", self.inner.begin_turn(user_id, turn))
+
+    async def save_message(self, user_id: str, message: MessageRecord) -> None:
+        await self._run("save_message", self.inner.save_message(user_id, message))
+
+    async def recent_messages(
+        self, user_id: str, chat_id: str, limit: int, before_message_id: str | None
+    ) -> list[MessageRecord]:
+        return await self._run(
+            "recent_messages",
+            self.inner.recent_messages(user_id, chat_id, limit, before_message_id),
+        )
+
+    async def save_summary(self, user_id: str, summary: SummaryRecord) -> None:
+        await self._run("save_summary", self.inner.save_summary(user_id, summary))
+
+    async def latest_summary(self, user_id: str, chat_id: str) -> SummaryRecord | None:
+        return await self._run("latest_summary", self.inner.latest_summary(user_id, chat_id))

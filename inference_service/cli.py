@@ -1,6 +1,6 @@
 """Streams one reply from a running inference service:
 
-    python -m inference_service.cli --address 127.0.0.1:50052 "Why is the sky blue?"
+python -m inference_service.cli --address 127.0.0.1:50052 "Why is the sky blue?"
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from grpc_status import rpc_status
 
 
 def field_violations(err: grpc.RpcError) -> list[str]:
-    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    status = rpc_status.from_call(err)
     assert status is not None, "the error carries no google.rpc.Status details"
     fields = []
     for detail in status.details:
@@ -20,7 +20,7 @@ def field_violations(err: grpc.RpcError) -> list[str]:
 
 
 def error_reason(err: grpc.RpcError) -> str:
-    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    status = rpc_status.from_call(err)
     assert status is not None
     for detail in status.details:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):

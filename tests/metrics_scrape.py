@@ -12,6 +12,8 @@ def metric_value(url: str, sample_name: str, labels: dict[str, str] | None = Non
         text = reply.read().decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == sample_name and (labels is None or labels.items() <= sample.labels.items()):
+            if sample.name == sample_name and (
+                labels is None or labels.items() <= sample.labels.items()
+            ):
                 return float(sample.value)
     return 0.0

@@ -69,9 +69,7 @@ async def test_generate_streams_deltas_then_final_with_exact_usage(
     assert final.finish_reason in (pb.FINISH_REASON_STOP, pb.FINISH_REASON_LENGTH)
 
     counted = await stub.CountTokens(
-        pb.CountTokensRequest(
-            messages=CONVERSATION, texts=[m.content for m in CONVERSATION]
-        ),
+        pb.CountTokensRequest(messages=CONVERSATION, texts=[m.content for m in CONVERSATION]),
         timeout=10,
     )
     assert final.usage.prompt_tokens == counted.prompt_tokens
@@ -110,7 +108,9 @@ async def test_cancel_stops_generation(
 
     # Poll until the server has counted the cancellation, then check the count stays put.
     deadline = time.monotonic() + 10
-    while metric_value(url, "inference_requests_total", {"outcome": "cancelled"}) <= cancelled_before:
+    while (
+        metric_value(url, "inference_requests_total", {"outcome": "cancelled"}) <= cancelled_before
+    ):
         assert time.monotonic() < deadline, "the server never saw the cancellation"
         await asyncio.sleep(0.05)
     at_cancel = metric_value(url, "inference_generated_tokens_total")

@@ -1,0 +1,157 @@
+"""Settings of the Envoy gateway. The Envoy YAML is generated from them (envoy_config.py), so
+this class is the single place where the gateway's knobs live."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_KEYS_DIR = PROJECT_ROOT / ".run" / "keys"
+DEFAULT_ISSUER = "chatstack-local"
+DEFAULT_AUDIENCE = "chatstack"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    @property
+    def is_ip(self) -> bool:
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            return False
+        return True
+
+
+def parse_endpoint(value: str) -> Endpoint:
+    """`host:port` or `[v6]:port`."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port, got {value!r}")
+    return Endpoint(host.strip("[]"), int(port))
+
+
+class GatewaySettings(BaseSettings):
+    """Environment: CHATSTACK_GATEWAY_<FIELD>; lists also accept comma-separated values."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHATSTACK_GATEWAY_", extra="ignore", cli_kebab_case=True
+    )
+
+    listen_host: str = Field(default="127.0.0.1", description="address of the public listener")
+    listen_port: int = Field(default=8080, ge=1, le=65535, description="REST + gRPC port")
+    # The admin interface (/stats/prometheus, /ready, /quitquitquit) is always on loopback.
+    admin_port: int = Field(default=9901, ge=1, le=65535, description="admin port on 127.0.0.1")
+
+    chat_upstreams: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1:50051"],
+        min_length=1,
+        description="chat service replicas, host:port each",
+    )
+    descriptor_path: Path = Field(
+        default=PROJECT_ROOT / "gen" / "descriptor.pb",
+        description="descriptor set (with imports) for the JSON transcoder",
+    )
+    chat_service: str = "chatstack.chat.v1.ChatService"
+
+    # JWT. Local default: a JWKS file written by `python -m gateway.keys init`.
+    # Production: set jwks_uri (https) plus the IdP's issuer and audiences.
+    keys_dir: Path = Field(
+        default=DEFAULT_KEYS_DIR, description="signing key + JWKS of the local issuer"
+    )
+    jwks_uri: str | None = Field(
+        default=None, description="remote JWKS URL; replaces the local JWKS"
+    )
+    jwks_cache_s: float = Field(default=300.0, gt=0)
+    jwks_ca_file: Path = Field(
+        default=Path("/etc/ssl/certs/ca-certificates.crt"),
+        description="CAs trusted for an https JWKS",
+    )
+    jwt_issuer: str = DEFAULT_ISSUER
+    jwt_audiences: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [DEFAULT_AUDIENCE]
+    )
+    user_id_header: str = Field(
+        default="x-chatstack-user",
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="header (gRPC metadata) that carries the authenticated `sub` upstream",
+    )
+
+    # Timeouts and limits.
+    route_timeout_s: float = Field(default=30.0, gt=0, description="unary routes")
+    completion_idle_timeout_s: float = Field(
+        default=120.0, gt=0, description="completion stream: longest silence between two events"
+    )
+    max_stream_duration_s: float = Field(
+        default=900.0, gt=0, description="completion stream: hard cap"
+    )
+    stream_idle_timeout_s: float = Field(
+        default=300.0, gt=0, description="any stream, connection-level"
+    )
+    request_headers_timeout_s: float = Field(default=10.0, gt=0)
+    connect_timeout_s: float = Field(default=2.0, gt=0)
+    max_request_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="bigger bodies get 413"
+    )
+    num_retries: int = Field(default=2, ge=0, description="idempotent methods only")
+    max_upstream_requests: int = Field(default=1024, ge=1, description="circuit breaker")
+    max_downstream_connections: int = Field(default=10_000, ge=1)
+
+    health_check_interval_s: float = Field(default=5.0, gt=0)
+    health_check_timeout_s: float = Field(default=1.0, gt=0)
+    health_check_service: str = Field(
+        default="", description="grpc.health.v1 service name ('' = server)"
+    )
+
+    access_log_path: str = Field(default="/dev/stdout", description="'/dev/stdout' or a file path")
+    access_log_format: Literal["json", "text"] = "json"
+
+    @field_validator("chat_upstreams", "jwt_audiences", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("chat_upstreams")
+    @classmethod
+    def _check_endpoints(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_endpoint(item)
+        return value
+
+    @field_validator("jwks_uri")
+    @classmethod
+    def _check_jwks_uri(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"jwks_uri must be an http(s) URL, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_remote_issuer(self) -> GatewaySettings:
+        # A remote IdP signs tokens for many clients: without an issuer and an audience check
+        # any token it ever issued would be accepted here.
+        if self.jwks_uri and (self.jwt_issuer == DEFAULT_ISSUER or not self.jwt_audiences):
+            raise ValueError("a remote JWKS needs the IdP's jwt_issuer and jwt_audiences")
+        return self
+
+    @property
+    def upstream_endpoints(self) -> list[Endpoint]:
+        return [parse_endpoint(item) for item in self.chat_upstreams]
+
+    @property
+    def jwks_path(self) -> Path:
+        """The local JWKS file (used when jwks_uri is unset)."""
+        return self.keys_dir / "jwks.json"

@@ -1,0 +1,550 @@
+"""Builds the Envoy bootstrap from GatewaySettings.
+
+One listener serves REST (grpc_json_transcoder, completions as SSE) and native gRPC for the chat
+service. Filter order matters:
+
+1. early header mutation (before routing and every filter): drop any client-supplied user-id
+   header, because the chat service trusts that header as coming from Envoy only;
+2. health_check: GET /healthz answered locally, without auth;
+3. jwt_authn: every other request needs a valid bearer token; `sub` goes to the user-id header;
+4. buffer: caps the request body (413) - after auth, so anonymous clients cannot make Envoy buffer;
+5. grpc_json_transcoder: REST -> gRPC; it rewrites :path to /package.Service/Method, and the
+   routes match on those gRPC paths, so REST and native gRPC share the same timeouts/retries;
+6. router.
+
+`python -m gateway.envoy_config [--out FILE]` prints or writes the YAML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from gateway.config import Endpoint, GatewaySettings
+
+Config = dict[str, Any]
+
+ADMIN_HOST = "127.0.0.1"
+CHAT_CLUSTER = "chat"
+JWKS_CLUSTER = "jwks"
+JWT_PROVIDER = "chatstack"
+HEALTH_PATH = "/healthz"
+# Methods safe to retry before any response byte: reads and the idempotent delete.
+IDEMPOTENT_METHODS = ("ListChats", "GetChat", "DeleteChat")
+STREAMING_METHODS = ("Complete",)
+
+# HTTP status of a local reply -> google.rpc.Code for the JSON error body, the same shape the
+# transcoder produces for upstream gRPC errors ({"code": 5, "message": "..."}).
+LOCAL_REPLY_CODES: tuple[tuple[int, int], ...] = (
+    (400, 3),  # INVALID_ARGUMENT
+    (401, 16),  # UNAUTHENTICATED
+    (403, 7),  # PERMISSION_DENIED
+    (404, 5),  # NOT_FOUND
+    (408, 4),  # DEADLINE_EXCEEDED
+    (413, 8),  # RESOURCE_EXHAUSTED (gRPC's own code for oversized messages)
+    (429, 8),  # RESOURCE_EXHAUSTED
+    (500, 13),  # INTERNAL
+    (501, 12),  # UNIMPLEMENTED
+    (502, 14),  # UNAVAILABLE
+    (503, 14),  # UNAVAILABLE
+    (504, 4),  # DEADLINE_EXCEEDED
+)
+UNKNOWN_CODE = 2
+
+
+def _type(name: str) -> str:
+    return f"type.googleapis.com/{name}"
+
+
+def _duration(seconds: float) -> str:
+    text = f"{seconds:.6f}".rstrip("0").rstrip(".")
+    return f"{text}s"
+
+
+def _socket_address(host: str, port: int) -> Config:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+# --- HTTP connection manager pieces ---------------------------------------------------------
+
+
+def _access_log(settings: GatewaySettings) -> list[Config]:
+    fields = {
+        "start_time": "%START_TIME%",
+        # The transcoder rewrites :method/:path to the gRPC call; keep what the client sent.
+        "method": "%REQ(X-ENVOY-ORIGINAL-METHOD?:METHOD)%",
+        "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+        "grpc_method": "%REQ(:PATH)%",
+        "protocol": "%PROTOCOL%",
+        "response_code": "%RESPONSE_CODE%",
+        "grpc_status": "%GRPC_STATUS_NUMBER%",
+        "response_flags": "%RESPONSE_FLAGS%",
+        "response_code_details": "%RESPONSE_CODE_DETAILS%",
+        "duration_ms": "%DURATION%",
+        # Time to the first response byte: for a completion, roughly the time to first token.
+        "response_duration_ms": "%RESPONSE_DURATION%",
+        "upstream_attempts": "%UPSTREAM_REQUEST_ATTEMPT_COUNT%",
+        "request_id": "%REQ(X-REQUEST-ID)%",
+        "user_id": f"%REQ({settings.user_id_header.upper()})%",
+        "upstream_host": "%UPSTREAM_HOST%",
+        "bytes_received": "%BYTES_RECEIVED%",
+        "bytes_sent": "%BYTES_SENT%",
+        "downstream_remote_address": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+        "user_agent": "%REQ(USER-AGENT)%",
+    }
+    if settings.access_log_format == "json":
+        log_format: Config = {"json_format": fields}
+    else:
+        line = " ".join(f"{key}={value}" for key, value in fields.items())
+        log_format = {"text_format_source": {"inline_string": line + "\n"}}
+
+    if settings.access_log_path in ("/dev/stdout", "-", ""):
+        return [
+            {
+                "name": "envoy.access_loggers.stdout",
+                "typed_config": {
+                    "@type": _type("envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"),
+                    "log_format": log_format,
+                },
+            }
+        ]
+    return [
+        {
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": _type("envoy.extensions.access_loggers.file.v3.FileAccessLog"),
+                "path": settings.access_log_path,
+                "log_format": log_format,
+            },
+        }
+    ]
+
+
+def _status_filter(op: str, status: int) -> Config:
+    return {
+        "status_code_filter": {
+            "comparison": {
+                "op": op,
+                "value": {
+                    "default_value": status,
+                    "runtime_key": f"chatstack.local_reply.{op.lower()}_{status}",
+                },
+            }
+        }
+    }
+
+
+def _local_reply_config() -> Config:
+    """Local replies (auth failures, 404, 413, no upstream...) get a JSON body for REST clients.
+
+    gRPC clients are excluded: Envoy already turns their local replies into grpc-status plus
+    grpc-message, and a JSON body would end up inside grpc-message.
+    """
+    not_grpc = {
+        "header_filter": {
+            "header": {
+                "name": "content-type",
+                "string_match": {"prefix": "application/grpc"},
+                "invert_match": True,
+                # Requests without content-type (GET, DELETE) must count as "not gRPC".
+                "treat_missing_header_as_empty": True,
+            }
+        }
+    }
+
+    def mapper(status_filter: Config, code: int) -> Config:
+        return {
+            "filter": {"and_filter": {"filters": [status_filter, not_grpc]}},
+            "body_format_override": {
+                "json_format": {"code": code, "message": "%LOCAL_REPLY_BODY%", "details": []},
+            },
+        }
+
+    mappers = [mapper(_status_filter("EQ", status), code) for status, code in LOCAL_REPLY_CODES]
+    mappers.append(mapper(_status_filter("GE", 400), UNKNOWN_CODE))
+    return {"mappers": mappers}
+
+
+def _jwt_provider(settings: GatewaySettings) -> Config:
+    provider: Config = {
+        "issuer": settings.jwt_issuer,
+        "audiences": list(settings.jwt_audiences),
+        # Only the Authorization header: the default would also accept ?access_token=, and
+        # tokens in URLs leak into logs.
+        "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}],
+        "forward": False,  # upstreams get the verified user id, never the credential
+        "require_expiration": True,
+        "claim_to_headers": [{"header_name": settings.user_id_header, "claim_name": "sub"}],
+        "jwt_cache_config": {"jwt_cache_size": 1000},
+    }
+    if settings.jwks_uri:
+        provider["remote_jwks"] = {
+            "http_uri": {"uri": settings.jwks_uri, "cluster": JWKS_CLUSTER, "timeout": "5s"},
+            "cache_duration": _duration(settings.jwks_cache_s),
+            # Fetched by the main thread and shared by workers; the listener does not wait for it.
+            "async_fetch": {"fast_listener": True, "failed_refetch_duration": "2s"},
+            "retry_policy": {
+                "num_retries": 3,
+                "retry_back_off": {"base_interval": "0.5s", "max_interval": "10s"},
+            },
+        }
+    else:
+        provider["local_jwks"] = {"filename": str(settings.jwks_path.resolve())}
+    return provider
+
+
+def _http_filters(settings: GatewaySettings) -> list[Config]:
+    return [
+        {
+            "name": "envoy.filters.http.health_check",
+            "typed_config": {
+                "@type": _type("envoy.extensions.filters.http.health_check.v3.HealthCheck"),
+                # Answered by Envoy itself: 200, or 503 while draining (healthcheck/fail).
+                "pass_through_mode": False,
+                "headers": [{"name": ":path", "string_match": {"exact": HEALTH_PATH}}],
+            },
+        },
+        {
+            "name": "envoy.filters.http.jwt_authn",
+            "typed_config": {
+                "@type": _type("envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"),
+                "providers": {JWT_PROVIDER: _jwt_provider(settings)},
+                "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": JWT_PROVIDER}}],
+            },
+        },
+        {
+            "name": "envoy.filters.http.buffer",
+            "typed_config": {
+                "@type": _type("envoy.extensions.filters.http.buffer.v3.Buffer"),
+                "max_request_bytes": settings.max_request_bytes,
+            },
+        },
+        {
+            "name": "envoy.filters.http.grpc_json_transcoder",
+            "typed_config": {
+                "@type": _type(
+                    "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
+                ),
+                "proto_descriptor": str(settings.descriptor_path.resolve()),
+                "services": [settings.chat_service],
+                "print_options": {
+                    "add_whitespace": False,
+                    "always_print_primitive_fields": True,
+                    "always_print_enums_as_ints": False,
+                    "preserve_proto_field_names": True,
+                    # Server-streaming methods answer text/event-stream, `data: {...}` per
+                    # message; unary methods stay plain application/json.
+                    "stream_sse_style_delimited": True,
+                },
+                "convert_grpc_status": True,
+                # Unknown paths and query parameters are the client's error (4xx) rather than
+                # being passed to the upstream as opaque gRPC calls.
+                "request_validation_options": {
+                    "reject_unknown_method": True,
+                    "reject_unknown_query_parameters": True,
+                },
+            },
+        },
+        {
+            "name": "envoy.filters.http.router",
+            "typed_config": {
+                "@type": _type("envoy.extensions.filters.http.router.v3.Router"),
+                "suppress_envoy_headers": True,
+            },
+        },
+    ]
+
+
+def _retry_policy(settings: GatewaySettings) -> Config:
+    return {
+        # Only failures before any response: connection refused/reset, or grpc UNAVAILABLE.
+        "retry_on": "unavailable,reset,connect-failure",
+        "num_retries": settings.num_retries,
+        "per_try_timeout": _duration(settings.route_timeout_s),
+        "retry_back_off": {"base_interval": "0.05s", "max_interval": "0.5s"},
+        # Prefer another replica for the retry.
+        "retry_host_predicate": [
+            {
+                "name": "envoy.retry_host_predicates.previous_hosts",
+                "typed_config": {
+                    "@type": _type(
+                        "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+                    )
+                },
+            }
+        ],
+        "host_selection_retry_max_attempts": 3,
+    }
+
+
+def _routes(settings: GatewaySettings) -> list[Config]:
+    prefix = f"/{settings.chat_service}/"
+    unary_timeout = _duration(settings.route_timeout_s)
+    routes: list[Config] = []
+    for method in STREAMING_METHODS:
+        stream_cap = _duration(settings.max_stream_duration_s)
+        routes.append(
+            {
+                "name": method,
+                "match": {"path": prefix + method},
+                "route": {
+                    "cluster": CHAT_CLUSTER,
+                    "timeout": "0s",  # a whole generation may exceed any unary timeout
+                    "idle_timeout": _duration(settings.completion_idle_timeout_s),
+                    "max_stream_duration": {
+                        "max_stream_duration": stream_cap,
+                        # Native gRPC clients' deadlines apply, capped at the same limit.
+                        "grpc_timeout_header_max": stream_cap,
+                    },
+                    # No retry_policy: a retried turn could generate twice.
+                },
+            }
+        )
+    for method in IDEMPOTENT_METHODS:
+        routes.append(
+            {
+                "name": method,
+                "match": {"path": prefix + method},
+                "route": {
+                    "cluster": CHAT_CLUSTER,
+                    "timeout": unary_timeout,
+                    "max_stream_duration": {"grpc_timeout_header_max": unary_timeout},
+                    "retry_policy": _retry_policy(settings),
+                },
+            }
+        )
+    # CreateChat and any method added later: unary timeout, no retries (not idempotent).
+    routes.append(
+        {
+            "name": "chat-other",
+            "match": {"prefix": prefix},
+            "route": {
+                "cluster": CHAT_CLUSTER,
+                "timeout": unary_timeout,
+                "max_stream_duration": {"grpc_timeout_header_max": unary_timeout},
+            },
+        }
+    )
+    return routes
+
+
+def _http_connection_manager(settings: GatewaySettings) -> Config:
+    return {
+        "@type": _type(
+            "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+        ),
+        "stat_prefix": "ingress",
+        "codec_type": "AUTO",  # HTTP/1.1 for REST/SSE, h2c for gRPC
+        "use_remote_address": True,
+        "normalize_path": True,
+        "merge_slashes": True,
+        "path_with_escaped_slashes_action": "UNESCAPE_AND_REDIRECT",
+        "stream_idle_timeout": _duration(settings.stream_idle_timeout_s),
+        "request_headers_timeout": _duration(settings.request_headers_timeout_s),
+        "common_http_protocol_options": {
+            "idle_timeout": "3600s",
+            # Backends may treat x_chatstack_user like x-chatstack-user: never pass such names.
+            "headers_with_underscores_action": "DROP_HEADER",
+        },
+        "http2_protocol_options": {
+            "max_concurrent_streams": 100,
+            "initial_stream_window_size": 65536,
+            "initial_connection_window_size": 1048576,
+        },
+        "early_header_mutation_extensions": [
+            {
+                "name": "envoy.http.early_header_mutation.header_mutation",
+                "typed_config": {
+                    "@type": _type(
+                        "envoy.extensions.http.early_header_mutation.header_mutation.v3"
+                        ".HeaderMutation"
+                    ),
+                    "mutations": [{"remove": settings.user_id_header}],
+                },
+            }
+        ],
+        "access_log": _access_log(settings),
+        "local_reply_config": _local_reply_config(),
+        "route_config": {
+            "name": "chatstack",
+            "virtual_hosts": [{"name": "chatstack", "domains": ["*"], "routes": _routes(settings)}],
+        },
+        "http_filters": _http_filters(settings),
+    }
+
+
+# --- clusters -------------------------------------------------------------------------------
+
+
+def _lb_endpoints(endpoints: list[Endpoint]) -> list[Config]:
+    return [{"endpoint": {"address": _socket_address(ep.host, ep.port)}} for ep in endpoints]
+
+
+def _chat_cluster(settings: GatewaySettings) -> Config:
+    endpoints = settings.upstream_endpoints
+    # STATIC for IP literals; hostnames (e.g. a headless service) are re-resolved.
+    cluster_type = "STATIC" if all(ep.is_ip for ep in endpoints) else "STRICT_DNS"
+    cluster: Config = {
+        "name": CHAT_CLUSTER,
+        "type": cluster_type,
+        "connect_timeout": _duration(settings.connect_timeout_s),
+        "lb_policy": "LEAST_REQUEST",
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": _type("envoy.extensions.upstreams.http.v3.HttpProtocolOptions"),
+                "explicit_http_config": {
+                    "http2_protocol_options": {
+                        # Detects dead connections while a long stream is quiet.
+                        "connection_keepalive": {"interval": "30s", "timeout": "5s"},
+                    }
+                },
+            }
+        },
+        "load_assignment": {
+            "cluster_name": CHAT_CLUSTER,
+            "endpoints": [{"lb_endpoints": _lb_endpoints(endpoints)}],
+        },
+        "health_checks": [
+            {
+                "timeout": _duration(settings.health_check_timeout_s),
+                "interval": _duration(settings.health_check_interval_s),
+                "unhealthy_threshold": 2,
+                "healthy_threshold": 1,
+                "grpc_health_check": {"service_name": settings.health_check_service},
+            }
+        ],
+        "outlier_detection": {
+            "consecutive_5xx": 5,
+            "consecutive_gateway_failure": 3,
+            "interval": "10s",
+            "base_ejection_time": "30s",
+            "max_ejection_percent": 50,
+        },
+        "circuit_breakers": {
+            "thresholds": [
+                {
+                    "priority": "DEFAULT",
+                    "max_connections": settings.max_upstream_requests,
+                    "max_pending_requests": settings.max_upstream_requests,
+                    "max_requests": settings.max_upstream_requests,
+                    "max_retries": 3,
+                }
+            ]
+        },
+    }
+    if cluster_type == "STRICT_DNS":
+        cluster["dns_lookup_family"] = "V4_PREFERRED"
+    return cluster
+
+
+def _jwks_cluster(settings: GatewaySettings) -> Config:
+    assert settings.jwks_uri
+    parts = urlsplit(settings.jwks_uri)
+    host = parts.hostname or ""
+    tls = parts.scheme == "https"
+    port = parts.port or (443 if tls else 80)
+    cluster: Config = {
+        "name": JWKS_CLUSTER,
+        "type": "STRICT_DNS",
+        "dns_lookup_family": "V4_PREFERRED",
+        "connect_timeout": _duration(settings.connect_timeout_s),
+        "load_assignment": {
+            "cluster_name": JWKS_CLUSTER,
+            "endpoints": [{"lb_endpoints": _lb_endpoints([Endpoint(host, port)])}],
+        },
+    }
+    if tls:
+        cluster["transport_socket"] = {
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": _type("envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"),
+                "sni": host,
+                "common_tls_context": {
+                    "validation_context": {
+                        "trusted_ca": {"filename": str(settings.jwks_ca_file)},
+                        "match_typed_subject_alt_names": [
+                            {"san_type": "DNS", "matcher": {"exact": host}}
+                        ],
+                    }
+                },
+            },
+        }
+    return cluster
+
+
+# --- bootstrap ------------------------------------------------------------------------------
+
+
+def build_config(settings: GatewaySettings) -> Config:
+    """The Envoy bootstrap as plain data (yaml/json serialisable)."""
+    clusters = [_chat_cluster(settings)]
+    if settings.jwks_uri:
+        clusters.append(_jwks_cluster(settings))
+    return {
+        "node": {"id": "chatstack-gateway", "cluster": "chatstack"},
+        "admin": {"address": _socket_address(ADMIN_HOST, settings.admin_port)},
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "public",
+                    "address": _socket_address(settings.listen_host, settings.listen_port),
+                    "filter_chains": [
+                        {
+                            "filters": [
+                                {
+                                    "name": "envoy.filters.network.http_connection_manager",
+                                    "typed_config": _http_connection_manager(settings),
+                                }
+                            ]
+                        }
+                    ],
+                }
+            ],
+            "clusters": clusters,
+        },
+        "overload_manager": {
+            "resource_monitors": [
+                {
+                    "name": "envoy.resource_monitors.global_downstream_max_connections",
+                    "typed_config": {
+                        "@type": _type(
+                            "envoy.extensions.resource_monitors.downstream_connections.v3"
+                            ".DownstreamConnectionsConfig"
+                        ),
+                        "max_active_downstream_connections": settings.max_downstream_connections,
+                    },
+                }
+            ]
+        },
+    }
+
+
+def render_yaml(settings: GatewaySettings) -> str:
+    return yaml.safe_dump(build_config(settings), sort_keys=False, default_flow_style=False)
+
+
+def write_config(settings: GatewaySettings, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_yaml(settings))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gateway.envoy_config", description=__doc__)
+    parser.add_argument("--out", type=Path, help="write here instead of stdout")
+    args = parser.parse_args(argv)
+    settings = GatewaySettings()
+    if args.out:
+        write_config(settings, args.out)
+    else:
+        sys.stdout.write(render_yaml(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The local token issuer: an RS256 signing key, the JWKS that Envoy verifies against, and
+token minting. Production deployments use an external IdP instead (GatewaySettings.jwks_uri)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from gateway.config import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+
+ALGORITHM = "RS256"
+PRIVATE_KEY_FILE = "signing_key.pem"
+JWKS_FILE = "jwks.json"
+
+
+@dataclass(frozen=True)
+class KeyFiles:
+    private_key: Path
+    jwks: Path
+
+    @classmethod
+    def in_dir(cls, directory: Path) -> KeyFiles:
+        return cls(directory / PRIVATE_KEY_FILE, directory / JWKS_FILE)
+
+
+def _b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def public_jwk(key: rsa.RSAPrivateKey) -> dict[str, str]:
+    numbers = key.public_key().public_numbers()
+    members = {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}
+    # RFC 7638 thumbprint as kid: stable for a key, so regenerating the JWKS keeps it.
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    return {**members, "kid": kid, "alg": ALGORITHM, "use": "sig"}
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def load_private_key(path: Path) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"{path}: expected an RSA private key")
+    return key
+
+
+def init_keys(directory: Path) -> tuple[KeyFiles, bool]:
+    """Creates the signing key and its JWKS unless present. Returns (files, created).
+
+    Idempotent: an existing key is never replaced (tokens already handed out stay valid, and a
+    running Envoy keeps matching); a missing JWKS is rebuilt from the existing key.
+    """
+    files = KeyFiles.in_dir(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    created = False
+    if files.private_key.exists():
+        key = load_private_key(files.private_key)
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        _write_atomic(files.private_key, pem, 0o600)
+        created = True
+    if created or not files.jwks.exists():
+        jwks = json.dumps({"keys": [public_jwk(key)]}, indent=2).encode() + b"\n"
+        _write_atomic(files.jwks, jwks, 0o644)
+        created = True
+    return files, created
+
+
+def mint_token(
+    directory: Path,
+    subject: str,
+    *,
+    ttl_s: int = 3600,
+    issuer: str = DEFAULT_ISSUER,
+    audience: str = DEFAULT_AUDIENCE,
+    extra_claims: dict[str, Any] | None = None,
+    now: float | None = None,
+) -> str:
+    """A signed JWT for `subject` (the user id the chat service will see)."""
+    if not subject:
+        raise ValueError("subject must not be empty")
+    if ttl_s <= 0:
+        raise ValueError("ttl must be positive")
+    files = KeyFiles.in_dir(directory)
+    if not files.private_key.exists():
+        raise FileNotFoundError(
+            f"no signing key in {directory}: run `python -m gateway.keys init --dir {directory}`"
+        )
+    key = load_private_key(files.private_key)
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        **(extra_claims or {}),
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "iat": issued,
+        "exp": issued + ttl_s,
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": public_jwk(key)["kid"]})

@@ -8,6 +8,7 @@ orders non-v1 UUIDs by their bytes, SQLite orders the text form the same way.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 
@@ -28,8 +29,24 @@ def uuid7(unix_ms: int | None = None, rand: bytes | None = None) -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+_last = 0
+_lock = threading.Lock()
+
+
+def _monotonic_uuid7() -> uuid.UUID:
+    """Strictly increasing within this process, even within one millisecond (RFC 9562 §6.2:
+    when the clock has not moved, increment the previous value)."""
+    global _last
+    with _lock:
+        candidate = uuid7().int
+        if candidate <= _last:
+            candidate = _last + 1
+        _last = candidate
+    return uuid.UUID(int=candidate)
+
+
 def new_id() -> str:
-    return str(uuid7())
+    return str(_monotonic_uuid7())
 
 
 def parse_id(text: str) -> uuid.UUID:
@@ -46,7 +63,5 @@ def unix_ms_of(id_text: str) -> int:
 
 
 def new_ids(count: int) -> list[str]:
-    """`count` ids from the same millisecond, in increasing order (e.g. a user message and the
-    assistant reply that must sort after it)."""
-    ms = int(time.time() * 1000)
-    return sorted(str(uuid7(ms)) for _ in range(count))
+    """`count` increasing ids (e.g. a user message and the reply that must sort after it)."""
+    return [new_id() for _ in range(count)]

@@ -1,0 +1,171 @@
+"""Prompt assembly and failure handling, in process: the chat service's logic over a real SQLite
+store and the real inference service (for token counts, generation and summaries)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from chat_service.config import ChatSettings
+from chat_service.domain import (
+    ChatSettings as ChatOptions,
+)
+from chat_service.domain import (
+    HistoryPolicy,
+    MessageRecord,
+    MessageStatus,
+    Role,
+    Sampling,
+    Turn,
+    utcnow,
+)
+from chat_service.ids import new_ids
+from chat_service.inference_client import InferenceClient
+from chat_service.prompt import SUMMARY_PREFIX
+from chat_service.service import ChatService, ReplyDelta, ReplyFinal
+from chat_service.store.sqlite_store import SqliteStore
+from chat_service.timed_store import TimedStore
+from server_kit.errors import Unavailable
+from server_kit.processes import free_port
+from tests.fixtures.services import RunningService
+
+CONTEXT = 2048  # the inference fixture's context length
+
+
+async def make_service(tmp_path: Path, **overrides: object) -> AsyncIterator[ChatService]:
+    settings = ChatSettings(sqlite_path=str(tmp_path / "chat.db"), **overrides)  # type: ignore[arg-type]
+    store = SqliteStore(settings.sqlite_path)
+    await store.start()
+    inference = InferenceClient(settings)
+    try:
+        yield ChatService(TimedStore(store, 10), inference, settings)
+    finally:
+        await inference.close()
+        await store.close()
+
+
+async def seed_turns(service: ChatService, user: str, chat_id: str, count: int) -> None:
+    for i in range(count):
+        now = utcnow()
+        q, a = new_ids(2)
+        turn = Turn(
+            MessageRecord(chat_id, q, Role.USER, f"Question {i}: what is {i} plus {i}?",
+                          MessageStatus.COMPLETE, now, now, client_request_id=f"seed-{i}"),
+            MessageRecord(chat_id, a, Role.ASSISTANT, f"The answer is {2 * i}.",
+                          MessageStatus.COMPLETE, now, now, client_request_id=f"seed-{i}"),
+        )  # fmt: skip
+        await service.store.inner.begin_turn(user, turn)
+
+
+def user_message(chat_id: str, text: str) -> MessageRecord:
+    now = utcnow()
+    return MessageRecord(chat_id, new_ids(1)[0], Role.USER, text, MessageStatus.COMPLETE, now, now)
+
+
+async def test_window_keeps_the_newest_turns_within_budget(
+    tmp_path: Path, inference_server: RunningService
+) -> None:
+    async for service in make_service(
+        tmp_path, inference_address=inference_server.address, reserved_output_tokens=512
+    ):
+        user = "window-user"
+        chat = await service.create_chat(user, "", "", ChatOptions(HistoryPolicy.WINDOW))
+        await seed_turns(service, user, chat.chat_id, 500)
+
+        prompt = await service.prompts.build(user, chat, user_message(chat.chat_id, "And 500?"))
+        assert prompt.prompt_tokens <= CONTEXT - 512
+        assert prompt.wants_summary  # older turns were left out
+        roles = [role for role, _ in prompt.messages]
+        assert roles[0] is Role.SYSTEM and roles[-1] is Role.USER
+        assert prompt.messages[-2] == (Role.ASSISTANT, "The answer is 998.")
+        assert prompt.messages[-1] == (Role.USER, "And 500?")
+        assert 20 < len(prompt.messages) < 1000  # a window, not everything, not nothing
+
+        # and a real turn on top of it completes
+        events = [
+            e
+            async for e in service.complete(
+                user, chat.chat_id, "And 500?", "", Sampling(temperature=0, max_tokens=8)
+            )
+        ]
+        final = events[-1]
+        assert isinstance(final, ReplyFinal)
+        assert final.assistant.prompt_tokens <= CONTEXT - 512
+
+
+async def test_summary_checkpoint_is_computed_and_used(
+    tmp_path: Path, inference_server: RunningService
+) -> None:
+    async for service in make_service(
+        tmp_path,
+        inference_address=inference_server.address,
+        reserved_output_tokens=1536,  # a 512-token budget: 30 turns do not fit
+        summary_keep_recent_messages=4,
+        summary_max_tokens=48,
+    ):
+        user = "summary-user"
+        chat = await service.create_chat(user, "", "", ChatOptions(HistoryPolicy.SUMMARY))
+        await seed_turns(service, user, chat.chat_id, 30)
+        assert await service.store.latest_summary(user, chat.chat_id) is None
+
+        # A turn that overflows the budget schedules a summary off the request path.
+        events = [
+            e
+            async for e in service.complete(
+                user, chat.chat_id, "What was the first question?", "",
+                Sampling(temperature=0, max_tokens=8),
+            )
+        ]  # fmt: skip
+        assert isinstance(events[-1], ReplyFinal)
+        await service.summarizer.wait_idle()
+        summary = await service.store.latest_summary(user, chat.chat_id)
+        assert summary is not None and summary.content
+        newest = await service.store.recent_messages(user, chat.chat_id, 10, None)
+        # the newest messages (keep_recent) stay out of the checkpoint
+        assert summary.upto_message_id == newest[4].message_id
+
+        prompt = await service.prompts.build(user, chat, user_message(chat.chat_id, "Thanks!"))
+        assert prompt.messages[1] == (Role.SYSTEM, SUMMARY_PREFIX + summary.content)
+        assert prompt.prompt_tokens <= CONTEXT - 1536
+        history = prompt.messages[2:-1]
+        assert history and all(c != "Question 0: what is 0 plus 0?" for _, c in history)
+
+
+async def test_inference_down_fails_the_turn_clearly_and_keeps_the_question(
+    tmp_path: Path,
+) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    async for service in make_service(tmp_path, inference_address=dead, count_tokens_timeout_s=2.0):
+        user = "unlucky"
+        chat = await service.create_chat(user, "", "", ChatOptions())
+        with pytest.raises(Unavailable) as err:
+            async for _ in service.complete(user, chat.chat_id, "Hello?", "r1", Sampling()):
+                pass
+        assert err.value.reason == "INFERENCE_UNAVAILABLE"
+        stored = await service.store.recent_messages(user, chat.chat_id, 10, None)
+        assistant, question = stored
+        assert question.content == "Hello?" and question.status is MessageStatus.COMPLETE
+        assert assistant.status is MessageStatus.FAILED and assistant.error
+
+
+async def test_full_policy_sends_everything(
+    tmp_path: Path, inference_server: RunningService
+) -> None:
+    async for service in make_service(tmp_path, inference_address=inference_server.address):
+        user = f"full-{uuid.uuid4().hex[:6]}"
+        chat = await service.create_chat(user, "", "Be brief.", ChatOptions(HistoryPolicy.FULL))
+        await seed_turns(service, user, chat.chat_id, 5)
+        prompt = await service.prompts.build(user, chat, user_message(chat.chat_id, "Next?"))
+        assert len(prompt.messages) == 1 + 10 + 1
+        assert prompt.messages[0] == (Role.SYSTEM, "Be brief.")
+        delta_events = [
+            e
+            async for e in service.complete(
+                user, chat.chat_id, "Next?", "", Sampling(temperature=0, max_tokens=4)
+            )
+            if isinstance(e, ReplyDelta)
+        ]
+        assert delta_events

@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,13 +39,22 @@ def is_serving(address: str, timeout_s: float = 1.0) -> bool:
         return False
 
 
+def http_ok(url: str, timeout_s: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as reply:
+            return bool(reply.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
 @dataclass
 class ManagedProcess:
     name: str
     argv: Sequence[str]
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
-    grpc_address: str | None = None  # polled for health when set
+    grpc_address: str | None = None  # polled for gRPC health when set
+    ready_url: str | None = None  # or an HTTP URL polled until it answers 200
     proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
@@ -75,7 +86,10 @@ class ManagedProcess:
         while time.monotonic() < deadline:
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
-            if self.grpc_address is None or is_serving(self.grpc_address):
+            if self.grpc_address is not None:
+                if is_serving(self.grpc_address):
+                    return
+            elif self.ready_url is None or http_ok(self.ready_url):
                 return
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} not healthy after {timeout_s:.0f}s:\n{self.log_tail()}")

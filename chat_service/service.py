@@ -22,6 +22,7 @@ from chat_service import metrics
 from chat_service.config import ChatSettings
 from chat_service.domain import (
     ChatRecord,
+    HistoryPolicy,
     MessageRecord,
     MessageStatus,
     Role,
@@ -76,17 +77,13 @@ def title_from(content: str) -> str:
     return cut + "…"
 
 
-def merge_sampling(*layers: Sampling) -> Sampling:
-    """The first layer that sets a field wins (turn, then chat)."""
-
-    def pick(field: str) -> object:
-        return next((v for v in (getattr(s, field) for s in layers) if v is not None), None)
-
+def merge_sampling(turn: Sampling, chat: Sampling) -> Sampling:
+    """Per-turn settings win over the chat's; unset fields stay None (engine defaults)."""
     return Sampling(
-        temperature=pick("temperature"),  # type: ignore[arg-type]
-        top_p=pick("top_p"),  # type: ignore[arg-type]
-        max_tokens=pick("max_tokens"),  # type: ignore[arg-type]
-        seed=pick("seed"),  # type: ignore[arg-type]
+        temperature=turn.temperature if turn.temperature is not None else chat.temperature,
+        top_p=turn.top_p if turn.top_p is not None else chat.top_p,
+        max_tokens=turn.max_tokens if turn.max_tokens is not None else chat.max_tokens,
+        seed=turn.seed if turn.seed is not None else chat.seed,
     )
 
 
@@ -232,7 +229,7 @@ class ChatService:
             yield ReplyError(exc, assistant.message_id)
             return
         metrics.TURNS.labels("complete").inc()
-        if prompt.wants_summary and prompt.policy.value == "summary":
+        if prompt.wants_summary and prompt.policy is HistoryPolicy.SUMMARY:
             self.summarizer.schedule(user_id, chat_id)
         yield ReplyFinal(turn.user.message_id, assistant)
 

@@ -22,7 +22,7 @@ from inference_service.convert import (
     model_info_to_proto,
 )
 from inference_service.engines.base import Engine, PromptTooLong
-from inference_service.types import GenerationResult, TokenDelta
+from inference_service.types import GenerationRequest, GenerationResult, TokenDelta
 from server_kit.errors import InvalidArgument, ResourceExhausted, ServiceError
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,10 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
             metrics.REQUESTS.labels("failed").inc()
             raise
 
-    async def _stream(self, req: object) -> AsyncIterator[pb.GenerateResponse]:
+    async def _stream(self, req: GenerationRequest) -> AsyncIterator[pb.GenerateResponse]:
         start = last = time.perf_counter()
         first = True
-        async for event in self.engine.generate(req):  # type: ignore[arg-type]
+        async for event in self.engine.generate(req):
             now = time.perf_counter()
             if isinstance(event, TokenDelta):
                 if first:

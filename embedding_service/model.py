@@ -28,7 +28,11 @@ class SentenceEncoder:
         if threads:
             torch.set_num_threads(threads)
         self._model: Any = SentenceTransformer(str(path), device="cpu")
-        dimension = self._model.get_sentence_embedding_dimension()
+        # renamed in sentence-transformers 6.2; the old name warns
+        model = self._model
+        get_dimension = getattr(model, "get_embedding_dimension", None)
+        get_dimension = get_dimension or model.get_sentence_embedding_dimension
+        dimension = get_dimension()
         if not dimension:
             raise ValueError(f"{path}: the model does not report its embedding dimension")
         self.dimension = int(dimension)

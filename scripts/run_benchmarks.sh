@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every benchmark in turn (never two at once: they share the cores). Each prints its
+# table and writes bench/results/<name>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Several OpenMP processes (the service and the in-process model) on the same cores starve
+# each other unless idle threads sleep.
+export OMP_WAIT_POLICY=PASSIVE
+
+for bench in inference_overhead embedding_overhead; do
+  echo "==> bench.$bench"
+  .venv/bin/python -m "bench.$bench"
+done

@@ -1,1 +1,5 @@
-pytest_plugins = ["tests.fixtures.cassandra_node", "tests.fixtures.services"]
+pytest_plugins = [
+    "tests.fixtures.cassandra_node",
+    "tests.fixtures.services",
+    "tests.fixtures.stack",
+]

@@ -177,7 +177,9 @@ def service(log_dir: Path, name: str, module: str, *args: str) -> tuple[ManagedP
         name=name,
         argv=python_module(module, "--port", str(port), "--metrics-port", str(metrics_port), *args),
         log_path=log_dir / f"{name}.log",
-        env={"OMP_WAIT_POLICY": "PASSIVE"},
+        # The chat layer alone: the semantic answer cache (where the service has one) is off,
+        # so every turn reaches the model and nothing is written outside the temp dir.
+        env={"OMP_WAIT_POLICY": "PASSIVE", "CHAT_CACHE_ENABLED": "false"},
         grpc_address=address,
     )
     return process, address

@@ -7,25 +7,50 @@ import asyncio
 import grpc
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
+from chat_service.cache.semantic_cache import SemanticCache
+from chat_service.cache.store import CacheStore
 from chat_service.config import ChatSettings
+from chat_service.embedding_client import EmbeddingClient
 from chat_service.inference_client import InferenceClient
 from chat_service.service import ChatService
 from chat_service.servicer import ChatServicer
 from chat_service.store.factory import make_store
 from chat_service.timed_store import TimedStore
+from chat_service.turn_cache import TurnCache
 from server_kit.logs import configure_logging
 from server_kit.server import ServiceSpec, run_service
 
 SERVICE_NAME = "chatstack.chat.v1.ChatService"
 
 
+def make_cache(
+    settings: ChatSettings, store: TimedStore, inference: InferenceClient
+) -> tuple[TurnCache, EmbeddingClient] | None:
+    if not settings.cache_enabled:
+        return None
+    embedder = EmbeddingClient(settings)
+    cache = SemanticCache(settings, embedder, CacheStore(settings.cache_uri))
+    return TurnCache(cache, store, inference, settings), embedder
+
+
 async def serve(settings: ChatSettings) -> None:
     store = make_store(settings)
+    timed = TimedStore(store, settings.store_timeout_s)
     inference = InferenceClient(settings)
-    service = ChatService(TimedStore(store, settings.store_timeout_s), inference, settings)
+    cached = make_cache(settings, timed, inference)
+    turn_cache = cached[0] if cached else None
+    service = ChatService(timed, inference, settings, turn_cache)
+
+    async def on_start() -> None:
+        await store.start()
+        if turn_cache is not None:
+            await turn_cache.cache.start()  # never fails: a down cache only means misses
 
     async def on_stop() -> None:
         await service.summarizer.close()
+        if cached is not None:
+            await cached[0].close()
+            await cached[1].close()
         await inference.close()
         await store.close()
 
@@ -36,7 +61,7 @@ async def serve(settings: ChatSettings) -> None:
         name="chat",
         service_names=[SERVICE_NAME],
         register=register,
-        on_start=store.start,
+        on_start=on_start,
         on_stop=on_stop,
     )
     await run_service(settings, spec)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from chat_service.cache.verify import DEFAULT_THRESHOLD
 from chat_service.domain import HistoryPolicy
 from server_kit.config import ServerSettings
 
@@ -44,6 +45,12 @@ class ChatSettings(ServerSettings):
         120.0, gt=0, description="deadline for the first token (queueing + prompt processing)"
     )
     count_tokens_timeout_s: float = Field(10.0, gt=0)
+    embedding_address: str = Field(
+        "127.0.0.1:50053", description="the embedding service (questions for the answer cache)"
+    )
+    embedding_timeout_s: float = Field(
+        2.0, gt=0, description="deadline of an Embed call (a lookup's own deadline still caps it)"
+    )
     # conversations
     default_system_prompt: str = "You are a helpful assistant."
     default_history_policy: HistoryPolicy = HistoryPolicy.WINDOW
@@ -65,3 +72,48 @@ class ChatSettings(ServerSettings):
         6, ge=0, description="newest messages never folded into a summary"
     )
     summary_max_tokens: int = Field(256, ge=16, description="length cap of a summary")
+    # semantic answer cache (DESIGN §3)
+    cache_enabled: bool = Field(
+        True, description="reuse stored answers to the same question (a miss or error: generate)"
+    )
+    cache_uri: str = Field(
+        ".run/cache.db",
+        description="Milvus: a local file path = Milvus Lite in process (one process per file); "
+        "http://host:19530 = a Milvus server (several chat replicas)",
+    )
+    cache_scope: Literal["user", "global"] = Field(
+        "user",
+        description="user: a user is only served answers cached from their own chats. global: "
+        "answers are shared by all users. PRIVACY RISK: another user's answer text (and, by "
+        "timing, the fact that someone asked) can be served; only for public, shared content",
+    )
+    cache_threshold: float = Field(
+        DEFAULT_THRESHOLD,
+        gt=0,
+        le=1,
+        description="minimum cosine similarity of the normalized questions (all-MiniLM-L6-v2) "
+        "for a hit. No threshold alone is precise: near-misses score like paraphrases (kg->lb vs "
+        "lb->kg 0.99, 12- vs 20-pound turkey 0.89) while typo'd paraphrases fall to 0.75-0.85. "
+        "The verifier (cache_verify) turns the near-misses down, which keeps precision nearly "
+        "flat in the threshold, so the default is the lowest threshold in 0.80-0.97 with >= 95% "
+        "precision on bench/cache_eval.py's dev pairs (it keeps the most hits); raise it "
+        "substantially if verification is off",
+    )
+    cache_verify: bool = Field(
+        True,
+        description="second check of a candidate above the threshold (cache/verify.py): the two "
+        "questions must agree on numbers, negation, the kind of question, direction (X to Y) and "
+        "every content word",
+    )
+    cache_ttl_s: float = Field(
+        7 * 24 * 3600.0, gt=0, description="age after which a cached answer is no longer served"
+    )
+    cache_max_entries: int = Field(
+        100_000, ge=1, description="size bound: the oldest entries are evicted in the background"
+    )
+    cache_lookup_timeout_s: float = Field(
+        0.25,
+        gt=0,
+        description="deadline of a whole lookup (history read, embedding, search); past it the "
+        "turn goes to the model",
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 TURNS = Counter(
     "chat_turns_total",
@@ -28,3 +28,30 @@ TIME_TO_FIRST_TOKEN = Histogram(
     buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 SUMMARIES = Counter("chat_summaries_total", "History summaries computed", ["outcome"])
+
+CACHE_LOOKUPS = Counter(
+    "chat_cache_lookups_total",
+    "Semantic cache lookups by scope setting and result",
+    ["scope", "result"],  # hit | miss | error | bypass | ineligible
+)
+CACHE_BEST_SIMILARITY = Histogram(
+    "chat_cache_best_similarity",
+    "Cosine similarity of the best candidate of a lookup (hit or not)",
+    buckets=(0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95, 0.975, 0.99, 1.0),
+)
+CACHE_LOOKUP_SECONDS = Histogram(
+    "chat_cache_lookup_seconds",
+    "Semantic cache lookup latency (context, embedding, search, verification)",
+    buckets=(0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+CACHE_ENTRIES = Gauge("chat_cache_entries", "Entries in the semantic cache collection")
+CACHE_ERRORS = Counter(
+    "chat_cache_errors_total",
+    "Failed semantic cache operations",
+    ["operation"],  # connect | lookup | store | delete | flush | evict
+)
+CACHE_STORES = Counter(
+    "chat_cache_stores_total",
+    "Answers offered to the semantic cache after a turn",
+    ["outcome"],  # stored | skipped (not cacheable: too long, standalone-in-context in global)
+)

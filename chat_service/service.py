@@ -6,7 +6,10 @@ The guarantees (DESIGN §4) live in `complete()`:
   persisted as interrupted (and leaving the inference stream cancels the engine request);
   if inference fails the turn is marked failed with the reason;
 - a retry with the same client request id adds no turn: a completed turn is replayed, a
-  failed or interrupted one is regenerated into the same messages.
+  failed or interrupted one is regenerated into the same messages;
+- the semantic answer cache (turn_cache.py) is consulted beside the prompt build, under its own
+  short deadline: a hit streams the stored answer and persists a normal turn marked cached; a
+  slow, down or failing cache only means the model answers.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import time
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from chat_service import metrics
+from chat_service.cache.semantic_cache import CacheHit
 from chat_service.config import ChatSettings
 from chat_service.domain import (
     ChatRecord,
@@ -36,9 +41,10 @@ from chat_service.domain import (
 from chat_service.ids import new_id, new_ids
 from chat_service.inference_client import InferenceClient
 from chat_service.page_tokens import decode_page_token, encode_page_token
-from chat_service.prompt import PromptBuilder
+from chat_service.prompt import Prompt, PromptBuilder
 from chat_service.summarizer import Summarizer
 from chat_service.timed_store import TimedStore
+from chat_service.turn_cache import TurnCache, answer_chunks
 from server_kit.errors import FailedPrecondition, NotFound, ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -77,6 +83,13 @@ def title_from(content: str) -> str:
     return cut + "…"
 
 
+def _discard(task: asyncio.Future[Any]) -> None:
+    """Cancels a side task whose result is no longer wanted, without an unretrieved-exception
+    warning if it already failed."""
+    task.cancel()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
 def merge_sampling(turn: Sampling, chat: Sampling) -> Sampling:
     """Per-turn settings win over the chat's; unset fields stay None (engine defaults)."""
     return Sampling(
@@ -93,10 +106,12 @@ class ChatService:
         store: TimedStore,
         inference: InferenceClient,
         settings: ChatSettings,
+        cache: TurnCache | None = None,
     ) -> None:
         self.store = store
         self.inference = inference
         self.settings = settings
+        self.cache = cache  # None: the semantic answer cache is off
         self.prompts = PromptBuilder(store, inference, settings)
         self.summarizer = Summarizer(store, inference, settings)
 
@@ -148,6 +163,8 @@ class ChatService:
 
     async def delete_chat(self, user_id: str, chat_id: str) -> None:
         await self.store.delete_chat(user_id, chat_id)
+        if self.cache is not None:  # failure-tolerant: never fails the delete
+            await self.cache.delete_chat(user_id, chat_id)
 
     # -- turns ---------------------------------------------------------------------------
 
@@ -158,6 +175,7 @@ class ChatService:
         content: str,
         client_request_id: str,
         sampling: Sampling,
+        bypass_cache: bool = False,
     ) -> AsyncGenerator[ReplyEvent, None]:
         started_at = time.perf_counter()
         chat = await self.chat_of(user_id, chat_id)
@@ -168,39 +186,73 @@ class ChatService:
             yield ReplyFinal(turn.user.message_id, turn.assistant)
             return
 
-        assistant = turn.assistant
+        # A regenerated turn (its earlier attempt failed or was interrupted) starts unmarked.
+        assistant = replace(turn.assistant, cached=False, cache_similarity=0.0)
         parts: list[str] = []
+        merged = merge_sampling(sampling, chat.settings.sampling)
+        lookup = (
+            self.cache.start_lookup(user_id, chat, turn.user, merged, bypass_cache)
+            if self.cache is not None
+            else None
+        )
+        # The prompt is built while the cache is consulted (the lookup has its own short
+        # deadline); a hit discards it.
+        building = asyncio.ensure_future(self.prompts.build(user_id, chat, turn.user))
+        hit: CacheHit | None = None
+        prompt: Prompt | None = None
         try:
-            prompt = await self.prompts.build(user_id, chat, turn.user)
-            metrics.PROMPT_TOKENS.labels(prompt.policy.value).observe(prompt.prompt_tokens)
-            model = await self.inference.model()
-            merged = merge_sampling(sampling, chat.settings.sampling)
-            wanted = merged.max_tokens or self.settings.default_max_tokens
-            max_tokens = max(1, min(wanted, model.context_length - prompt.prompt_tokens))
-            final = None
-            async for event in self.inference.generate(
-                turn.user.client_request_id, prompt.messages, merged, max_tokens
-            ):
-                if event.HasField("delta"):
+            hit = await lookup if lookup is not None else None
+            if hit is not None:
+                _discard(building)
+                # Marked before streaming: a reply interrupted midway was cached too.
+                assistant = replace(
+                    assistant, model=hit.model, cached=True, cache_similarity=hit.similarity
+                )
+                for chunk in answer_chunks(hit.answer):
                     if not parts:
                         metrics.TIME_TO_FIRST_TOKEN.observe(time.perf_counter() - started_at)
-                    parts.append(event.delta.text)
-                    yield ReplyDelta(event.delta.text)
-                else:
-                    final = event.final
-            if final is None:
-                raise Unavailable("the model's stream ended early", reason="INFERENCE_FAILED")
-            assistant = replace(
-                assistant,
-                content="".join(parts),
-                status=MessageStatus.COMPLETE,
-                updated_at=utcnow(),
-                model=final.model,
-                prompt_tokens=final.usage.prompt_tokens,
-                completion_tokens=final.usage.completion_tokens,
-                finish_reason="length" if final.finish_reason == 2 else "stop",
-                error="",
-            )
+                    parts.append(chunk)
+                    yield ReplyDelta(chunk)
+                assistant = replace(
+                    assistant,
+                    content=hit.answer,
+                    status=MessageStatus.COMPLETE,
+                    updated_at=utcnow(),
+                    prompt_tokens=0,  # nothing was generated for this turn
+                    completion_tokens=0,
+                    finish_reason="stop",
+                    error="",
+                )
+            else:
+                prompt = await building
+                metrics.PROMPT_TOKENS.labels(prompt.policy.value).observe(prompt.prompt_tokens)
+                model = await self.inference.model()
+                wanted = merged.max_tokens or self.settings.default_max_tokens
+                max_tokens = max(1, min(wanted, model.context_length - prompt.prompt_tokens))
+                final = None
+                async for event in self.inference.generate(
+                    turn.user.client_request_id, prompt.messages, merged, max_tokens
+                ):
+                    if event.HasField("delta"):
+                        if not parts:
+                            metrics.TIME_TO_FIRST_TOKEN.observe(time.perf_counter() - started_at)
+                        parts.append(event.delta.text)
+                        yield ReplyDelta(event.delta.text)
+                    else:
+                        final = event.final
+                if final is None:
+                    raise Unavailable("the model's stream ended early", reason="INFERENCE_FAILED")
+                assistant = replace(
+                    assistant,
+                    content="".join(parts),
+                    status=MessageStatus.COMPLETE,
+                    updated_at=utcnow(),
+                    model=final.model,
+                    prompt_tokens=final.usage.prompt_tokens,
+                    completion_tokens=final.usage.completion_tokens,
+                    finish_reason="length" if final.finish_reason == 2 else "stop",
+                    error="",
+                )
             await self.store.save_message(user_id, assistant)
         except (asyncio.CancelledError, GeneratorExit):
             # The client cancelled or disconnected: keep what it saw. Shielded, since this
@@ -228,8 +280,14 @@ class ChatService:
                 raise  # nothing streamed yet: a plain status (REST clients get 429/503/400)
             yield ReplyError(exc, assistant.message_id)
             return
+        finally:
+            for task in (lookup, building):
+                if task is not None and not task.done():
+                    _discard(task)
         metrics.TURNS.labels("complete").inc()
-        if prompt.wants_summary and prompt.policy is HistoryPolicy.SUMMARY:
+        if hit is None and self.cache is not None:
+            self.cache.schedule_store(user_id, chat, turn.user, assistant, merged)
+        if prompt is not None and prompt.wants_summary and prompt.policy is HistoryPolicy.SUMMARY:
             self.summarizer.schedule(user_id, chat_id)
         yield ReplyFinal(turn.user.message_id, assistant)
 

@@ -76,7 +76,9 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
         sampling = sampling_from_pb(request.sampling, "sampling")
         # aclosing: if this handler is cancelled, the turn's cleanup (interrupted) runs now.
         async with aclosing(
-            self.service.complete(user, chat_id, content, request.client_request_id, sampling)
+            self.service.complete(
+                user, chat_id, content, request.client_request_id, sampling, request.bypass_cache
+            )
         ) as events:
             async for event in events:
                 if isinstance(event, ReplyDelta):

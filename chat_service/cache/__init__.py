@@ -1,0 +1,1 @@
+"""Semantic answer cache: question normalization and the same-question verifier."""

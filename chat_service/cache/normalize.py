@@ -1,0 +1,368 @@
+"""Question normalization for the semantic answer cache.
+
+`normalize_question` maps surface variants of one question to one string before it is embedded
+and compared: unicode compatibility forms, case, spacing, end punctuation, politeness and filler
+("please", "can you tell me", "hey"), informal contractions and a small built-in list of common
+misspellings. It never removes a word that can change what is asked (numbers, negations, names,
+"can you" in "can you freeze cheese"). Deterministic, pure Python, idempotent.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Leading phrases that only address the assistant. Applied repeatedly at the start.
+_LEADING = (
+    "hey there",
+    "hi there",
+    "hello there",
+    "hey",
+    "hi",
+    "hello",
+    "hiya",
+    "yo",
+    "greetings",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "ok so",
+    "okay so",
+    "so",
+    "um",
+    "uh",
+    "umm",
+    "quick question",
+    "one more question",
+    "one more",
+    "excuse me",
+    "dear assistant",
+    "sorry to bother you but",
+    "sorry to bother you",
+    "sorry to bother",
+    "thank you",
+    "thanks",
+    "bro",
+    "dude",
+    "man",
+    "omg",
+    "sup",
+    "wassup",
+    "pray tell",
+    "kindly advise",
+    "please advise",
+    "hey so",
+    "ugh",
+    "sooo",
+    "soo",
+    "just wondering",
+    "well",
+    "right so",
+)
+# Phrases removed wherever they stand: they ask for an answer, they are not the question.
+_ANYWHERE = (
+    "can you please tell me",
+    "could you please tell me",
+    "would you please tell me",
+    "can you tell me",
+    "could you tell me",
+    "would you tell me",
+    "will you tell me",
+    "can you let me know",
+    "could you let me know",
+    "please let me know",
+    "let me know",
+    "please tell me",
+    "tell me",
+    "can you please explain",
+    "could you please explain",
+    "can you explain",
+    "could you explain",
+    "would you explain",
+    "please explain",
+    "i would like to know",
+    "i'd like to know",
+    "i want to know",
+    "i need to know",
+    "i would love to know",
+    "i was wondering",
+    "i am wondering",
+    "i'm wondering",
+    "i wonder",
+    "do you know",
+    "do you happen to know",
+    "any idea",
+    "if you don't mind",
+    "if you could",
+    "if possible",
+    "if you can",
+    "may i ask",
+    "can i ask",
+    "could i ask",
+    "lol",
+    "lmao",
+    "haha",
+    "please",
+    "pls",
+    "plz",
+    "kindly advise",
+    "please advise",
+    "kindly",
+    "can you help me understand",
+    "could you help me understand",
+    "help me understand",
+    "just wondering",
+    "pray",
+)
+# Trailing courtesy.
+_TRAILING = (
+    "thanks in advance",
+    "thank you in advance",
+    "thanks a lot",
+    "thank you so much",
+    "thank you",
+    "thanks",
+    "thx",
+    "cheers",
+    "please",
+)
+
+# Common misspellings and informal spellings -> the standard word. Only unambiguous ones.
+TYPOS: dict[str, str] = {
+    "teh": "the",
+    "hte": "the",
+    "adn": "and",
+    "waht": "what",
+    "wat": "what",
+    "whta": "what",
+    "hwo": "how",
+    "howto": "how to",
+    "hw": "how",
+    "wich": "which",
+    "whcih": "which",
+    "wehre": "where",
+    "whne": "when",
+    "woudl": "would",
+    "shoudl": "should",
+    "cna": "can",
+    "becuase": "because",
+    "becasue": "because",
+    "beacuse": "because",
+    "recieve": "receive",
+    "recieved": "received",
+    "beleive": "believe",
+    "definately": "definitely",
+    "definetly": "definitely",
+    "seperate": "separate",
+    "seperately": "separately",
+    "occured": "occurred",
+    "untill": "until",
+    "thier": "their",
+    "alot": "a lot",
+    "tommorow": "tomorrow",
+    "tomorow": "tomorrow",
+    "tommorrow": "tomorrow",
+    "calender": "calendar",
+    "accomodation": "accommodation",
+    "adress": "address",
+    "begining": "beginning",
+    "buisness": "business",
+    "enviroment": "environment",
+    "existance": "existence",
+    "foriegn": "foreign",
+    "goverment": "government",
+    "grammer": "grammar",
+    "happend": "happened",
+    "immediatly": "immediately",
+    "independant": "independent",
+    "knowlege": "knowledge",
+    "langauge": "language",
+    "languge": "language",
+    "libary": "library",
+    "neccessary": "necessary",
+    "necesary": "necessary",
+    "occassion": "occasion",
+    "posession": "possession",
+    "prefered": "preferred",
+    "realy": "really",
+    "recomend": "recommend",
+    "reccomend": "recommend",
+    "reccommend": "recommend",
+    "relevent": "relevant",
+    "resturant": "restaurant",
+    "restaraunt": "restaurant",
+    "rythm": "rhythm",
+    "sentance": "sentence",
+    "succesful": "successful",
+    "sucessful": "successful",
+    "suprise": "surprise",
+    "truely": "truly",
+    "wierd": "weird",
+    "writting": "writing",
+    "pyhton": "python",
+    "pyton": "python",
+    "pytohn": "python",
+    "javscript": "javascript",
+    "javasript": "javascript",
+    "recipie": "recipe",
+    "receipe": "recipe",
+    "chiken": "chicken",
+    "chikcen": "chicken",
+    "vegtables": "vegetables",
+    "vegetabels": "vegetables",
+    "tempature": "temperature",
+    "temprature": "temperature",
+    "temperture": "temperature",
+    "medecine": "medicine",
+    "medicin": "medicine",
+    "headach": "headache",
+    "diffrence": "difference",
+    "differnce": "difference",
+    "diference": "difference",
+    "betwen": "between",
+    "beween": "between",
+    "bewteen": "between",
+    "exersize": "exercise",
+    "excercise": "exercise",
+    "exercize": "exercise",
+    "calulate": "calculate",
+    "caculate": "calculate",
+    "calcualte": "calculate",
+    "convet": "convert",
+    "conver": "convert",
+    "converet": "convert",
+    "fahrenhiet": "fahrenheit",
+    "farenheit": "fahrenheit",
+    "celcius": "celsius",
+    "celsuis": "celsius",
+    "kilogramms": "kilograms",
+    "kilometre": "kilometer",
+    "kilometres": "kilometers",
+    "metre": "meter",
+    "metres": "meters",
+    "litre": "liter",
+    "litres": "liters",
+    "colour": "color",
+    "colours": "colors",
+    "favourite": "favorite",
+    "flavour": "flavor",
+    "centre": "center",
+    "organise": "organize",
+    "realise": "realize",
+    "apologise": "apologize",
+    "travelling": "traveling",
+    "programme": "program",
+    "e-mail": "email",
+    "e-mails": "emails",
+    "dont": "don't",
+    "doesnt": "doesn't",
+    "didnt": "didn't",
+    "isnt": "isn't",
+    "arent": "aren't",
+    "wasnt": "wasn't",
+    "werent": "weren't",
+    "cant": "can't",
+    "couldnt": "couldn't",
+    "shouldnt": "shouldn't",
+    "wouldnt": "wouldn't",
+    "wont": "won't",
+    "havent": "haven't",
+    "hasnt": "hasn't",
+    "im": "i'm",
+    "ive": "i've",
+    "whats": "what's",
+    "hows": "how's",
+    "wheres": "where's",
+    "whens": "when's",
+    "whos": "who's",
+    "thats": "that's",
+    "u": "you",
+    "ur": "your",
+    "thru": "through",
+    "tho": "though",
+    "wanna": "want to",
+    "gotta": "have to",
+    "gimme": "give me",
+    "lern": "learn",
+    "langauges": "languages",
+    "vacine": "vaccine",
+    "vacines": "vaccines",
+    "symtoms": "symptoms",
+    "symptons": "symptoms",
+    "captial": "capital",
+    "experiance": "experience",
+    "wheather": "weather",
+    "whether's": "weather's",
+}
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": " - ",
+        "\u00a0": " ",
+    }
+)
+
+
+def _phrases(items: tuple[str, ...]) -> str:
+    return "|".join(re.escape(p) for p in sorted(items, key=len, reverse=True))
+
+
+# "can you explain X" -> "explain X": the verb after "can you" is part of the question, except
+# in "can you freeze cheese" where "can you" asks whether one can.
+_ASK_YOU_RE = re.compile(
+    r"\b(?:can|could|would|will) you (?:please )?(?=(?:explain|describe|define|give|show|"
+    r"recommend|suggest|list|provide|help|write|translate|summarize|name|teach)\b)"
+)
+_TEXTING_RE = re.compile(r"\bhow 2\b")
+_EXPLETIVE_RE = re.compile(r"\b(how|what|why|where|who|when) the (?:heck|hell|fuck)\b")
+_LEADING_RE = re.compile(r"^(?:(?:" + _phrases(_LEADING) + r")(?=[\s,!.:;]|$)[\s,!.:;-]*)+")
+_ANYWHERE_RE = re.compile(r"(?<![\w'])(?:" + _phrases(_ANYWHERE) + r")(?![\w'])")
+_TRAILING_RE = re.compile(r"(?:[\s,!.;:-]*\b(?:" + _phrases(_TRAILING) + r"))+[\s!.,]*$")
+_WORD_RE = re.compile(r"[a-z][a-z'\-]*")
+_SPACE_RE = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT_RE = re.compile(r"\s+([,;:?!.])")
+_REPEATED_PUNCT_RE = re.compile(r"([?!.,])\1+")
+_EDGE_PUNCT = " \t\n,.;:!?-"
+
+
+def _fix_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    return TYPOS.get(word, word)
+
+
+def normalize_question(text: str) -> str:
+    """The canonical form of a question, used for embedding and comparison."""
+    s = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    s = _SPACE_RE.sub(" ", s).strip()
+    s = _WORD_RE.sub(_fix_word, s)
+    s = _TEXTING_RE.sub("how to", s)
+    s = _EXPLETIVE_RE.sub(r"\1", s)
+    s = _ASK_YOU_RE.sub("", s)
+    # Repeat: removing one phrase can expose another ("hey, please tell me ...").
+    for _ in range(3):
+        before = s
+        s = s.strip(_EDGE_PUNCT)
+        s = _LEADING_RE.sub("", s)
+        s = _TRAILING_RE.sub("", s)
+        s = _ANYWHERE_RE.sub(" ", s)
+        s = _SPACE_RE.sub(" ", s).strip()
+        if s == before:
+            break
+    s = _REPEATED_PUNCT_RE.sub(r"\1", s)
+    s = _SPACE_BEFORE_PUNCT_RE.sub(r"\1", s)
+    s = s.strip(_EDGE_PUNCT)
+    # A question reduced to nothing (only courtesy) keeps its folded form.
+    return s or _SPACE_RE.sub(" ", text.casefold()).strip()

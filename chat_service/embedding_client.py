@@ -1,0 +1,57 @@
+"""Calls to the embedding service, each with a deadline, failures mapped to domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import grpc
+from chatstack.embedding.v1 import embedding_pb2 as pb
+from chatstack.embedding.v1 import embedding_pb2_grpc as pb_grpc
+
+from chat_service.config import ChatSettings
+from server_kit.errors import DeadlineExceeded, InvalidArgument, ServiceError, Unavailable
+
+
+def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
+    code, details = err.code(), err.details() or ""
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return DeadlineExceeded("the embedding service did not answer in time",
+                                reason="EMBEDDING_TIMEOUT")  # fmt: skip
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidArgument("texts", f"the embedding service refused the text: {details}")
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
+        return Unavailable(f"the embedding service is unavailable: {details}",
+                           reason="EMBEDDING_UNAVAILABLE")  # fmt: skip
+    return Unavailable(f"embedding failed: {code.name}: {details}", reason="EMBEDDING_FAILED")
+
+
+class EmbeddingClient:
+    def __init__(self, settings: ChatSettings) -> None:
+        self.settings = settings
+        self._channel = grpc.aio.insecure_channel(
+            settings.embedding_address, options=[("grpc.keepalive_time_ms", 30_000)]
+        )
+        self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def embed(
+        self, texts: Sequence[str], timeout_s: float | None = None
+    ) -> list[list[float]]:
+        """One L2-normalized vector per text, in order. `timeout_s` shortens the configured
+        deadline (a caller with a tighter budget of its own)."""
+        deadline = self.settings.embedding_timeout_s
+        if timeout_s is not None:
+            deadline = min(deadline, timeout_s)
+        try:
+            reply = await self._stub.Embed(pb.EmbedRequest(texts=list(texts)), timeout=deadline)
+        except grpc.aio.AioRpcError as err:
+            raise map_rpc_error(err) from err
+        if len(reply.embeddings) != len(texts):
+            raise Unavailable(
+                f"the embedding service returned {len(reply.embeddings)} vectors for "
+                f"{len(texts)} texts",
+                reason="EMBEDDING_FAILED",
+            )
+        return [list(e.values) for e in reply.embeddings]

@@ -1,0 +1,217 @@
+"""The semantic cache as a turn uses it: eligibility and context from the chat's history, a
+short deadline on lookups, stores off the request path, and never a failed turn because of
+the cache (every failure is counted and the turn goes to the model).
+
+Context (DESIGN §3): a first question, or one judged standalone (keys.is_self_contained), is
+keyed with an empty context; any other question only matches answers given after exactly the
+same preceding messages, so "and in French?" never replays another conversation's answer.
+In global scope an answer is stored under the empty context only when it was generated with
+no history in its prompt: a reply produced inside a conversation may carry that
+conversation's details to other users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+
+from chat_service import metrics
+from chat_service.cache.keys import context_fingerprint, is_self_contained
+from chat_service.cache.semantic_cache import CacheContext, CacheHit, SemanticCache
+from chat_service.cache.semantic_cache import eligible_question as normalized_if_eligible
+from chat_service.cache.store import CacheUnavailable
+from chat_service.config import ChatSettings
+from chat_service.domain import ChatRecord, MessageRecord, MessageStatus, Role, Sampling
+from chat_service.inference_client import InferenceClient
+from chat_service.prompt import in_history
+from chat_service.timed_store import TimedStore
+from server_kit.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+CONTEXT_MESSAGES = 6  # the preceding exchanges a follow-up's answer depends on
+STORE_TIMEOUT_S = 30.0
+DELETE_TIMEOUT_S = 5.0
+_CHUNK_RE = re.compile(r"\S+\s*|\s+")
+CacheFailure = (ServiceError, CacheUnavailable, TimeoutError, ValueError)
+
+
+def answer_chunks(text: str) -> list[str]:
+    """A cached answer as a stream of word-sized deltas (the shape of a generated one)."""
+    return _CHUNK_RE.findall(text)
+
+
+class TurnCache:
+    def __init__(
+        self,
+        cache: SemanticCache,
+        store: TimedStore,
+        inference: InferenceClient,
+        settings: ChatSettings,
+    ) -> None:
+        self.cache = cache
+        self.store = store
+        self.inference = inference
+        self.settings = settings
+        self._stores: set[asyncio.Task[None]] = set()
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def start_lookup(
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        question: MessageRecord,
+        sampling: Sampling,
+        bypass: bool,
+    ) -> asyncio.Task[CacheHit | None] | None:
+        """A task that runs beside the prompt build; it never raises (except when cancelled)."""
+        if bypass:
+            self._count("bypass")
+            return None
+        return asyncio.create_task(self._lookup(user_id, chat, question, sampling))
+
+    async def _lookup(
+        self, user_id: str, chat: ChatRecord, question: MessageRecord, sampling: Sampling
+    ) -> CacheHit | None:
+        started = time.perf_counter()
+        budget = self.settings.cache_lookup_timeout_s
+        result: str | None = "error"
+        try:
+            async with asyncio.timeout(budget):
+                ctx = await self._context(user_id, chat, question, sampling, for_store=False)
+                if ctx is None:
+                    result = "ineligible"
+                    return None
+                remaining = max(0.01, budget - (time.perf_counter() - started))
+                hit = await self.cache.lookup(user_id, question.content, ctx, remaining)
+            result = "hit" if hit else "miss"
+            return hit
+        except asyncio.CancelledError:
+            result = None  # the turn went away: neither a hit nor a cache failure
+            raise
+        except CacheFailure as exc:
+            metrics.CACHE_ERRORS.labels("lookup").inc()
+            log.warning("answer cache lookup failed", extra={"error": str(exc) or "timed out"})
+            return None
+        except Exception:
+            metrics.CACHE_ERRORS.labels("lookup").inc()
+            log.exception("answer cache lookup failed")
+            return None
+        finally:
+            if result is not None:
+                self._count(result)
+                metrics.CACHE_LOOKUP_SECONDS.observe(time.perf_counter() - started)
+
+    def _count(self, result: str) -> None:
+        metrics.CACHE_LOOKUPS.labels(self.settings.cache_scope, result).inc()
+
+    async def _context(
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        question: MessageRecord,
+        sampling: Sampling,
+        for_store: bool,
+    ) -> CacheContext | None:
+        normalized = normalized_if_eligible(question.content)
+        if normalized is None:
+            return None
+        standalone = is_self_contained(normalized)
+        history: list[tuple[Role, str]] = []
+        if not standalone or (for_store and self.settings.cache_scope == "global"):
+            history = await self._preceding(user_id, chat.chat_id, question.message_id)
+        if standalone and history:
+            return None  # global scope, generated inside a conversation: not shared
+        return CacheContext(
+            model=(await self.inference.model()).id,
+            system_prompt=chat.system_prompt or self.settings.default_system_prompt,
+            sampling=sampling,
+            max_tokens=sampling.max_tokens or self.settings.default_max_tokens,
+            context_fp="" if standalone else context_fingerprint(history),
+        )
+
+    async def _preceding(
+        self, user_id: str, chat_id: str, before_id: str
+    ) -> list[tuple[Role, str]]:
+        page = await self.store.recent_messages(user_id, chat_id, 2 * CONTEXT_MESSAGES, before_id)
+        newest = [m for m in page if in_history(m)][:CONTEXT_MESSAGES]
+        return [(m.role, m.content) for m in reversed(newest)]
+
+    # -- stores --------------------------------------------------------------------------
+
+    def schedule_store(
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        question: MessageRecord,
+        answer: MessageRecord,
+        sampling: Sampling,
+    ) -> None:
+        """Caches a complete generated answer. Off the request path: an in-process task for
+        now (a later step moves it to the message queue, which also retries it)."""
+        if answer.status is not MessageStatus.COMPLETE or answer.finish_reason != "stop":
+            return  # interrupted, failed or cut at max_tokens: never cached
+        if answer.cached:
+            return  # already in the cache
+        task = asyncio.create_task(self._store(user_id, chat, question, answer, sampling))
+        self._stores.add(task)
+        task.add_done_callback(self._stores.discard)
+
+    async def _store(
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        question: MessageRecord,
+        answer: MessageRecord,
+        sampling: Sampling,
+    ) -> None:
+        try:
+            async with asyncio.timeout(STORE_TIMEOUT_S):
+                ctx = await self._context(user_id, chat, question, sampling, for_store=True)
+                # A chat deleted meanwhile must not leave entries behind (narrows the race;
+                # the queue-based version orders the delete after pending stores).
+                stored = (
+                    ctx is not None
+                    and await self.store.get_chat(user_id, chat.chat_id) is not None
+                    and await self.cache.store(
+                        user_id, chat.chat_id, answer.message_id, question.content,
+                        answer.content, ctx,
+                    )
+                )  # fmt: skip
+            metrics.CACHE_STORES.labels("stored" if stored else "skipped").inc()
+        except CacheFailure as exc:
+            metrics.CACHE_ERRORS.labels("store").inc()
+            log.warning("answer cache store failed", extra={"error": str(exc) or "timed out"})
+        except Exception:
+            metrics.CACHE_ERRORS.labels("store").inc()
+            log.exception("answer cache store failed")
+
+    async def wait_idle(self) -> None:
+        """Waits for the scheduled stores (tests, shutdown)."""
+        while self._stores:
+            await asyncio.gather(*self._stores, return_exceptions=True)
+
+    # -- deletion ------------------------------------------------------------------------
+
+    async def delete_chat(self, user_id: str, chat_id: str) -> None:
+        """In the request path but tolerant: a failure is logged and counted (the queue-based
+        version retries it), and expired entries go with the TTL anyway."""
+        try:
+            await asyncio.wait_for(self.cache.delete_chat(user_id, chat_id), DELETE_TIMEOUT_S)
+        except Exception as exc:
+            metrics.CACHE_ERRORS.labels("delete").inc()
+            log.warning(
+                "answer cache delete failed",
+                extra={"chat_id": chat_id, "error": str(exc) or "timed out"},
+            )
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.wait_idle(), 5)
+        except TimeoutError:
+            for task in self._stores:
+                task.cancel()
+        await self.cache.close()

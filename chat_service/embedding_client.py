@@ -10,6 +10,7 @@ from chatstack.embedding.v1 import embedding_pb2_grpc as pb_grpc
 
 from chat_service.config import ChatSettings
 from server_kit.errors import DeadlineExceeded, InvalidArgument, ServiceError, Unavailable
+from server_kit.tracing import client_interceptors
 
 
 def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
@@ -29,7 +30,9 @@ class EmbeddingClient:
     def __init__(self, settings: ChatSettings) -> None:
         self.settings = settings
         self._channel = grpc.aio.insecure_channel(
-            settings.embedding_address, options=[("grpc.keepalive_time_ms", 30_000)]
+            settings.embedding_address,
+            options=[("grpc.keepalive_time_ms", 30_000)],
+            interceptors=client_interceptors(),
         )
         self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
 

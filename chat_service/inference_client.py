@@ -19,6 +19,7 @@ from server_kit.errors import (
     ServiceError,
     Unavailable,
 )
+from server_kit.tracing import client_interceptors
 
 _ROLES = {Role.SYSTEM: pb.ROLE_SYSTEM, Role.USER: pb.ROLE_USER, Role.ASSISTANT: pb.ROLE_ASSISTANT}
 PromptMessages = Sequence[tuple[Role, str]]
@@ -65,23 +66,28 @@ class InferenceClient:
         self._channel = grpc.aio.insecure_channel(
             settings.inference_address,
             options=[("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)],
+            interceptors=client_interceptors(),
         )
         self._stub = pb_grpc.InferenceServiceStub(self._channel)
         self._model: pb.ModelInfo | None = None
+        self._model_lock = asyncio.Lock()
 
     async def close(self) -> None:
         await self._channel.close()
 
     async def model(self) -> pb.ModelInfo:
-        """The served model (cached: a deployment serves one model per inference pool)."""
+        """The served model (cached: a deployment serves one model per inference pool).
+        Concurrent first callers share one ListModels call; a failure is not cached."""
         if self._model is None:
-            try:
-                reply = await self._stub.ListModels(
-                    pb.ListModelsRequest(), timeout=self.settings.count_tokens_timeout_s
-                )
-            except grpc.aio.AioRpcError as err:
-                raise map_rpc_error(err) from err
-            self._model = next(m for m in reply.models if m.id == reply.default_model)
+            async with self._model_lock:
+                if self._model is None:
+                    try:
+                        reply = await self._stub.ListModels(
+                            pb.ListModelsRequest(), timeout=self.settings.count_tokens_timeout_s
+                        )
+                    except grpc.aio.AioRpcError as err:
+                        raise map_rpc_error(err) from err
+                    self._model = next(m for m in reply.models if m.id == reply.default_model)
         return self._model
 
     async def count_texts(self, texts: Sequence[str]) -> list[int]:

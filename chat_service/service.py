@@ -19,8 +19,11 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, replace
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from opentelemetry import trace
 
 from chat_service import metrics
 from chat_service.cache.semantic_cache import CacheHit
@@ -46,6 +49,7 @@ from chat_service.summarizer import Summarizer
 from chat_service.timed_store import TimedStore
 from chat_service.turn_cache import TurnCache, answer_chunks
 from server_kit.errors import FailedPrecondition, NotFound, ServiceError, Unavailable
+from server_kit.tracing import tracer
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,19 @@ class ReplyError:
 
 
 ReplyEvent = ReplyDelta | ReplyFinal | ReplyError
+
+
+@dataclass
+class TurnOutcome:
+    """What a turn's log line reports (filled in as the turn goes)."""
+
+    outcome: str = "rejected"  # rejected, cancelled, replayed, complete, interrupted, failed
+    reason: str = ""
+    cached: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    first_token_ms: float | None = None
+    answer: list[str] = field(default_factory=list)
 
 
 def title_from(content: str) -> str:
@@ -177,11 +194,92 @@ class ChatService:
         sampling: Sampling,
         bypass_cache: bool = False,
     ) -> AsyncGenerator[ReplyEvent, None]:
+        """One turn (see the module docstring); its outcome is logged once when it ends."""
+        started_at = time.perf_counter()
+        outcome = TurnOutcome()
+        try:
+            async with aclosing(
+                self._complete(
+                    user_id, chat_id, content, client_request_id, sampling, bypass_cache, outcome
+                )
+            ) as events:
+                async for event in events:
+                    if isinstance(event, ReplyDelta):
+                        if outcome.first_token_ms is None:
+                            outcome.first_token_ms = (time.perf_counter() - started_at) * 1000
+                        outcome.answer.append(event.text)
+                    yield event
+        except ServiceError as exc:
+            outcome.reason = exc.reason
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            if outcome.outcome == "rejected":  # gone before the turn started
+                outcome.outcome = "cancelled"
+            raise
+        finally:
+            self._log_turn(user_id, chat_id, client_request_id, content, outcome, started_at)
+
+    def _log_turn(
+        self,
+        user_id: str,
+        chat_id: str,
+        client_request_id: str,
+        content: str,
+        outcome: TurnOutcome,
+        started_at: float,
+    ) -> None:
+        fields: dict[str, Any] = {
+            "client_request_id": client_request_id,
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "outcome": outcome.outcome,
+            "cached": outcome.cached,
+            "prompt_tokens": outcome.prompt_tokens,
+            "completion_tokens": outcome.completion_tokens,
+            "duration_ms": round((time.perf_counter() - started_at) * 1000, 1),
+            "first_token_ms": (
+                round(outcome.first_token_ms, 1) if outcome.first_token_ms is not None else None
+            ),
+        }
+        if outcome.reason:
+            fields["reason"] = outcome.reason
+        if self.settings.log_content:  # debug only: message text is private
+            fields["question"] = content
+            fields["answer"] = "".join(outcome.answer)
+        log.info("turn %s", outcome.outcome, extra=fields)
+        # The same facts on the RPC's span (ids only: the user id is no span attribute).
+        trace.get_current_span().set_attributes(
+            {
+                "chat.turn.outcome": outcome.outcome,
+                "chat.turn.cached": outcome.cached,
+                "chat.turn.prompt_tokens": outcome.prompt_tokens,
+                "chat.turn.completion_tokens": outcome.completion_tokens,
+            }
+        )
+
+    async def _build_prompt(self, user_id: str, chat: ChatRecord, user: MessageRecord) -> Prompt:
+        with tracer().start_as_current_span("prompt.build") as span:
+            prompt = await self.prompts.build(user_id, chat, user)
+            span.set_attribute("prompt.policy", prompt.policy.value)
+            span.set_attribute("prompt.tokens", prompt.prompt_tokens)
+            return prompt
+
+    async def _complete(
+        self,
+        user_id: str,
+        chat_id: str,
+        content: str,
+        client_request_id: str,
+        sampling: Sampling,
+        bypass_cache: bool,
+        outcome: TurnOutcome,
+    ) -> AsyncGenerator[ReplyEvent, None]:
         started_at = time.perf_counter()
         chat = await self.chat_of(user_id, chat_id)
         turn = await self._start_turn(user_id, chat, content, client_request_id)
         if turn.assistant.status is MessageStatus.COMPLETE:  # a retry of a finished turn
             metrics.TURNS.labels("replayed").inc()
+            outcome.outcome, outcome.cached = "replayed", turn.assistant.cached
             yield ReplyDelta(turn.assistant.content)
             yield ReplyFinal(turn.user.message_id, turn.assistant)
             return
@@ -197,7 +295,7 @@ class ChatService:
         )
         # The prompt is built while the cache is consulted (the lookup has its own short
         # deadline); a hit discards it.
-        building = asyncio.ensure_future(self.prompts.build(user_id, chat, turn.user))
+        building = asyncio.ensure_future(self._build_prompt(user_id, chat, turn.user))
         hit: CacheHit | None = None
         prompt: Prompt | None = None
         try:
@@ -264,6 +362,7 @@ class ChatService:
                 updated_at=utcnow(),
             )
             metrics.TURNS.labels("interrupted").inc()
+            outcome.outcome = "interrupted"
             await self._save_quietly(user_id, interrupted)
             raise
         except ServiceError as exc:
@@ -275,6 +374,7 @@ class ChatService:
                 error=exc.message,
             )
             metrics.TURNS.labels("failed").inc()
+            outcome.outcome, outcome.reason = "failed", exc.reason
             await self._save_quietly(user_id, failed)
             if not parts:
                 raise  # nothing streamed yet: a plain status (REST clients get 429/503/400)
@@ -285,6 +385,9 @@ class ChatService:
                 if task is not None and not task.done():
                     _discard(task)
         metrics.TURNS.labels("complete").inc()
+        outcome.outcome, outcome.cached = "complete", assistant.cached
+        outcome.prompt_tokens = assistant.prompt_tokens
+        outcome.completion_tokens = assistant.completion_tokens
         if hit is None and self.cache is not None:
             self.cache.schedule_store(user_id, chat, turn.user, assistant, merged)
         if prompt is not None and prompt.wants_summary and prompt.policy is HistoryPolicy.SUMMARY:

@@ -12,6 +12,7 @@ from chat_service import metrics
 from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
 from chat_service.store.base import HistoryStore, StoreUnavailable
 from server_kit.errors import Unavailable
+from server_kit.tracing import tracer
 
 T = TypeVar("T")
 
@@ -23,17 +24,21 @@ class TimedStore:
 
     async def _run(self, operation: str, call: Awaitable[T]) -> T:
         start = time.perf_counter()
-        try:
-            return await asyncio.wait_for(call, self.timeout_s)
-        except (StoreUnavailable, TimeoutError) as exc:
-            metrics.STORE_ERRORS.labels(operation).inc()
-            raise Unavailable(
-                f"the history store is unavailable ({operation}): {exc or 'timed out'}",
-                reason="STORE_UNAVAILABLE",
-                retry_after_s=2.0,
-            ) from exc
-        finally:
-            metrics.STORE_SECONDS.labels(operation).observe(time.perf_counter() - start)
+        with tracer().start_as_current_span(
+            f"store.{operation}", attributes={"db.operation.name": operation}
+        ) as span:
+            try:
+                return await asyncio.wait_for(call, self.timeout_s)
+            except (StoreUnavailable, TimeoutError) as exc:
+                metrics.STORE_ERRORS.labels(operation).inc()
+                span.set_attribute("error.type", type(exc).__name__)
+                raise Unavailable(
+                    f"the history store is unavailable ({operation}): {exc or 'timed out'}",
+                    reason="STORE_UNAVAILABLE",
+                    retry_after_s=2.0,
+                ) from exc
+            finally:
+                metrics.STORE_SECONDS.labels(operation).observe(time.perf_counter() - start)
 
     async def create_chat(self, chat: ChatRecord) -> None:
         await self._run("create_chat", self.inner.create_chat(chat))

@@ -28,6 +28,7 @@ from chat_service.inference_client import InferenceClient
 from chat_service.prompt import in_history
 from chat_service.timed_store import TimedStore
 from server_kit.errors import ServiceError
+from server_kit.tracing import tracer
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,16 @@ class TurnCache:
         return asyncio.create_task(self._lookup(user_id, chat, question, sampling))
 
     async def _lookup(
+        self, user_id: str, chat: ChatRecord, question: MessageRecord, sampling: Sampling
+    ) -> CacheHit | None:
+        with tracer().start_as_current_span("cache.lookup") as span:
+            hit = await self._lookup_once(user_id, chat, question, sampling)
+            span.set_attribute("cache.hit", hit is not None)
+            if hit is not None:
+                span.set_attribute("cache.similarity", hit.similarity)
+            return hit
+
+    async def _lookup_once(
         self, user_id: str, chat: ChatRecord, question: MessageRecord, sampling: Sampling
     ) -> CacheHit | None:
         started = time.perf_counter()
@@ -161,6 +172,17 @@ class TurnCache:
         task.add_done_callback(self._stores.discard)
 
     async def _store(
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        question: MessageRecord,
+        answer: MessageRecord,
+        sampling: Sampling,
+    ) -> None:
+        with tracer().start_as_current_span("cache.store"):
+            await self._store_once(user_id, chat, question, answer, sampling)
+
+    async def _store_once(
         self,
         user_id: str,
         chat: ChatRecord,

@@ -24,3 +24,14 @@ class ServerSettings(BaseSettings):
         10.0, ge=0, description="on SIGTERM: how long in-flight RPCs may run before cancellation"
     )
     max_message_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="gRPC message size cap")
+    otlp_endpoint: str = Field(
+        "",
+        description="OpenTelemetry collector (OTLP/gRPC), host:port or http://host:port; traces "
+        "are exported there with W3C trace context propagated over gRPC metadata. Empty: off",
+    )
+    trace_sample_ratio: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="share of new traces recorded (a caller's sampled decision is followed)",
+    )

@@ -21,6 +21,7 @@ from prometheus_client import start_http_server
 
 from server_kit.config import ServerSettings
 from server_kit.interceptors import ErrorInterceptor, MetricsInterceptor
+from server_kit.tracing import TracingServerInterceptor, configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ class GrpcService:
         self.spec = spec
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            interceptors=[MetricsInterceptor(), ErrorInterceptor()],
+            # Tracing outermost: its span covers the others and sees the final status.
+            interceptors=[TracingServerInterceptor(), MetricsInterceptor(), ErrorInterceptor()],
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -89,11 +91,13 @@ class GrpcService:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.settings.shutdown_grace_s)
         await self.spec.on_stop()
+        await asyncio.to_thread(shutdown_tracing)  # exports the buffered spans
         log.info("%s stopped", self.spec.name)
 
 
 async def run_service(settings: ServerSettings, spec: ServiceSpec) -> None:
     """Runs until SIGTERM or SIGINT, then stops gracefully."""
+    configure_tracing(spec.name, settings.otlp_endpoint, settings.trace_sample_ratio)
     service = GrpcService(settings, spec)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

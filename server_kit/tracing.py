@@ -1,0 +1,272 @@
+"""OpenTelemetry tracing for every service, in one place.
+
+- `configure_tracing()` installs the process's tracer provider: spans are batched and exported
+  over OTLP/gRPC when an endpoint is set; with no endpoint nothing is recorded (the API's no-op
+  tracer, so an unconfigured service pays almost nothing).
+- `TracingServerInterceptor` continues the caller's trace from the W3C `traceparent` in the
+  request metadata and opens one SERVER span per RPC (for a stream: until it ends or is
+  cancelled).
+- `client_interceptors()` open a CLIENT span per outgoing RPC and inject `traceparent`.
+
+The interceptors are ours rather than opentelemetry-instrumentation-grpc's: a few dozen lines,
+no extra dependency, and they leave the call object untouched (the chat service reads streams
+with `call.read()` and cancels them with `call.cancel()`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from opentelemetry import trace
+from opentelemetry.context import Context as OtelContext
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from server_kit.interceptors import StreamBehavior, UnaryBehavior, _code_name, _rewrap
+
+log = logging.getLogger(__name__)
+
+TRACER_NAME = "chatstack"
+PROPAGATOR = TraceContextTextMapPropagator()
+# Probes and tooling: not worth a span each (Envoy health-checks every second).
+_UNTRACED = ("/grpc.health", "/grpc.reflection")
+# Status codes that mean the server failed (OpenTelemetry's gRPC conventions: for a server span
+# the client's mistakes are not errors).
+_SERVER_ERRORS = {"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
+                  "DATA_LOSS"}  # fmt: skip
+
+_provider: TracerProvider | None = None
+
+
+def tracer() -> trace.Tracer:
+    """The tracer of our own spans (a proxy until configure_tracing() has run)."""
+    return trace.get_tracer(TRACER_NAME)
+
+
+def configure_tracing(
+    service_name: str, endpoint: str, sample_ratio: float = 1.0
+) -> TracerProvider | None:
+    """Exports spans to an OTLP/gRPC collector at `endpoint` (host:port or http://host:port),
+    sampling `sample_ratio` of new traces (a sampled caller's decision is followed). An empty
+    endpoint leaves tracing off. Returns the provider (flush it with shutdown_tracing())."""
+    global _provider
+    if not endpoint:
+        return None
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    url = endpoint if "://" in endpoint else f"http://{endpoint}"
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}),
+        sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
+    )
+    provider.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=url, insecure=url.startswith("http://")))
+    )
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    log.info("tracing on", extra={"otlp_endpoint": url, "trace_sample_ratio": sample_ratio})
+    return provider
+
+
+def shutdown_tracing() -> None:
+    """Exports the spans still buffered (blocking: call it from a thread)."""
+    if _provider is not None:
+        _provider.shutdown()
+
+
+def _current(span: Span) -> Any:
+    """Makes the span current; its status is set from the gRPC code, not from exceptions."""
+    return trace.use_span(
+        span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+    )
+
+
+def _split(method: str) -> tuple[str, str]:
+    service, _, name = method.lstrip("/").partition("/")
+    return service, name
+
+
+def _attributes(method: str) -> dict[str, str]:
+    service, name = _split(method)
+    return {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+
+
+def _parent_of(metadata: Any) -> OtelContext:
+    carrier = {str(k).lower(): v for k, v in (metadata or ()) if isinstance(v, str)}
+    return PROPAGATOR.extract(carrier)
+
+
+def _end_server_span(span: Span, code: str) -> None:
+    span.set_attribute("rpc.grpc.status_code", _status_value(code))
+    if code in _SERVER_ERRORS:
+        span.set_status(Status(StatusCode.ERROR, code))
+    span.end()
+
+
+def _status_value(name: str) -> int:
+    return next((int(c.value[0]) for c in grpc.StatusCode if c.name == name), 2)
+
+
+class TracingServerInterceptor(grpc.aio.ServerInterceptor):
+    """One SERVER span per RPC, a child of the caller's span when the metadata carries one."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(_UNTRACED):
+            return handler
+        name, attributes = method.lstrip("/"), _attributes(method)
+        metadata = handler_call_details.invocation_metadata
+
+        def start() -> Span:
+            return tracer().start_span(
+                name, context=_parent_of(metadata), kind=SpanKind.SERVER, attributes=attributes
+            )
+
+        def unary(behavior: UnaryBehavior) -> UnaryBehavior:
+            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                span, code = start(), None
+                try:
+                    with _current(span):
+                        return await behavior(request, context)
+                except asyncio.CancelledError:
+                    code = "CANCELLED"
+                    raise
+                except BaseException:
+                    code = _code_name(context, failed=True)
+                    raise
+                finally:
+                    _end_server_span(span, code or _code_name(context, failed=False))
+
+            return wrapped
+
+        def stream(behavior: StreamBehavior) -> StreamBehavior:
+            async def wrapped(
+                request: Any, context: grpc.aio.ServicerContext
+            ) -> AsyncIterator[Any]:
+                span, code = start(), None
+                # The handler's generator is driven by this RPC's own task: the span is made
+                # current for each step, never across a yield (a cancelled stream is closed
+                # from elsewhere, where the context could not be restored).
+                inner = behavior(request, context)
+                try:
+                    while True:
+                        with _current(span):
+                            try:
+                                item = await anext(inner)
+                            except StopAsyncIteration:
+                                break
+                        yield item
+                except (asyncio.CancelledError, GeneratorExit):
+                    code = "CANCELLED"
+                    raise
+                except BaseException:
+                    code = _code_name(context, failed=True)
+                    raise
+                finally:
+                    try:
+                        with _current(span):
+                            await inner.aclose()  # type: ignore[attr-defined]
+                    finally:
+                        _end_server_span(span, code or _code_name(context, failed=False))
+
+            return wrapped
+
+        return _rewrap(handler, unary, stream)
+
+
+# -- client ------------------------------------------------------------------------------------
+
+
+def _start_client_span(details: grpc.aio.ClientCallDetails) -> tuple[Span, Any]:
+    method = details.method.decode() if isinstance(details.method, bytes) else details.method
+    span = tracer().start_span(
+        method.lstrip("/"), kind=SpanKind.CLIENT, attributes=_attributes(method)
+    )
+    carrier: dict[str, str] = {}
+    PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
+    metadata = grpc.aio.Metadata(*(details.metadata or ()))
+    for key, value in carrier.items():
+        metadata[key] = value
+    new_details = grpc.aio.ClientCallDetails(
+        method=details.method,
+        timeout=details.timeout,
+        metadata=metadata,
+        credentials=details.credentials,
+        wait_for_ready=details.wait_for_ready,
+    )
+    return span, new_details
+
+
+_finishing: set[asyncio.Task[None]] = set()
+
+
+def _end_when_done(call: grpc.aio.Call, span: Span) -> None:
+    """Ends the span when the call finishes, fails or is cancelled, with its status code."""
+
+    async def finish(end_ns: int) -> None:
+        try:
+            code = await call.code()
+        except Exception:  # pragma: no cover - the call is done: its status is there
+            code = grpc.StatusCode.UNKNOWN
+        span.set_attribute("rpc.grpc.status_code", int(code.value[0]))
+        if code is not grpc.StatusCode.OK:
+            span.set_status(Status(StatusCode.ERROR, code.name))
+        span.end(end_time=end_ns)
+
+    def done(_: Any) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(finish(time.time_ns()))
+        except RuntimeError:  # the loop is closing: end it without the code
+            span.end()
+            return
+        _finishing.add(task)
+        task.add_done_callback(_finishing.discard)
+
+    call.add_done_callback(done)
+
+
+class _UnaryUnaryTracing(grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
+    ) -> Any:
+        span, details = _start_client_span(client_call_details)
+        try:
+            call = await continuation(details, request)
+        except BaseException:
+            span.end()
+            raise
+        _end_when_done(call, span)
+        return call
+
+
+class _UnaryStreamTracing(grpc.aio.UnaryStreamClientInterceptor):
+    async def intercept_unary_stream(
+        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
+    ) -> Any:
+        span, details = _start_client_span(client_call_details)
+        try:
+            call = await continuation(details, request)
+        except BaseException:
+            span.end()
+            raise
+        _end_when_done(call, span)
+        return call
+
+
+def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
+    """For `grpc.aio.insecure_channel(..., interceptors=client_interceptors())`."""
+    return [_UnaryUnaryTracing(), _UnaryStreamTracing()]

@@ -57,6 +57,39 @@ class GatewaySettings(BaseSettings):
         min_length=1,
         description="chat service replicas, host:port each",
     )
+    # The internal listener: native gRPC from the chat service to the inference and embedding
+    # pools (no JWT: reachable only from inside the deployment, see envoy_config.py).
+    internal_host: str = Field(
+        default="127.0.0.1",
+        description="address of the internal listener (0.0.0.0 in a pod, behind a NetworkPolicy)",
+    )
+    internal_port: int = Field(
+        default=50050,
+        ge=1,
+        le=65535,
+        description="internal gRPC port (chat -> inference/embedding)",
+    )
+    inference_upstreams: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1:50052"],
+        description="inference service replicas, host:port each (empty: UNAVAILABLE)",
+    )
+    embedding_upstreams: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1:50053"],
+        description="embedding service replicas, host:port each (empty: UNAVAILABLE)",
+    )
+    # The web UI (web_static): every path that is not an API path goes to these, without JWT
+    # (the page signs in, then sends the token on API calls). Empty: no UI route at all.
+    web_upstreams: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="web UI static servers, host:port each (empty: no UI route)",
+    )
+    inference_service: str = "chatstack.inference.v1.InferenceService"
+    embedding_service: str = "chatstack.embedding.v1.EmbeddingService"
+    generate_idle_timeout_s: float = Field(
+        default=180.0,
+        gt=0,
+        description="Generate stream: longest silence (above chat's first-token deadline)",
+    )
     descriptor_path: Path = Field(
         default=PROJECT_ROOT / "gen" / "descriptor.pb",
         description="descriptor set (with imports) for the JSON transcoder",
@@ -115,18 +148,43 @@ class GatewaySettings(BaseSettings):
     access_log_path: str = Field(default="/dev/stdout", description="'/dev/stdout' or a file path")
     access_log_format: Literal["json", "text"] = "json"
 
-    @field_validator("chat_upstreams", "jwt_audiences", mode="before")
+    otlp_endpoint: str = Field(
+        default="",
+        description="OpenTelemetry collector (OTLP/gRPC) host:port: Envoy then starts or continues "
+        "a W3C trace per request and passes traceparent to the chat service. Empty: off",
+    )
+    trace_sample_ratio: float = Field(
+        default=1.0, ge=0, le=1, description="share of requests traced (random sampling)"
+    )
+
+    @field_validator(
+        "chat_upstreams",
+        "inference_upstreams",
+        "embedding_upstreams",
+        "web_upstreams",
+        "jwt_audiences",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("chat_upstreams")
+    @field_validator(
+        "chat_upstreams", "inference_upstreams", "embedding_upstreams", "web_upstreams"
+    )
     @classmethod
     def _check_endpoints(cls, value: list[str]) -> list[str]:
         for item in value:
             parse_endpoint(item)
+        return value
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _check_otlp_endpoint(cls, value: str) -> str:
+        if value:
+            parse_endpoint(value)
         return value
 
     @field_validator("jwks_uri")
@@ -147,9 +205,32 @@ class GatewaySettings(BaseSettings):
             raise ValueError("a remote JWKS needs the IdP's jwt_issuer and jwt_audiences")
         return self
 
+    @model_validator(mode="after")
+    def _check_ports(self) -> GatewaySettings:
+        ports = (self.listen_port, self.admin_port, self.internal_port)
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"listen, admin and internal ports must differ, got {ports}")
+        return self
+
     @property
     def upstream_endpoints(self) -> list[Endpoint]:
         return [parse_endpoint(item) for item in self.chat_upstreams]
+
+    @property
+    def inference_endpoints(self) -> list[Endpoint]:
+        return [parse_endpoint(item) for item in self.inference_upstreams]
+
+    @property
+    def embedding_endpoints(self) -> list[Endpoint]:
+        return [parse_endpoint(item) for item in self.embedding_upstreams]
+
+    @property
+    def web_endpoints(self) -> list[Endpoint]:
+        return [parse_endpoint(item) for item in self.web_upstreams]
+
+    @property
+    def otlp_collector(self) -> Endpoint | None:
+        return parse_endpoint(self.otlp_endpoint) if self.otlp_endpoint else None
 
     @property
     def jwks_path(self) -> Path:

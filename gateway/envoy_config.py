@@ -6,11 +6,31 @@ service. Filter order matters:
 1. early header mutation (before routing and every filter): drop any client-supplied user-id
    header, because the chat service trusts that header as coming from Envoy only;
 2. health_check: GET /healthz answered locally, without auth;
-3. jwt_authn: every other request needs a valid bearer token; `sub` goes to the user-id header;
+3. jwt_authn: every other request needs a valid bearer token; `sub` goes to the user-id header
+   (with a web UI configured: every API request, i.e. gRPC content or an API path; see below);
 4. buffer: caps the request body (413) - after auth, so anonymous clients cannot make Envoy buffer;
 5. grpc_json_transcoder: REST -> gRPC; it rewrites :path to /package.Service/Method, and the
    routes match on those gRPC paths, so REST and native gRPC share the same timeouts/retries;
 6. router.
+
+With `web_upstreams` set, every other path (the UI's files, `/c/<chat>` app routes, the
+development sign-in) goes to the `web` cluster without a token: the transcoder and the buffer
+are disabled on that route (the transcoder would reject unknown paths; anonymous requests must
+not make Envoy buffer bodies), and REST API paths get routes of their own ahead of it, so they
+are still transcoded. The browser loads the page anonymously, then sends its token on API calls.
+
+A second, internal listener (loopback by default) carries native gRPC from the chat service to
+the inference and embedding pools: no JWT, no transcoding, routes by service prefix to the
+`inference` and `embedding` clusters.
+
+Why the chat service goes through Envoy instead of balancing in its own gRPC client: one place,
+configured and observed like the edge (admin /clusters, stats, access log), for least-request
+balancing (generations differ wildly in length; grpc's pick_first/round_robin over a DNS name
+does not see that), active gRPC health checks, outlier ejection of a dead or failing replica,
+retries of unary calls only, circuit breakers and, later, chat-affine hashing for vLLM's prefix
+cache - none of which every client (Python today, others later) has to re-implement. The cost is
+one loopback hop per call, well under a millisecond next to a generation. In Kubernetes bind it
+to the pod address (internal_host) and let a NetworkPolicy admit only the chat pods.
 
 `python -m gateway.envoy_config [--out FILE]` prints or writes the YAML.
 """
@@ -18,6 +38,7 @@ service. Filter order matters:
 from __future__ import annotations
 
 import argparse
+import base64
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,17 +47,34 @@ from urllib.parse import urlsplit
 import yaml
 
 from gateway.config import Endpoint, GatewaySettings
+from gateway.descriptors import transcoder_descriptor_set
 
 Config = dict[str, Any]
 
 ADMIN_HOST = "127.0.0.1"
 CHAT_CLUSTER = "chat"
+INFERENCE_CLUSTER = "inference"
+EMBEDDING_CLUSTER = "embedding"
 JWKS_CLUSTER = "jwks"
+WEB_CLUSTER = "web"
+OTLP_CLUSTER = "opentelemetry_collector"
 JWT_PROVIDER = "chatstack"
 HEALTH_PATH = "/healthz"
+# The REST paths of the chat API (protos/chatstack/chat/v1/chat.proto): with a web UI these
+# need a token and stay with the transcoder; everything else is the UI's.
+REST_API_PATHS: tuple[Config, ...] = ({"path": "/chat"}, {"path": "/chats"}, {"prefix": "/chat/"})
+WEB_HEALTH_PATH = "/ui-config.json"
+TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
+BUFFER_FILTER = "envoy.filters.http.buffer"
+# Set by the transcoder on every request it converted from REST.
+ORIGINAL_PATH_HEADER = "x-envoy-original-path"
 # Methods safe to retry before any response byte: reads and the idempotent delete.
 IDEMPOTENT_METHODS = ("ListChats", "GetChat", "DeleteChat")
 STREAMING_METHODS = ("Complete",)
+# Retry only what cannot have reached the service's handler: the connection or stream was
+# refused, or the service said UNAVAILABLE (e.g. draining). Never a reset mid-call.
+INTERNAL_RETRY_ON = "connect-failure,refused-stream,unavailable"
+HCM_TYPE = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 
 # HTTP status of a local reply -> google.rpc.Code for the JSON error body, the same shape the
 # transcoder produces for upstream gRPC errors ({"code": 5, "message": "..."}).
@@ -143,7 +181,11 @@ def _local_reply_config() -> Config:
     """Local replies (auth failures, 404, 413, no upstream...) get a JSON body for REST clients.
 
     gRPC clients are excluded: Envoy already turns their local replies into grpc-status plus
-    grpc-message, and a JSON body would end up inside grpc-message.
+    grpc-message, and a JSON body would end up inside grpc-message. The filters see the request
+    headers as they are when the reply is sent, and the transcoder has by then rewritten a REST
+    request's content-type to application/grpc; so "REST" is: not gRPC content, or transcoded
+    (the transcoder leaves x-envoy-original-path). Without the second half, the transcoder's own
+    400s (malformed JSON, wrong field types) and a router 503/504 after transcoding stayed text.
     """
     not_grpc = {
         "header_filter": {
@@ -156,10 +198,14 @@ def _local_reply_config() -> Config:
             }
         }
     }
+    transcoded = {
+        "header_filter": {"header": {"name": ORIGINAL_PATH_HEADER, "present_match": True}}
+    }
+    is_rest = {"or_filter": {"filters": [not_grpc, transcoded]}}
 
     def mapper(status_filter: Config, code: int) -> Config:
         return {
-            "filter": {"and_filter": {"filters": [status_filter, not_grpc]}},
+            "filter": {"and_filter": {"filters": [status_filter, is_rest]}},
             "body_format_override": {
                 "json_format": {"code": code, "message": "%LOCAL_REPLY_BODY%", "details": []},
             },
@@ -198,6 +244,20 @@ def _jwt_provider(settings: GatewaySettings) -> Config:
     return provider
 
 
+def _jwt_rules(settings: GatewaySettings) -> list[Config]:
+    """Without a web UI every request needs a token. With one: gRPC requests (any path) and the
+    API's REST and gRPC paths; other paths (the UI) match no rule, so need none."""
+    requires = {"provider_name": JWT_PROVIDER}
+    if not settings.web_upstreams:
+        return [{"match": {"prefix": "/"}, "requires": requires}]
+    grpc = {
+        "prefix": "/",
+        "headers": [{"name": "content-type", "string_match": {"prefix": "application/grpc"}}],
+    }
+    api = [*REST_API_PATHS, {"prefix": f"/{settings.chat_service}/"}]
+    return [{"match": match, "requires": requires} for match in (grpc, *api)]
+
+
 def _http_filters(settings: GatewaySettings) -> list[Config]:
     return [
         {
@@ -214,23 +274,27 @@ def _http_filters(settings: GatewaySettings) -> list[Config]:
             "typed_config": {
                 "@type": _type("envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"),
                 "providers": {JWT_PROVIDER: _jwt_provider(settings)},
-                "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": JWT_PROVIDER}}],
+                "rules": _jwt_rules(settings),
             },
         },
         {
-            "name": "envoy.filters.http.buffer",
+            "name": BUFFER_FILTER,
             "typed_config": {
                 "@type": _type("envoy.extensions.filters.http.buffer.v3.Buffer"),
                 "max_request_bytes": settings.max_request_bytes,
             },
         },
         {
-            "name": "envoy.filters.http.grpc_json_transcoder",
+            "name": TRANSCODER_FILTER,
             "typed_config": {
                 "@type": _type(
                     "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
                 ),
-                "proto_descriptor": str(settings.descriptor_path.resolve()),
+                # Inline, with the google.rpc error protos added (see gateway/descriptors.py):
+                # the config is self-contained and error details print as JSON.
+                "proto_descriptor_bin": base64.b64encode(
+                    transcoder_descriptor_set(settings.descriptor_path)
+                ).decode("ascii"),
                 "services": [settings.chat_service],
                 "print_options": {
                     "add_whitespace": False,
@@ -250,20 +314,26 @@ def _http_filters(settings: GatewaySettings) -> list[Config]:
                 },
             },
         },
-        {
-            "name": "envoy.filters.http.router",
-            "typed_config": {
-                "@type": _type("envoy.extensions.filters.http.router.v3.Router"),
-                "suppress_envoy_headers": True,
-            },
-        },
+        _router_filter(),
     ]
 
 
-def _retry_policy(settings: GatewaySettings) -> Config:
+def _router_filter() -> Config:
+    return {
+        "name": "envoy.filters.http.router",
+        "typed_config": {
+            "@type": _type("envoy.extensions.filters.http.router.v3.Router"),
+            "suppress_envoy_headers": True,
+        },
+    }
+
+
+def _retry_policy(
+    settings: GatewaySettings, retry_on: str = "unavailable,reset,connect-failure"
+) -> Config:
     return {
         # Only failures before any response: connection refused/reset, or grpc UNAVAILABLE.
-        "retry_on": "unavailable,reset,connect-failure",
+        "retry_on": retry_on,
         "num_retries": settings.num_retries,
         "per_try_timeout": _duration(settings.route_timeout_s),
         "retry_back_off": {"base_interval": "0.05s", "max_interval": "0.5s"},
@@ -330,14 +400,51 @@ def _routes(settings: GatewaySettings) -> list[Config]:
             },
         }
     )
+    if settings.web_upstreams:
+        routes.extend(_web_routes(settings))
     return routes
+
+
+def _web_routes(settings: GatewaySettings) -> list[Config]:
+    """After the API's routes: REST paths (before the transcoder rewrites them to the gRPC
+    paths above, and when it rejects them), unknown gRPC methods (404 -> UNIMPLEMENTED, as
+    without a UI), then everything else to the UI, with the transcoder and buffer off."""
+    unary_timeout = _duration(settings.route_timeout_s)
+    disabled = {"@type": _type("envoy.config.route.v3.FilterConfig"), "disabled": True}
+    rest = [
+        {
+            "name": f"rest-{index}",
+            "match": match,
+            "route": {"cluster": CHAT_CLUSTER, "timeout": unary_timeout},
+        }
+        for index, match in enumerate(REST_API_PATHS)
+    ]
+    return [
+        *rest,
+        {
+            "name": "grpc-unknown",
+            "match": {"prefix": "/", "grpc": {}},
+            "direct_response": {"status": 404},
+        },
+        {
+            "name": "web",
+            "match": {"prefix": "/"},
+            "route": {
+                "cluster": WEB_CLUSTER,
+                "timeout": unary_timeout,
+                "retry_policy": {
+                    "retry_on": "connect-failure,refused-stream,reset",
+                    "num_retries": settings.num_retries,
+                },
+            },
+            "typed_per_filter_config": {TRANSCODER_FILTER: disabled, BUFFER_FILTER: disabled},
+        },
+    ]
 
 
 def _http_connection_manager(settings: GatewaySettings) -> Config:
     return {
-        "@type": _type(
-            "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
-        ),
+        "@type": _type(HCM_TYPE),
         "stat_prefix": "ingress",
         "codec_type": "AUTO",  # HTTP/1.1 for REST/SSE, h2c for gRPC
         "use_remote_address": True,
@@ -369,12 +476,131 @@ def _http_connection_manager(settings: GatewaySettings) -> Config:
             }
         ],
         "access_log": _access_log(settings),
+        **_tracing(settings),
         "local_reply_config": _local_reply_config(),
         "route_config": {
             "name": "chatstack",
             "virtual_hosts": [{"name": "chatstack", "domains": ["*"], "routes": _routes(settings)}],
         },
         "http_filters": _http_filters(settings),
+    }
+
+
+# --- internal listener ----------------------------------------------------------------------
+
+
+def _internal_routes(settings: GatewaySettings) -> list[Config]:
+    inference = f"/{settings.inference_service}/"
+    unary_timeout = _duration(settings.route_timeout_s)
+    stream_cap = _duration(settings.max_stream_duration_s)
+
+    def unary(name: str, prefix: str, cluster: str) -> Config:
+        return {
+            "name": name,
+            "match": {"prefix": prefix, "grpc": {}},
+            "route": {
+                "cluster": cluster,
+                "timeout": unary_timeout,
+                # The caller's grpc-timeout applies when shorter (it always sets one).
+                "max_stream_duration": {"grpc_timeout_header_max": unary_timeout},
+                "retry_policy": _retry_policy(settings, INTERNAL_RETRY_ON),
+            },
+        }
+
+    return [
+        {
+            "name": "inference-Generate",
+            "match": {"path": inference + "Generate", "grpc": {}},
+            "route": {
+                "cluster": INFERENCE_CLUSTER,
+                "timeout": "0s",  # a generation may run for minutes; silence is what's bounded
+                "idle_timeout": _duration(settings.generate_idle_timeout_s),
+                "max_stream_duration": {
+                    "max_stream_duration": stream_cap,
+                    "grpc_timeout_header_max": stream_cap,
+                },
+                # No retry_policy: a retried Generate would run the engine twice.
+            },
+        },
+        # CountTokens, Tokenize, ListModels: read-only, safe to retry.
+        unary("inference-unary", inference, INFERENCE_CLUSTER),
+        unary("embedding", f"/{settings.embedding_service}/", EMBEDDING_CLUSTER),
+    ]
+
+
+def _internal_connection_manager(settings: GatewaySettings) -> Config:
+    return {
+        "@type": _type(HCM_TYPE),
+        "stat_prefix": "internal",
+        "codec_type": "HTTP2",  # native gRPC only
+        "stream_idle_timeout": _duration(settings.stream_idle_timeout_s),
+        "request_headers_timeout": _duration(settings.request_headers_timeout_s),
+        "http2_protocol_options": {"max_concurrent_streams": 1000},
+        "access_log": _access_log(settings),
+        **_tracing(settings),
+        "route_config": {
+            "name": "internal",
+            "virtual_hosts": [
+                {"name": "internal", "domains": ["*"], "routes": _internal_routes(settings)}
+            ],
+        },
+        "http_filters": [_router_filter()],
+    }
+
+
+def _tracing(settings: GatewaySettings) -> Config:
+    """OpenTelemetry tracing of each request (when a collector is set): Envoy starts a trace,
+    or continues the client's `traceparent`, and sends `traceparent` upstream."""
+    if settings.otlp_collector is None:
+        return {}
+    return {
+        "tracing": {
+            "random_sampling": {"value": settings.trace_sample_ratio * 100},
+            "provider": {
+                "name": "envoy.tracers.opentelemetry",
+                "typed_config": {
+                    "@type": _type("envoy.config.trace.v3.OpenTelemetryConfig"),
+                    "grpc_service": {
+                        "envoy_grpc": {"cluster_name": OTLP_CLUSTER},
+                        "timeout": "1s",
+                    },
+                    "service_name": "envoy",
+                },
+            },
+        }
+    }
+
+
+def _otlp_cluster(collector: Endpoint, settings: GatewaySettings) -> Config:
+    """The OpenTelemetry collector's OTLP/gRPC endpoint (HTTP/2)."""
+    return {
+        "name": OTLP_CLUSTER,
+        "type": "STATIC" if collector.is_ip else "STRICT_DNS",
+        "connect_timeout": _duration(settings.connect_timeout_s),
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": _type("envoy.extensions.upstreams.http.v3.HttpProtocolOptions"),
+                "explicit_http_config": {"http2_protocol_options": {}},
+            }
+        },
+        "load_assignment": {
+            "cluster_name": OTLP_CLUSTER,
+            "endpoints": [{"lb_endpoints": _lb_endpoints([collector])}],
+        },
+    }
+
+
+def _listener(name: str, host: str, port: int, hcm: Config) -> Config:
+    return {
+        "name": name,
+        "address": _socket_address(host, port),
+        "filter_chains": [
+            {
+                "filters": [
+                    {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}
+                ]
+            }
+        ],
     }
 
 
@@ -385,12 +611,14 @@ def _lb_endpoints(endpoints: list[Endpoint]) -> list[Config]:
     return [{"endpoint": {"address": _socket_address(ep.host, ep.port)}} for ep in endpoints]
 
 
-def _chat_cluster(settings: GatewaySettings) -> Config:
-    endpoints = settings.upstream_endpoints
-    # STATIC for IP literals; hostnames (e.g. a headless service) are re-resolved.
+def _grpc_cluster(name: str, endpoints: list[Endpoint], settings: GatewaySettings) -> Config:
+    """A pool of gRPC replicas: HTTP/2, least-request, active gRPC health checks, outlier
+    ejection and circuit breakers. No endpoints is valid: calls then get UNAVAILABLE."""
+    # STATIC for IP literals; hostnames (e.g. a headless service: one endpoint per pod IP) are
+    # re-resolved.
     cluster_type = "STATIC" if all(ep.is_ip for ep in endpoints) else "STRICT_DNS"
     cluster: Config = {
-        "name": CHAT_CLUSTER,
+        "name": name,
         "type": cluster_type,
         "connect_timeout": _duration(settings.connect_timeout_s),
         "lb_policy": "LEAST_REQUEST",
@@ -406,21 +634,29 @@ def _chat_cluster(settings: GatewaySettings) -> Config:
             }
         },
         "load_assignment": {
-            "cluster_name": CHAT_CLUSTER,
-            "endpoints": [{"lb_endpoints": _lb_endpoints(endpoints)}],
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": _lb_endpoints(endpoints)}] if endpoints else [],
         },
         "health_checks": [
             {
                 "timeout": _duration(settings.health_check_timeout_s),
                 "interval": _duration(settings.health_check_interval_s),
+                # Envoy's default checks a cluster that has not had traffic yet only every
+                # 60 s (and keeps that timer once armed): a replica dying early would stay
+                # "healthy" for a minute.
+                "no_traffic_interval": _duration(settings.health_check_interval_s),
                 "unhealthy_threshold": 2,
                 "healthy_threshold": 1,
                 "grpc_health_check": {"service_name": settings.health_check_service},
             }
         ],
+        # gRPC statuses count as their HTTP equivalents: UNAVAILABLE and connect failures are
+        # gateway failures (503), RESOURCE_EXHAUSTED (429, a busy replica) counts as neither.
         "outlier_detection": {
             "consecutive_5xx": 5,
             "consecutive_gateway_failure": 3,
+            # Envoy enforces this one at 0% unless told: a dead replica would never be ejected.
+            "enforcing_consecutive_gateway_failure": 100,
             "interval": "10s",
             "base_ejection_time": "30s",
             "max_ejection_percent": 50,
@@ -435,6 +671,42 @@ def _chat_cluster(settings: GatewaySettings) -> Config:
                     "max_retries": 3,
                 }
             ]
+        },
+    }
+    if cluster_type == "STRICT_DNS":
+        cluster["dns_lookup_family"] = "V4_PREFERRED"
+    return cluster
+
+
+def _web_cluster(settings: GatewaySettings) -> Config:
+    """The UI's static servers (HTTP/1.1), health-checked on their config endpoint."""
+    endpoints = settings.web_endpoints
+    cluster_type = "STATIC" if all(ep.is_ip for ep in endpoints) else "STRICT_DNS"
+    cluster: Config = {
+        "name": WEB_CLUSTER,
+        "type": cluster_type,
+        "connect_timeout": _duration(settings.connect_timeout_s),
+        "lb_policy": "ROUND_ROBIN",
+        "load_assignment": {
+            "cluster_name": WEB_CLUSTER,
+            "endpoints": [{"lb_endpoints": _lb_endpoints(endpoints)}],
+        },
+        "health_checks": [
+            {
+                "timeout": _duration(settings.health_check_timeout_s),
+                "interval": _duration(settings.health_check_interval_s),
+                "no_traffic_interval": _duration(settings.health_check_interval_s),
+                "unhealthy_threshold": 2,
+                "healthy_threshold": 1,
+                "http_health_check": {"path": WEB_HEALTH_PATH},
+            }
+        ],
+        "outlier_detection": {
+            "consecutive_gateway_failure": 3,
+            "enforcing_consecutive_gateway_failure": 100,
+            "interval": "10s",
+            "base_ejection_time": "30s",
+            "max_ejection_percent": 50,
         },
     }
     if cluster_type == "STRICT_DNS":
@@ -482,28 +754,34 @@ def _jwks_cluster(settings: GatewaySettings) -> Config:
 
 def build_config(settings: GatewaySettings) -> Config:
     """The Envoy bootstrap as plain data (yaml/json serialisable)."""
-    clusters = [_chat_cluster(settings)]
+    clusters = [
+        _grpc_cluster(CHAT_CLUSTER, settings.upstream_endpoints, settings),
+        _grpc_cluster(INFERENCE_CLUSTER, settings.inference_endpoints, settings),
+        _grpc_cluster(EMBEDDING_CLUSTER, settings.embedding_endpoints, settings),
+    ]
+    if settings.web_upstreams:
+        clusters.append(_web_cluster(settings))
     if settings.jwks_uri:
         clusters.append(_jwks_cluster(settings))
+    if settings.otlp_collector is not None:
+        clusters.append(_otlp_cluster(settings.otlp_collector, settings))
     return {
         "node": {"id": "chatstack-gateway", "cluster": "chatstack"},
         "admin": {"address": _socket_address(ADMIN_HOST, settings.admin_port)},
         "static_resources": {
             "listeners": [
-                {
-                    "name": "public",
-                    "address": _socket_address(settings.listen_host, settings.listen_port),
-                    "filter_chains": [
-                        {
-                            "filters": [
-                                {
-                                    "name": "envoy.filters.network.http_connection_manager",
-                                    "typed_config": _http_connection_manager(settings),
-                                }
-                            ]
-                        }
-                    ],
-                }
+                _listener(
+                    "public",
+                    settings.listen_host,
+                    settings.listen_port,
+                    _http_connection_manager(settings),
+                ),
+                _listener(
+                    "internal",
+                    settings.internal_host,
+                    settings.internal_port,
+                    _internal_connection_manager(settings),
+                ),
             ],
             "clusters": clusters,
         },

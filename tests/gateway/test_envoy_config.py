@@ -276,6 +276,7 @@ def gateway(
     settings = GatewaySettings(
         listen_port=free_port(),
         admin_port=free_port(),
+        internal_port=free_port(),
         chat_upstreams=[f"127.0.0.1:{upstream.port}"],
         keys_dir=keys_dir,
         max_request_bytes=MAX_BODY,
@@ -333,6 +334,9 @@ def test_default_config_validates(keys_dir: Path, tmp_path: Path) -> None:
 def test_replicas_and_remote_jwks_validate(tmp_path: Path) -> None:
     settings = GatewaySettings(
         chat_upstreams=["10.0.0.11:50051", "chat-1.chat.svc:50051"],
+        internal_host="0.0.0.0",
+        inference_upstreams=["10.0.0.21:50052", "inference.chatstack.svc:50052"],
+        embedding_upstreams=[],
         jwks_uri="https://idp.example.com/.well-known/jwks.json",
         jwt_issuer="https://idp.example.com/",
         jwt_audiences=["chatstack-web", "chatstack-cli"],
@@ -342,6 +346,8 @@ def test_replicas_and_remote_jwks_validate(tmp_path: Path) -> None:
     assert clusters["chat"]["type"] == "STRICT_DNS"
     assert len(clusters["chat"]["load_assignment"]["endpoints"][0]["lb_endpoints"]) == 2
     assert clusters["jwks"]["transport_socket"]["typed_config"]["sni"] == "idp.example.com"
+    assert clusters["inference"]["type"] == "STRICT_DNS"
+    assert clusters["embedding"]["load_assignment"]["endpoints"] == []  # valid: UNAVAILABLE
     envoy_validate(settings, tmp_path)
 
 
@@ -355,6 +361,10 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         GatewaySettings(jwks_uri="https://idp.example.com/jwks")  # default local issuer
     with pytest.raises(ValueError, match="host:port"):
         GatewaySettings(chat_upstreams=["no-port"])
+    monkeypatch.setenv("CHATSTACK_GATEWAY_INFERENCE_UPSTREAMS", "i1:50052,i2:50052")
+    assert GatewaySettings().inference_upstreams == ["i1:50052", "i2:50052"]
+    with pytest.raises(ValueError, match="ports must differ"):
+        GatewaySettings(listen_port=8080, internal_port=8080)
 
 
 def test_config_structure() -> None:
@@ -369,6 +379,26 @@ def test_config_structure() -> None:
     assert "retry_policy" not in routes["chat-other"]  # CreateChat
     assert routes["GetChat"]["retry_policy"]["retry_on"] == "unavailable,reset,connect-failure"
     assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+
+    internal = config["static_resources"]["listeners"][1]
+    assert internal["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 50050}
+    hcm = internal["filter_chains"][0]["filters"][0]["typed_config"]
+    assert [f["name"] for f in hcm["http_filters"]] == ["envoy.filters.http.router"]  # no JWT
+    routes = {r["name"]: r for r in hcm["route_config"]["virtual_hosts"][0]["routes"]}
+    generate = routes["inference-Generate"]["route"]
+    assert generate["timeout"] == "0s" and "idle_timeout" in generate
+    assert "retry_policy" not in generate
+    for name in ("inference-unary", "embedding"):
+        policy = routes[name]["route"]["retry_policy"]
+        assert policy["retry_on"] == "connect-failure,refused-stream,unavailable"
+    assert routes["embedding"]["match"]["prefix"] == "/chatstack.embedding.v1.EmbeddingService/"
+    clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
+    for name in ("inference", "embedding"):
+        cluster = clusters[name]
+        assert cluster["lb_policy"] == "LEAST_REQUEST"
+        assert cluster["health_checks"][0]["grpc_health_check"] == {"service_name": ""}
+        assert cluster["outlier_detection"]["enforcing_consecutive_gateway_failure"] == 100
+        assert cluster["circuit_breakers"]["thresholds"][0]["max_requests"] > 0
 
 
 # --- (b) end to end through a real Envoy ----------------------------------------------------
@@ -447,6 +477,36 @@ def test_grpc_errors_and_unknown_paths_are_json(gateway: Gateway) -> None:
     status, _, body = gateway.request("GET", "/chats?bogus=1")
     assert status == 400
     assert json.loads(body)["code"] == 3
+
+
+def test_envoys_own_errors_after_transcoding_are_json(tmp_path: Path, keys_dir: Path) -> None:
+    """Replies Envoy makes after the transcoder rewrote content-type to application/grpc (a
+    dead upstream; a body the transcoder cannot parse) are JSON too, not text/plain."""
+    settings = GatewaySettings(
+        listen_port=free_port(),
+        admin_port=free_port(),
+        internal_port=free_port(),
+        chat_upstreams=[f"127.0.0.1:{free_port()}"],  # nothing listens there
+        keys_dir=keys_dir,
+        access_log_path=str(tmp_path / "access.log"),
+    )
+    token = mint_token(keys_dir, "alice")
+    with run_envoy(settings, tmp_path):
+        status, headers, body = http_request(
+            settings.listen_port, "POST", "/chat", "{}", token=token
+        )
+        assert (status, headers["content-type"]) == (503, "application/json"), body
+        error = json.loads(body)
+        assert error["code"] == 14 and error["message"].startswith("upstream connect error")
+        status, headers, body = http_request(
+            settings.listen_port, "POST", "/chat", '{"title": 5}', token=token
+        )
+        assert (status, headers["content-type"]) == (400, "application/json"), body
+        assert json.loads(body) == {
+            "code": 3,
+            "message": "title: invalid value 5 for type TYPE_STRING",
+            "details": [],
+        }
 
 
 def test_body_over_limit_is_413(gateway: Gateway) -> None:
@@ -571,6 +631,7 @@ def test_remote_jwks_end_to_end(tmp_path: Path, keys_dir: Path, upstream: Upstre
     settings = GatewaySettings(
         listen_port=free_port(),
         admin_port=free_port(),
+        internal_port=free_port(),
         chat_upstreams=[f"127.0.0.1:{upstream.port}"],
         jwks_uri=f"http://127.0.0.1:{idp.server_address[1]}/.well-known/jwks.json",
         jwt_issuer=issuer,

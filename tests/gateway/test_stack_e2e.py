@@ -1,0 +1,388 @@
+"""The system as a user meets it, through a real Envoy in front of the real services: every REST
+call, native gRPC, auth and error bodies, client disconnects, and failover between two inference
+replicas behind Envoy's internal listener. Waits poll against deadlines (a loaded 2-core box)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import signal
+import socket
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from chatstack.chat.v1 import chat_pb2 as pb
+from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
+from chatstack.embedding.v1 import embedding_pb2, embedding_pb2_grpc
+from chatstack.inference.v1 import inference_pb2, inference_pb2_grpc
+
+from gateway.jwt_keys import init_keys, mint_token
+from tests.fixtures.replicas import ReplicaStack
+from tests.fixtures.services import RunningService
+from tests.fixtures.stack import Gateway
+from tests.metrics_scrape import metric_value
+
+# Short, deterministic answers keep each turn around a second on a CPU model.
+SHORT = {"temperature": 0, "max_tokens": 16}
+COUNTING = "Count from one to twenty, in words."
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def call(
+    gw: Gateway, method: str, path: str, body: object = None, token: str | None = None
+) -> Reply:
+    """One REST call. `body`: a str is sent as is (malformed JSON), anything else as JSON."""
+    payload = body if isinstance(body, str) or body is None else json.dumps(body)
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    conn = http.client.HTTPConnection("127.0.0.1", gw.settings.listen_port, timeout=60)
+    try:
+        conn.request(method, path, body=payload, headers=headers)
+        resp = conn.getresponse()
+        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
+    finally:
+        conn.close()
+
+
+def user_token(gw: Gateway) -> tuple[str, str]:
+    user = f"user-{uuid.uuid4().hex[:8]}"
+    return user, gw.token(user)
+
+
+def create_chat(gw: Gateway, token: str, title: str = "") -> str:
+    reply = call(gw, "POST", "/chat", {"title": title, "settings": {"sampling": SHORT}}, token)
+    assert reply.status == 200, reply.body
+    chat_id: str = reply.json()["chat"]["chat_id"]
+    return chat_id
+
+
+def complete_sse(gw: Gateway, token: str, chat_id: str, content: str) -> list[dict[str, Any]]:
+    """POST /chat/{id}/completion read as server-sent events: the `data:` payloads, in order.
+    Always generated (bypass_cache): these tests are about the path to the engine."""
+    conn = http.client.HTTPConnection("127.0.0.1", gw.settings.listen_port, timeout=120)
+    try:
+        conn.request(
+            "POST",
+            f"/chat/{chat_id}/completion",
+            body=json.dumps({"content": content, "bypass_cache": True}),
+            headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+        )
+        resp = conn.getresponse()
+        assert resp.status == 200, resp.read()
+        assert resp.getheader("content-type", "").startswith("text/event-stream")
+        return [
+            json.loads(line[len(b"data: ") :])
+            for line in iter(resp.readline, b"")
+            if line.startswith(b"data: ")
+        ]
+    finally:
+        conn.close()
+
+
+def assert_completed(events: list[dict[str, Any]]) -> str:
+    """Deltas then one final with usage; returns the streamed text."""
+    assert events, "no events"
+    *deltas, final = events
+    assert all("delta" in event for event in deltas), events
+    assert "final" in final, events
+    usage = final["final"]["usage"]
+    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    return "".join(event["delta"]["text"] for event in deltas)
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout_s: float, every_s: float = 0.2) -> Any:
+    """Polls until `probe` returns something truthy; fails with `what` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        time.sleep(every_s)
+
+
+# --- REST -----------------------------------------------------------------------------------
+
+
+def test_chat_lifecycle_over_rest(gateway: Gateway) -> None:
+    _, token = user_token(gateway)
+    chat_id = create_chat(gateway, token, "Numbers")
+
+    events = complete_sse(gateway, token, chat_id, COUNTING)
+    text = assert_completed(events)
+    assert len(events) >= 3, "expected several deltas"  # streamed, not one blob
+
+    reply = call(gateway, "GET", f"/chat/{chat_id}", token=token)
+    assert reply.status == 200, reply.body
+    got = reply.json()
+    assert got["chat"]["title"] == "Numbers"
+    user_msg, answer = got["messages"]
+    assert (user_msg["role"], user_msg["content"]) == ("ROLE_USER", COUNTING)
+    assert answer["role"] == "ROLE_ASSISTANT"
+    assert answer["status"] == "MESSAGE_STATUS_COMPLETE"
+    assert answer["content"] == text
+    assert answer["message_id"] == events[-1]["final"]["assistant_message_id"]
+
+    reply = call(gateway, "DELETE", f"/chat/{chat_id}", token=token)
+    assert (reply.status, reply.json()) == (200, {})
+    reply = call(gateway, "GET", f"/chat/{chat_id}", token=token)
+    assert reply.status == 404
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json()["code"] == 5
+
+
+def test_list_chats_pages_newest_first(gateway: Gateway) -> None:
+    _, token = user_token(gateway)
+    created = [create_chat(gateway, token, f"chat {i}") for i in range(3)]
+    seen: list[str] = []
+    page_token = ""
+    for _ in range(3):
+        reply = call(gateway, "GET", f"/chats?page_size=2&page_token={page_token}", token=token)
+        assert reply.status == 200, reply.body
+        page = reply.json()
+        assert len(page["chats"]) <= 2
+        seen += [chat["chat_id"] for chat in page["chats"]]
+        page_token = page["next_page_token"]
+        if not page_token:
+            break
+    assert seen == created[::-1]
+
+
+def test_native_grpc_through_envoy(gateway: Gateway) -> None:
+    _, token = user_token(gateway)
+    auth = (("authorization", f"Bearer {token}"),)
+    with grpc.insecure_channel(gateway.grpc_address) as channel:
+        stub = pb_grpc.ChatServiceStub(channel)
+        chat = stub.CreateChat(pb.CreateChatRequest(title="grpc"), metadata=auth, timeout=30).chat
+        stream = stub.Complete(
+            pb.CompleteRequest(
+                chat_id=chat.chat_id,
+                content=COUNTING,
+                sampling=pb.SamplingSettings(temperature=0, max_tokens=8),
+            ),
+            metadata=auth,
+            timeout=120,
+        )
+        kinds = [event.WhichOneof("event") for event in stream]
+        assert kinds[-1] == "final" and set(kinds[:-1]) == {"delta"}, kinds
+        with pytest.raises(grpc.RpcError) as err:
+            stub.ListChats(pb.ListChatsRequest(), timeout=30)  # no token
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # The same chat over REST: the identity came from the token's `sub`.
+    reply = call(gateway, "GET", f"/chat/{chat.chat_id}", token=token)
+    assert reply.status == 200 and len(reply.json()["messages"]) == 2
+    assert call(gateway, "GET", f"/chat/{chat.chat_id}", token=gateway.token("other")).status == 404
+
+
+def test_missing_or_bad_token_is_401_json(gateway: Gateway, tmp_path: Path) -> None:
+    reply = call(gateway, "POST", "/chat", {})
+    assert reply.status == 401
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json() == {"code": 16, "message": "Jwt is missing", "details": []}
+
+    reply = call(gateway, "GET", "/chats", token="not-a-jwt")
+    assert reply.status == 401
+    assert reply.json()["code"] == 16 and reply.json()["message"].startswith("Jwt")
+
+    init_keys(tmp_path)  # a key Envoy does not trust
+    reply = call(gateway, "GET", "/chats", token=mint_token(tmp_path, "mallory"))
+    assert reply.status == 401
+    assert reply.json() == {
+        "code": 16,
+        "message": "Jwks doesn't have key to match kid or alg from Jwt",
+        "details": [],
+    }
+
+
+def test_another_users_chat_is_404(gateway: Gateway) -> None:
+    _, alice = user_token(gateway)
+    _, bob = user_token(gateway)
+    chat_id = create_chat(gateway, alice)
+    for method, path, body in [
+        ("GET", f"/chat/{chat_id}", None),
+        ("POST", f"/chat/{chat_id}/completion", {"content": "hi"}),
+    ]:
+        reply = call(gateway, method, path, body, token=bob)
+        assert reply.status == 404, (method, path, reply.body)
+        assert reply.json()["code"] == 5
+    call(gateway, "DELETE", f"/chat/{chat_id}", token=bob)  # idempotent no-op for bob
+    assert call(gateway, "GET", f"/chat/{chat_id}", token=alice).status == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "names"),
+    [
+        ("POST", "/chat", '{"title": ', "Unexpected end of string"),
+        ("POST", "/chat", '{"title": 5}', "title"),
+        ("POST", "/chat", {"settings": {"history_policy": "NOPE"}}, "settings.history_policy"),
+        ("POST", "/chat", {"title": "x" * 1000}, "title"),
+        ("POST", "/chat/{chat}/completion", '{"content": "hi"', "Unexpected end of string"),
+        ("POST", "/chat/{chat}/completion", {"content": 5}, "content"),
+        ("POST", "/chat/{chat}/completion", {"content": ""}, "content"),
+        ("POST", "/chat/not-a-chat-id/completion", {"content": "hi"}, "chat_id"),
+        ("GET", "/chats?page_size=abc", None, "page_size"),
+        ("GET", "/chats?page_size=1000", None, "page_size"),
+    ],
+    ids=[
+        "malformed-json", "title-type", "enum-value", "title-length", "completion-malformed",
+        "content-type", "content-empty", "chat-id", "page-size-type", "page-size-range",
+    ],
+)  # fmt: skip
+def test_bad_input_is_400_json(
+    gateway: Gateway, method: str, path: str, body: object, names: str
+) -> None:
+    _, token = user_token(gateway)
+    if "{chat}" in path:
+        path = path.format(chat=create_chat(gateway, token))
+    reply = call(gateway, method, path, body, token)
+    assert reply.status == 400, reply.body
+    assert reply.headers["content-type"] == "application/json"
+    error = reply.json()
+    assert error["code"] == 3
+    assert names in error["message"]
+    assert isinstance(error["details"], list)
+    # Errors raised by the chat service carry google.rpc details naming the field too.
+    for detail in error["details"]:
+        if detail["@type"].endswith("google.rpc.BadRequest"):
+            assert [v["field"] for v in detail["field_violations"]] == [names]
+
+
+def test_oversize_body_is_413_json(gateway: Gateway) -> None:
+    _, token = user_token(gateway)
+    big = {"title": "x" * (gateway.settings.max_request_bytes + 1024)}
+    reply = call(gateway, "POST", "/chat", big, token)
+    assert reply.status == 413
+    assert reply.json() == {"code": 8, "message": "Payload Too Large", "details": []}
+
+
+# --- stop means stop ------------------------------------------------------------------------
+
+
+def open_sse(gw: Gateway, token: str, chat_id: str, body: dict[str, Any]) -> socket.socket:
+    """A completion on a raw socket, so the test controls exactly when the connection dies."""
+    payload = json.dumps(body).encode()
+    sock = socket.create_connection(("127.0.0.1", gw.settings.listen_port), timeout=120)
+    head = (
+        f"POST /chat/{chat_id}/completion HTTP/1.1\r\nhost: chatstack\r\n"
+        f"authorization: Bearer {token}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(payload)}\r\n\r\n"
+    )
+    sock.sendall(head.encode() + payload)
+    return sock
+
+
+def test_client_disconnect_interrupts_the_turn_and_the_engine(
+    gateway: Gateway, inference_server: RunningService
+) -> None:
+    _, token = user_token(gateway)
+    chat_id = create_chat(gateway, token)
+    cancelled = {"outcome": "cancelled"}
+    before = metric_value(inference_server.metrics_url, "inference_requests_total", cancelled)
+
+    body = {
+        "content": "Write a very long story about a dragon.",
+        "sampling": {"max_tokens": 400},
+        "bypass_cache": True,
+    }
+    sock = open_sse(gateway, token, chat_id, body)
+    with sock.makefile("rb") as stream:
+        assert b" 200 " in stream.readline()
+        deltas = 0
+        while deltas < 3:  # chunked framing lines are skipped; each event is one line
+            line = stream.readline()
+            assert line, "the stream ended before three deltas"
+            deltas += line.startswith(b'data: {"delta"')
+    sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+    def settled() -> dict[str, Any] | None:
+        messages = call(gateway, "GET", f"/chat/{chat_id}", token=token).json()["messages"]
+        answer: dict[str, Any] = messages[-1]
+        return answer if answer["status"] != "MESSAGE_STATUS_PENDING" else None
+
+    answer = wait_for("the turn to be stored as interrupted", settled, 30)
+    assert answer["status"] == "MESSAGE_STATUS_INTERRUPTED"
+    assert answer["content"]  # the partial reply is kept
+    wait_for(
+        "inference to count a cancelled generation",
+        lambda: (
+            metric_value(inference_server.metrics_url, "inference_requests_total", cancelled)
+            > before
+        ),
+        30,
+    )
+
+
+# --- the internal listener: two inference replicas ------------------------------------------
+
+
+def cluster_hosts(gw: Gateway, cluster: str) -> dict[str, str]:
+    """host -> health_flags, from Envoy's admin /clusters."""
+    with urllib.request.urlopen(f"{gw.admin_url}/clusters", timeout=10) as reply:
+        lines = reply.read().decode().splitlines()
+    flags = {}
+    for line in lines:
+        parts = line.split("::")
+        if len(parts) == 4 and parts[0] == cluster and parts[2] == "health_flags":
+            flags[parts[1]] = parts[3]
+    return flags
+
+
+def test_internal_listener_routes_by_service(replica_stack: ReplicaStack) -> None:
+    with grpc.insecure_channel(replica_stack.internal_address) as channel:
+        models = inference_pb2_grpc.InferenceServiceStub(channel).ListModels(
+            inference_pb2.ListModelsRequest(), timeout=30
+        )
+        assert models.default_model
+        vectors = embedding_pb2_grpc.EmbeddingServiceStub(channel).Embed(
+            embedding_pb2.EmbedRequest(texts=["hi", "there"]), timeout=30
+        )
+        assert len(vectors.embeddings) == 2
+        with pytest.raises(grpc.RpcError) as err:  # the chat API is not served here
+            pb_grpc.ChatServiceStub(channel).ListChats(pb.ListChatsRequest(), timeout=30)
+        assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_turns_survive_a_killed_inference_replica(replica_stack: ReplicaStack) -> None:
+    gw = replica_stack.gateway
+    shared, own = replica_stack.shared.address, replica_stack.own.address
+    wait_for(
+        "both replicas healthy",
+        lambda: cluster_hosts(gw, "inference") == {shared: "healthy", own: "healthy"},
+        30,
+    )
+    _, token = user_token(gw)
+    assert_completed(complete_sse(gw, token, create_chat(gw, token), COUNTING))
+
+    replica_stack.own.process.signal(signal.SIGKILL)
+    # Active health checks (1 s apart, 2 failures) or outlier ejection take it out.
+    wait_for(
+        "Envoy to take the killed replica out",
+        lambda: cluster_hosts(gw, "inference").get(own, "healthy") != "healthy",
+        30,
+    )
+    completed = {"outcome": "completed"}
+    before = metric_value(replica_stack.shared.metrics_url, "inference_requests_total", completed)
+    turns = 3
+    for _ in range(turns):
+        assert_completed(complete_sse(gw, token, create_chat(gw, token), COUNTING))
+    after = metric_value(replica_stack.shared.metrics_url, "inference_requests_total", completed)
+    assert after - before == turns  # all served by the surviving replica

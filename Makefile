@@ -18,12 +18,13 @@ help: ## list the targets
 setup: ## install everything (venv, packages, model, generated code)
 	@scripts/setup.sh
 	@$(MAKE) --no-print-directory protos
+	@scripts/build_web.sh
 
 protos: gen/.stamp ## generate Python stubs, .pyi and the Envoy descriptor set
 
 # Copies the googleapis protos from the installed package (buf's registry is unreachable),
 # generates Python code into gen/ and the descriptor set (with imports) for Envoy's transcoder.
-gen/.stamp: $(PROTO_FILES) buf.yaml scripts/gen_protos.sh
+gen/.stamp: $(PROTO_FILES) buf.yaml scripts/gen_protos.sh scripts/gen_openapi.sh
 	@scripts/gen_protos.sh
 	@touch $@
 
@@ -37,6 +38,8 @@ lint: setup ## ruff, mypy and buf lint
 	@$(BIN)/buf lint
 
 test: setup lint ## install everything, lint, run the whole test suite
+	@scripts/tools.sh
+	@scripts/setup_browser.sh
 	@scripts/run_tests.sh
 
 bench: setup ## run the benchmarks (figures printed and written to bench/results/)

@@ -1,7 +1,16 @@
 """`make run`: starts every service on loopback with the embedded defaults (embedding,
-inference with llama.cpp + SmolLM2, chat with SQLite, Envoy in front), waits until all are
-healthy, prints the URL, a token and a ready-to-paste curl, and on Ctrl-C (or if any service
-dies) stops them all in reverse order. Each service logs to .run/logs/<name>.log.
+inference with llama.cpp + SmolLM2, chat with SQLite, the web UI's static server, Envoy in
+front), waits until all are healthy, prints the UI's URL, a token and a ready-to-paste curl, and
+on Ctrl-C (or if any service dies) stops them all in reverse order. Each service logs to
+.run/logs/<name>.log.
+
+The web UI (web/, built into web/dist by scripts/build_web.sh, which skips an up-to-date
+build) is served by web_static with development tokens on: its sign-in page gives any user
+name a token from the local issuer. Without npm and without a build, the stack runs without UI.
+
+The chat service reaches inference and embedding through Envoy's internal listener, as in
+production, so `--inference-replicas N` (N processes on consecutive ports) is balanced,
+health-checked and ejected on failure by Envoy (see gateway/envoy_config.py).
 """
 
 from __future__ import annotations
@@ -10,7 +19,9 @@ import argparse
 import importlib
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 import urllib.request
@@ -24,6 +35,7 @@ from server_kit.processes import ManagedProcess, python_module
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
 LOGS = RUN_DIR / "logs"
+WEB_DIST = ROOT / "web" / "dist"
 
 
 def grpc_service(name: str, module: str, port: int, *extra: str) -> ManagedProcess:
@@ -36,11 +48,62 @@ def grpc_service(name: str, module: str, port: int, *extra: str) -> ManagedProce
     )
 
 
+def inference_ports(args: argparse.Namespace) -> list[int]:
+    return [args.inference_port + i for i in range(args.inference_replicas)]
+
+
+def check_ports(args: argparse.Namespace) -> None:
+    """Every service port (and its metrics port, +1000) must be distinct."""
+    grpc_ports = [args.chat_port, args.embedding_port, *inference_ports(args)]
+    ports = [
+        args.http_port, args.envoy_admin_port, args.internal_port, args.web_port,
+        *grpc_ports, *(port + 1000 for port in grpc_ports),
+    ]  # fmt: skip
+    clashes = sorted({port for port in ports if ports.count(port) > 1})
+    if clashes:
+        raise SystemExit(
+            f"port(s) {clashes} used twice: inference replicas take --inference-port and the "
+            f"{args.inference_replicas - 1} port(s) after it (metrics: +1000); "
+            "move --inference-port or --embedding-port"
+        )
+
+
+def build_web() -> bool:
+    """Builds the UI unless web/dist is up to date (the script keeps a stamp of the sources).
+    False when there is no build and none can be made (no npm): the stack runs without UI."""
+    if shutil.which("npm") is None:
+        if (WEB_DIST / "index.html").is_file():
+            return True
+        print("!! npm not found and no web/dist build: starting without the web UI")
+        return False
+    result = subprocess.run([str(ROOT / "scripts" / "build_web.sh")], cwd=ROOT, check=False)
+    if result.returncode != 0:
+        raise SystemExit("building the web UI failed (scripts/build_web.sh); see above")
+    return (WEB_DIST / "index.html").is_file()
+
+
+def web_process(args: argparse.Namespace) -> ManagedProcess:
+    """The UI's static server, with the development sign-in (tokens from the local issuer)."""
+    return ManagedProcess(
+        name="web",
+        argv=python_module(
+            "web_static", "--port", str(args.web_port), "--root", str(WEB_DIST),
+            "--dev-tokens", "--keys-dir", str(RUN_DIR / "keys"), "--log-level", "INFO",
+        ),
+        log_path=LOGS / "web.log",
+        ready_url=f"http://127.0.0.1:{args.web_port}/ui-config.json",
+    )  # fmt: skip
+
+
 def envoy_process(args: argparse.Namespace) -> tuple[ManagedProcess, GatewaySettings]:
     settings = GatewaySettings(
         listen_port=args.http_port,
         admin_port=args.envoy_admin_port,
+        internal_port=args.internal_port,
         chat_upstreams=[f"127.0.0.1:{args.chat_port}"],
+        inference_upstreams=[f"127.0.0.1:{port}" for port in inference_ports(args)],
+        embedding_upstreams=[f"127.0.0.1:{args.embedding_port}"],
+        web_upstreams=[f"127.0.0.1:{args.web_port}"] if args.web else [],
         keys_dir=RUN_DIR / "keys",
     )
     init_keys(settings.keys_dir)  # generates the local signing key on the first run
@@ -66,25 +129,31 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
         store += ["--cassandra-contact-points", args.cassandra_host,
                   "--cassandra-port", str(args.cassandra_port)]  # fmt: skip
     envoy, gateway = envoy_process(args)
-    return [
-        grpc_service("embedding", "embedding_service", args.embedding_port),
+    replicas = inference_ports(args)
+    inference = [
         grpc_service(
-            "inference",
+            "inference" if len(replicas) == 1 else f"inference-{i}",
             "inference_service",
-            args.inference_port,
+            port,
             "--instances",
             str(args.inference_instances),
-        ),
-        grpc_service(
-            "chat",
-            "chat_service",
-            args.chat_port,
-            "--inference-address",
-            f"127.0.0.1:{args.inference_port}",
-            *store,
-        ),
-        envoy,
-    ], gateway
+        )
+        for i, port in enumerate(replicas)
+    ]
+    # Chat starts before Envoy: it connects to the internal listener lazily, on its first turn.
+    chat = grpc_service(
+        "chat",
+        "chat_service",
+        args.chat_port,
+        "--inference-address",
+        f"127.0.0.1:{args.internal_port}",
+        "--embedding-address",
+        f"127.0.0.1:{args.internal_port}",
+        *store,
+    )
+    embedding = grpc_service("embedding", "embedding_service", args.embedding_port)
+    web = [web_process(args)] if args.web else []
+    return [embedding, *inference, chat, *web, envoy], gateway
 
 
 def main() -> None:
@@ -94,12 +163,32 @@ def main() -> None:
     parser.add_argument("--chat-port", type=int, default=50051)
     parser.add_argument("--inference-port", type=int, default=50052)
     parser.add_argument("--embedding-port", type=int, default=50053)
-    parser.add_argument("--inference-instances", type=int, default=1)
+    parser.add_argument(
+        "--internal-port", type=int, default=50050, help="Envoy's internal gRPC listener"
+    )
+    parser.add_argument(
+        "--inference-replicas",
+        type=int,
+        default=1,
+        help="inference processes, on --inference-port and the ports after it",
+    )
+    parser.add_argument(
+        "--inference-instances", type=int, default=1, help="model copies per inference process"
+    )
     parser.add_argument("--store", choices=["sqlite", "cassandra"], default="sqlite")
     parser.add_argument("--cassandra-host", default="127.0.0.1")
     parser.add_argument("--cassandra-port", type=int, default=9042)
+    parser.add_argument(
+        "--web-port", type=int, default=8090, help="the web UI's static server (behind Envoy)"
+    )
+    parser.add_argument("--no-web", dest="web", action="store_false", help="no web UI (API only)")
     parser.add_argument("--start-timeout", type=float, default=300)
     args = parser.parse_args()
+    if args.inference_replicas < 1:
+        parser.error("--inference-replicas must be at least 1")
+    check_ports(args)
+    if args.web:
+        args.web = build_web()
 
     stack, gateway = build_stack(args)
     stop = threading.Event()
@@ -144,9 +233,20 @@ def print_welcome(args: argparse.Namespace, gateway: GatewaySettings) -> None:
     )
     with urllib.request.urlopen(request, timeout=30) as reply:
         chat_id = json.load(reply)["chat"]["chat_id"]
+    replicas = inference_ports(args)
+    metrics = ", ".join(f":{port + 1000}" for port in replicas)
+    ui = (
+        f"Web UI:  {base}/   (open it in a browser; sign in with any user name)"
+        if args.web
+        else "Web UI:  off (--no-web, or no npm to build web/)"
+    )
     print(
         f"""
-All services are up. API: {base}
+All services are up.
+
+  {ui}
+
+API: {base}
 
   export TOKEN={token}
   curl -N -X POST {base}/chat/{chat_id}/completion \\
@@ -155,7 +255,9 @@ All services are up. API: {base}
 More: curl {base}/chats -H "authorization: Bearer $TOKEN"
 Tokens for other users: .venv/bin/python -m gateway.token <user name>
 Chat from the terminal: .venv/bin/python -m chat_service.cli --token $TOKEN
-Metrics: chat :{args.chat_port + 1000}, inference :{args.inference_port + 1000}, \
+Inference: {len(replicas)} replica(s) behind Envoy's internal listener \
+127.0.0.1:{args.internal_port} (state: curl 127.0.0.1:{args.envoy_admin_port}/clusters)
+Metrics: chat :{args.chat_port + 1000}, inference {metrics}, \
 embedding :{args.embedding_port + 1000}, Envoy :{args.envoy_admin_port}/stats/prometheus
 Logs:    .run/logs/      Press Ctrl-C to stop everything.
 """,

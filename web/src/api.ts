@@ -1,0 +1,194 @@
+// The REST API (Envoy's gRPC-JSON transcoding of chatstack.chat.v1.ChatService), same origin.
+// Field names are snake_case; enums are names ("MESSAGE_STATUS_INTERRUPTED"); errors are
+// {"code": <google.rpc.Code>, "message": "...", "details": [...]} with a fitting HTTP status.
+
+import { readCompletion, type CompletionEvent, type Usage } from "./sse";
+
+export interface Chat {
+  chat_id: string;
+  title: string;
+  system_prompt: string;
+  create_time?: string;
+  update_time?: string;
+}
+
+export type MessageStatus =
+  | "MESSAGE_STATUS_UNSPECIFIED"
+  | "MESSAGE_STATUS_PENDING"
+  | "MESSAGE_STATUS_COMPLETE"
+  | "MESSAGE_STATUS_INTERRUPTED"
+  | "MESSAGE_STATUS_FAILED";
+
+export interface Message {
+  message_id: string;
+  role: "ROLE_UNSPECIFIED" | "ROLE_SYSTEM" | "ROLE_USER" | "ROLE_ASSISTANT";
+  content: string;
+  status: MessageStatus;
+  create_time?: string;
+  client_request_id: string;
+  model: string;
+  usage?: Usage;
+  cached: boolean;
+  finish_reason: string;
+  error: string;
+}
+
+export interface ListChatsResponse {
+  chats: Chat[];
+  next_page_token: string;
+}
+
+export interface GetChatResponse {
+  chat: Chat;
+  messages: Message[];
+  next_page_token: string;
+}
+
+export interface CompleteRequest {
+  content: string;
+  client_request_id: string;
+  bypass_cache?: boolean;
+}
+
+/** An HTTP error answer (or no answer at all: status 0). */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code: number | null = null,
+    readonly details: unknown[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** A failure reported inside a completion stream (the HTTP status was already 200). */
+export class StreamError extends Error {
+  override name = "StreamError";
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  let text = "";
+  try {
+    text = await response.text();
+  } catch {
+    // the body could not be read: fall back to the status line
+  }
+  try {
+    const body: unknown = JSON.parse(text);
+    if (typeof body === "object" && body !== null) {
+      const { code, message, details } = body as Record<string, unknown>;
+      return new ApiError(
+        response.status,
+        typeof message === "string" && message ? message : response.statusText,
+        typeof code === "number" ? code : null,
+        Array.isArray(details) ? details : [],
+      );
+    }
+  } catch {
+    // not JSON
+  }
+  return new ApiError(response.status, text.trim().slice(0, 300) || response.statusText);
+}
+
+export function newRequestId(): string {
+  if (typeof crypto.randomUUID === "function") {
+    return crypto.randomUUID();
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export class Api {
+  constructor(
+    private readonly token: () => string | null,
+    private readonly base = "",
+  ) {}
+
+  private headers(json: boolean): Headers {
+    const headers = new Headers({ accept: "application/json" });
+    const token = this.token();
+    if (token) {
+      headers.set("authorization", `Bearer ${token}`);
+    }
+    if (json) {
+      headers.set("content-type", "application/json");
+    }
+    return headers;
+  }
+
+  private async send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        headers: this.headers(body !== undefined),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+        cache: "no-store",
+      });
+    } catch (err) {
+      if (err instanceof DOMException && err.name === "AbortError") {
+        throw err;
+      }
+      throw new ApiError(0, "network error");
+    }
+    if (!response.ok) {
+      throw await errorFrom(response);
+    }
+    return response;
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
+    return (await response.json()) as T;
+  }
+
+  async createChat(title = ""): Promise<Chat> {
+    const reply = await this.json<{ chat: Chat }>("POST", "/chat", { title });
+    return reply.chat;
+  }
+
+  listChats(pageToken = "", pageSize = 30): Promise<ListChatsResponse> {
+    const query = new URLSearchParams({ page_size: String(pageSize) });
+    if (pageToken) {
+      query.set("page_token", pageToken);
+    }
+    return this.json<ListChatsResponse>("GET", `/chats?${query}`);
+  }
+
+  getChat(chatId: string, pageToken = "", pageSize = 100): Promise<GetChatResponse> {
+    const query = new URLSearchParams({ page_size: String(pageSize) });
+    if (pageToken) {
+      query.set("page_token", pageToken);
+    }
+    return this.json<GetChatResponse>("GET", `/chat/${encodeURIComponent(chatId)}?${query}`);
+  }
+
+  async deleteChat(chatId: string): Promise<void> {
+    await this.send("DELETE", `/chat/${encodeURIComponent(chatId)}`);
+  }
+
+  /** Streams a turn's events. Aborting `signal` closes the connection: the server stores
+   * the partial reply as interrupted. */
+  async *complete(
+    chatId: string,
+    request: CompleteRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<CompletionEvent> {
+    const path = `/chat/${encodeURIComponent(chatId)}/completion`;
+    const response = await this.send("POST", path, request, signal);
+    if (response.body === null) {
+      throw new ApiError(response.status, "the server sent an empty answer");
+    }
+    yield* readCompletion(response.body);
+  }
+}

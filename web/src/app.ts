@@ -1,0 +1,1113 @@
+// The single-page app: a sign-in screen, then a sidebar of chats beside the open chat.
+// Routes (history API; the static server answers every non-file path with index.html):
+//   /           a new chat (created on the first message, titled by the server from it)
+//   /c/<id>     a stored chat
+
+import { Api, ApiError, newRequestId, StreamError, type Chat, type Message } from "./api";
+import {
+  clearToken,
+  devToken,
+  fetchUiConfig,
+  isExpired,
+  loadToken,
+  readClaims,
+  saveToken,
+  validUserName,
+  type UiConfig,
+} from "./auth";
+import { append, h, icon } from "./dom";
+import { describeError } from "./errors";
+import { renderMarkdown } from "./markdown";
+
+const CHATS_PAGE = 30;
+const MESSAGES_PAGE = 100;
+const UNTITLED = "New chat";
+
+type Status = "complete" | "streaming" | "pending" | "interrupted" | "failed";
+
+interface UiMessage {
+  id: string;
+  role: "user" | "assistant";
+  content: string;
+  status: Status;
+  cached: boolean;
+  error: string;
+  truncated: boolean; // the answer hit max_tokens
+  el: HTMLElement | null;
+}
+
+interface SidebarItem {
+  chat: Chat;
+  li: HTMLLIElement;
+  link: HTMLAnchorElement;
+  del: HTMLButtonElement;
+}
+
+function statusOf(message: Message): Status {
+  switch (message.status) {
+    case "MESSAGE_STATUS_INTERRUPTED":
+      return "interrupted";
+    case "MESSAGE_STATUS_FAILED":
+      return "failed";
+    case "MESSAGE_STATUS_PENDING":
+      return "pending";
+    default:
+      return "complete";
+  }
+}
+
+function fromStored(message: Message): UiMessage | null {
+  if (message.role !== "ROLE_USER" && message.role !== "ROLE_ASSISTANT") {
+    return null;
+  }
+  return {
+    id: message.message_id,
+    role: message.role === "ROLE_USER" ? "user" : "assistant",
+    content: message.content,
+    status: statusOf(message),
+    cached: message.cached,
+    error: message.error,
+    truncated: message.finish_reason === "FINISH_REASON_LENGTH",
+    el: null,
+  };
+}
+
+function chatPath(chatId: string): string {
+  return `/c/${encodeURIComponent(chatId)}`;
+}
+
+function chatIdFromPath(pathname: string): string | null {
+  const match = /^\/c\/([^/]+)\/?$/.exec(pathname);
+  return match?.[1] ? decodeURIComponent(match[1]) : null;
+}
+
+export class App {
+  private readonly api = new Api(() => this.token);
+  private token: string | null = null;
+  private config: UiConfig = { dev_tokens: false };
+
+  // sidebar
+  private readonly items = new Map<string, SidebarItem>();
+  private chatList!: HTMLUListElement;
+  private chatScroller!: HTMLElement;
+  private sentinel!: HTMLElement;
+  private chatsToken = "";
+  private chatsDone = false;
+  private chatsLoading = false;
+  private observer: IntersectionObserver | null = null;
+
+  // the open chat
+  private chat: Chat | null = null;
+  private messages: UiMessage[] = [];
+  private olderToken = "";
+  private olderLoading = false;
+  private view = 0; // bumped on every navigation: late answers for an old view are dropped
+  private abort: AbortController | null = null;
+
+  // elements of the main view
+  private titleEl!: HTMLHeadingElement;
+  private log!: HTMLElement;
+  private olderButton!: HTMLButtonElement;
+  private emptyState!: HTMLElement;
+  private form!: HTMLFormElement;
+  private input!: HTMLTextAreaElement;
+  private sendButton!: HTMLButtonElement;
+  private stopButton!: HTMLButtonElement;
+  private banner!: HTMLElement;
+  private bannerText!: HTMLElement;
+  private bannerAction!: HTMLButtonElement;
+  private dialog!: HTMLDialogElement;
+  private shell!: HTMLElement;
+
+  constructor(private readonly root: HTMLElement) {}
+
+  async start(): Promise<void> {
+    this.config = await fetchUiConfig();
+    window.addEventListener("popstate", () => void this.route());
+    const token = loadToken();
+    const claims = token ? readClaims(token) : null;
+    if (token && !(claims && isExpired(claims))) {
+      this.token = token;
+      await this.showMain();
+    } else {
+      if (token) {
+        clearToken();
+      }
+      this.showSignIn(token ? "Your session has expired. Please sign in again." : "");
+    }
+  }
+
+  // --- sign-in --------------------------------------------------------------------------
+
+  private showSignIn(notice: string): void {
+    this.abort?.abort();
+    this.observer?.disconnect();
+    this.token = null;
+    document.title = "Sign in · chatstack";
+    const error = h("p", { class: "signin-error", role: "alert", id: "signin-error" }, notice);
+    error.hidden = !notice;
+    const showError = (text: string): void => {
+      error.textContent = text;
+      error.hidden = false;
+    };
+
+    const card = h(
+      "div",
+      { class: "signin-card" },
+      h("h1", { class: "signin-title" }, "chatstack"),
+      h("p", { class: "signin-lead" }, "Sign in to chat."),
+      error,
+    );
+
+    let firstField: HTMLElement;
+    if (this.config.dev_tokens) {
+      const user = h("input", {
+        id: "signin-user",
+        name: "user",
+        type: "text",
+        autocomplete: "username",
+        required: true,
+        maxlength: "64",
+        spellcheck: "false",
+        "aria-describedby": "signin-user-hint",
+      });
+      const form = h(
+        "form",
+        { class: "signin-form", id: "dev-signin", "aria-label": "Development sign-in" },
+        h("label", { for: "signin-user" }, "User name"),
+        user,
+        h(
+          "p",
+          { class: "hint", id: "signin-user-hint" },
+          "Development sign-in: the local issuer gives any user name a token. Letters, digits, . _ @ -",
+        ),
+        h("button", { type: "submit", class: "primary" }, "Sign in"),
+      );
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        const name = user.value.trim();
+        if (!validUserName(name)) {
+          showError("Use 1 to 64 letters, digits or . _ @ - (starting with a letter or digit).");
+          user.focus();
+          return;
+        }
+        void (async () => {
+          try {
+            this.signIn(await devToken(name));
+          } catch (err) {
+            showError(describeError(err).text);
+          }
+        })();
+      });
+      card.append(form);
+      firstField = user;
+    }
+
+    const tokenField = h("textarea", {
+      id: "signin-token",
+      name: "token",
+      rows: "4",
+      spellcheck: "false",
+      autocomplete: "off",
+      required: true,
+    });
+    const tokenForm = h(
+      "form",
+      { class: "signin-form", id: "token-signin", "aria-label": "Sign in with a token" },
+      h("label", { for: "signin-token" }, "Bearer token from your identity provider"),
+      tokenField,
+      h(
+        "button",
+        { type: "submit", class: this.config.dev_tokens ? "secondary" : "primary" },
+        "Use this token",
+      ),
+    );
+    tokenForm.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const token = tokenField.value.trim().replace(/^Bearer\s+/i, "");
+      if (!token) {
+        showError("Paste a token first.");
+        return;
+      }
+      const claims = readClaims(token);
+      if (claims && isExpired(claims)) {
+        showError("This token has expired. Get a new one from your identity provider.");
+        return;
+      }
+      this.signIn(token);
+    });
+    if (this.config.dev_tokens) {
+      card.append(
+        h("details", { class: "signin-alt" }, h("summary", {}, "Sign in with a token instead"), tokenForm),
+      );
+    } else {
+      card.append(tokenForm);
+      firstField = tokenField;
+    }
+
+    this.root.replaceChildren(h("main", { class: "signin" }, card));
+    firstField!.focus();
+  }
+
+  private signIn(token: string): void {
+    saveToken(token);
+    this.token = token;
+    void this.showMain();
+  }
+
+  private signOut(notice = ""): void {
+    clearToken();
+    this.items.clear();
+    this.chat = null;
+    this.messages = [];
+    this.showSignIn(notice);
+  }
+
+  // --- layout -----------------------------------------------------------------------------
+
+  private async showMain(): Promise<void> {
+    const claims = this.token ? readClaims(this.token) : null;
+    const userName = claims?.sub || "signed in";
+
+    // sidebar
+    const newChat = h(
+      "button",
+      { type: "button", class: "new-chat", id: "new-chat" },
+      icon("plus"),
+      "New chat",
+    );
+    newChat.addEventListener("click", () => {
+      this.navigate("/");
+      this.closeSidebarOnMobile();
+    });
+    this.chatList = h("ul", { class: "chat-list", id: "chat-list", "aria-label": "Your chats" });
+    this.sentinel = h("div", { class: "chat-list-sentinel", "aria-hidden": "true" });
+    this.chatScroller = h(
+      "nav",
+      { class: "chat-scroller", "aria-label": "Chats" },
+      h("h2", { class: "sidebar-heading" }, "Chats"),
+      this.chatList,
+      this.sentinel,
+    );
+    const signOut = h("button", { type: "button", class: "link-button", id: "sign-out" }, "Sign out");
+    signOut.addEventListener("click", () => this.signOut());
+    const sidebar = h(
+      "aside",
+      { class: "sidebar", id: "sidebar" },
+      h("div", { class: "sidebar-top" }, newChat),
+      this.chatScroller,
+      h(
+        "div",
+        { class: "sidebar-user" },
+        h("span", { class: "avatar", "aria-hidden": "true" }, userName.slice(0, 1).toUpperCase()),
+        h("span", { class: "user-name", id: "user-name", title: userName }, userName),
+        signOut,
+      ),
+    );
+
+    // main
+    const menu = h(
+      "button",
+      {
+        type: "button",
+        class: "icon-button menu-button",
+        "aria-label": "Show chats",
+        "aria-controls": "sidebar",
+        "aria-expanded": "false",
+      },
+      icon("menu"),
+    );
+    menu.addEventListener("click", () => {
+      const open = this.shell.classList.toggle("sidebar-open");
+      menu.setAttribute("aria-expanded", String(open));
+    });
+    this.titleEl = h("h1", { class: "chat-title", id: "chat-title" }, UNTITLED);
+    this.olderButton = h(
+      "button",
+      { type: "button", class: "older", id: "load-older" },
+      "Load earlier messages",
+    );
+    this.olderButton.hidden = true;
+    this.olderButton.addEventListener("click", () => void this.loadOlder());
+    this.emptyState = h("div", { class: "empty-state" }, h("h2", {}, "How can I help you today?"));
+    this.log = h("div", {
+      class: "messages",
+      id: "messages",
+      role: "log",
+      "aria-label": "Conversation",
+      "aria-live": "polite",
+      tabindex: "-1",
+    });
+    const scroller = h(
+      "div",
+      { class: "scroller", id: "scroller" },
+      h("div", { class: "column" }, this.olderButton, this.emptyState, this.log),
+    );
+    scroller.addEventListener("scroll", () => {
+      if (scroller.scrollTop < 80 && this.olderToken && !this.olderLoading) {
+        void this.loadOlder();
+      }
+    });
+
+    this.bannerText = h("span", { class: "banner-text" });
+    this.bannerAction = h("button", { type: "button", class: "banner-action" });
+    const dismiss = h(
+      "button",
+      { type: "button", class: "icon-button banner-dismiss", "aria-label": "Dismiss" },
+      icon("close"),
+    );
+    dismiss.addEventListener("click", () => this.hideError());
+    this.banner = h(
+      "div",
+      { class: "banner", id: "error-banner", role: "alert" },
+      this.bannerText,
+      this.bannerAction,
+      dismiss,
+    );
+    this.banner.hidden = true;
+
+    this.input = h("textarea", {
+      id: "prompt",
+      name: "prompt",
+      rows: "1",
+      placeholder: "Message chatstack",
+      "aria-describedby": "prompt-hint",
+      autocomplete: "off",
+    });
+    this.input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
+        ev.preventDefault();
+        this.form.requestSubmit();
+      }
+    });
+    this.input.addEventListener("input", () => this.autosize());
+    this.sendButton = h(
+      "button",
+      { type: "submit", class: "send", id: "send", "aria-label": "Send message", title: "Send (Enter)" },
+      icon("send"),
+    );
+    this.stopButton = h(
+      "button",
+      { type: "button", class: "stop", id: "stop", "aria-label": "Stop generating", title: "Stop" },
+      icon("stop"),
+    );
+    this.stopButton.hidden = true;
+    this.stopButton.addEventListener("click", () => this.stop());
+    this.form = h(
+      "form",
+      { class: "composer", id: "composer", "aria-label": "Send a message" },
+      h("label", { for: "prompt", class: "visually-hidden" }, "Message"),
+      this.input,
+      this.sendButton,
+      this.stopButton,
+    );
+    this.form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const content = this.input.value;
+      if (!content.trim() || this.abort) {
+        return;
+      }
+      this.input.value = "";
+      this.autosize();
+      void this.send(content, false);
+    });
+
+    const main = h(
+      "main",
+      { class: "chat", id: "chat" },
+      h("header", { class: "chat-header" }, menu, this.titleEl),
+      this.banner,
+      scroller,
+      h(
+        "div",
+        { class: "composer-wrap" },
+        this.form,
+        h(
+          "p",
+          { class: "hint", id: "prompt-hint" },
+          "Enter sends, Shift+Enter adds a line. Answers can be wrong: check what matters.",
+        ),
+      ),
+    );
+
+    // Narrow screens: the sidebar slides over the chat; a click beside it or Escape closes it.
+    main.addEventListener("click", (ev) => {
+      if (this.shell.classList.contains("sidebar-open") && !menu.contains(ev.target as Node)) {
+        this.closeSidebarOnMobile();
+      }
+    });
+    sidebar.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape" && this.shell.classList.contains("sidebar-open")) {
+        this.closeSidebarOnMobile();
+        menu.focus();
+      }
+    });
+
+    this.dialog = h("dialog", { class: "confirm", id: "confirm-dialog", "aria-labelledby": "confirm-title" });
+    this.shell = h("div", { class: "shell" }, sidebar, main, this.dialog);
+    this.root.replaceChildren(this.shell);
+
+    this.items.clear();
+    this.chatsToken = "";
+    this.chatsDone = false;
+    this.observer?.disconnect();
+    this.observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) {
+          void this.loadMoreChats();
+        }
+      },
+      { root: this.chatScroller, rootMargin: "200px" },
+    );
+    this.observer.observe(this.sentinel);
+    await Promise.all([this.loadMoreChats(), this.route()]);
+  }
+
+  private closeSidebarOnMobile(): void {
+    this.shell.classList.remove("sidebar-open");
+    this.shell.querySelector(".menu-button")?.setAttribute("aria-expanded", "false");
+  }
+
+  private autosize(): void {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
+  }
+
+  // --- errors -------------------------------------------------------------------------------
+
+  private showError(err: unknown): void {
+    const { text, action } = describeError(err);
+    if (action === "sign-in") {
+      this.signOut(text);
+      return;
+    }
+    this.bannerText.textContent = text;
+    this.banner.dataset.action = action;
+    this.bannerAction.hidden = true;
+    this.banner.hidden = false;
+  }
+
+  private hideError(): void {
+    this.banner.hidden = true;
+  }
+
+  // --- navigation ---------------------------------------------------------------------------
+
+  private navigate(path: string): void {
+    if (location.pathname !== path) {
+      history.pushState(null, "", path);
+    }
+    void this.route();
+  }
+
+  private async route(): Promise<void> {
+    if (!this.token) {
+      return;
+    }
+    this.stop();
+    this.hideError();
+    const chatId = chatIdFromPath(location.pathname);
+    if (chatId) {
+      await this.openChat(chatId);
+    } else {
+      if (location.pathname !== "/") {
+        history.replaceState(null, "", "/");
+      }
+      this.showChat(null, []);
+      this.input.focus();
+    }
+  }
+
+  private markCurrent(): void {
+    for (const [id, item] of this.items) {
+      if (this.chat && id === this.chat.chat_id) {
+        item.link.setAttribute("aria-current", "page");
+      } else {
+        item.link.removeAttribute("aria-current");
+      }
+    }
+  }
+
+  // --- sidebar ------------------------------------------------------------------------------
+
+  private async loadMoreChats(): Promise<void> {
+    if (this.chatsLoading || this.chatsDone || !this.token) {
+      return;
+    }
+    this.chatsLoading = true;
+    this.chatScroller.setAttribute("aria-busy", "true");
+    try {
+      const page = await this.api.listChats(this.chatsToken, CHATS_PAGE);
+      for (const chat of page.chats) {
+        if (!this.items.has(chat.chat_id)) {
+          this.chatList.append(this.sidebarItem(chat).li);
+        }
+      }
+      this.chatsToken = page.next_page_token;
+      this.chatsDone = !page.next_page_token;
+      this.markCurrent();
+    } catch (err) {
+      this.showError(err);
+      return;
+    } finally {
+      this.chatsLoading = false;
+      this.chatScroller?.removeAttribute("aria-busy");
+    }
+    // The sentinel may still be in view (a tall window): keep filling it.
+    if (!this.chatsDone && this.sentinelVisible()) {
+      await this.loadMoreChats();
+    }
+  }
+
+  private sentinelVisible(): boolean {
+    const box = this.sentinel.getBoundingClientRect();
+    const view = this.chatScroller.getBoundingClientRect();
+    return box.top <= view.bottom + 200;
+  }
+
+  private sidebarItem(chat: Chat): SidebarItem {
+    const link = h("a", { class: "chat-link", href: chatPath(chat.chat_id) }, chat.title || UNTITLED);
+    link.addEventListener("click", (ev) => {
+      if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) {
+        return; // let the browser open a new tab
+      }
+      ev.preventDefault();
+      this.navigate(chatPath(chat.chat_id));
+      this.closeSidebarOnMobile();
+    });
+    const del = h(
+      "button",
+      { type: "button", class: "icon-button chat-delete", title: "Delete chat" },
+      icon("trash"),
+    );
+    del.addEventListener("click", () => void this.confirmDelete(chat.chat_id));
+    const li = h("li", { class: "chat-item", "data-chat-id": chat.chat_id }, link, del);
+    const item = { chat, li, link, del };
+    this.items.set(chat.chat_id, item);
+    this.setItemTitle(item, chat.title);
+    return item;
+  }
+
+  private setItemTitle(item: SidebarItem, title: string): void {
+    item.chat.title = title;
+    item.link.textContent = title || UNTITLED;
+    item.link.title = title || UNTITLED;
+    item.del.setAttribute("aria-label", `Delete chat: ${title || UNTITLED}`);
+  }
+
+  /** A chat that just had a turn moves to the top (the list is most recently active first). */
+  private bump(chat: Chat): void {
+    let item = this.items.get(chat.chat_id);
+    if (!item) {
+      item = this.sidebarItem(chat);
+    }
+    this.chatList.prepend(item.li);
+    this.markCurrent();
+  }
+
+  private async confirmDelete(chatId: string): Promise<void> {
+    const item = this.items.get(chatId);
+    if (!item) {
+      return;
+    }
+    const title = item.chat.title || UNTITLED;
+    const confirmed = await this.confirm(
+      "Delete chat?",
+      `This deletes “${title}” and all its messages. This cannot be undone.`,
+      "Delete",
+    );
+    if (!confirmed) {
+      item.del.focus();
+      return;
+    }
+    try {
+      await this.api.deleteChat(chatId);
+    } catch (err) {
+      this.showError(err);
+      return;
+    }
+    const next = (item.li.nextElementSibling ?? item.li.previousElementSibling)?.querySelector<HTMLElement>(
+      ".chat-link",
+    );
+    item.li.remove();
+    this.items.delete(chatId);
+    if (this.chat?.chat_id === chatId) {
+      this.navigate("/");
+    } else {
+      (next ?? this.input).focus();
+    }
+  }
+
+  private confirm(title: string, body: string, action: string): Promise<boolean> {
+    const cancel = h("button", { type: "button", class: "secondary", id: "confirm-cancel" }, "Cancel");
+    const ok = h("button", { type: "button", class: "danger", id: "confirm-ok" }, action);
+    this.dialog.replaceChildren(
+      h("h2", { id: "confirm-title" }, title),
+      h("p", { id: "confirm-body" }, body),
+      h("div", { class: "dialog-actions" }, cancel, ok),
+    );
+    this.dialog.setAttribute("aria-describedby", "confirm-body");
+    return new Promise((resolve) => {
+      const done = (value: boolean): void => {
+        this.dialog.removeEventListener("close", onClose);
+        if (this.dialog.open) {
+          this.dialog.close();
+        }
+        resolve(value);
+      };
+      const onClose = (): void => done(false); // Escape
+      this.dialog.addEventListener("close", onClose);
+      cancel.addEventListener("click", () => done(false));
+      ok.addEventListener("click", () => done(true));
+      this.dialog.showModal();
+      cancel.focus();
+    });
+  }
+
+  // --- the open chat --------------------------------------------------------------------------
+
+  private showChat(chat: Chat | null, messages: UiMessage[]): void {
+    this.view++;
+    this.chat = chat;
+    this.messages = messages;
+    this.olderToken = "";
+    this.olderButton.hidden = true;
+    this.titleEl.textContent = chat?.title || UNTITLED;
+    document.title = `${chat?.title || UNTITLED} · chatstack`;
+    this.log.replaceChildren();
+    for (const message of messages) {
+      this.log.append(this.renderMessage(message));
+    }
+    this.refreshEmptyState();
+    this.refreshActions();
+    this.markCurrent();
+    this.scrollToBottom(true);
+  }
+
+  private async openChat(chatId: string): Promise<void> {
+    this.showChat(
+      { chat_id: chatId, title: this.items.get(chatId)?.chat.title ?? "", system_prompt: "" },
+      [],
+    );
+    const view = this.view;
+    this.log.setAttribute("aria-busy", "true");
+    try {
+      const page = await this.api.getChat(chatId, "", MESSAGES_PAGE);
+      if (view !== this.view) {
+        return;
+      }
+      const messages = page.messages.map(fromStored).filter((m): m is UiMessage => m !== null);
+      this.showChat(page.chat, messages);
+      this.olderToken = page.next_page_token;
+      this.olderButton.hidden = !this.olderToken;
+      const item = this.items.get(chatId);
+      if (item && item.chat.title !== page.chat.title) {
+        this.setItemTitle(item, page.chat.title);
+      }
+      this.input.focus();
+    } catch (err) {
+      if (view !== this.view) {
+        return;
+      }
+      if (err instanceof ApiError && err.status === 404) {
+        history.replaceState(null, "", "/");
+        this.showChat(null, []);
+        this.bannerText.textContent = "That chat does not exist (any more).";
+        this.bannerAction.hidden = true;
+        this.banner.hidden = false;
+        return;
+      }
+      this.showError(err);
+    } finally {
+      this.log.removeAttribute("aria-busy");
+    }
+  }
+
+  /** The previous page of messages (pages go back in time), kept at the same scroll spot. */
+  private async loadOlder(): Promise<void> {
+    if (!this.chat || !this.olderToken || this.olderLoading) {
+      return;
+    }
+    const view = this.view;
+    this.olderLoading = true;
+    this.olderButton.disabled = true;
+    try {
+      const page = await this.api.getChat(this.chat.chat_id, this.olderToken, MESSAGES_PAGE);
+      if (view !== this.view) {
+        return;
+      }
+      const older = page.messages.map(fromStored).filter((m): m is UiMessage => m !== null);
+      const scroller = this.log.closest(".scroller");
+      const fromBottom = scroller ? scroller.scrollHeight - scroller.scrollTop : 0;
+      this.messages = [...older, ...this.messages];
+      this.log.prepend(...older.map((m) => this.renderMessage(m)));
+      if (scroller) {
+        scroller.scrollTop = scroller.scrollHeight - fromBottom;
+      }
+      this.olderToken = page.next_page_token;
+      this.olderButton.hidden = !this.olderToken;
+      this.refreshEmptyState();
+    } catch (err) {
+      this.showError(err);
+    } finally {
+      this.olderLoading = false;
+      this.olderButton.disabled = false;
+    }
+  }
+
+  private refreshEmptyState(): void {
+    this.emptyState.hidden = this.messages.length > 0 || this.olderToken !== "";
+  }
+
+  private scrollToBottom(force = false): void {
+    const scroller = this.log.closest(".scroller");
+    if (!scroller) {
+      return;
+    }
+    const near = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
+    if (force || near) {
+      scroller.scrollTop = scroller.scrollHeight;
+    }
+  }
+
+  // --- messages -----------------------------------------------------------------------------
+
+  private renderMessage(message: UiMessage): HTMLElement {
+    const content = h("div", {
+      class: message.role === "user" ? "msg-content plain" : "msg-content markdown",
+    });
+    const meta = h("div", { class: "msg-meta" });
+    const bubble = h("div", { class: "msg-body" }, content, meta);
+    const el = h(
+      "article",
+      {
+        class: `msg msg-${message.role}`,
+        "data-role": message.role,
+        "aria-label": message.role === "user" ? "You said" : "Assistant said",
+      },
+      message.role === "assistant" ? h("div", { class: "msg-avatar", "aria-hidden": "true" }, "✦") : null,
+      bubble,
+    );
+    message.el = el;
+    this.updateMessage(message);
+    return el;
+  }
+
+  /** Redraws a message's content, marks and actions from its state. */
+  private updateMessage(message: UiMessage): void {
+    const el = message.el;
+    if (!el) {
+      return;
+    }
+    el.dataset.status = message.status;
+    if (message.id) {
+      el.dataset.messageId = message.id;
+    }
+    el.setAttribute("aria-busy", String(message.status === "streaming"));
+    this.renderContent(message);
+    const meta = el.querySelector<HTMLElement>(".msg-meta");
+    if (!meta) {
+      return;
+    }
+    meta.replaceChildren();
+    if (message.role === "assistant") {
+      if (message.cached) {
+        meta.append(
+          h(
+            "span",
+            {
+              class: "badge badge-cached",
+              title: "This answer came from the answer cache: the same question was answered before.",
+            },
+            "cached",
+          ),
+        );
+      }
+      if (message.status === "interrupted") {
+        meta.append(
+          h(
+            "span",
+            { class: "badge badge-interrupted", title: "Generation was stopped: the answer is incomplete." },
+            "interrupted",
+          ),
+        );
+      } else if (message.status === "failed") {
+        meta.append(h("span", { class: "badge badge-failed" }, "failed"));
+        meta.append(h("span", { class: "msg-error" }, message.error || "The answer could not be generated."));
+      } else if (message.status === "pending") {
+        meta.append(
+          h(
+            "span",
+            {
+              class: "badge badge-pending",
+              title: "The answer was still being generated when the page loaded.",
+            },
+            "incomplete",
+          ),
+        );
+      } else if (message.truncated) {
+        meta.append(
+          h(
+            "span",
+            { class: "badge badge-truncated", title: "The answer reached the length limit." },
+            "cut at length limit",
+          ),
+        );
+      }
+      if (message.status !== "streaming" && message.content) {
+        const copy = h(
+          "button",
+          {
+            type: "button",
+            class: "icon-button msg-action msg-copy",
+            "aria-label": "Copy answer",
+            title: "Copy",
+          },
+          icon("copy"),
+        );
+        copy.addEventListener("click", () => void navigator.clipboard?.writeText(message.content));
+        meta.append(copy);
+      }
+      const regen = h(
+        "button",
+        {
+          type: "button",
+          class: "icon-button msg-action msg-regenerate",
+          "aria-label": "Regenerate: a fresh answer, not from the cache",
+          title: "Regenerate (fresh answer)",
+        },
+        icon("regenerate"),
+      );
+      regen.hidden = true;
+      regen.addEventListener("click", () => this.regenerate());
+      meta.append(regen);
+    }
+  }
+
+  private renderContent(message: UiMessage): void {
+    const content = message.el?.querySelector<HTMLElement>(".msg-content");
+    if (!content) {
+      return;
+    }
+    if (message.role === "user") {
+      content.textContent = message.content; // plain text, as typed
+      return;
+    }
+    if (!message.content && message.status === "streaming") {
+      content.replaceChildren(
+        h(
+          "span",
+          { class: "thinking", role: "img", "aria-label": "Thinking" },
+          h("span"),
+          h("span"),
+          h("span"),
+        ),
+      );
+      return;
+    }
+    content.innerHTML = renderMarkdown(message.content); // sanitized (markdown.ts)
+    for (const pre of content.querySelectorAll("pre")) {
+      const copy = h("button", { type: "button", class: "code-copy", "aria-label": "Copy code" }, "Copy");
+      copy.addEventListener("click", () => {
+        void navigator.clipboard?.writeText(pre.querySelector("code")?.textContent ?? pre.textContent ?? "");
+        copy.textContent = "Copied";
+        window.setTimeout(() => (copy.textContent = "Copy"), 1500);
+      });
+      pre.append(copy);
+    }
+    if (message.status === "streaming") {
+      const last = content.lastElementChild ?? content;
+      last.append(h("span", { class: "cursor", "aria-hidden": "true" }));
+    }
+  }
+
+  /** Only the last answer offers Regenerate, and not while one is streaming. */
+  private refreshActions(): void {
+    const lastAssistant = [...this.messages].reverse().find((m) => m.role === "assistant");
+    for (const message of this.messages) {
+      const button = message.el?.querySelector<HTMLButtonElement>(".msg-regenerate");
+      if (button) {
+        button.hidden = this.abort !== null || message !== lastAssistant;
+      }
+    }
+  }
+
+  private setStreaming(on: boolean): void {
+    // The button that had the focus is about to hide: keep the focus in the message box.
+    const moveFocus =
+      document.activeElement === this.sendButton || document.activeElement === this.stopButton;
+    this.sendButton.hidden = on;
+    this.stopButton.hidden = !on;
+    if (moveFocus || (!on && document.activeElement === document.body)) {
+      this.input.focus();
+    }
+    this.log.setAttribute("aria-busy", String(on));
+    if (!on) {
+      this.log.removeAttribute("aria-busy");
+    }
+    this.refreshActions();
+  }
+
+  private stop(): void {
+    this.abort?.abort();
+  }
+
+  private regenerate(): void {
+    const lastUser = [...this.messages].reverse().find((m) => m.role === "user");
+    if (lastUser && !this.abort) {
+      void this.send(lastUser.content, true);
+    }
+  }
+
+  /** One turn: creates the chat first if needed, then streams the answer into a new bubble. */
+  private async send(content: string, bypassCache: boolean): Promise<void> {
+    if (this.abort) {
+      return;
+    }
+    this.hideError();
+    const abort = new AbortController();
+    this.abort = abort;
+    this.setStreaming(true);
+    let chat = this.chat;
+    if (!chat) {
+      try {
+        chat = await this.api.createChat();
+      } catch (err) {
+        this.abort = null;
+        this.setStreaming(false);
+        this.input.value = content;
+        this.showError(err);
+        return;
+      }
+      this.chat = chat;
+      history.pushState(null, "", chatPath(chat.chat_id));
+      this.bump(chat);
+    }
+    const view = this.view;
+    const user: UiMessage = {
+      id: "",
+      role: "user",
+      content,
+      status: "complete",
+      cached: false,
+      error: "",
+      truncated: false,
+      el: null,
+    };
+    const answer: UiMessage = {
+      id: "",
+      role: "assistant",
+      content: "",
+      status: "streaming",
+      cached: false,
+      error: "",
+      truncated: false,
+      el: null,
+    };
+    this.messages.push(user, answer);
+    this.log.append(this.renderMessage(user), this.renderMessage(answer));
+    this.refreshEmptyState();
+    this.refreshActions();
+    this.scrollToBottom(true);
+
+    let frame = 0;
+    const redraw = (): void => {
+      if (frame) {
+        return;
+      }
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        this.renderContent(answer);
+        this.scrollToBottom();
+      });
+    };
+    let ended = false;
+    let titled = Boolean(chat.title);
+    try {
+      const request = { content, client_request_id: newRequestId(), bypass_cache: bypassCache };
+      for await (const event of this.api.complete(chat.chat_id, request, abort.signal)) {
+        if (event.kind === "delta") {
+          answer.content += event.text;
+          redraw();
+          if (!titled) {
+            titled = true; // the server titled the chat when the turn started
+            void this.refreshTitle(chat.chat_id);
+          }
+        } else if (event.kind === "final") {
+          ended = true;
+          answer.status = "complete";
+          answer.id = event.final.assistant_message_id;
+          user.id = event.final.user_message_id;
+          answer.cached = event.final.cached;
+          answer.truncated = event.final.finish_reason === "FINISH_REASON_LENGTH";
+        } else {
+          ended = true;
+          const err = new StreamError(event.error.code, event.error.message, event.error.reason);
+          answer.status = "failed";
+          answer.id = event.error.assistant_message_id;
+          answer.error = describeError(err).text;
+          if (view === this.view) {
+            this.showError(err);
+          }
+        }
+      }
+      if (!ended) {
+        answer.status = abort.signal.aborted ? "interrupted" : "failed";
+        answer.error = "The connection closed before the answer was complete.";
+      }
+    } catch (err) {
+      if (abort.signal.aborted) {
+        answer.status = "interrupted";
+      } else {
+        answer.status = "failed";
+        answer.error =
+          err instanceof ApiError || err instanceof StreamError
+            ? describeError(err).text
+            : "The connection was lost while the answer was streaming.";
+        if (view === this.view) {
+          this.showError(err instanceof ApiError ? err : new Error(answer.error));
+        }
+      }
+    } finally {
+      if (frame) {
+        cancelAnimationFrame(frame);
+      }
+      this.abort = null;
+      if (view === this.view) {
+        this.updateMessage(answer);
+        this.updateMessage(user);
+        this.setStreaming(false);
+        this.scrollToBottom();
+      }
+    }
+    this.bump(chat);
+    if (!this.items.get(chat.chat_id)?.chat.title) {
+      await this.refreshTitle(chat.chat_id);
+    }
+  }
+
+  /** The server titles a chat from its first message. */
+  private async refreshTitle(chatId: string): Promise<void> {
+    try {
+      const page = await this.api.getChat(chatId, "", 1);
+      const item = this.items.get(chatId);
+      if (item) {
+        this.setItemTitle(item, page.chat.title);
+      }
+      if (this.chat?.chat_id === chatId) {
+        this.chat.title = page.chat.title;
+        this.titleEl.textContent = page.chat.title || UNTITLED;
+        document.title = `${page.chat.title || UNTITLED} · chatstack`;
+      }
+    } catch {
+      // the title is cosmetic: the next list refresh brings it
+    }
+  }
+}
+
+export function mount(root: HTMLElement): void {
+  const app = new App(root);
+  void app.start().catch((err: unknown) => {
+    append(root, h("p", { class: "fatal", role: "alert" }, describeError(err).text));
+  });
+}

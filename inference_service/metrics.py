@@ -23,6 +23,9 @@ REQUEST_LATENCY = Histogram(
 )
 GENERATED_TOKENS = Counter("inference_generated_tokens_total", "Tokens generated")
 PROMPT_TOKENS = Counter("inference_prompt_tokens_total", "Prompt tokens processed")
+CACHED_PROMPT_TOKENS = Counter(
+    "inference_cached_prompt_tokens_total", "Prompt tokens served from the prefix KV cache"
+)
 REQUESTS = Counter(
     "inference_requests_total",
     "Generate requests by outcome",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 
 import grpc
 from chatstack.inference.v1 import inference_pb2 as pb
@@ -50,8 +51,8 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
             metrics.REQUESTS.labels("invalid").inc()
             raise
         try:
-            async with self.admission.slot():
-                async for response in self._stream(req):
+            async with self.admission.slot(), aclosing(self._stream(req)) as responses:
+                async for response in responses:
                     yield response
         except QueueFull as exc:
             metrics.REQUESTS.labels("rejected").inc()
@@ -61,7 +62,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         except PromptTooLong as exc:
             metrics.REQUESTS.labels("invalid").inc()
             raise InvalidArgument("messages", str(exc), reason="PROMPT_TOO_LONG") from exc
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorExit):
             metrics.REQUESTS.labels("cancelled").inc()
             log.info("generation cancelled by the caller", extra={"request_id": req.request_id})
             raise
@@ -71,27 +72,30 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
             metrics.REQUESTS.labels("failed").inc()
             raise
 
-    async def _stream(self, req: GenerationRequest) -> AsyncIterator[pb.GenerateResponse]:
+    async def _stream(self, req: GenerationRequest) -> AsyncGenerator[pb.GenerateResponse, None]:
         start = last = time.perf_counter()
         first = True
-        async for event in self.engine.generate(req):
-            now = time.perf_counter()
-            if isinstance(event, TokenDelta):
-                if first:
-                    metrics.TIME_TO_FIRST_TOKEN.observe(now - start)
-                    first = False
-                else:
-                    metrics.INTER_TOKEN_LATENCY.observe(now - last)
-                last = now
-                metrics.GENERATED_TOKENS.inc(len(event.token_ids))
-                yield pb.GenerateResponse(
-                    delta=pb.TokenDelta(text=event.text, token_ids=event.token_ids)
-                )
-            elif isinstance(event, GenerationResult):
-                metrics.REQUEST_LATENCY.observe(now - start)
-                metrics.PROMPT_TOKENS.inc(event.prompt_tokens)
-                metrics.REQUESTS.labels("completed").inc()
-                yield final_to_proto(event, self.model_id)
+        # aclosing: a cancelled stream aborts the engine request now, not at garbage collection.
+        async with aclosing(self.engine.generate(req)) as events:
+            async for event in events:
+                now = time.perf_counter()
+                if isinstance(event, TokenDelta):
+                    if first:
+                        metrics.TIME_TO_FIRST_TOKEN.observe(now - start)
+                        first = False
+                    else:
+                        metrics.INTER_TOKEN_LATENCY.observe(now - last)
+                    last = now
+                    metrics.GENERATED_TOKENS.inc(len(event.token_ids))
+                    yield pb.GenerateResponse(
+                        delta=pb.TokenDelta(text=event.text, token_ids=event.token_ids)
+                    )
+                elif isinstance(event, GenerationResult):
+                    metrics.REQUEST_LATENCY.observe(now - start)
+                    metrics.PROMPT_TOKENS.inc(event.prompt_tokens)
+                    metrics.CACHED_PROMPT_TOKENS.inc(event.cached_prompt_tokens)
+                    metrics.REQUESTS.labels("completed").inc()
+                    yield final_to_proto(event, self.model_id)
 
     async def Tokenize(
         self, request: pb.TokenizeRequest, context: grpc.aio.ServicerContext

@@ -1,6 +1,10 @@
 """Server interceptors: domain errors -> gRPC status, and per-RPC metrics.
 
 Both wrap unary and server-streaming handlers alike (our services have no client streaming).
+Stream wrappers close the handler's generator with `aclosing`: when a client cancels while
+grpc is writing a response, the chain is closed from outside (GeneratorExit, not
+CancelledError), and `async for` alone would leave the inner generators (and the engine
+request they hold) open until garbage collection.
 """
 
 from __future__ import annotations
@@ -8,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any, TypeAlias
 
 import grpc
@@ -21,7 +26,7 @@ log = logging.getLogger(__name__)
 
 UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 Context: TypeAlias = grpc.aio.ServicerContext
-StreamBehavior = Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
+StreamBehavior = Callable[[Any, grpc.aio.ServicerContext], AsyncGenerator[Any, None]]
 
 RPCS = Counter(
     "grpc_server_handled_total", "RPCs completed, by method and status code", ["method", "code"]
@@ -88,11 +93,12 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             return wrapped
 
         def stream(behavior: StreamBehavior) -> StreamBehavior:
-            async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
+            async def wrapped(request: Any, context: Context) -> AsyncGenerator[Any, None]:
                 try:
-                    async for item in behavior(request, context):
-                        yield item
-                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    async with aclosing(behavior(request, context)) as items:
+                        async for item in items:
+                            yield item
+                except (asyncio.CancelledError, GeneratorExit, grpc.aio.AbortError):
                     raise
                 except Exception as exc:
                     await _abort(context, method, exc)
@@ -147,12 +153,13 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
             return wrapped
 
         def stream(behavior: StreamBehavior) -> StreamBehavior:
-            async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
+            async def wrapped(request: Any, context: Context) -> AsyncGenerator[Any, None]:
                 start, code = time.perf_counter(), None
                 try:
-                    async for item in behavior(request, context):
-                        yield item
-                except asyncio.CancelledError:
+                    async with aclosing(behavior(request, context)) as items:
+                        async for item in items:
+                            yield item
+                except (asyncio.CancelledError, GeneratorExit):
                     code = "CANCELLED"
                     raise
                 except BaseException:

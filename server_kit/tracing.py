@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -156,7 +156,7 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):
         def stream(behavior: StreamBehavior) -> StreamBehavior:
             async def wrapped(
                 request: Any, context: grpc.aio.ServicerContext
-            ) -> AsyncIterator[Any]:
+            ) -> AsyncGenerator[Any, None]:
                 span, code = start(), None
                 # The handler's generator is driven by this RPC's own task: the span is made
                 # current for each step, never across a yield (a cancelled stream is closed
@@ -179,7 +179,7 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):
                 finally:
                     try:
                         with _current(span):
-                            await inner.aclose()  # type: ignore[attr-defined]
+                            await inner.aclose()
                     finally:
                         _end_server_span(span, code or _code_name(context, failed=False))
 

@@ -8,7 +8,7 @@ re-raises, so a cancelled client stops the model within about one token.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from inference_service.types import ChatMessage, GenerationEvent, GenerationRequest, ModelInfo
 
@@ -38,7 +38,7 @@ class Engine(ABC):
     def model_info(self) -> ModelInfo: ...
 
     @abstractmethod
-    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+    def generate(self, request: GenerationRequest) -> AsyncGenerator[GenerationEvent, None]:
         """Streams TokenDelta events, then exactly one GenerationResult.
 
         Raises PromptTooLong before generating when the prompt does not fit.

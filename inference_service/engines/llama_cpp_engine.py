@@ -18,7 +18,7 @@ import logging
 import os
 import random
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,7 +169,7 @@ class LlamaCppEngine(Engine):
 
     # -- generation --------------------------------------------------------------------------
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+    async def generate(self, request: GenerationRequest) -> AsyncGenerator[GenerationEvent, None]:
         loop = asyncio.get_running_loop()
         prompt = await loop.run_in_executor(self._executor, self._prompt_tokens, request.messages)
         if len(prompt) >= self._n_ctx:

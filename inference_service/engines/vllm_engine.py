@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -265,7 +265,7 @@ class VllmEngine(Engine):
     async def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self._prompt_ids(messages))
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+    async def generate(self, request: GenerationRequest) -> AsyncGenerator[GenerationEvent, None]:
         engine = self._engine
         if engine is None:
             raise RuntimeError("the vLLM engine is not started")

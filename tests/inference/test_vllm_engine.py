@@ -309,7 +309,7 @@ async def test_closing_the_generator_early_aborts() -> None:
     engine = make_engine(llm)
     stream = engine.generate(chat_request(request_id="req-close"))
     assert await anext(stream) == TokenDelta("a", (1,))
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     assert llm.aborts == ["req-close"]
     assert llm.stream_closed == ["req-close"]  # vLLM's own generator is released too
 
@@ -342,7 +342,7 @@ async def test_close_aborts_running_requests_and_shuts_down() -> None:
     assert llm.shutdowns == 1
     await engine.close()  # idempotent
     assert llm.shutdowns == 1
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
 
 
 async def test_tokenize_and_model_info() -> None:

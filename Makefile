@@ -17,6 +17,7 @@ help: ## list the targets
 
 setup: ## install everything (venv, packages, model, generated code)
 	@scripts/setup.sh
+	@scripts/setup_nats.sh
 	@$(MAKE) --no-print-directory protos
 	@scripts/build_web.sh
 

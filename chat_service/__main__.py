@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import grpc
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
@@ -12,6 +13,9 @@ from chat_service.cache.store import CacheStore
 from chat_service.config import ChatSettings
 from chat_service.embedding_client import EmbeddingClient
 from chat_service.inference_client import InferenceClient
+from chat_service.jobs.handlers import make_handlers
+from chat_service.jobs.queue import JobQueue
+from chat_service.jobs.runtime import QueueRuntime
 from chat_service.service import ChatService
 from chat_service.servicer import ChatServicer
 from chat_service.store.factory import make_store
@@ -39,14 +43,28 @@ async def serve(settings: ChatSettings) -> None:
     inference = InferenceClient(settings)
     cached = make_cache(settings, timed, inference)
     turn_cache = cached[0] if cached else None
-    service = ChatService(timed, inference, settings, turn_cache)
+    queue = JobQueue(settings) if settings.queue_url else None
+    service = ChatService(timed, inference, settings, turn_cache, queue)
+    jobs = (
+        QueueRuntime(queue, make_handlers(timed, service.summarizer, turn_cache), settings)
+        if queue is not None
+        else None
+    )
 
     async def on_start() -> None:
         await store.start()
         if turn_cache is not None:
             await turn_cache.cache.start()  # never fails: a down cache only means misses
+        if jobs is not None:
+            jobs.start()  # connects in the background: a down queue never stops the start
 
     async def on_stop() -> None:
+        if jobs is not None:
+            with contextlib.suppress(TimeoutError):  # a publish left is a job run in process
+                await asyncio.wait_for(
+                    service.wait_published(), 3 * settings.queue_publish_timeout_s
+                )
+            await jobs.stop()
         await service.summarizer.close()
         if cached is not None:
             await cached[0].close()

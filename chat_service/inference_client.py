@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 import grpc
 from chatstack.inference.v1 import inference_pb2 as pb
@@ -23,6 +23,13 @@ from server_kit.tracing import client_interceptors
 
 _ROLES = {Role.SYSTEM: pb.ROLE_SYSTEM, Role.USER: pb.ROLE_USER, Role.ASSISTANT: pb.ROLE_ASSISTANT}
 PromptMessages = Sequence[tuple[Role, str]]
+# The gateway's inference cluster hashes on this (chat affinity: a chat's turns reach the
+# replica whose prefix KV cache holds its history); see gateway/envoy_config.py.
+CHAT_ID_METADATA = "x-chat-id"
+
+
+def _chat_metadata(chat_id: str) -> tuple[tuple[str, str], ...] | None:
+    return ((CHAT_ID_METADATA, chat_id),) if chat_id else None
 
 
 def _reason(err: grpc.aio.AioRpcError) -> str:
@@ -90,33 +97,40 @@ class InferenceClient:
                     self._model = next(m for m in reply.models if m.id == reply.default_model)
         return self._model
 
-    async def count_texts(self, texts: Sequence[str]) -> list[int]:
+    async def count_texts(self, texts: Sequence[str], chat_id: str = "") -> list[int]:
         if not texts:
             return []
         try:
             reply = await self._stub.CountTokens(
                 pb.CountTokensRequest(texts=list(texts)),
                 timeout=self.settings.count_tokens_timeout_s,
+                metadata=_chat_metadata(chat_id),
             )
         except grpc.aio.AioRpcError as err:
             raise map_rpc_error(err) from err
         return list(reply.text_tokens)
 
-    async def count_prompt(self, messages: PromptMessages) -> int:
+    async def count_prompt(self, messages: PromptMessages, chat_id: str = "") -> int:
         try:
             reply = await self._stub.CountTokens(
                 pb.CountTokensRequest(messages=_to_pb(messages)),
                 timeout=self.settings.count_tokens_timeout_s,
+                metadata=_chat_metadata(chat_id),
             )
         except grpc.aio.AioRpcError as err:
             raise map_rpc_error(err) from err
         return int(reply.prompt_tokens)
 
     async def generate(
-        self, request_id: str, messages: PromptMessages, sampling: Sampling, max_tokens: int
-    ) -> AsyncIterator[pb.GenerateResponse]:
+        self,
+        request_id: str,
+        messages: PromptMessages,
+        sampling: Sampling,
+        max_tokens: int,
+        chat_id: str = "",
+    ) -> AsyncGenerator[pb.GenerateResponse, None]:
         """Streams the engine's events. Cancelling the consumer cancels the RPC, which aborts
-        the engine request."""
+        the engine request. `chat_id` (metadata) lets the gateway keep a chat on one replica."""
         params = pb.SamplingParams(max_tokens=max_tokens)
         if sampling.temperature is not None:
             params.temperature = sampling.temperature
@@ -127,6 +141,7 @@ class InferenceClient:
         call = self._stub.Generate(
             pb.GenerateRequest(request_id=request_id, messages=_to_pb(messages), sampling=params),
             timeout=self.settings.inference_timeout_s,
+            metadata=_chat_metadata(chat_id),
         )
         first = True
         try:

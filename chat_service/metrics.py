@@ -55,3 +55,14 @@ CACHE_STORES = Counter(
     "Answers offered to the semantic cache after a turn",
     ["outcome"],  # stored | skipped (not cacheable: too long, standalone-in-context in global)
 )
+
+QUEUE_PUBLISH = Counter(
+    "chat_queue_publish_total",
+    "Jobs offered to the message queue by job type and outcome",
+    ["job", "outcome"],  # published | fallback (queue down or slow: ran in process)
+)
+JOBS_PROCESSED = Counter(
+    "chat_jobs_processed_total",
+    "Queue jobs handled by this replica's worker by job type and outcome",
+    ["job", "outcome"],  # ok | retry | dead_letter
+)

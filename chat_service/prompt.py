@@ -74,14 +74,15 @@ class PromptBuilder:
         if policy is HistoryPolicy.FULL:
             history = await self._all_before(user_id, chat.chat_id, user_message.message_id)
             messages = [*head, *((m.role, m.content) for m in history), *tail]
-            return Prompt(messages, policy, await self.inference.count_prompt(messages), False)
+            tokens = await self.inference.count_prompt(messages, chat.chat_id)
+            return Prompt(messages, policy, tokens, False)
 
         summary: SummaryRecord | None = None
         if policy is HistoryPolicy.SUMMARY:
             summary = await self.store.latest_summary(user_id, chat.chat_id)
             if summary:
                 head.append((Role.SYSTEM, SUMMARY_PREFIX + summary.content))
-        fixed = await self.inference.count_prompt([*head, *tail])
+        fixed = await self.inference.count_prompt([*head, *tail], chat.chat_id)
         history, used, truncated = await self._window(
             user_id,
             chat.chat_id,
@@ -90,13 +91,13 @@ class PromptBuilder:
             after_id=summary.upto_message_id if summary else None,
         )
         messages = [*head, *((m.role, m.content) for m in history), *tail]
-        tokens = await self.inference.count_prompt(messages)
+        tokens = await self.inference.count_prompt(messages, chat.chat_id)
         # The per-message estimate is conservative; if the exact count still overflows, drop
         # the oldest history message until it fits.
         while tokens > budget and history:
             history = history[1:]
             messages = [*head, *((m.role, m.content) for m in history), *tail]
-            tokens = await self.inference.count_prompt(messages)
+            tokens = await self.inference.count_prompt(messages, chat.chat_id)
             truncated = True
         near_budget = fixed + used >= self.settings.summary_trigger_ratio * budget
         return Prompt(messages, policy, tokens, truncated or near_budget)
@@ -129,7 +130,7 @@ class PromptBuilder:
             eligible = [
                 m for m in page if in_history(m) and (after_id is None or m.message_id > after_id)
             ]
-            counts = await self.inference.count_texts([m.content for m in eligible])
+            counts = await self.inference.count_texts([m.content for m in eligible], chat_id)
             for message, count in zip(eligible, counts, strict=True):
                 cost = count + PER_MESSAGE_OVERHEAD
                 if used + cost > budget:

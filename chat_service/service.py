@@ -9,7 +9,9 @@ The guarantees (DESIGN §4) live in `complete()`:
   failed or interrupted one is regenerated into the same messages;
 - the semantic answer cache (turn_cache.py) is consulted beside the prompt build, under its own
   short deadline: a hit streams the stored answer and persists a normal turn marked cached; a
-  slow, down or failing cache only means the model answers.
+  slow, down or failing cache only means the model answers;
+- side work (summaries, cache writes, cache invalidation) goes to the message queue when one is
+  configured (jobs/), else, or when publishing fails, runs as in-process tasks.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -43,6 +45,8 @@ from chat_service.domain import (
 )
 from chat_service.ids import new_id, new_ids
 from chat_service.inference_client import InferenceClient
+from chat_service.jobs.jobs import InvalidateChatCache, Job, StoreCacheEntry, SummarizeChat
+from chat_service.jobs.queue import JobQueue, QueueUnavailable
 from chat_service.page_tokens import decode_page_token, encode_page_token
 from chat_service.prompt import Prompt, PromptBuilder
 from chat_service.summarizer import Summarizer
@@ -124,13 +128,16 @@ class ChatService:
         inference: InferenceClient,
         settings: ChatSettings,
         cache: TurnCache | None = None,
+        queue: JobQueue | None = None,
     ) -> None:
         self.store = store
         self.inference = inference
         self.settings = settings
         self.cache = cache  # None: the semantic answer cache is off
+        self.queue = queue  # None: no message queue, side work runs as in-process tasks
         self.prompts = PromptBuilder(store, inference, settings)
         self.summarizer = Summarizer(store, inference, settings)
+        self._publishing: set[asyncio.Task[None]] = set()
 
     # -- chats ---------------------------------------------------------------------------
 
@@ -180,8 +187,47 @@ class ChatService:
 
     async def delete_chat(self, user_id: str, chat_id: str) -> None:
         await self.store.delete_chat(user_id, chat_id)
-        if self.cache is not None:  # failure-tolerant: never fails the delete
-            await self.cache.delete_chat(user_id, chat_id)
+        if self.cache is None:
+            return
+        cache = self.cache
+        # With a queue the worker deletes the entries (retried until it works, and after the
+        # cache stores published before it); without one, or if publishing fails, inline and
+        # failure-tolerant: never fails the delete.
+        await self._publish_or(
+            InvalidateChatCache(user_id, chat_id), lambda: cache.delete_chat(user_id, chat_id)
+        )
+
+    # -- work off the request path -------------------------------------------------------
+
+    async def _publish_or(self, job: Job, fallback: Callable[[], Awaitable[None] | None]) -> None:
+        """Publishes the job to the message queue, or runs `fallback` (the in-process path)
+        when there is no queue or publishing fails or times out. The queue being down must
+        never fail an interactive turn: it only costs the durability and retries of the job."""
+        if self.queue is not None:
+            try:
+                await self.queue.publish(job)
+                metrics.QUEUE_PUBLISH.labels(job.kind, "published").inc()
+                return
+            except QueueUnavailable as exc:
+                metrics.QUEUE_PUBLISH.labels(job.kind, "fallback").inc()
+                log.warning("job runs in process", extra={"job": job.kind, "error": str(exc)})
+        pending = fallback()
+        if pending is not None:
+            await pending
+
+    def _offload(self, job: Job, fallback: Callable[[], None]) -> None:
+        """The turn does not wait for the publish either: a background task."""
+        if self.queue is None:
+            fallback()  # no queue: exactly the in-process task, as before
+            return
+        task = asyncio.create_task(self._publish_or(job, fallback))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def wait_published(self) -> None:
+        """Waits for the background publishes (tests, shutdown)."""
+        while self._publishing:
+            await asyncio.gather(*self._publishing, return_exceptions=True)
 
     # -- turns ---------------------------------------------------------------------------
 
@@ -328,16 +374,27 @@ class ChatService:
                 wanted = merged.max_tokens or self.settings.default_max_tokens
                 max_tokens = max(1, min(wanted, model.context_length - prompt.prompt_tokens))
                 final = None
-                async for event in self.inference.generate(
-                    turn.user.client_request_id, prompt.messages, merged, max_tokens
-                ):
-                    if event.HasField("delta"):
-                        if not parts:
-                            metrics.TIME_TO_FIRST_TOKEN.observe(time.perf_counter() - started_at)
-                        parts.append(event.delta.text)
-                        yield ReplyDelta(event.delta.text)
-                    else:
-                        final = event.final
+                # aclosing: if this turn is cancelled, the inference call is cancelled (and
+                # the engine request aborted) now, not when the generator is collected.
+                async with aclosing(
+                    self.inference.generate(
+                        turn.user.client_request_id,
+                        prompt.messages,
+                        merged,
+                        max_tokens,
+                        chat_id=chat.chat_id,
+                    )
+                ) as events:
+                    async for event in events:
+                        if event.HasField("delta"):
+                            if not parts:
+                                metrics.TIME_TO_FIRST_TOKEN.observe(
+                                    time.perf_counter() - started_at
+                                )
+                            parts.append(event.delta.text)
+                            yield ReplyDelta(event.delta.text)
+                        else:
+                            final = event.final
                 if final is None:
                     raise Unavailable("the model's stream ended early", reason="INFERENCE_FAILED")
                 assistant = replace(
@@ -388,10 +445,21 @@ class ChatService:
         outcome.outcome, outcome.cached = "complete", assistant.cached
         outcome.prompt_tokens = assistant.prompt_tokens
         outcome.completion_tokens = assistant.completion_tokens
-        if hit is None and self.cache is not None:
-            self.cache.schedule_store(user_id, chat, turn.user, assistant, merged)
+        if hit is None and self.cache is not None and self.cache.wants_store(assistant):
+            cache, question, answer = self.cache, turn.user, assistant
+            self._offload(
+                StoreCacheEntry(
+                    user_id, chat_id, question.client_request_id, question.message_id,
+                    answer.message_id, merged.temperature, merged.top_p, merged.max_tokens,
+                    merged.seed,
+                ),
+                lambda: cache.schedule_store(user_id, chat, question, answer, merged),
+            )  # fmt: skip
         if prompt is not None and prompt.wants_summary and prompt.policy is HistoryPolicy.SUMMARY:
-            self.summarizer.schedule(user_id, chat_id)
+            self._offload(
+                SummarizeChat(user_id, chat_id, assistant.message_id),
+                lambda: self.summarizer.schedule(user_id, chat_id),
+            )
         yield ReplyFinal(turn.user.message_id, assistant)
 
     async def _start_turn(

@@ -4,7 +4,8 @@ After a turn whose prompt left history out (or came near the budget), the servic
 summary of the older messages: the previous checkpoint plus the messages after it, except the
 newest few, folded into a new checkpoint "summary of messages up to M". Checkpoints only move
 forward, so the prompt prefix stays stable between them. One summary per chat at a time.
-(A message queue takes this work in a later step; here it is an in-process task.)
+With a message queue (jobs/) the work is a SummarizeChat job; without one, or when publishing
+fails, it is an in-process task (schedule()).
 """
 
 from __future__ import annotations
@@ -59,14 +60,21 @@ class Summarizer:
 
     async def _summarize(self, user_id: str, chat_id: str) -> None:
         try:
-            made = await self.summarize_now(user_id, chat_id)
-            metrics.SUMMARIES.labels("computed" if made else "skipped").inc()
+            await self.summarize_counted(user_id, chat_id)
         except ServiceError as exc:
-            metrics.SUMMARIES.labels("failed").inc()
             log.warning("summary failed", extra={"chat_id": chat_id, "error": exc.message})
         except Exception:
-            metrics.SUMMARIES.labels("failed").inc()
             log.exception("summary failed", extra={"chat_id": chat_id})
+
+    async def summarize_counted(self, user_id: str, chat_id: str) -> bool:
+        """summarize_now, counted; raises on failure (the queue worker retries it)."""
+        try:
+            made = await self.summarize_now(user_id, chat_id)
+        except Exception:
+            metrics.SUMMARIES.labels("failed").inc()
+            raise
+        metrics.SUMMARIES.labels("computed" if made else "skipped").inc()
+        return made
 
     async def summarize_now(self, user_id: str, chat_id: str) -> bool:
         previous = await self.store.latest_summary(user_id, chat_id)

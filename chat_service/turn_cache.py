@@ -161,15 +161,19 @@ class TurnCache:
         answer: MessageRecord,
         sampling: Sampling,
     ) -> None:
-        """Caches a complete generated answer. Off the request path: an in-process task for
-        now (a later step moves it to the message queue, which also retries it)."""
-        if answer.status is not MessageStatus.COMPLETE or answer.finish_reason != "stop":
-            return  # interrupted, failed or cut at max_tokens: never cached
-        if answer.cached:
-            return  # already in the cache
+        """Caches a complete generated answer in an in-process task (the path without a
+        message queue, and the fallback when publishing to it fails; see jobs/)."""
+        if not self.wants_store(answer):
+            return
         task = asyncio.create_task(self._store(user_id, chat, question, answer, sampling))
         self._stores.add(task)
         task.add_done_callback(self._stores.discard)
+
+    @staticmethod
+    def wants_store(answer: MessageRecord) -> bool:
+        if answer.status is not MessageStatus.COMPLETE or answer.finish_reason != "stop":
+            return False  # interrupted, failed or cut at max_tokens: never cached
+        return not answer.cached  # a cached answer is already in the cache
 
     async def _store(
         self,
@@ -191,10 +195,27 @@ class TurnCache:
         sampling: Sampling,
     ) -> None:
         try:
+            await self.store_entry(user_id, chat, question, answer, sampling)
+        except CacheFailure as exc:
+            log.warning("answer cache store failed", extra={"error": str(exc) or "timed out"})
+        except Exception:
+            log.exception("answer cache store failed")
+
+    async def store_entry(
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        question: MessageRecord,
+        answer: MessageRecord,
+        sampling: Sampling,
+    ) -> bool:
+        """One store, counted; raises on failure (the queue worker retries it). Idempotent:
+        the entry is an upsert keyed by the assistant message id."""
+        try:
             async with asyncio.timeout(STORE_TIMEOUT_S):
                 ctx = await self._context(user_id, chat, question, sampling, for_store=True)
                 # A chat deleted meanwhile must not leave entries behind (narrows the race;
-                # the queue-based version orders the delete after pending stores).
+                # with the queue, the invalidation job also runs after the stores before it).
                 stored = (
                     ctx is not None
                     and await self.store.get_chat(user_id, chat.chat_id) is not None
@@ -203,13 +224,11 @@ class TurnCache:
                         answer.content, ctx,
                     )
                 )  # fmt: skip
-            metrics.CACHE_STORES.labels("stored" if stored else "skipped").inc()
-        except CacheFailure as exc:
-            metrics.CACHE_ERRORS.labels("store").inc()
-            log.warning("answer cache store failed", extra={"error": str(exc) or "timed out"})
         except Exception:
             metrics.CACHE_ERRORS.labels("store").inc()
-            log.exception("answer cache store failed")
+            raise
+        metrics.CACHE_STORES.labels("stored" if stored else "skipped").inc()
+        return bool(stored)
 
     async def wait_idle(self) -> None:
         """Waits for the scheduled stores (tests, shutdown)."""
@@ -222,13 +241,21 @@ class TurnCache:
         """In the request path but tolerant: a failure is logged and counted (the queue-based
         version retries it), and expired entries go with the TTL anyway."""
         try:
-            await asyncio.wait_for(self.cache.delete_chat(user_id, chat_id), DELETE_TIMEOUT_S)
+            await self.delete_entries(user_id, chat_id)
         except Exception as exc:
-            metrics.CACHE_ERRORS.labels("delete").inc()
             log.warning(
                 "answer cache delete failed",
                 extra={"chat_id": chat_id, "error": str(exc) or "timed out"},
             )
+
+    async def delete_entries(self, user_id: str, chat_id: str) -> None:
+        """The chat's entries deleted, counted; raises on failure (the queue worker retries
+        it). Idempotent: deleting what is gone deletes nothing."""
+        try:
+            await asyncio.wait_for(self.cache.delete_chat(user_id, chat_id), DELETE_TIMEOUT_S)
+        except Exception:
+            metrics.CACHE_ERRORS.labels("delete").inc()
+            raise
 
     async def close(self) -> None:
         try:

@@ -145,6 +145,31 @@ class GatewaySettings(BaseSettings):
         default="", description="grpc.health.v1 service name ('' = server)"
     )
 
+    # Chat-affine routing: Generate/CountTokens calls carry the chat id (x-chat-id metadata),
+    # and the inference cluster hashes on it, so every turn of a chat reaches the replica that
+    # holds its prompt prefix in the KV cache. "none": plain least-request.
+    inference_affinity: Literal["chat", "none"] = Field(
+        default="chat",
+        description="'chat': consistent hash (Maglev) on the chat id; 'none': least-request",
+    )
+    inference_affinity_balance_factor: int = Field(
+        default=150,
+        description="consistent hashing with bounded loads: a replica takes at most this "
+        "percentage of the mean in-flight load before a chat spills to the next (>= 100; "
+        "0: off, pure hash)",
+    )
+    # Per-user rate limit on the public listener, keyed on the user id Envoy itself set from
+    # the verified JWT (never a client-supplied header). A token bucket per user.
+    user_rate_limit_per_minute: int = Field(
+        default=0, ge=0, description="API requests per user and minute (0: off)"
+    )
+    user_rate_limit_burst: int = Field(
+        default=0, ge=0, description="bucket size: requests a user may send at once (0: per_minute)"
+    )
+    user_rate_limit_max_users: int = Field(
+        default=10_000, ge=1, description="users tracked at once (least recently seen dropped)"
+    )
+
     access_log_path: str = Field(default="/dev/stdout", description="'/dev/stdout' or a file path")
     access_log_format: Literal["json", "text"] = "json"
 
@@ -178,6 +203,13 @@ class GatewaySettings(BaseSettings):
     def _check_endpoints(cls, value: list[str]) -> list[str]:
         for item in value:
             parse_endpoint(item)
+        return value
+
+    @field_validator("inference_affinity_balance_factor")
+    @classmethod
+    def _check_balance_factor(cls, value: int) -> int:
+        if value != 0 and value < 100:
+            raise ValueError(f"inference_affinity_balance_factor: 0 or >= 100, got {value}")
         return value
 
     @field_validator("otlp_endpoint")

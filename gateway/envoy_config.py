@@ -27,10 +27,12 @@ Why the chat service goes through Envoy instead of balancing in its own gRPC cli
 configured and observed like the edge (admin /clusters, stats, access log), for least-request
 balancing (generations differ wildly in length; grpc's pick_first/round_robin over a DNS name
 does not see that), active gRPC health checks, outlier ejection of a dead or failing replica,
-retries of unary calls only, circuit breakers and, later, chat-affine hashing for vLLM's prefix
-cache - none of which every client (Python today, others later) has to re-implement. The cost is
-one loopback hop per call, well under a millisecond next to a generation. In Kubernetes bind it
-to the pod address (internal_host) and let a NetworkPolicy admit only the chat pods.
+retries of unary calls only, circuit breakers and chat-affine hashing (inference_affinity:
+Maglev on the chat id the chat service sends as `x-chat-id`, so a chat's turns hit the replica
+whose prefix KV cache holds its history) - none of which every client (Python today, others
+later) has to re-implement. The cost is one loopback hop per call, well under a millisecond next
+to a generation. In Kubernetes bind it to the pod address (internal_host) and let a
+NetworkPolicy admit only the chat pods.
 
 `python -m gateway.envoy_config [--out FILE]` prints or writes the YAML.
 """
@@ -65,6 +67,10 @@ HEALTH_PATH = "/healthz"
 REST_API_PATHS: tuple[Config, ...] = ({"path": "/chat"}, {"path": "/chats"}, {"prefix": "/chat/"})
 WEB_HEALTH_PATH = "/ui-config.json"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
+RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
+# gRPC metadata the chat service sets on inference calls: the hash key of chat affinity.
+CHAT_ID_HEADER = "x-chat-id"
+RATE_LIMIT_USER_KEY = "user"
 BUFFER_FILTER = "envoy.filters.http.buffer"
 # Set by the transcoder on every request it converted from REST.
 ORIGINAL_PATH_HEADER = "x-envoy-original-path"
@@ -130,6 +136,8 @@ def _access_log(settings: GatewaySettings) -> list[Config]:
         "request_id": "%REQ(X-REQUEST-ID)%",
         "user_id": f"%REQ({settings.user_id_header.upper()})%",
         "upstream_host": "%UPSTREAM_HOST%",
+        # Internal listener: which chat a Generate/CountTokens call was for (chat affinity).
+        "chat_id": f"%REQ({CHAT_ID_HEADER.upper()})%",
         "bytes_received": "%BYTES_RECEIVED%",
         "bytes_sent": "%BYTES_SENT%",
         "downstream_remote_address": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
@@ -277,6 +285,7 @@ def _http_filters(settings: GatewaySettings) -> list[Config]:
                 "rules": _jwt_rules(settings),
             },
         },
+        *_user_rate_limit(settings),
         {
             "name": BUFFER_FILTER,
             "typed_config": {
@@ -315,6 +324,85 @@ def _http_filters(settings: GatewaySettings) -> list[Config]:
             },
         },
         _router_filter(),
+    ]
+
+
+def _token_bucket(per_minute: int, burst: int) -> Config:
+    """Refills smoothly (a token every 60/per_minute s, at most 20 fills a second) rather than
+    a minute's worth at once."""
+    tokens_per_fill = max(1, -(-per_minute // 1200))
+    return {
+        "max_tokens": burst or per_minute,
+        "tokens_per_fill": tokens_per_fill,
+        "fill_interval": _duration(round(60 * tokens_per_fill / per_minute, 3)),
+    }
+
+
+def _user_rate_limit(settings: GatewaySettings) -> list[Config]:
+    """Local (per Envoy process) token bucket per user: after jwt_authn, so it keys on the user
+    id Envoy set from the verified token (a client's own header was removed before routing);
+    before the buffer, so a limited user cannot make Envoy buffer bodies. Requests without a
+    user (the UI's files, /healthz) produce no descriptor and are not limited. The descriptor's
+    empty value is a wildcard: one bucket per distinct user (Envoy's dynamic descriptors, an
+    LRU of `user_rate_limit_max_users`). Over the limit: 429 (RESOURCE_EXHAUSTED for gRPC),
+    the JSON body of _local_reply_config, x-ratelimit-* headers and retry-after."""
+    per_minute = settings.user_rate_limit_per_minute
+    if not per_minute:
+        return []
+    bucket = _token_bucket(per_minute, settings.user_rate_limit_burst)
+    percent = {"numerator": 100, "denominator": "HUNDRED"}
+    retry_after = max(1, -(-60 // per_minute))  # seconds until the next token, rounded up
+    return [
+        {
+            "name": RATE_LIMIT_FILTER,
+            "typed_config": {
+                "@type": _type("envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"),
+                "stat_prefix": "user_rate_limit",
+                # The filter's own bucket is unlimited in effect; only the per-user one counts.
+                "token_bucket": {
+                    "max_tokens": 1_000_000_000,
+                    "tokens_per_fill": 1_000_000_000,
+                    "fill_interval": "1s",
+                },
+                "always_consume_default_token_bucket": False,
+                "filter_enabled": {
+                    "runtime_key": "user_rate_limit.enabled",
+                    "default_value": percent,
+                },
+                "filter_enforced": {
+                    "runtime_key": "user_rate_limit.enforced",
+                    "default_value": percent,
+                },
+                "rate_limits": [
+                    {
+                        "actions": [
+                            {
+                                "request_headers": {
+                                    "header_name": settings.user_id_header,
+                                    "descriptor_key": RATE_LIMIT_USER_KEY,
+                                    "skip_if_absent": True,
+                                }
+                            }
+                        ]
+                    }
+                ],
+                "descriptors": [
+                    {
+                        "entries": [{"key": RATE_LIMIT_USER_KEY, "value": ""}],
+                        "token_bucket": bucket,
+                    }
+                ],
+                "max_dynamic_descriptors": settings.user_rate_limit_max_users,
+                "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
+                "rate_limited_as_resource_exhausted": True,
+                "response_headers_to_add": [
+                    {
+                        "header": {"key": "retry-after", "value": str(retry_after)},
+                        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                    }
+                ],
+            },
+        }
     ]
 
 
@@ -494,18 +582,24 @@ def _internal_routes(settings: GatewaySettings) -> list[Config]:
     unary_timeout = _duration(settings.route_timeout_s)
     stream_cap = _duration(settings.max_stream_duration_s)
 
+    # Chat affinity: the inference cluster hashes on the chat id (calls without one, e.g.
+    # ListModels, get a random replica).
+    def hashing() -> Config:  # a fresh copy per route (no YAML anchors in the output)
+        if settings.inference_affinity != "chat":
+            return {}
+        return {"hash_policy": [{"header": {"header_name": CHAT_ID_HEADER}}]}
+
     def unary(name: str, prefix: str, cluster: str) -> Config:
-        return {
-            "name": name,
-            "match": {"prefix": prefix, "grpc": {}},
-            "route": {
-                "cluster": cluster,
-                "timeout": unary_timeout,
-                # The caller's grpc-timeout applies when shorter (it always sets one).
-                "max_stream_duration": {"grpc_timeout_header_max": unary_timeout},
-                "retry_policy": _retry_policy(settings, INTERNAL_RETRY_ON),
-            },
+        route: Config = {
+            "cluster": cluster,
+            "timeout": unary_timeout,
+            # The caller's grpc-timeout applies when shorter (it always sets one).
+            "max_stream_duration": {"grpc_timeout_header_max": unary_timeout},
+            "retry_policy": _retry_policy(settings, INTERNAL_RETRY_ON),
         }
+        if cluster == INFERENCE_CLUSTER:
+            route.update(hashing())
+        return {"name": name, "match": {"prefix": prefix, "grpc": {}}, "route": route}
 
     return [
         {
@@ -520,6 +614,7 @@ def _internal_routes(settings: GatewaySettings) -> list[Config]:
                     "grpc_timeout_header_max": stream_cap,
                 },
                 # No retry_policy: a retried Generate would run the engine twice.
+                **hashing(),
             },
         },
         # CountTokens, Tokenize, ListModels: read-only, safe to retry.
@@ -611,9 +706,17 @@ def _lb_endpoints(endpoints: list[Endpoint]) -> list[Config]:
     return [{"endpoint": {"address": _socket_address(ep.host, ep.port)}} for ep in endpoints]
 
 
-def _grpc_cluster(name: str, endpoints: list[Endpoint], settings: GatewaySettings) -> Config:
-    """A pool of gRPC replicas: HTTP/2, least-request, active gRPC health checks, outlier
-    ejection and circuit breakers. No endpoints is valid: calls then get UNAVAILABLE."""
+def _grpc_cluster(
+    name: str,
+    endpoints: list[Endpoint],
+    settings: GatewaySettings,
+    lb_policy: str = "LEAST_REQUEST",
+) -> Config:
+    """A pool of gRPC replicas: HTTP/2, least-request (or a consistent hash), active gRPC
+    health checks, outlier ejection and circuit breakers. No endpoints is valid: calls then
+    get UNAVAILABLE. A consistent hash (MAGLEV) only picks among healthy, non-ejected hosts:
+    when a chat's replica fails its health checks or is ejected, its chats move to the others
+    (and come back when it recovers)."""
     # STATIC for IP literals; hostnames (e.g. a headless service: one endpoint per pod IP) are
     # re-resolved.
     cluster_type = "STATIC" if all(ep.is_ip for ep in endpoints) else "STRICT_DNS"
@@ -621,7 +724,7 @@ def _grpc_cluster(name: str, endpoints: list[Endpoint], settings: GatewaySetting
         "name": name,
         "type": cluster_type,
         "connect_timeout": _duration(settings.connect_timeout_s),
-        "lb_policy": "LEAST_REQUEST",
+        "lb_policy": lb_policy,
         "typed_extension_protocol_options": {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 "@type": _type("envoy.extensions.upstreams.http.v3.HttpProtocolOptions"),
@@ -673,6 +776,14 @@ def _grpc_cluster(name: str, endpoints: list[Endpoint], settings: GatewaySetting
             ]
         },
     }
+    if lb_policy == "MAGLEV" and settings.inference_affinity_balance_factor:
+        # Bounded loads: a hot replica spills new calls to the next one on the table rather
+        # than queueing them behind a hash collision.
+        cluster["common_lb_config"] = {
+            "consistent_hashing_lb_config": {
+                "hash_balance_factor": settings.inference_affinity_balance_factor
+            }
+        }
     if cluster_type == "STRICT_DNS":
         cluster["dns_lookup_family"] = "V4_PREFERRED"
     return cluster
@@ -756,7 +867,12 @@ def build_config(settings: GatewaySettings) -> Config:
     """The Envoy bootstrap as plain data (yaml/json serialisable)."""
     clusters = [
         _grpc_cluster(CHAT_CLUSTER, settings.upstream_endpoints, settings),
-        _grpc_cluster(INFERENCE_CLUSTER, settings.inference_endpoints, settings),
+        _grpc_cluster(
+            INFERENCE_CLUSTER,
+            settings.inference_endpoints,
+            settings,
+            "MAGLEV" if settings.inference_affinity == "chat" else "LEAST_REQUEST",
+        ),
         _grpc_cluster(EMBEDDING_CLUSTER, settings.embedding_endpoints, settings),
     ]
     if settings.web_upstreams:

@@ -57,6 +57,7 @@ def check_ports(args: argparse.Namespace) -> None:
     grpc_ports = [args.chat_port, args.embedding_port, *inference_ports(args)]
     ports = [
         args.http_port, args.envoy_admin_port, args.internal_port, args.web_port,
+        args.nats_port, args.nats_port + 1000,
         *grpc_ports, *(port + 1000 for port in grpc_ports),
     ]  # fmt: skip
     clashes = sorted({port for port in ports if ports.count(port) > 1})
@@ -121,6 +122,23 @@ def envoy_process(args: argparse.Namespace) -> tuple[ManagedProcess, GatewaySett
     return process, settings
 
 
+def nats_process(args: argparse.Namespace) -> ManagedProcess:
+    """NATS with JetStream: the chat service's work queue (summaries, cache writes and
+    invalidations), persisted in .run/nats so queued jobs survive a restart."""
+    binary = shutil.which("nats-server")
+    if binary is None:
+        raise SystemExit("nats-server is not installed: run `make setup` (scripts/setup_nats.sh)")
+    return ManagedProcess(
+        name="nats",
+        argv=[
+            binary, "-js", "-a", "127.0.0.1", "-p", str(args.nats_port),
+            "-m", str(args.nats_port + 1000), "-sd", str(RUN_DIR / "nats"),
+        ],
+        log_path=LOGS / "nats.log",
+        ready_url=f"http://127.0.0.1:{args.nats_port + 1000}/healthz",
+    )  # fmt: skip
+
+
 def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], GatewaySettings]:
     store = ["--store", args.store]
     if args.store == "sqlite":
@@ -149,11 +167,13 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
         f"127.0.0.1:{args.internal_port}",
         "--embedding-address",
         f"127.0.0.1:{args.internal_port}",
+        *(["--queue-url", f"nats://127.0.0.1:{args.nats_port}"] if args.queue else []),
         *store,
     )
     embedding = grpc_service("embedding", "embedding_service", args.embedding_port)
     web = [web_process(args)] if args.web else []
-    return [embedding, *inference, chat, *web, envoy], gateway
+    queue = [nats_process(args)] if args.queue else []
+    return [*queue, embedding, *inference, chat, *web, envoy], gateway
 
 
 def main() -> None:
@@ -182,6 +202,13 @@ def main() -> None:
         "--web-port", type=int, default=8090, help="the web UI's static server (behind Envoy)"
     )
     parser.add_argument("--no-web", dest="web", action="store_false", help="no web UI (API only)")
+    parser.add_argument("--nats-port", type=int, default=4222, help="NATS (monitoring: +1000)")
+    parser.add_argument(
+        "--no-queue",
+        dest="queue",
+        action="store_false",
+        help="no NATS: the chat service runs background jobs in process",
+    )
     parser.add_argument("--start-timeout", type=float, default=300)
     args = parser.parse_args()
     if args.inference_replicas < 1:

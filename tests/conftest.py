@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.stack",
     "tests.fixtures.replicas",
     "tests.fixtures.web",
+    "tests.fixtures.nats",
 ]

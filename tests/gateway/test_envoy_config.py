@@ -395,7 +395,8 @@ def test_config_structure() -> None:
     clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
     for name in ("inference", "embedding"):
         cluster = clusters[name]
-        assert cluster["lb_policy"] == "LEAST_REQUEST"
+        # inference: a consistent hash on the chat id (test_affinity_and_limits.py)
+        assert cluster["lb_policy"] == ("MAGLEV" if name == "inference" else "LEAST_REQUEST")
         assert cluster["health_checks"][0]["grpc_health_check"] == {"service_name": ""}
         assert cluster["outlier_detection"]["enforcing_consecutive_gateway_failure"] == 100
         assert cluster["circuit_breakers"]["thresholds"][0]["max_requests"] > 0

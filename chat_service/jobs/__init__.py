@@ -1,0 +1,1 @@
+"""Work off the request path on NATS JetStream: summaries, cache writes, cache invalidation."""

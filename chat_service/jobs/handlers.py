@@ -1,0 +1,60 @@
+"""What each job does: the same Summarizer and TurnCache code as the in-process path.
+
+Every handler may run more than once for one job (at-least-once delivery: a crash before the
+ack, a redelivery after a timeout, a duplicate publish outside the dedup window), so each is
+idempotent:
+- SummarizeChat: summaries are checkpoints keyed by the message they cover up to; a rerun folds
+  only messages after the latest checkpoint, so it adds nothing or moves the checkpoint forward.
+- StoreCacheEntry: the cache entry is an upsert keyed by the assistant message id.
+- InvalidateChatCache: a delete by (user, chat); deleting what is gone deletes nothing.
+A handler raises to ask for a retry; a job whose chat or turn no longer exists is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from chat_service.domain import Sampling
+from chat_service.jobs.jobs import InvalidateChatCache, Job, StoreCacheEntry, SummarizeChat
+from chat_service.summarizer import Summarizer
+from chat_service.timed_store import TimedStore
+from chat_service.turn_cache import TurnCache
+
+Handler = Callable[[Any], Awaitable[None]]
+
+
+def make_handlers(
+    store: TimedStore, summarizer: Summarizer, cache: TurnCache | None
+) -> dict[type[Job], Handler]:
+    async def summarize(job: SummarizeChat) -> None:
+        if await store.get_chat(job.user_id, job.chat_id) is None:
+            return  # deleted meanwhile
+        await summarizer.summarize_counted(job.user_id, job.chat_id)
+
+    async def store_entry(job: StoreCacheEntry) -> None:
+        if cache is None:
+            return  # this replica runs without the cache
+        chat = await store.get_chat(job.user_id, job.chat_id)
+        if chat is None:
+            return
+        turn = await store.find_turn(job.user_id, job.chat_id, job.client_request_id)
+        if (
+            turn is None
+            or turn.user.message_id != job.user_message_id
+            or turn.assistant.message_id != job.assistant_message_id
+            or not cache.wants_store(turn.assistant)  # e.g. regenerated since, and failed
+        ):
+            return
+        sampling = Sampling(job.temperature, job.top_p, job.max_tokens, job.seed)
+        await cache.store_entry(job.user_id, chat, turn.user, turn.assistant, sampling)
+
+    async def invalidate(job: InvalidateChatCache) -> None:
+        if cache is not None:
+            await cache.delete_entries(job.user_id, job.chat_id)
+
+    return {
+        SummarizeChat: summarize,
+        StoreCacheEntry: store_entry,
+        InvalidateChatCache: invalidate,
+    }

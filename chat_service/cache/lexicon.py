@@ -1,0 +1,950 @@
+"""Word lists and small morphology the cache verifier reads: stopwords, negations, number
+words, units, languages, audiences, phrase rewrites, synonym groups, irregular forms and
+confusable pairs. Data, kept apart from the verifier's logic (verify.py)."""
+
+from __future__ import annotations
+
+import re
+
+
+def words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS = words(
+    """
+    a an the this that these those some any each either neither such
+    i me my mine myself we us our ours you your yours yourself yourselves he him his she her
+    hers it its itself they them their theirs one ones someone somebody anyone anybody
+    everyone people person something anything everything thing things stuff
+    what which who whom whose when where why how whether if
+    is are was were be been being am do does did done doing have has had having
+    can could should would will shall may might must ought need needs
+    to of in on at by for with about as into onto from than then so and or but nor
+    up via per vs versus toward towards upon within between among across through throughout
+    around along during amongst while whilst
+    there here just really actually exactly basically simply generally usually typically
+    also too very quite pretty rather somewhat even still ever already yet again
+    lot lots much many kind kinds sort type way ways going
+    s t d ll re ve m o let lets let's please thanks thank hey hi hello
+    possible able well like explain describe define tell give provide show
+    i'm you're it's that's what's how's where's when's who's there's here's i've i'd i'll
+    """
+)
+# "way" and "like" are function-like in questions ("the best way to"); "much"/"many" are covered
+# by the question kind; "explain", "tell", "describe" only ask for an answer ("explain X" is
+# "what is X").
+
+NEGATIONS = words("not no never without none nothing nobody nowhere neither nor cannot non")
+NEG_FREE_OBJECTS = words(
+    """
+    sugar gluten dairy fat lactose alcohol caffeine nut egg meat tax duty cruelty smoke
+    cholesterol salt soy grain wheat fragrance risk hands stress pain debt error bug lock
+    plastic chemical carb calorie interest rent commission toll
+    """
+)
+
+# Markers of argument roles (see _roles).
+SOURCE_MARKERS = frozenset({"from"})
+TARGET_MARKERS = frozenset(
+    {"to", "into", "towards", "toward", "than", "vs", "versus", "per", "insteadof"}
+)
+# Words after which "to" is an infinitive, not a direction.
+INFINITIVE_HEADS = words(
+    """
+    how want wants wanted need needs needed way ways able going trying try tries tried have
+    has had used like love prefer safe okay ok good bad better best easy easier easiest hard
+    harder hardest possible necessary important time order learn learning plan planning hope
+    decide start begin continue allowed supposed enough ready first last what where when who
+    which why steps tips step tip rules reason reasons advice
+    """
+)
+
+
+NUMBER_WORDS: dict[str, int] = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "dozen": 12,
+}
+MULTIPLIERS: dict[str, int] = {
+    "hundred": 100,
+    "thousand": 1_000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
+    "trillion": 1_000_000_000_000,
+    "k": 1_000,
+    "m": 1_000_000,
+    "bn": 1_000_000_000,
+}
+ORDINALS: dict[str, int] = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fifteenth": 15,
+    "twentieth": 20,
+    "hundredth": 100,
+}
+FRACTION_WORDS: dict[str, float] = {"half": 0.5, "quarter": 0.25}
+OPERATORS = {
+    "+": "plus",
+    "-": "minus",
+    "*": "times",
+    "x": "times",
+    "\u00d7": "times",
+    "/": "divided",
+    "\u00f7": "divided",
+    "^": "power",
+}
+SOFT_ONE = frozenset({"one", "a", "an", "single", "once"})
+NONCOMMUTATIVE = words(
+    """
+    divided divide minus subtract subtracted over from to power ratio than percent of
+    / - ^ % exponent modulo mod remainder
+    """
+)
+
+# Unit spellings -> canonical unit. Ambiguous short forms count only right after a number.
+UNITS: dict[str, str] = {}
+UNITS_AFTER_NUMBER: dict[str, str] = {}
+
+
+def add_units(canonical: str, spellings: str, after_number: str = "") -> None:
+    for spelling in spellings.split():
+        UNITS[spelling] = canonical
+    for spelling in after_number.split():
+        UNITS_AFTER_NUMBER[spelling] = canonical
+    UNITS[canonical] = canonical
+
+
+add_units("kilogram", "kg kgs kilo kilos kilogram kilograms kilogramme")
+add_units("gram", "gram grams gramme grammes gr", "g")
+add_units("milligram", "mg milligram milligrams")
+add_units("pound", "lb lbs pound pounds £ gbp quid sterling")
+add_units("ounce", "oz ounce ounces")
+add_units("stone", "stones", "st")
+add_units("ton", "ton tons tonne tonnes")
+add_units("kilometer", "km kms kilometer kilometers kilometre kilometres")
+add_units("meter", "meter meters metre metres", "m")
+add_units("centimeter", "cm cms centimeter centimeters centimetre centimetres")
+add_units("millimeter", "mm millimeter millimeters millimetre millimetres")
+add_units("mile", "mile miles mi")
+add_units("yard", "yard yards yd yds")
+add_units("foot", "foot feet ft", "'")
+add_units("inch", "inch inches", 'in "')
+add_units("liter", "liter liters litre litres", "l")
+add_units("milliliter", "ml milliliter milliliters millilitre millilitres")
+add_units("gallon", "gallon gallons gal")
+add_units("quart", "quart quarts qt")
+add_units("pint", "pint pints pt")
+add_units("cup", "cup cups")
+add_units("tablespoon", "tablespoon tablespoons tbsp tbs tbl")
+add_units("teaspoon", "teaspoon teaspoons tsp")
+add_units("fahrenheit", "fahrenheit °f ºf", "f")
+add_units("celsius", "celsius centigrade °c ºc", "c")
+add_units("kelvin", "kelvin", "k")
+add_units("degree", "degree degrees °")
+add_units("second", "seconds sec secs", "s")
+add_units("minute", "minute minutes min mins")
+add_units("hour", "hour hours hr hrs", "h")
+add_units("day", "day days")
+add_units("week", "week weeks wk wks")
+add_units("month", "month months")
+add_units("year", "year years yr yrs")
+add_units("mph", "mph")
+add_units("kph", "kph kmh km/h")
+add_units("dollar", "dollar dollars $ usd bucks")
+add_units("euro", "euro euros € eur")
+add_units("yen", "yen ¥ jpy")
+add_units("rupee", "rupee rupees inr ₹")
+add_units("percent", "percent percentage % pct")
+add_units("calorie", "calorie calories kcal cal")
+add_units("watt", "watt watts", "w")
+add_units("kilowatt", "kw kilowatt kilowatts kwh")
+add_units("volt", "volt volts", "v")
+add_units("byte", "byte bytes")
+add_units("kilobyte", "kb kilobyte kilobytes")
+add_units("megabyte", "mb megabyte megabytes")
+add_units("gigabyte", "gb gigabyte gigabytes gig gigs")
+add_units("terabyte", "tb terabyte terabytes")
+add_units("acre", "acre acres")
+add_units("hectare", "hectare hectares ha")
+add_units("square", "sq square")
+add_units("cubic", "cubic cu")
+UNIT_NAMES = frozenset(UNITS.values())
+
+LANGUAGES = words(
+    """
+    english french spanish german italian portuguese chinese mandarin cantonese japanese
+    korean russian arabic hindi urdu bengali punjabi dutch swedish norwegian danish finnish
+    polish czech greek turkish hebrew latin vietnamese thai indonesian malay tagalog filipino
+    swahili persian farsi ukrainian romanian hungarian irish welsh catalan basque esperanto
+    python javascript typescript java kotlin swift rust golang ruby php perl haskell scala
+    c++ c# f# sql html css bash powershell matlab lua dart elixir erlang julia fortran cobol
+    assembly
+    """
+)
+AUDIENCES = words(
+    """
+    kid kids child children toddler toddlers baby babies infant infants newborn newborns
+    teen teens teenager teenagers beginner beginners novice novices expert experts
+    professional professionals student students adult adults senior seniors elderly dummy
+    dummies layman laymen layperson pregnant dog dogs puppy puppies cat cats kitten kittens
+    men women man woman boy boys girl girls parent parents
+    """
+)
+TIMES = words(
+    """
+    today tomorrow yesterday tonight now currently current this next last week weekend
+    weekends month year morning afternoon evening night midnight noon monday tuesday wednesday
+    thursday friday saturday sunday january february march april may june july august
+    september october november december spring summer autumn fall winter ago recent recently
+    latest future past century decade daily weekly monthly yearly annual annually hourly
+    before after early late
+    """
+)
+COMPARATIVES = words(
+    """
+    more most less least fewer fewest better best worse worst bigger biggest smaller
+    smallest larger largest higher highest lower lowest faster fastest slower slowest cheaper
+    cheapest healthier healthiest safer safest easier easiest harder hardest longer longest
+    shorter shortest stronger strongest weaker weakest older oldest newer newest younger
+    youngest richer richest hotter hottest colder coldest warmer warmest heavier heaviest
+    lighter lightest quicker quickest greater greatest deeper deepest taller tallest
+    closer closest farther farthest further furthest
+    """
+)
+
+# Phrase rewrites applied to the normalized text before tokenizing (regex -> replacement).
+PHRASES: tuple[tuple[str, str], ...] = (
+    (r"\bhow come\b", "why"),
+    (r"\bfor what reason\b", "why"),
+    (r"\bwhat(?:'s| is| are| was)? the reasons?\b(?: for| why| that)?", "why"),
+    (r"\bwhat(?:'s| is| was)? the purpose of\b", "why"),
+    (r"\b(?:in |at |on |during )?(?:what|which) (?:year|century|decade|date)\b", "when"),
+    (
+        r"\b(?:at |in |on )?(?:what|which) (?:time|day|month)"
+        r"(?= (?:is|are|was|were|do|does|did|will|can|should|would|has|have)\b)",
+        "when",
+    ),
+    (r"\b(?:in |at )?(?:what|which) (?:place|location)\b", "where"),
+    (r"\b(?:what|which) (?:person|people)\b", "who"),
+    (r"\bwhat age\b", "how old"),
+    (r"\bat what age\b", "how old"),
+    (r"\bhow frequently\b", "how often"),
+    (r"\bhow many times\b", "how often"),
+    (r"\bwhat(?:'s| is)? the distance\b", "how far"),
+    (r"\bwhat(?:'s| is)? the (?:number|amount|quantity) of\b", "how many"),
+    (r"\bwhat(?:'s| is)? the duration of\b", "how long"),
+    (r"\bwhat(?:'s| is| are)? the (?:height|elevation) of\b", "how tall is"),
+    (r"\bwhat(?:'s| is| are)? the (?:size) of\b", "how big is"),
+    (r"\bwhat(?:'s| is| are)? the (?:weight) of\b", "how heavy is"),
+    (r"\bwhat(?:'s| is| are)? the (?:depth) of\b", "how deep is"),
+    (
+        r"\b(?:what|which) (?:can|could|should|do|would) (?:i|you|we|one) use instead of\b",
+        "substitute for",
+    ),
+    (r"\b(?:a |the )?(?:replacement|alternative|substitution) (?:for|to)\b", "substitute for"),
+    (r"\bleast (?:expensive|costly|pricey)\b", "cheapest"),
+    (r"\bmost (?:expensive|costly|pricey)\b", "priciest"),
+    (r"\b(?:adverse|unwanted) effects\b", "side effects"),
+    (r"\bmoney back\b", "refund"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) day\b", "daily"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) week\b", "weekly"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) month\b", "monthly"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) year\b", "yearly"),
+    (
+        r"\bwhat(?:'s| is| are)? (?:a |the |some )?"
+        r"(?:good |best |proper |right |correct |recommended |usual |standard |)"
+        r"(?:ways?|methods?|steps|procedure|process) (?:to|for|of)\b",
+        "how to",
+    ),
+    (r"\b(?:the )?(?:best|proper|right|correct|recommended) way (?:to|for|of)\b", "how to"),
+    (
+        r"\bhow (?:do|does|can|could|should|would|will|might|may) (?:i|you|we|one|someone)\b",
+        "how to",
+    ),
+    (r"\bhow (?:is|are) (?:it|one|someone|i|you) (?:supposed|meant) to\b", "how to"),
+    (r"\bsteps to\b", "how to"),
+    (r"\bgo(?:ing)? about\b", ""),
+    (r"\bregular expressions?\b", "regex"),
+    (r"\bthrow(?:ing)? up\b|\bthrew up\b", "vomit"),
+    (r"\bstop(?:ping)? ((?:\w+ ){0,4})from\b", r"prevent \1from"),
+    (r"\bget(?:ting)? ((?:\w+ ){1,4})out of\b", r"remove \1from"),
+    (r"\bget(?:ting)? ((?:\w+ ){1,4})out$", r"remove \1"),
+    (r"\bwithout using\b", "without"),
+    (r"\bget(?:ting)? better at\b", "improve at"),
+    (r"\btak(?:e|ing) ((?:\w+ ){0,3})out of\b", r"remove \1from"),
+    (r"\btak(?:e|ing) ((?:\w+ ){0,3})out$", r"remove \1"),
+    (r"\btak(?:e|ing) out\b", "remove"),
+    (r"\bget rid of\b", "remove"),
+    (r"\bgetting rid of\b", "removing"),
+    (r"\bin order to\b", "to"),
+    (r"\b(?:a lot of|lots of|plenty of)\b", "many"),
+    (r"\bas well as\b", "and"),
+    (r"\binstead of\b", "insteadof"),
+    (r"\brather than\b", "than"),
+    (r"\bcompared (?:to|with)\b", "vs"),
+    (r"\b(?:log|sign) ?(?:in|on)(?:to)?\b", "login"),
+    (r"\b(?:sign|signing) ?up\b", "register"),
+    (r"\b(?:log|sign) ?(?:out|off)\b", "logout"),
+    (r"\bturn(?:ing)? on\b", "enable"),
+    (r"\bturn(?:ing)? off\b", "disable"),
+    (r"\bswitch(?:ing)? on\b", "enable"),
+    (r"\bswitch(?:ing)? off\b", "disable"),
+    (r"\bset(?:ting)? up\b", "setup"),
+    (r"\bfree (?:of|from)\b", "without"),
+    (r"\b(?:cannot|can't)\b", "can not"),
+    (r"\bwon't\b", "will not"),
+    (r"\bshan't\b", "shall not"),
+    (r"\b(\w+)n't\b", r"\1 not"),
+    (r"\bnon-", "non "),
+    (r"\bdon't\b", "do not"),
+    (r"\bno-", "no "),
+    (r"\b(\w+)-free\b", r"without \1"),
+    (r"\bup to date\b", "uptodate"),
+    (r"\bout of date\b", "outdated"),
+    (r"\bkind of\b|\bsort of\b|\btype of\b|\btypes of\b|\bkinds of\b", ""),
+    (r"\bfor dummies\b", "for beginners"),
+    (r"\bexplain like i'?m (\w+)\b", r"for a \1 year old"),
+    (r"\bmake sure\b", "ensure"),
+    (r"\bfind out\b", "learn"),
+    (r"\bfigure out\b", "determine"),
+    (r"\bpick up\b", "learn"),
+    (r"\bcome up with\b", "create"),
+    (r"\bgo to sleep\b|\bfall asleep\b|\bget to sleep\b", "sleep"),
+    (r"\bsleep better\b", "sleep well"),
+    (r"\bover the counter\b", "otc"),
+    (r"\bpros and cons\b", "advantages disadvantages"),
+    (r"\bbenefits and drawbacks\b", "advantages disadvantages"),
+    (r"\bupside down\b", "upsidedown"),
+)
+PHRASE_RES = tuple((re.compile(p), r) for p, r in PHRASES)
+FREE_RE = re.compile(r"\b(" + "|".join(sorted(NEG_FREE_OBJECTS)) + r")s? free\b")
+
+# Synonym groups: two words are equivalent when some group holds both (after stemming). A word
+# may sit in several groups; equivalence is not transitive ("make" ~ "cook", "make" ~ "bake",
+# but "cook" !~ "bake").
+SYNONYM_GROUPS: tuple[str, ...] = (
+    # verbs
+    "make cook prepare",
+    "make bake",
+    "make create build construct generate produce",
+    "make brew",
+    "write create compose draft",
+    "fix repair mend solve resolve troubleshoot",
+    "remove delete erase eliminate clear",
+    "remove uninstall",
+    "stop halt quit cease end",
+    "start begin commence launch initiate",
+    "end finish complete",
+    "buy purchase acquire",
+    "get obtain acquire receive",
+    "get arrive reach",
+    "get go travel",
+    "get buy",
+    "use utilize employ",
+    "show display output",
+    "help assist aid",
+    "learn study",
+    "teach explain",
+    "meaning definition define mean",
+    "need require",
+    "change modify alter adjust edit",
+    "change replace swap switch",
+    "change convert turn transform",
+    "convert transform",
+    "increase raise boost improve",
+    "improve enhance better",
+    "strengthen boost improve",
+    "decrease reduce lower lessen cut",
+    "lose reduce",
+    "lose drop shed",
+    "keep maintain retain",
+    "keep store preserve",
+    "last keep stay",
+    "save store",
+    "find locate",
+    "find search",
+    "look search",
+    "check verify test",
+    "check see view",
+    "choose pick select",
+    "convince persuade",
+    "deal handle cope manage",
+    "tallest highest",
+    "taller higher",
+    "calculate compute determine",
+    "calculate find",
+    "answer reply respond response",
+    "tell say",
+    "talk speak",
+    "happen occur",
+    "invent create",
+    "discover find",
+    "understand comprehend grasp",
+    "know knowledge",
+    "allow permit let",
+    "carry bring take",
+    "send transfer",
+    "transfer move migrate",
+    "move relocate",
+    "install setup",
+    "configure setup",
+    "update upgrade",
+    "download get",
+    "open launch run",
+    "run execute",
+    "shut close",
+    "turn switch",
+    "enable activate",
+    "disable deactivate",
+    "register signup enroll",
+    "sort order arrange",
+    "reverse invert flip",
+    "combine merge join concatenate",
+    "split divide separate",
+    "count number",
+    "cure treat heal",
+    "treat treatment manage",
+    "clean wash cleanse",
+    "cut chop slice dice",
+    "mix stir combine blend whisk",
+    "thaw defrost",
+    "freeze frozen freezer",
+    "bake roast",
+    "boil cook",
+    "fry cook",
+    "roast cook",
+    "grill cook",
+    "grill barbecue bbq",
+    "eat consume",
+    "drink consume",
+    "eat food",
+    "weigh weight",
+    "exercise workout training",
+    "run jog",
+    "kill murder",
+    "die death dead",
+    "born birth",
+    "live reside stay",
+    "wear dress",
+    "work function operate",
+    "invest investment",
+    "pay payment",
+    "return refund",
+    # adjectives and adverbs
+    "big large huge",
+    "small little tiny",
+    "fast quick rapid speedy",
+    "fast quickly rapidly",
+    "slow slowly",
+    "slow lag laggy sluggish",
+    "easy simple",
+    "hard difficult",
+    "good great nice",
+    "good healthy",
+    "bad harmful unhealthy",
+    "bad dangerous",
+    "safe harmless",
+    "ok okay safe fine acceptable alright",
+    "dangerous unsafe risky hazardous",
+    "correct right proper",
+    "best ideal optimal perfect",
+    "cheap inexpensive affordable budget",
+    "expensive costly pricey",
+    "rich wealthy",
+    "sick ill",
+    "happy glad",
+    "sad unhappy",
+    "angry mad",
+    "afraid scared fearful",
+    "worry anxious anxiety",
+    "tired exhausted fatigue fatigued sleepy",
+    "similar alike same",
+    "important significant",
+    "famous popular well-known",
+    "usual normal typical common",
+    "rare unusual uncommon",
+    "main primary principal key",
+    "whole entire complete full",
+    "often frequently",
+    "near close nearby",
+    "far distant",
+    "height tall",
+    "long length",
+    "wide width broad",
+    "heavy weight",
+    "hot heat",
+    "cold chilly",
+    "raw uncooked",
+    "done cooked ready",
+    "tasty delicious",
+    "spicy hot",
+    "legal allowed permitted",
+    "illegal unlawful banned prohibited forbidden",
+    "all every",
+    "fastest quickest speediest",
+    "faster quicker speedier",
+    "biggest largest",
+    "bigger larger",
+    "smallest tiniest",
+    "cheapest",
+    # nouns
+    "price cost",
+    "cost charge fee",
+    "salary pay wage income",
+    "car vehicle automobile auto",
+    "phone smartphone cellphone mobile",
+    "computer pc laptop",
+    "picture photo image",
+    "movie film",
+    "doctor physician",
+    "medicine medication drug",
+    "medicine remedy treatment",
+    "illness disease sickness",
+    "symptom sign",
+    "stomach belly tummy",
+    "pain ache hurt",
+    "flu influenza",
+    "diet nutrition",
+    "pregnant pregnancy expecting",
+    "job employment career",
+    "home house",
+    "kid child",
+    "baby infant newborn",
+    "teen teenager adolescent",
+    "beginner novice newbie starter",
+    "old elderly senior aged",
+    "boss manager supervisor",
+    "trip journey travel",
+    "travel go",
+    "plane airplane aircraft flight",
+    "country nation",
+    "world earth",
+    "money cash funds",
+    "loan borrow",
+    "stock share equity",
+    "history past",
+    "war conflict",
+    "begin start outbreak onset",
+    "king monarch ruler",
+    "cause reason",
+    "effect impact consequence",
+    "benefit advantage pro",
+    "disadvantage drawback con downside",
+    "difference different differ compare comparison contrast distinguish vs versus",
+    "part portion piece section",
+    "amount quantity",
+    "total sum",
+    "average mean",
+    "percentage percent",
+    "double twice",
+    "square squared",
+    "root sqrt",
+    "multiply times",
+    "plus add",
+    "minus subtract",
+    "equation formula",
+    "sun solar",
+    "moon lunar",
+    "animal creature",
+    "garden yard backyard",
+    "stain spot mark",
+    "smell odor odour stink",
+    "cloth clothes clothing garment",
+    "bathroom toilet restroom",
+    "color colour",
+    "hotel accommodation lodging",
+    "ticket fare",
+    "bag luggage baggage suitcase",
+    "rule law regulation",
+    "account profile",
+    "email mail",
+    "message text msg",
+    "internet web online",
+    "website site webpage page",
+    "wifi wireless network",
+    "screen display monitor",
+    "shortcut hotkey",
+    "mac macos osx",
+    "windows win",
+    "iphone ios",
+    "spreadsheet sheet",
+    "column field",
+    "chart graph plot",
+    "age old",
+    "method technique approach way",
+    "tip advice suggestion hint",
+    "step instruction",
+    "guide tutorial",
+    "idea suggestion",
+    "example sample instance",
+    "problem issue trouble",
+    "error bug exception issue",
+    "error mistake",
+    "password passcode",
+    "file document",
+    "folder directory dir",
+    "dictionary dict hashmap",
+    "integer int",
+    "string str text",
+    "function method func",
+    "variable var",
+    "program application app software",
+    "program script",
+    "repository repo",
+    "database db",
+    "javascript js",
+    "typescript ts",
+    "python py",
+    "kubernetes k8s",
+    "answer solution",
+    "question query",
+    "language tongue",
+    "word term",
+    "meal food dish",
+    "fridge refrigerator",
+    "ingredient component",
+    "soda pop",
+    "cookie biscuit",
+    "chip crisp",
+    "vegetable veggie veg",
+    "shrimp prawn",
+    "cilantro coriander",
+    "zucchini courgette",
+    "eggplant aubergine",
+    "hamburger burger",
+    "pan skillet",
+    "pot saucepan",
+    "bread loaf",
+    "weather forecast",
+    "temperature temp",
+    "rain rainfall",
+    "autumn fall",
+    "song music track",
+    "band group",
+    "singer vocalist",
+    "book novel",
+    "writer author",
+    "game match",
+    "team squad",
+    "win victory",
+    "lose defeat",
+    "player athlete",
+    "bike bicycle cycle",
+    "motorcycle motorbike",
+    "train rail",
+    "subway metro underground tube",
+    "street road",
+    "route way path directions",
+    "distance far",
+    "time duration long",
+    "substitute replacement alternative",
+)
+
+IRREGULAR: dict[str, str] = {
+    "made": "make",
+    "ran": "run",
+    "ate": "eat",
+    "eaten": "eat",
+    "went": "go",
+    "gone": "go",
+    "got": "get",
+    "gotten": "get",
+    "bought": "buy",
+    "written": "write",
+    "wrote": "write",
+    "took": "take",
+    "taken": "take",
+    "children": "child",
+    "men": "man",
+    "women": "woman",
+    "feet": "foot",
+    "teeth": "tooth",
+    "mice": "mouse",
+    "geese": "goose",
+    "knew": "know",
+    "known": "know",
+    "grew": "grow",
+    "grown": "grow",
+    "fell": "fall",
+    "fallen": "fall",
+    "froze": "freeze",
+    "frozen": "freeze",
+    "saw": "see",
+    "seen": "see",
+    "gave": "give",
+    "given": "give",
+    "began": "begin",
+    "begun": "begin",
+    "broke": "break",
+    "broken": "break",
+    "chose": "choose",
+    "chosen": "choose",
+    "drove": "drive",
+    "driven": "drive",
+    "flew": "fly",
+    "flown": "fly",
+    "forgot": "forget",
+    "forgotten": "forget",
+    "hid": "hide",
+    "hidden": "hide",
+    "kept": "keep",
+    "lost": "lose",
+    "paid": "pay",
+    "said": "say",
+    "sent": "send",
+    "slept": "sleep",
+    "sold": "sell",
+    "spent": "spend",
+    "stole": "steal",
+    "stolen": "steal",
+    "taught": "teach",
+    "thought": "think",
+    "threw": "throw",
+    "thrown": "throw",
+    "told": "tell",
+    "understood": "understand",
+    "woke": "wake",
+    "woken": "wake",
+    "won": "win",
+    "wore": "wear",
+    "worn": "wear",
+    "built": "build",
+    "caught": "catch",
+    "fed": "feed",
+    "felt": "feel",
+    "fought": "fight",
+    "found": "find",
+    "held": "hold",
+    "meant": "mean",
+    "met": "meet",
+    "rode": "ride",
+    "rose": "rise",
+    "risen": "rise",
+    "sang": "sing",
+    "sung": "sing",
+    "spoke": "speak",
+    "spoken": "speak",
+    "stood": "stand",
+    "swam": "swim",
+    "tore": "tear",
+    "torn": "tear",
+    "brought": "bring",
+    "sank": "sink",
+    "sunk": "sink",
+    "drank": "drink",
+    "drunk": "drink",
+    "shrank": "shrink",
+    "shrunk": "shrink",
+    "swung": "swing",
+    "stuck": "stick",
+    "struck": "strike",
+    "rang": "ring",
+    "dug": "dig",
+    "hung": "hang",
+    "shot": "shoot",
+    "bit": "bite",
+    "bitten": "bite",
+    "blew": "blow",
+    "blown": "blow",
+    "drew": "draw",
+    "drawn": "draw",
+    "ground": "ground",
+    "wound": "wound",
+    "using": "use",
+    "used": "use",
+    "uses": "use",
+    "leaves": "leaf",
+    "knives": "knife",
+    "wives": "wife",
+    "lives": "life",
+    "loaves": "loaf",
+    "halves": "half",
+    "shelves": "shelf",
+    "wolves": "wolf",
+    "people": "person",
+    "cacti": "cactus",
+    "fungi": "fungus",
+    "data": "data",
+    "news": "news",
+    "series": "series",
+    "species": "species",
+    "fries": "fry",
+    "dies": "die",
+    "died": "die",
+    "dying": "die",
+    "lying": "lie",
+    "lies": "lie",
+    "tying": "tie",
+    "ties": "tie",
+    "does": "do",
+    "goes": "go",
+    "has": "have",
+    "having": "have",
+    "better": "better",
+    "best": "best",
+}
+# Pairs of real words one edit apart that a typo tolerance must not merge.
+CONFUSABLE = frozenset(
+    frozenset(p.split())
+    for p in (
+        "desert dessert",
+        "county country",
+        "later latter",
+        "angel angle",
+        "trail trial",
+        "diary dairy",
+        "cloth clothe",
+        "loose lose",
+        "breath breathe",
+        "quiet quite",
+        "peace piece",
+        "plain plane",
+        "steal steel",
+        "weak week",
+        "adapt adopt",
+        "adverse averse",
+        "bridal bridle",
+        "canvas canvass",
+        "cite site",
+        "coarse course",
+        "complement compliment",
+        "council counsel",
+        "elicit illicit",
+        "emigrate immigrate",
+        "envelop envelope",
+        "formally formerly",
+        "lightening lightning",
+        "moral morale",
+        "personal personnel",
+        "precede proceed",
+        "stationary stationery",
+        "sweat sweet",
+        "tough through",
+        "waist waste",
+        "wander wonder",
+        "alter altar",
+        "marital martial",
+        "casual causal",
+        "sense since",
+        "heroin heroine",
+        "lesson lessen",
+        "medal metal",
+        "mantel mantle",
+        "pedal peddle",
+        "rain reign",
+        "roll role",
+        "sole soul",
+        "vain vein",
+        "horse hoarse",
+        "lunch launch",
+        "march match",
+        "sauce source",
+        "salad salt",
+        "pasta paste",
+        "paris parts",
+        "bake bike",
+        "austria australia",
+        "sweden swedes",
+        "water later",
+        "bread break",
+        "shirt short",
+        "flour floor",
+        "brake break",
+        "chicken chicken",
+    )
+)
+DERIVATIONAL = words(
+    """
+    ion ions ation ations ition ment ments ness ity ance ence ing ed s es able ible ize ise
+    ization isation ly
+    """
+) | {""}
+
+
+def stem(word: str) -> str:
+    if word in IRREGULAR:
+        return IRREGULAR[word]
+    w = word
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.rstrip("'")
+    if len(w) <= 3:
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is", "ys", "os")):
+        w = w[:-1]
+    if w.endswith("ing") and len(w) > 5:
+        w = w[:-3]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+    elif w.endswith("ied") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("ed") and len(w) > 4 and not w.endswith("eed"):
+        w = w[:-2]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+    elif w.endswith("ly") and len(w) >= 6:
+        w = w[:-2]
+        if w.endswith("i"):
+            w = w[:-1] + "y"
+    if w.endswith("e") and len(w) > 3:
+        w = w[:-1]
+    return w
+
+
+CONVERT_VERBS = frozenset(stem(w) for w in ("convert", "conversion", "change", "turn", "transform"))
+TRANSLATE_VERBS = frozenset(
+    stem(w) for w in ("translate", "translation", "say", "write", "express")
+)
+
+
+def build_synonyms() -> dict[str, frozenset[int]]:
+    groups: dict[str, set[int]] = {}
+    for index, line in enumerate(SYNONYM_GROUPS):
+        for word in line.split():
+            for key in {word, stem(word)}:
+                groups.setdefault(key, set()).add(index)
+    return {k: frozenset(v) for k, v in groups.items()}
+
+
+SYNONYMS = build_synonyms()

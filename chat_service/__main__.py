@@ -59,6 +59,9 @@ async def serve(settings: ChatSettings) -> None:
             jobs.start()  # connects in the background: a down queue never stops the start
 
     async def on_stop() -> None:
+        # The server has cancelled the streams still open after the grace period: let them
+        # store their partial replies as interrupted before the store closes.
+        await service.drain(timeout_s=5.0)
         if jobs is not None:
             with contextlib.suppress(TimeoutError):  # a publish left is a job run in process
                 await asyncio.wait_for(

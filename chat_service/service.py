@@ -17,6 +17,7 @@ The guarantees (DESIGN §4) live in `complete()`:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -138,6 +139,12 @@ class ChatService:
         self.prompts = PromptBuilder(store, inference, settings)
         self.summarizer = Summarizer(store, inference, settings)
         self._publishing: set[asyncio.Task[None]] = set()
+        # Shutdown waits for these: turns still running (their cleanup stores an interrupted
+        # reply) and the saves that record how a turn ended.
+        self._turns_in_flight = 0
+        self._no_turns = asyncio.Event()
+        self._no_turns.set()
+        self._final_saves: set[asyncio.Task[None]] = set()
 
     # -- chats ---------------------------------------------------------------------------
 
@@ -243,6 +250,8 @@ class ChatService:
         """One turn (see the module docstring); its outcome is logged once when it ends."""
         started_at = time.perf_counter()
         outcome = TurnOutcome()
+        self._turns_in_flight += 1
+        self._no_turns.clear()
         try:
             async with aclosing(
                 self._complete(
@@ -263,7 +272,18 @@ class ChatService:
                 outcome.outcome = "cancelled"
             raise
         finally:
+            self._turns_in_flight -= 1
+            if not self._turns_in_flight:
+                self._no_turns.set()
             self._log_turn(user_id, chat_id, client_request_id, content, outcome, started_at)
+
+    async def drain(self, timeout_s: float) -> None:
+        """At shutdown, after the server has cancelled the open streams: waits (bounded) until
+        every turn has recorded how it ended, so closing the store loses nothing."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._no_turns.wait(), timeout_s)
+        if self._final_saves:
+            await asyncio.wait(self._final_saves, timeout=timeout_s)
 
     def _log_turn(
         self,
@@ -496,8 +516,13 @@ class ChatService:
         return turn
 
     async def _save_quietly(self, user_id: str, message: MessageRecord) -> None:
+        # A task of its own (shielded, tracked): it completes even if this turn is cancelled
+        # again, and shutdown waits for it before closing the store.
+        save = asyncio.ensure_future(self.store.save_message(user_id, message))
+        self._final_saves.add(save)
+        save.add_done_callback(self._final_saves.discard)
         try:
-            await asyncio.shield(self.store.save_message(user_id, message))
+            await asyncio.shield(save)
         except (ServiceError, asyncio.CancelledError):
             # The turn stays pending in the store; the failure is counted and logged.
             log.exception(

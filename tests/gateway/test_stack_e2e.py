@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import grpc
 import pytest
@@ -361,6 +361,43 @@ def test_internal_listener_routes_by_service(replica_stack: ReplicaStack) -> Non
         assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
+def stream_on_replica(
+    stack: ReplicaStack, token: str, tries: int = 12
+) -> tuple[str, BinaryIO, socket.socket]:
+    """Starts long completions on new chats until one streams from the killable replica
+    (chat-affine hashing decides which); returns it mid-stream."""
+    body = {"content": "Write a very long story.", "sampling": {"max_tokens": 1500}}
+    for _ in range(tries):
+        chat_id = create_chat(stack.gateway, token)
+        sock = open_sse(stack.gateway, token, chat_id, {**body, "bypass_cache": True})
+        sock.settimeout(60)
+        stream = sock.makefile("rb")
+        assert b" 200 " in stream.readline()
+        while not stream.readline().startswith(b'data: {"delta"'):
+            pass
+        if metric_value(stack.own.metrics_url, "inference_running_requests") == 1:
+            return chat_id, stream, sock
+        stream.close()
+        sock.close()  # a disconnect: that turn is interrupted, the shared replica freed
+        wait_for(
+            "the shared replica to be idle",
+            lambda: metric_value(stack.shared.metrics_url, "inference_running_requests") == 0,
+            30,
+        )
+    raise AssertionError(f"no chat of {tries} was routed to the killable replica")
+
+
+def read_events_until_end(stream: BinaryIO) -> list[dict[str, Any]]:
+    """SSE events up to the final or error event (the connection itself stays open)."""
+    events: list[dict[str, Any]] = []
+    for line in iter(stream.readline, b""):
+        if line.startswith(b"data: "):
+            events.append(json.loads(line[len(b"data: ") :]))
+            if "final" in events[-1] or "error" in events[-1]:
+                break
+    return events
+
+
 def test_turns_survive_a_killed_inference_replica(replica_stack: ReplicaStack) -> None:
     gw = replica_stack.gateway
     shared, own = replica_stack.shared.address, replica_stack.own.address
@@ -372,7 +409,18 @@ def test_turns_survive_a_killed_inference_replica(replica_stack: ReplicaStack) -
     _, token = user_token(gw)
     assert_completed(complete_sse(gw, token, create_chat(gw, token), COUNTING))
 
+    # Kill the replica while it streams a turn: that turn ends with an in-band error (the
+    # client already has HTTP 200) and is stored as failed.
+    chat_id, stream, sock = stream_on_replica(replica_stack, token)
     replica_stack.own.process.signal(signal.SIGKILL)
+    with sock, stream:
+        events = read_events_until_end(stream)
+    assert "error" in events[-1], events[-3:]
+    assert events[-1]["error"]["code"] == 14  # UNAVAILABLE
+    answer = call(gw, "GET", f"/chat/{chat_id}", token=token).json()["messages"][-1]
+    assert answer["status"] == "MESSAGE_STATUS_FAILED", answer
+    assert answer["error"]
+
     # Active health checks (1 s apart, 2 failures) or outlier ejection take it out.
     wait_for(
         "Envoy to take the killed replica out",

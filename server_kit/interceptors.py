@@ -13,8 +13,8 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import aclosing
-from typing import Any, TypeAlias
+from contextlib import AbstractContextManager, aclosing, nullcontext
+from typing import Any, Protocol, TypeAlias
 
 import grpc
 from grpc_status import rpc_status
@@ -37,6 +37,9 @@ RPC_SECONDS = Histogram(
     ["method"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
+
+# Health checks and reflection: probes, not traffic worth a metric or a span each.
+_PROBES = ("/grpc.health", "/grpc.reflection")
 
 
 def _rewrap(
@@ -117,8 +120,25 @@ def _code_name(context: grpc.aio.ServicerContext, failed: bool) -> str:
     return "UNKNOWN" if failed else "OK"
 
 
-class MetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Counts RPCs by method and code and times them. Cancelled streams count as CANCELLED."""
+class RpcObserver(Protocol):
+    """Watches one RPC for an ObservingInterceptor: created when the RPC starts."""
+
+    def step(self) -> AbstractContextManager[Any]:
+        """Entered around each call into the handler (for a stream: each message)."""
+        ...
+
+    def end(self, code: str) -> None:
+        """The RPC ended with this status code name ("CANCELLED" when the client left)."""
+        ...
+
+
+class ObservingInterceptor(grpc.aio.ServerInterceptor):
+    """Runs an RpcObserver around every RPC: the one place that decides how an RPC ended
+    (metrics and tracing both build on it). `observe(method, details)` makes the RPC's
+    observer."""
+
+    def __init__(self, observe: Callable[[str, grpc.HandlerCallDetails], RpcObserver]) -> None:
+        self._observe = observe
 
     async def intercept_service(
         self,
@@ -126,21 +146,17 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
         method = handler_call_details.method
-        if method.startswith(("/grpc.health", "/grpc.reflection")):
+        if handler is None or method.startswith(_PROBES):
             return handler
-
-        def record(start: float, code: str) -> None:
-            RPC_SECONDS.labels(method).observe(time.perf_counter() - start)
-            RPCS.labels(method, code).inc()
+        observe = self._observe
 
         def unary(behavior: UnaryBehavior) -> UnaryBehavior:
-            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                start, code = time.perf_counter(), None
+            async def wrapped(request: Any, context: Context) -> Any:
+                observer, code = observe(method, handler_call_details), None
                 try:
-                    return await behavior(request, context)
+                    with observer.step():
+                        return await behavior(request, context)
                 except asyncio.CancelledError:
                     code = "CANCELLED"
                     raise
@@ -148,17 +164,24 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
                     code = _code_name(context, failed=True)
                     raise
                 finally:
-                    record(start, code or _code_name(context, failed=False))
+                    observer.end(code or _code_name(context, failed=False))
 
             return wrapped
 
         def stream(behavior: StreamBehavior) -> StreamBehavior:
             async def wrapped(request: Any, context: Context) -> AsyncGenerator[Any, None]:
-                start, code = time.perf_counter(), None
+                observer, code = observe(method, handler_call_details), None
+                inner = behavior(request, context)
+                # The observer's context is entered for each step, never across a yield: a
+                # cancelled stream is closed from elsewhere, where it could not be restored.
                 try:
-                    async with aclosing(behavior(request, context)) as items:
-                        async for item in items:
-                            yield item
+                    while True:
+                        with observer.step():
+                            try:
+                                item = await anext(inner)
+                            except StopAsyncIteration:
+                                break
+                        yield item
                 except (asyncio.CancelledError, GeneratorExit):
                     code = "CANCELLED"
                     raise
@@ -166,8 +189,30 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
                     code = _code_name(context, failed=True)
                     raise
                 finally:
-                    record(start, code or _code_name(context, failed=False))
+                    try:
+                        with observer.step():
+                            await inner.aclose()
+                    finally:
+                        observer.end(code or _code_name(context, failed=False))
 
             return wrapped
 
         return _rewrap(handler, unary, stream)
+
+
+class _RpcTimer:
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.start = time.perf_counter()
+
+    def step(self) -> AbstractContextManager[Any]:
+        return nullcontext()
+
+    def end(self, code: str) -> None:
+        RPC_SECONDS.labels(self.method).observe(time.perf_counter() - self.start)
+        RPCS.labels(self.method, code).inc()
+
+
+def metrics_interceptor() -> ObservingInterceptor:
+    """Counts RPCs by method and code and times them. Cancelled streams count as CANCELLED."""
+    return ObservingInterceptor(lambda method, _details: _RpcTimer(method))

@@ -20,8 +20,8 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from server_kit.config import ServerSettings
-from server_kit.interceptors import ErrorInterceptor, MetricsInterceptor
-from server_kit.tracing import TracingServerInterceptor, configure_tracing, shutdown_tracing
+from server_kit.interceptors import ErrorInterceptor, metrics_interceptor
+from server_kit.tracing import configure_tracing, shutdown_tracing, tracing_interceptor
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class GrpcService:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
             # Tracing outermost: its span covers the others and sees the final status.
-            interceptors=[TracingServerInterceptor(), MetricsInterceptor(), ErrorInterceptor()],
+            interceptors=[tracing_interceptor(), metrics_interceptor(), ErrorInterceptor()],
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),

@@ -3,7 +3,7 @@
 - `configure_tracing()` installs the process's tracer provider: spans are batched and exported
   over OTLP/gRPC when an endpoint is set; with no endpoint nothing is recorded (the API's no-op
   tracer, so an unconfigured service pays almost nothing).
-- `TracingServerInterceptor` continues the caller's trace from the W3C `traceparent` in the
+- `tracing_interceptor()` continues the caller's trace from the W3C `traceparent` in the
   request metadata and opens one SERVER span per RPC (for a stream: until it ends or is
   cancelled).
 - `client_interceptors()` open a CLIENT span per outgoing RPC and inject `traceparent`.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -31,14 +31,12 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from server_kit.interceptors import StreamBehavior, UnaryBehavior, _code_name, _rewrap
+from server_kit.interceptors import ObservingInterceptor
 
 log = logging.getLogger(__name__)
 
 TRACER_NAME = "chatstack"
 PROPAGATOR = TraceContextTextMapPropagator()
-# Probes and tooling: not worth a span each (Envoy health-checks every second).
-_UNTRACED = ("/grpc.health", "/grpc.reflection")
 # Status codes that mean the server failed (OpenTelemetry's gRPC conventions: for a server span
 # the client's mistakes are not errors).
 _SERVER_ERRORS = {"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
@@ -116,76 +114,29 @@ def _status_value(name: str) -> int:
     return next((int(c.value[0]) for c in grpc.StatusCode if c.name == name), 2)
 
 
-class TracingServerInterceptor(grpc.aio.ServerInterceptor):
-    """One SERVER span per RPC, a child of the caller's span when the metadata carries one."""
+class _ServerSpan:
+    """The SERVER span of one RPC, a child of the caller's span when the metadata carries one."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or method.startswith(_UNTRACED):
-            return handler
-        name, attributes = method.lstrip("/"), _attributes(method)
-        metadata = handler_call_details.invocation_metadata
+    def __init__(self, method: str, metadata: Any) -> None:
+        self.span = tracer().start_span(
+            method.lstrip("/"),
+            context=_parent_of(metadata),
+            kind=SpanKind.SERVER,
+            attributes=_attributes(method),
+        )
 
-        def start() -> Span:
-            return tracer().start_span(
-                name, context=_parent_of(metadata), kind=SpanKind.SERVER, attributes=attributes
-            )
+    def step(self) -> Any:
+        return _current(self.span)
 
-        def unary(behavior: UnaryBehavior) -> UnaryBehavior:
-            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                span, code = start(), None
-                try:
-                    with _current(span):
-                        return await behavior(request, context)
-                except asyncio.CancelledError:
-                    code = "CANCELLED"
-                    raise
-                except BaseException:
-                    code = _code_name(context, failed=True)
-                    raise
-                finally:
-                    _end_server_span(span, code or _code_name(context, failed=False))
+    def end(self, code: str) -> None:
+        _end_server_span(self.span, code)
 
-            return wrapped
 
-        def stream(behavior: StreamBehavior) -> StreamBehavior:
-            async def wrapped(
-                request: Any, context: grpc.aio.ServicerContext
-            ) -> AsyncGenerator[Any, None]:
-                span, code = start(), None
-                # The handler's generator is driven by this RPC's own task: the span is made
-                # current for each step, never across a yield (a cancelled stream is closed
-                # from elsewhere, where the context could not be restored).
-                inner = behavior(request, context)
-                try:
-                    while True:
-                        with _current(span):
-                            try:
-                                item = await anext(inner)
-                            except StopAsyncIteration:
-                                break
-                        yield item
-                except (asyncio.CancelledError, GeneratorExit):
-                    code = "CANCELLED"
-                    raise
-                except BaseException:
-                    code = _code_name(context, failed=True)
-                    raise
-                finally:
-                    try:
-                        with _current(span):
-                            await inner.aclose()
-                    finally:
-                        _end_server_span(span, code or _code_name(context, failed=False))
-
-            return wrapped
-
-        return _rewrap(handler, unary, stream)
+def tracing_interceptor() -> ObservingInterceptor:
+    """One SERVER span per RPC (for a stream: until it ends or is cancelled)."""
+    return ObservingInterceptor(
+        lambda method, details: _ServerSpan(method, details.invocation_metadata)
+    )
 
 
 # -- client ------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 from bench._stats import format_table, ratio, summary, write_results
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
-from server_kit.processes import ManagedProcess, free_port, python_module
+from server_kit.processes import free_port, service_process, start_service
 from tests.fixtures.stack import start_envoy
 from tests.metrics_scrape import metric_value
 
@@ -75,24 +75,6 @@ def opening(index: int) -> str:
     topic = TOPICS[index % len(TOPICS)]
     details = ", ".join(f"detail {index}-{k} about {topic}" for k in range(8))
     return f"Chat {index}. We will write a short story about {topic}. Keep in mind: {details}."
-
-
-def service(log_dir: Path, name: str, module: str, *args: str) -> tuple[ManagedProcess, str, str]:
-    """A service process on free ports: (process, gRPC address, metrics URL)."""
-    port, metrics_port = free_port(), free_port()
-    process = ManagedProcess(
-        name=name,
-        argv=python_module(module, "--port", str(port), "--metrics-port", str(metrics_port), *args),
-        log_path=log_dir / f"{name}.log",
-        env={"OMP_WAIT_POLICY": "PASSIVE"},
-        grpc_address=f"127.0.0.1:{port}",
-    )
-    return process, f"127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics"
-
-
-async def start(process: ManagedProcess, timeout_s: float = 180) -> None:
-    process.start()
-    await asyncio.to_thread(process.wait_ready, timeout_s)
 
 
 @dataclass
@@ -188,7 +170,7 @@ async def run_mode(
 ) -> dict[str, Any]:
     internal_port = free_port()
     internal = f"127.0.0.1:{internal_port}"
-    chat, chat_address, _ = service(
+    chat, chat_address, _ = service_process(
         work,
         f"chat-{mode}",
         "chat_service",
@@ -200,7 +182,7 @@ async def run_mode(
     )  # fmt: skip
     envoy = None
     try:
-        await start(chat)
+        await start_service(chat)
         settings = GatewaySettings(
             listen_port=free_port(),
             admin_port=free_port(),
@@ -254,9 +236,11 @@ async def run(clients: int, chats: int, turns: int, keep: Path | None) -> dict[s
         work = keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         args = ("--instances", "1", "--context-length", "2048", "--max-queue", "8")
-        replicas = [service(work, f"inference-{i}", "inference_service", *args) for i in range(2)]
+        replicas = [
+            service_process(work, f"inference-{i}", "inference_service", *args) for i in range(2)
+        ]
         try:
-            await asyncio.gather(*(start(process) for process, _, _ in replicas))
+            await asyncio.gather(*(start_service(process) for process, _, _ in replicas))
             addresses = [address for _, address, _ in replicas]
             urls = [url for _, _, url in replicas]
             modes: dict[str, Any] = {}

@@ -36,7 +36,7 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 from bench._stats import format_table, ratio, summary, write_results
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
-from server_kit.processes import ManagedProcess, free_port, python_module
+from server_kit.processes import free_port, service_process, start_service
 from tests.fixtures.stack import start_envoy
 from tests.metrics_scrape import metric_value
 
@@ -70,24 +70,6 @@ QUESTIONS = [
     "What is the capital city of Canada?",
     "How many days are there in a leap year?",
 ]
-
-
-def service(log_dir: Path, name: str, module: str, *args: str) -> tuple[ManagedProcess, str, str]:
-    """A service process on free ports: (process, gRPC address, metrics URL)."""
-    port, metrics_port = free_port(), free_port()
-    process = ManagedProcess(
-        name=name,
-        argv=python_module(module, "--port", str(port), "--metrics-port", str(metrics_port), *args),
-        log_path=log_dir / f"{name}.log",
-        env={"OMP_WAIT_POLICY": "PASSIVE"},
-        grpc_address=f"127.0.0.1:{port}",
-    )
-    return process, f"127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics"
-
-
-async def start(process: ManagedProcess, timeout_s: float = 180) -> None:
-    process.start()
-    await asyncio.to_thread(process.wait_ready, timeout_s)
 
 
 @dataclass
@@ -214,11 +196,11 @@ async def run(samples: int) -> dict[str, Any]:
     load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as tmp:
         work = Path(tmp)
-        inference, inf_address, _ = service(
+        inference, inf_address, _ = service_process(
             work, "inference", "inference_service", "--instances", "1", "--context-length", "2048"
         )
-        embedding, emb_address, _ = service(work, "embedding", "embedding_service")
-        chat, chat_address, chat_metrics = service(
+        embedding, emb_address, _ = service_process(work, "embedding", "embedding_service")
+        chat, chat_address, chat_metrics = service_process(
             work,
             "chat",
             "chat_service",
@@ -230,8 +212,8 @@ async def run(samples: int) -> dict[str, Any]:
         )  # fmt: skip
         envoy = None
         try:
-            await asyncio.gather(start(inference), start(embedding))
-            await start(chat)
+            await asyncio.gather(start_service(inference), start_service(embedding))
+            await start_service(chat)
             settings = GatewaySettings(
                 listen_port=free_port(),
                 admin_port=free_port(),

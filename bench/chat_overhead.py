@@ -30,7 +30,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,12 @@ from chat_service.ids import new_id, new_ids
 from chat_service.store.base import HistoryStore
 from chat_service.store.cassandra_store import CassandraStore
 from chat_service.store.sqlite_store import SqliteStore
-from server_kit.processes import ManagedProcess, free_port, python_module
+from server_kit.processes import (
+    ManagedProcess,
+    free_port,
+    service_process,
+    start_service,
+)
 
 NAME = "chat_overhead"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -170,24 +175,15 @@ async def generate(stub: inf_grpc.InferenceServiceStub, index: int, text: str) -
 # ----------------------------------------------------------------------------- processes
 
 
-def service(log_dir: Path, name: str, module: str, *args: str) -> tuple[ManagedProcess, str]:
-    port, metrics_port = free_port(), free_port()
-    address = f"127.0.0.1:{port}"
-    process = ManagedProcess(
-        name=name,
-        argv=python_module(module, "--port", str(port), "--metrics-port", str(metrics_port), *args),
-        log_path=log_dir / f"{name}.log",
-        # The chat layer alone: the semantic answer cache (where the service has one) is off,
-        # so every turn reaches the model and nothing is written outside the temp dir.
-        env={"OMP_WAIT_POLICY": "PASSIVE", "CHAT_CACHE_ENABLED": "false"},
-        grpc_address=address,
+def service(
+    log_dir: Path, name: str, module: str, *args: str, env: Mapping[str, str] | None = None
+) -> tuple[ManagedProcess, str]:
+    """A service process with the chat service's answer cache off, so every turn reaches the
+    model and nothing is written outside the temp dir."""
+    process, address, _ = service_process(
+        log_dir, name, module, *args, env={"CHAT_CACHE_ENABLED": "false", **(env or {})}
     )
     return process, address
-
-
-async def start(process: ManagedProcess, timeout_s: float = 180) -> None:
-    process.start()
-    await asyncio.to_thread(process.wait_ready, timeout_s)
 
 
 def chat_service_args(inference_address: str, *store_args: str) -> list[str]:
@@ -387,7 +383,7 @@ async def history_sqlite(
         *chat_service_args(inference_address, "--store", "sqlite", "--sqlite-path", str(path)),
     )
     try:
-        await start(process)
+        await start_service(process)
         results = await measure_history("sqlite", address, chats, turns)
     finally:
         process.stop()
@@ -427,7 +423,7 @@ async def history_cassandra(
             ),
         )  # fmt: skip
         try:
-            await start(process)
+            await start_service(process)
             results = await measure_history("cassandra", address, chats, turns)
         finally:
             process.stop()
@@ -452,7 +448,7 @@ async def run(samples: int, turns: int, cassandra_sizes: Sequence[int] | None) -
             "--instances", "1", "--context-length", str(CONTEXT_LENGTH),
         )  # fmt: skip
         try:
-            await start(inference)
+            await start_service(inference)
             db = log_dir / "overhead.db"
             chat, chat_address = service(
                 log_dir,
@@ -461,7 +457,7 @@ async def run(samples: int, turns: int, cassandra_sizes: Sequence[int] | None) -
                 *chat_service_args(inf_address, "--store", "sqlite", "--sqlite-path", str(db)),
             )
             try:
-                await start(chat)
+                await start_service(chat)
                 print(f"part 1: chat vs direct, {samples} samples each", flush=True)
                 chat_s, direct_s, create_ms = await measure_overhead(
                     chat_address, inf_address, samples, warm_up=2

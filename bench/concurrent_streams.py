@@ -39,11 +39,10 @@ from bench.gateway_overhead import (
     chat_process,
     rest_create_chat,
     rest_turn,
-    start,
     start_gateway,
 )
 from gateway.jwt_keys import mint_token
-from server_kit.processes import ManagedProcess, free_port, python_module
+from server_kit.processes import ManagedProcess, free_port, python_module, start_service
 
 NAME = "concurrent_streams"
 LEVELS = (1, 2, 4, 8, 16, 32, 64)
@@ -229,8 +228,8 @@ async def run(levels: Sequence[int], seconds: float) -> dict[str, Any]:
         chat, chat_address = chat_process(log_dir, f"127.0.0.1:{fake_port}")
         envoy: ManagedProcess | None = None
         try:
-            await start(fake, 60)
-            await start(chat, 60)
+            await start_service(fake, 60)
+            await start_service(chat, 60)
             envoy, settings = await start_gateway(log_dir, chat_address)
             assert chat.proc is not None and envoy.proc is not None
             pgids = [chat.proc.pid, envoy.proc.pid]  # each started in its own session

@@ -39,7 +39,12 @@ from chatstack.chat.v1 import chat_pb2_grpc as chat_grpc
 from bench._stats import format_table, percentile, ratio, summary, write_results
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
-from server_kit.processes import ManagedProcess, free_port, python_module
+from server_kit.processes import (
+    ManagedProcess,
+    free_port,
+    service_process,
+    start_service,
+)
 from tests.fixtures.stack import start_envoy
 
 NAME = "gateway_overhead"
@@ -239,21 +244,12 @@ async def grpc_turn(stub: chat_grpc.ChatServiceStub, chat_id: str, text: str, in
 def service(
     log_dir: Path, name: str, module: str, *args: str, env: Mapping[str, str] | None = None
 ) -> tuple[ManagedProcess, str]:
-    port, metrics_port = free_port(), free_port()
-    address = f"127.0.0.1:{port}"
-    process = ManagedProcess(
-        name=name,
-        argv=python_module(module, "--port", str(port), "--metrics-port", str(metrics_port), *args),
-        log_path=log_dir / f"{name}.log",
-        env={"OMP_WAIT_POLICY": "PASSIVE", "CHAT_CACHE_ENABLED": "false", **(env or {})},
-        grpc_address=address,
+    """A service process with the chat service's answer cache off, so every turn reaches the
+    model and nothing is written outside the temp dir."""
+    process, address, _ = service_process(
+        log_dir, name, module, *args, env={"CHAT_CACHE_ENABLED": "false", **(env or {})}
     )
     return process, address
-
-
-async def start(process: ManagedProcess, timeout_s: float = 180) -> None:
-    process.start()
-    await asyncio.to_thread(process.wait_ready, timeout_s)
 
 
 def inference_process(log_dir: Path) -> tuple[ManagedProcess, str]:
@@ -365,8 +361,8 @@ async def run(samples: int) -> dict[str, Any]:
         chat, chat_address = chat_process(log_dir, inf_address)
         envoy: ManagedProcess | None = None
         try:
-            await start(inference)
-            await start(chat)
+            await start_service(inference)
+            await start_service(chat)
             envoy, settings = await start_gateway(log_dir, chat_address)
             token = mint_token(settings.keys_dir, USER)
             print(f"REST+SSE via Envoy vs native gRPC, {samples} pairs", flush=True)

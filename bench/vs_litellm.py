@@ -43,12 +43,11 @@ from bench.gateway_overhead import (
     rest_create_chat,
     rest_turn,
     sse_events,
-    start,
     start_gateway,
 )
 from gateway.jwt_keys import mint_token
 from inference_service.model_files import default_gguf_path
-from server_kit.processes import ManagedProcess, free_port
+from server_kit.processes import ManagedProcess, free_port, start_service
 
 NAME = "vs_litellm"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -219,8 +218,8 @@ async def measure_ours(
     chat, chat_address = chat_process(log_dir, inf_address)
     envoy: ManagedProcess | None = None
     try:
-        await start(inference)
-        await start(chat)
+        await start_service(inference)
+        await start_service(chat)
         envoy, settings = await start_gateway(log_dir, chat_address)
         token = mint_token(settings.keys_dir, USER)
         port = settings.listen_port

@@ -3,6 +3,7 @@ the real-server tests, so both run the services exactly the same way."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -12,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -118,3 +119,26 @@ class ManagedProcess:
 
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+def service_process(
+    log_dir: Path, name: str, module: str, *args: str, env: Mapping[str, str] | None = None
+) -> tuple[ManagedProcess, str, str]:
+    """One of our services (`python -m module`) on free loopback ports, not started yet:
+    (the process, its gRPC address, its metrics URL). Tests and benchmarks use it."""
+    port, metrics_port = free_port(), free_port()
+    address = f"127.0.0.1:{port}"
+    process = ManagedProcess(
+        name=name,
+        argv=python_module(module, "--port", str(port), "--metrics-port", str(metrics_port), *args),
+        log_path=log_dir / f"{name}.log",
+        env={"OMP_WAIT_POLICY": "PASSIVE", **(env or {})},
+        grpc_address=address,
+    )
+    return process, address, f"http://127.0.0.1:{metrics_port}/metrics"
+
+
+async def start_service(process: ManagedProcess, timeout_s: float = 180) -> None:
+    """Starts the process and waits (off the event loop) until it is healthy."""
+    process.start()
+    await asyncio.to_thread(process.wait_ready, timeout_s)

@@ -702,6 +702,20 @@ def _listener(name: str, host: str, port: int, hcm: Config) -> Config:
 # --- clusters -------------------------------------------------------------------------------
 
 
+def _health_check(settings: GatewaySettings, check: Config) -> Config:
+    """An active health check of an upstream cluster; `check` says how (gRPC or HTTP)."""
+    return {
+        "timeout": _duration(settings.health_check_timeout_s),
+        "interval": _duration(settings.health_check_interval_s),
+        # Envoy's default checks a cluster that has not had traffic yet only every 60 s (and
+        # keeps that timer once armed): a replica dying early would stay "healthy" a minute.
+        "no_traffic_interval": _duration(settings.health_check_interval_s),
+        "unhealthy_threshold": 2,
+        "healthy_threshold": 1,
+        **check,
+    }
+
+
 def _lb_endpoints(endpoints: list[Endpoint]) -> list[Config]:
     return [{"endpoint": {"address": _socket_address(ep.host, ep.port)}} for ep in endpoints]
 
@@ -741,17 +755,9 @@ def _grpc_cluster(
             "endpoints": [{"lb_endpoints": _lb_endpoints(endpoints)}] if endpoints else [],
         },
         "health_checks": [
-            {
-                "timeout": _duration(settings.health_check_timeout_s),
-                "interval": _duration(settings.health_check_interval_s),
-                # Envoy's default checks a cluster that has not had traffic yet only every
-                # 60 s (and keeps that timer once armed): a replica dying early would stay
-                # "healthy" for a minute.
-                "no_traffic_interval": _duration(settings.health_check_interval_s),
-                "unhealthy_threshold": 2,
-                "healthy_threshold": 1,
-                "grpc_health_check": {"service_name": settings.health_check_service},
-            }
+            _health_check(
+                settings, {"grpc_health_check": {"service_name": settings.health_check_service}}
+            )
         ],
         # gRPC statuses count as their HTTP equivalents: UNAVAILABLE and connect failures are
         # gateway failures (503), RESOURCE_EXHAUSTED (429, a busy replica) counts as neither.
@@ -803,14 +809,7 @@ def _web_cluster(settings: GatewaySettings) -> Config:
             "endpoints": [{"lb_endpoints": _lb_endpoints(endpoints)}],
         },
         "health_checks": [
-            {
-                "timeout": _duration(settings.health_check_timeout_s),
-                "interval": _duration(settings.health_check_interval_s),
-                "no_traffic_interval": _duration(settings.health_check_interval_s),
-                "unhealthy_threshold": 2,
-                "healthy_threshold": 1,
-                "http_health_check": {"path": WEB_HEALTH_PATH},
-            }
+            _health_check(settings, {"http_health_check": {"path": WEB_HEALTH_PATH}})
         ],
         "outlier_detection": {
             "consecutive_gateway_failure": 3,

@@ -16,10 +16,9 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 from gateway.config import GatewaySettings
 from gateway.envoy_config import CHAT_ID_HEADER, RATE_LIMIT_FILTER, build_config
 from gateway.jwt_keys import init_keys
-from server_kit.processes import free_port
 from tests.fixtures.replicas import ReplicaStack
 from tests.fixtures.services import RunningService
-from tests.fixtures.stack import Gateway, start_envoy
+from tests.fixtures.stack import Gateway, gateway_settings_for, start_envoy
 from tests.gateway.test_envoy_config import envoy_validate
 from tests.gateway.test_stack_e2e import (
     assert_completed,
@@ -164,19 +163,12 @@ def limited_gateway(
 ) -> Iterator[Gateway]:
     """A second Envoy in front of the session's chat service, with a low per-user limit."""
     work = tmp_path_factory.mktemp("limited")
-    settings = GatewaySettings(
-        listen_port=free_port(),
-        admin_port=free_port(),
-        internal_port=free_port(),
-        chat_upstreams=[chat_server_sqlite.address],
-        inference_upstreams=[],
-        embedding_upstreams=[],
-        keys_dir=work / "keys",
-        health_check_interval_s=1.0,
+    settings = gateway_settings_for(
+        work,
+        chat_server_sqlite.address,
         user_rate_limit_per_minute=6,  # a token every 10 s
         user_rate_limit_burst=3,
     )
-    init_keys(settings.keys_dir)
     process = start_envoy(settings, work, "envoy-limited")
     with contextlib.ExitStack() as stack:
         stack.callback(process.stop)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractContextManager, aclosing, nullcontext
@@ -66,7 +67,14 @@ async def _abort(context: grpc.aio.ServicerContext, method: str, exc: Exception)
     if isinstance(exc, ServiceError):
         if exc.code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE):
             log.warning("%s failed: %s", method, exc.message, extra={"reason": exc.reason})
-        await context.abort_with_status(rpc_status.to_status(exc.to_status_proto()))
+        status = rpc_status.to_status(exc.to_status_proto())
+        if exc.retry_after_s is not None:
+            # The RetryInfo detail, also as a header: Envoy passes it on to REST clients.
+            retry_after = str(max(1, math.ceil(exc.retry_after_s)))
+            status = status._replace(
+                trailing_metadata=(*status.trailing_metadata, ("retry-after", retry_after))
+            )
+        await context.abort_with_status(status)
     log.exception("%s: unexpected error", method, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error (see the server log)")
 

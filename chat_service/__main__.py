@@ -46,7 +46,11 @@ async def serve(settings: ChatSettings) -> None:
     queue = JobQueue(settings) if settings.queue_url else None
     service = ChatService(timed, inference, settings, turn_cache, queue)
     jobs = (
-        QueueRuntime(queue, make_handlers(timed, service.summarizer, turn_cache), settings)
+        QueueRuntime(
+            queue,
+            make_handlers(timed, service.summarizer, turn_cache, service.run_submitted),
+            settings,
+        )
         if queue is not None
         else None
     )

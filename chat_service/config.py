@@ -122,6 +122,42 @@ class ChatSettings(ServerSettings):
         description="deadline of a whole lookup (history read, embedding, search); past it the "
         "turn goes to the model",
     )
+    # turn lifecycle
+    turn_lease_s: float = Field(
+        10.0,
+        gt=0,
+        description="a running turn re-saves its pending reply (with the text so far) this often, "
+        "so other replicas can tell it from a turn whose server died",
+    )
+    abandoned_turn_s: float = Field(
+        30.0,
+        gt=0,
+        description="a pending reply not re-saved for this long is abandoned (its server died): "
+        "shown as interrupted, and a retry of its client_request_id regenerates it. Keep it a "
+        "few times turn_lease_s",
+    )
+    final_save_retry_s: float = Field(
+        120.0,
+        ge=0,
+        description="how long the record of how a turn ended is retried in the background while "
+        "the history store is unavailable (so the turn is not left pending)",
+    )
+    # asynchronous completions (SubmitCompletion / GetTurn / StreamTurn)
+    async_turn_concurrency: int = Field(
+        2, ge=1, description="submitted turns one replica generates at a time"
+    )
+    async_progress_s: float = Field(
+        0.5, gt=0, description="a submitted turn saves its reply so far this often (StreamTurn)"
+    )
+    stream_turn_poll_s: float = Field(
+        0.25, gt=0, description="how often StreamTurn reads the stored reply"
+    )
+    async_busy_wait_s: float = Field(
+        120.0,
+        gt=0,
+        description="a submitted turn refused by a saturated model is retried (backing off) for "
+        "this long before it is marked failed",
+    )
     # message queue (NATS JetStream) for work off the request path: summaries, cache writes,
     # cache invalidation (chat_service/jobs/)
     queue_url: str = Field(

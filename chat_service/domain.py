@@ -20,7 +20,8 @@ class Role(StrEnum):
 
 
 class MessageStatus(StrEnum):
-    PENDING = "pending"
+    QUEUED = "queued"  # submitted (asynchronous mode), not yet picked up by a worker
+    PENDING = "pending"  # being generated; its record is refreshed while it runs (a lease)
     COMPLETE = "complete"
     INTERRUPTED = "interrupted"
     FAILED = "failed"

@@ -46,14 +46,26 @@ from chat_service.domain import (
 )
 from chat_service.ids import new_id, new_ids
 from chat_service.inference_client import InferenceClient
-from chat_service.jobs.jobs import InvalidateChatCache, Job, StoreCacheEntry, SummarizeChat
+from chat_service.jobs.jobs import (
+    GenerateTurn,
+    InvalidateChatCache,
+    Job,
+    StoreCacheEntry,
+    SummarizeChat,
+)
 from chat_service.jobs.queue import JobQueue, QueueUnavailable
 from chat_service.page_tokens import decode_page_token, encode_page_token
 from chat_service.prompt import Prompt, PromptBuilder
 from chat_service.summarizer import Summarizer
 from chat_service.timed_store import TimedStore
 from chat_service.turn_cache import TurnCache, answer_chunks
-from server_kit.errors import FailedPrecondition, NotFound, ServiceError, Unavailable
+from server_kit.errors import (
+    FailedPrecondition,
+    NotFound,
+    ResourceExhausted,
+    ServiceError,
+    Unavailable,
+)
 from server_kit.tracing import tracer
 
 log = logging.getLogger(__name__)
@@ -148,6 +160,44 @@ class _Reply:
         )
 
 
+@dataclass(frozen=True)
+class _RunMode:
+    """How a turn runs: interactive (a client streams it) or submitted (a worker runs it)."""
+
+    lease_s: float  # how often the pending reply is re-saved (submitted: progress for readers)
+    retry_when_busy: bool = False  # a saturated model leaves it pending for a later attempt
+    # Stopped by a shutdown: queued again for another replica, not stored as interrupted (no
+    # client asked it to stop).
+    requeue_when_stopped: bool = False
+
+
+class _Lease:
+    """Re-saves a running turn's pending reply (with the text so far) every `interval_s`: the
+    record's age tells other replicas a running turn from one whose server died
+    (`abandoned_turn_s`), and StreamTurn readers see the reply grow. Stopped (never cancelled
+    mid-save) before the turn saves how it ended, so a late refresh cannot overwrite that."""
+
+    def __init__(self, store: TimedStore, user_id: str, reply: _Reply, interval_s: float) -> None:
+        self.store, self.user_id, self.reply, self.interval_s = store, user_id, reply, interval_s
+        self._stopping = asyncio.Event()
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval_s)
+                return
+            try:
+                await self.store.save_message(self.user_id, self.reply.ended(MessageStatus.PENDING))
+            except ServiceError:  # the store is down: the turn's own saves report it
+                log.debug("refreshing a pending reply failed", exc_info=True)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if not self._task.done():
+            await asyncio.shield(self._task)
+
+
 class ChatService:
     def __init__(
         self,
@@ -216,7 +266,7 @@ class ChatService:
         page = newest_first[:page_size]
         token = encode_page_token(page[-1].message_id) if more else ""
         page.reverse()
-        return chat, page, token
+        return chat, [self._as_seen(user_id, m) for m in page], token
 
     async def delete_chat(self, user_id: str, chat_id: str) -> None:
         await self.store.delete_chat(user_id, chat_id)
@@ -264,7 +314,7 @@ class ChatService:
 
     # -- turns ---------------------------------------------------------------------------
 
-    async def complete(
+    def complete(
         self,
         user_id: str,
         chat_id: str,
@@ -274,16 +324,27 @@ class ChatService:
         bypass_cache: bool = False,
     ) -> AsyncGenerator[ReplyEvent, None]:
         """One turn (see the module docstring); its outcome is logged once when it ends."""
-        started_at = time.perf_counter()
         outcome = TurnOutcome()
+        events = self._complete(
+            user_id, chat_id, content, client_request_id, sampling, bypass_cache, outcome
+        )
+        return self._tracked(events, outcome, user_id, chat_id, client_request_id, content)
+
+    async def _tracked(
+        self,
+        turn_events: AsyncGenerator[ReplyEvent, None],
+        outcome: TurnOutcome,
+        user_id: str,
+        chat_id: str,
+        client_request_id: str,
+        content: str,
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        """Counts the turn in flight (shutdown waits for it) and logs its outcome once."""
+        started_at = time.perf_counter()
         self._turns_in_flight += 1
         self._no_turns.clear()
         try:
-            async with aclosing(
-                self._complete(
-                    user_id, chat_id, content, client_request_id, sampling, bypass_cache, outcome
-                )
-            ) as events:
+            async with aclosing(turn_events) as events:
                 async for event in events:
                     if isinstance(event, ReplyDelta):
                         if outcome.first_token_ms is None:
@@ -310,6 +371,155 @@ class ChatService:
             await asyncio.wait_for(self._no_turns.wait(), timeout_s)
         if self._final_saves:
             await asyncio.wait(self._final_saves, timeout=timeout_s)
+
+    # -- submitted turns (asynchronous mode) ---------------------------------------------
+
+    async def submit(
+        self,
+        user_id: str,
+        chat_id: str,
+        content: str,
+        client_request_id: str,
+        sampling: Sampling,
+        bypass_cache: bool = False,
+    ) -> Turn:
+        """Stores the user's message and a QUEUED reply, queues the turn and returns at once.
+        A retry with the same client request id returns the stored turn; if that one failed,
+        was interrupted or abandoned, it is queued again (regenerated into the same messages)."""
+        chat = await self.chat_of(user_id, chat_id)
+        existing = (
+            await self.store.find_turn(user_id, chat_id, client_request_id)
+            if client_request_id
+            else None
+        )
+        if existing is None:
+            request_id = client_request_id or uuid.uuid4().hex
+            turn = await self._new_turn(user_id, chat, content, request_id, MessageStatus.QUEUED)
+        elif existing.assistant.status is MessageStatus.COMPLETE or self._running(
+            existing.assistant
+        ):
+            return existing
+        else:
+            queued = replace(
+                existing.assistant, content="", status=MessageStatus.QUEUED, error="",
+                updated_at=utcnow(),
+            )  # fmt: skip
+            await self.store.save_message(user_id, queued)
+            turn = Turn(existing.user, queued)
+        job = GenerateTurn(
+            user_id, chat_id, turn.user.client_request_id,
+            turn.assistant.updated_at.isoformat(), bypass_cache, sampling.temperature,
+            sampling.top_p, sampling.max_tokens, sampling.seed,
+        )  # fmt: skip
+        # With a queue the turn is durable (another replica runs it if this one dies); without
+        # one, or if publishing fails, it runs here as a task (lost if this process dies before
+        # it ends: its lease then expires and it reads as interrupted).
+        await self._publish_or(job, lambda: self._run_in_process(job))
+        return turn
+
+    def _run_in_process(self, job: GenerateTurn) -> None:
+        task = asyncio.create_task(self.run_submitted(job))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def get_turn(self, user_id: str, chat_id: str, client_request_id: str) -> Turn:
+        await self.chat_of(user_id, chat_id)
+        turn = await self.store.find_turn(user_id, chat_id, client_request_id)
+        if turn is None:
+            raise NotFound(
+                f"no turn with client_request_id {client_request_id!r} in chat {chat_id}",
+                reason="TURN_NOT_FOUND",
+            )
+        return Turn(turn.user, self._as_seen(user_id, turn.assistant))
+
+    async def follow_turn(
+        self, user_id: str, chat_id: str, client_request_id: str
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        """Streams a turn from the store: the reply so far, then what each read adds, then how
+        it ended. Reading the store (not the generating replica) works from any replica and
+        survives restarts; the cost is up to `stream_turn_poll_s` of extra latency."""
+        sent = ""
+        while True:
+            turn = await self.get_turn(user_id, chat_id, client_request_id)
+            reply = turn.assistant
+            if reply.content != sent:
+                if not reply.content.startswith(sent):  # regenerated from scratch
+                    raise FailedPrecondition(
+                        "the turn was restarted; follow it again", reason="TURN_RESTARTED"
+                    )
+                yield ReplyDelta(reply.content[len(sent) :])
+                sent = reply.content
+            if reply.status is MessageStatus.COMPLETE:
+                yield ReplyFinal(turn.user.message_id, reply)
+                return
+            if reply.status in (MessageStatus.FAILED, MessageStatus.INTERRUPTED):
+                failure: ServiceError = Unavailable(
+                    reply.error or f"the turn was {reply.status.value}",
+                    reason="TURN_FAILED"
+                    if reply.status is MessageStatus.FAILED
+                    else "TURN_INTERRUPTED",
+                )
+                yield ReplyError(failure, reply.message_id)
+                return
+            await asyncio.sleep(self.settings.stream_turn_poll_s)
+
+    async def run_submitted(self, job: GenerateTurn) -> None:
+        """Generates a submitted turn: the queue's handler (and the in-process fallback).
+        Idempotent under redelivery: a finished turn is left alone; a turn whose lease is live
+        runs elsewhere (this waits until it ends or is abandoned, then takes it over); a model
+        that is busy is waited for (backing off) rather than failing the turn."""
+        started_at = time.perf_counter()
+        chat = await self.store.get_chat(job.user_id, job.chat_id)
+        turn = await self._claim(job) if chat is not None else None
+        if chat is None or turn is None:
+            return
+        sampling = Sampling(job.temperature, job.top_p, job.max_tokens, job.seed)
+        mode = _RunMode(
+            lease_s=self.settings.async_progress_s, retry_when_busy=True, requeue_when_stopped=True
+        )
+        busy_until = time.monotonic() + self.settings.async_busy_wait_s
+        delay = 1.0
+        while True:
+            outcome = TurnOutcome()
+            events = self._reply(
+                job.user_id, chat, turn, sampling, job.bypass_cache, outcome, started_at, mode
+            )
+            if time.monotonic() + delay > busy_until:
+                mode = replace(mode, retry_when_busy=False)  # last attempt: busy means failed
+            try:
+                async with aclosing(
+                    self._tracked(
+                        events, outcome, job.user_id, job.chat_id, job.client_request_id, ""
+                    )
+                ) as tracked:
+                    async for _ in tracked:
+                        pass
+                return
+            except ResourceExhausted:
+                if not mode.retry_when_busy:
+                    return
+            except ServiceError:  # stored as failed by _reply
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def _claim(self, job: GenerateTurn) -> Turn | None:
+        """The turn to generate, marked PENDING (leased) by this replica; None when there is
+        nothing to do."""
+        while True:
+            turn = await self.store.find_turn(job.user_id, job.chat_id, job.client_request_id)
+            if turn is None:
+                return None  # deleted meanwhile
+            reply = turn.assistant
+            if reply.status is MessageStatus.QUEUED or self._abandoned(reply):
+                break
+            if reply.status is not MessageStatus.PENDING:
+                return None  # finished (a resubmission queues a job of its own)
+            await asyncio.sleep(self.settings.turn_lease_s)  # running elsewhere: wait for it
+        claimed = replace(reply, status=MessageStatus.PENDING, content="", updated_at=utcnow())
+        await self.store.save_message(job.user_id, claimed)
+        return Turn(turn.user, claimed)
 
     def _log_turn(
         self,
@@ -375,9 +585,32 @@ class ChatService:
             yield ReplyDelta(turn.assistant.content)
             yield ReplyFinal(turn.user.message_id, turn.assistant)
             return
+        mode = _RunMode(lease_s=self.settings.turn_lease_s)
+        async with aclosing(
+            self._reply(user_id, chat, turn, sampling, bypass_cache, outcome, started_at, mode)
+        ) as events:
+            async for event in events:
+                yield event
 
+    async def _reply(
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        turn: Turn,
+        sampling: Sampling,
+        bypass_cache: bool,
+        outcome: TurnOutcome,
+        started_at: float,
+        mode: _RunMode,
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        """Answers a started turn (from the cache or the model) and stores how it ended."""
         # A regenerated turn (its earlier attempt failed or was interrupted) starts unmarked.
-        reply = _Reply(replace(turn.assistant, cached=False, cache_similarity=0.0), started_at)
+        reply = _Reply(
+            replace(turn.assistant, status=MessageStatus.PENDING, cached=False,
+                    cache_similarity=0.0),
+            started_at,
+        )  # fmt: skip
+        lease = _Lease(self.store, user_id, reply, mode.lease_s)
         merged = merge_sampling(sampling, chat.settings.sampling)
         lookup = (
             self.cache.start_lookup(user_id, chat, turn.user, merged, bypass_cache)
@@ -399,14 +632,28 @@ class ChatService:
                 prompt = await building
                 async for delta in self._generated_reply(chat, turn, prompt, merged, reply):
                     yield delta
+            await lease.stop()
             await self.store.save_message(user_id, reply.assistant)
         except (asyncio.CancelledError, GeneratorExit):
             # The client cancelled or disconnected: keep what it saw.
+            await lease.stop()
+            if mode.requeue_when_stopped:
+                outcome.outcome = "requeued"
+                await self._save_quietly(user_id, replace(
+                    reply.assistant, content="", status=MessageStatus.QUEUED, updated_at=utcnow()
+                ))  # fmt: skip
+                raise
             metrics.TURNS.labels("interrupted").inc()
             outcome.outcome = "interrupted"
             await self._save_quietly(user_id, reply.ended(MessageStatus.INTERRUPTED))
             raise
         except ServiceError as exc:
+            await lease.stop()
+            if mode.retry_when_busy and isinstance(exc, ResourceExhausted) and not reply.parts:
+                # A submitted turn waits for the model instead of failing: still pending.
+                outcome.outcome, outcome.reason = "busy", exc.reason
+                await self._save_quietly(user_id, reply.ended(MessageStatus.PENDING))
+                raise
             metrics.TURNS.labels("failed").inc()
             outcome.outcome, outcome.reason = "failed", exc.reason
             await self._save_quietly(user_id, reply.ended(MessageStatus.FAILED, exc.message))
@@ -415,6 +662,7 @@ class ChatService:
             yield ReplyError(exc, reply.assistant.message_id)
             return
         finally:
+            await lease.stop()
             for task in (lookup, building):
                 if task is not None and not task.done():
                     _discard(task)
@@ -519,14 +767,51 @@ class ChatService:
         if client_request_id:
             existing = await self.store.find_turn(user_id, chat.chat_id, client_request_id)
             if existing is not None:
-                if existing.assistant.status is MessageStatus.PENDING:
+                if self._running(existing.assistant):
                     raise FailedPrecondition(
                         f"the turn with client_request_id {client_request_id!r} is still "
                         "in progress",
                         reason="TURN_IN_PROGRESS",
                     )
-                return existing  # complete: replayed; failed/interrupted: regenerated
-        request_id = client_request_id or uuid.uuid4().hex
+                # complete: replayed; failed, interrupted or abandoned: regenerated
+                return existing
+        return await self._new_turn(
+            user_id, chat, content, client_request_id or uuid.uuid4().hex, MessageStatus.PENDING
+        )
+
+    def _abandoned(self, message: MessageRecord) -> bool:
+        """A pending reply whose lease ran out: the server running its turn died."""
+        age = (utcnow() - message.updated_at).total_seconds()
+        return message.status is MessageStatus.PENDING and age > self.settings.abandoned_turn_s
+
+    def _running(self, message: MessageRecord) -> bool:
+        """Queued, or pending with a live lease."""
+        return message.status is MessageStatus.QUEUED or (
+            message.status is MessageStatus.PENDING and not self._abandoned(message)
+        )
+
+    def _as_seen(self, user_id: str, message: MessageRecord) -> MessageRecord:
+        """An abandoned reply is shown (and, in the background, stored) as interrupted."""
+        if not self._abandoned(message):
+            return message
+        ended = replace(
+            message,
+            status=MessageStatus.INTERRUPTED,
+            updated_at=utcnow(),
+            error="the turn was abandoned: the server generating it stopped",
+        )
+        save = asyncio.ensure_future(self.store.save_message(user_id, ended))
+        save.add_done_callback(lambda t: t.cancelled() or t.exception())  # best effort
+        return ended
+
+    async def _new_turn(
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        content: str,
+        request_id: str,
+        reply_status: MessageStatus,
+    ) -> Turn:
         now = utcnow()
         user_id_, assistant_id = new_ids(2)
         turn = Turn(
@@ -535,7 +820,7 @@ class ChatService:
                 client_request_id=request_id,
             ),
             assistant=MessageRecord(
-                chat.chat_id, assistant_id, Role.ASSISTANT, "", MessageStatus.PENDING, now, now,
+                chat.chat_id, assistant_id, Role.ASSISTANT, "", reply_status, now, now,
                 client_request_id=request_id,
             ),
         )  # fmt: skip
@@ -547,16 +832,40 @@ class ChatService:
         return turn
 
     async def _save_quietly(self, user_id: str, message: MessageRecord) -> None:
-        # A task of its own (shielded, tracked): it completes even if this turn is cancelled
-        # again, and shutdown waits for it before closing the store.
-        save = asyncio.ensure_future(self.store.save_message(user_id, message))
+        """Records how a turn ended. A task of its own (shielded, tracked): it completes even if
+        this turn is cancelled again, and shutdown waits for it before closing the store. If the
+        store is unavailable the turn does not wait: the save goes on in the background."""
+        first = asyncio.Event()
+        save = asyncio.ensure_future(self._save_until_stored(user_id, message, first))
         self._final_saves.add(save)
         save.add_done_callback(self._final_saves.discard)
-        try:
-            await asyncio.shield(save)
-        except (ServiceError, asyncio.CancelledError):
-            # The turn stays pending in the store; the failure is counted and logged.
-            log.exception(
-                "could not record the end of a turn",
-                extra={"chat_id": message.chat_id, "status": message.status.value},
-            )
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(first.wait())
+
+    async def _save_until_stored(
+        self, user_id: str, message: MessageRecord, first: asyncio.Event
+    ) -> None:
+        """Retries (backing off) while the store is unavailable, up to `final_save_retry_s`:
+        once it is back the turn is marked, not left pending (where the lease would expire and
+        show it as interrupted, losing a failure's reason)."""
+        deadline = time.monotonic() + self.settings.final_save_retry_s
+        delay = 0.5
+        while True:
+            try:
+                await self.store.save_message(user_id, message)
+                return
+            except ServiceError:
+                if time.monotonic() + delay > deadline:
+                    log.exception(
+                        "could not record the end of a turn",
+                        extra={"chat_id": message.chat_id, "status": message.status.value},
+                    )
+                    return
+                log.warning(
+                    "recording the end of a turn failed; retrying",
+                    extra={"chat_id": message.chat_id, "retry_s": delay},
+                )
+            finally:
+                first.set()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

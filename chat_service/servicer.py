@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from typing import Any
 
 import grpc
 from chatstack.chat.v1 import chat_pb2 as pb
@@ -18,11 +19,39 @@ from chat_service.convert import (
     sampling_from_pb,
     settings_from_pb,
 )
+from chat_service.domain import Sampling
 from chat_service.identity import user_id_from_metadata
-from chat_service.service import ChatService, ReplyDelta, ReplyError, ReplyFinal
+from chat_service.service import ChatService, ReplyDelta, ReplyEvent, ReplyFinal
 from server_kit.errors import InvalidArgument, google_rpc_code
 
 MAX_REQUEST_ID_CHARS = 128
+
+
+TurnRequest = pb.CompleteRequest | pb.SubmitCompletionRequest
+
+
+def request_id_of(value: str, required: bool = False) -> str:
+    if required and not value:
+        raise InvalidArgument("client_request_id", "required: the id of the turn")
+    if len(value) > MAX_REQUEST_ID_CHARS:
+        raise InvalidArgument("client_request_id", f"longer than {MAX_REQUEST_ID_CHARS} characters")
+    return value
+
+
+def event_fields(event: ReplyEvent) -> dict[str, Any]:
+    """A turn event as the `event` oneof of CompleteResponse / StreamTurnResponse."""
+    if isinstance(event, ReplyDelta):
+        return {"delta": pb.CompleteDelta(text=event.text)}
+    if isinstance(event, ReplyFinal):
+        return {"final": final_to_pb(event.user_message_id, event.assistant)}
+    return {
+        "error": pb.CompleteError(
+            code=google_rpc_code(event.error.code),
+            message=event.error.message,
+            reason=event.error.reason,
+            assistant_message_id=event.assistant_message_id,
+        )
+    }
 
 
 def page_size_of(value: int, default: int, maximum: int) -> int:
@@ -56,10 +85,8 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
         )
         return pb.CreateChatResponse(chat=chat_to_pb(chat))
 
-    async def Complete(
-        self, request: pb.CompleteRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.CompleteResponse]:
-        user = self._user(context)
+    def _turn_input(self, request: TurnRequest) -> tuple[str, str, Sampling]:
+        """Validates a new turn's fields: its chat id, message and sampling overrides."""
         chat_id = chat_id_from(request.chat_id)
         content = request.content
         if not content.strip():
@@ -69,11 +96,14 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
                 "content",
                 f"{len(content)} characters; the limit is {self.settings.max_message_chars}",
             )
-        if len(request.client_request_id) > MAX_REQUEST_ID_CHARS:
-            raise InvalidArgument(
-                "client_request_id", f"longer than {MAX_REQUEST_ID_CHARS} characters"
-            )
-        sampling = sampling_from_pb(request.sampling, "sampling")
+        request_id_of(request.client_request_id)
+        return chat_id, content, sampling_from_pb(request.sampling, "sampling")
+
+    async def Complete(
+        self, request: pb.CompleteRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.CompleteResponse]:
+        user = self._user(context)
+        chat_id, content, sampling = self._turn_input(request)
         # aclosing: if this handler is cancelled, the turn's cleanup (interrupted) runs now.
         async with aclosing(
             self.service.complete(
@@ -81,21 +111,42 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
             )
         ) as events:
             async for event in events:
-                if isinstance(event, ReplyDelta):
-                    yield pb.CompleteResponse(delta=pb.CompleteDelta(text=event.text))
-                elif isinstance(event, ReplyFinal):
-                    yield pb.CompleteResponse(
-                        final=final_to_pb(event.user_message_id, event.assistant)
-                    )
-                elif isinstance(event, ReplyError):
-                    yield pb.CompleteResponse(
-                        error=pb.CompleteError(
-                            code=google_rpc_code(event.error.code),
-                            message=event.error.message,
-                            reason=event.error.reason,
-                            assistant_message_id=event.assistant_message_id,
-                        )
-                    )
+                yield pb.CompleteResponse(**event_fields(event))
+
+    async def SubmitCompletion(
+        self, request: pb.SubmitCompletionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SubmitCompletionResponse:
+        user = self._user(context)
+        chat_id, content, sampling = self._turn_input(request)
+        turn = await self.service.submit(
+            user, chat_id, content, request.client_request_id, sampling, request.bypass_cache
+        )
+        return pb.SubmitCompletionResponse(
+            client_request_id=turn.user.client_request_id,
+            user_message=message_to_pb(turn.user),
+            assistant_message=message_to_pb(turn.assistant),
+        )
+
+    async def GetTurn(
+        self, request: pb.GetTurnRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetTurnResponse:
+        user = self._user(context)
+        turn = await self.service.get_turn(
+            user, chat_id_from(request.chat_id), request_id_of(request.client_request_id, True)
+        )
+        return pb.GetTurnResponse(
+            user_message=message_to_pb(turn.user), assistant_message=message_to_pb(turn.assistant)
+        )
+
+    async def StreamTurn(
+        self, request: pb.StreamTurnRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.StreamTurnResponse]:
+        user = self._user(context)
+        chat_id = chat_id_from(request.chat_id)
+        request_id = request_id_of(request.client_request_id, True)
+        async with aclosing(self.service.follow_turn(user, chat_id, request_id)) as events:
+            async for event in events:
+                yield pb.StreamTurnResponse(**event_fields(event))
 
     async def ListChats(
         self, request: pb.ListChatsRequest, context: grpc.aio.ServicerContext

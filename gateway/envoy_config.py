@@ -75,8 +75,8 @@ BUFFER_FILTER = "envoy.filters.http.buffer"
 # Set by the transcoder on every request it converted from REST.
 ORIGINAL_PATH_HEADER = "x-envoy-original-path"
 # Methods safe to retry before any response byte: reads and the idempotent delete.
-IDEMPOTENT_METHODS = ("ListChats", "GetChat", "DeleteChat")
-STREAMING_METHODS = ("Complete",)
+IDEMPOTENT_METHODS = ("ListChats", "GetChat", "DeleteChat", "GetTurn")
+STREAMING_METHODS = ("Complete", "StreamTurn")
 # Retry only what cannot have reached the service's handler: the connection or stream was
 # refused, or the service said UNAVAILABLE (e.g. draining). Never a reset mid-call.
 INTERNAL_RETRY_ON = "connect-failure,refused-stream,unavailable"

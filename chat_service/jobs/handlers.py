@@ -7,6 +7,8 @@ idempotent:
   only messages after the latest checkpoint, so it adds nothing or moves the checkpoint forward.
 - StoreCacheEntry: the cache entry is an upsert keyed by the assistant message id.
 - InvalidateChatCache: a delete by (user, chat); deleting what is gone deletes nothing.
+- GenerateTurn: the turn's stored status says what is left to do (ChatService.run_submitted):
+  a finished turn is left alone, a running one (live lease) is waited for.
 A handler raises to ask for a retry; a job whose chat or turn no longer exists is done.
 """
 
@@ -16,7 +18,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chat_service.domain import Sampling
-from chat_service.jobs.jobs import InvalidateChatCache, Job, StoreCacheEntry, SummarizeChat
+from chat_service.jobs.jobs import (
+    GenerateTurn,
+    InvalidateChatCache,
+    Job,
+    StoreCacheEntry,
+    SummarizeChat,
+)
 from chat_service.summarizer import Summarizer
 from chat_service.timed_store import TimedStore
 from chat_service.turn_cache import TurnCache
@@ -25,7 +33,10 @@ Handler = Callable[[Any], Awaitable[None]]
 
 
 def make_handlers(
-    store: TimedStore, summarizer: Summarizer, cache: TurnCache | None
+    store: TimedStore,
+    summarizer: Summarizer,
+    cache: TurnCache | None,
+    run_turn: Callable[[GenerateTurn], Awaitable[None]] | None = None,
 ) -> dict[type[Job], Handler]:
     async def summarize(job: SummarizeChat) -> None:
         if await store.get_chat(job.user_id, job.chat_id) is None:
@@ -53,8 +64,11 @@ def make_handlers(
         if cache is not None:
             await cache.delete_entries(job.user_id, job.chat_id)
 
-    return {
+    handlers: dict[type[Job], Handler] = {
         SummarizeChat: summarize,
         StoreCacheEntry: store_entry,
         InvalidateChatCache: invalidate,
     }
+    if run_turn is not None:
+        handlers[GenerateTurn] = run_turn
+    return handlers

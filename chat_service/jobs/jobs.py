@@ -13,18 +13,22 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 SUBJECT_PREFIX = "chat.jobs."
+# Submitted turns have a stream of their own: a work-queue stream allows one consumer per
+# subject, and generations must not wait behind (or hold up) the small jobs.
+TURN_SUBJECT_PREFIX = "chat.turns."
 
 
 @dataclass(frozen=True)
 class Job:
     kind: ClassVar[str] = "job"
+    subject_prefix: ClassVar[str] = SUBJECT_PREFIX
 
     def job_id(self) -> str:
         raise NotImplementedError
 
     @property
     def subject(self) -> str:
-        return SUBJECT_PREFIX + self.kind
+        return self.subject_prefix + self.kind
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,31 @@ class InvalidateChatCache(Job):
         return f"cache-invalidate:{self.user_id}:{self.chat_id}"
 
 
+@dataclass(frozen=True)
+class GenerateTurn(Job):
+    """Generate the reply of a submitted turn (asynchronous mode). The turn is re-read by its
+    client request id; the sampling is the turn's own overrides (merged with the chat's when it
+    runs). `submitted_at` (ISO time of the queued reply's record) makes each submission's id
+    unique, so a resubmitted failed turn is not dropped as a duplicate."""
+
+    kind: ClassVar[str] = "generate_turn"
+    subject_prefix: ClassVar[str] = TURN_SUBJECT_PREFIX
+    user_id: str
+    chat_id: str
+    client_request_id: str
+    submitted_at: str
+    bypass_cache: bool = False
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+
+    def job_id(self) -> str:
+        return f"turn:{self.user_id}:{self.chat_id}:{self.client_request_id}:{self.submitted_at}"
+
+
 JOB_TYPES: dict[str, type[Job]] = {
-    t.kind: t for t in (SummarizeChat, StoreCacheEntry, InvalidateChatCache)
+    t.kind: t for t in (SummarizeChat, StoreCacheEntry, InvalidateChatCache, GenerateTurn)
 }
 
 

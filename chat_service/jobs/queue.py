@@ -3,6 +3,8 @@
 Streams (created or updated at connect, so any replica can start first):
 - CHAT_JOBS, subjects `chat.jobs.>`: work-queue retention (a message is removed once acked),
   file storage (survives a NATS restart), a duplicate window for `Nats-Msg-Id`.
+- CHAT_TURNS, subjects `chat.turns.>`: submitted turns (asynchronous completions), the same
+  retention and storage, consumed by their own workers.
 - CHAT_JOBS_DLQ, subjects `chat.dlq.>`: jobs that failed `queue_max_deliver` times, kept for a
   person to look at (limits retention, 14 days).
 """
@@ -20,11 +22,13 @@ from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from chat_service.config import ChatSettings
-from chat_service.jobs.jobs import SUBJECT_PREFIX, Job, encode
+from chat_service.jobs.jobs import SUBJECT_PREFIX, TURN_SUBJECT_PREFIX, Job, encode
 
 log = logging.getLogger(__name__)
 
 STREAM = "CHAT_JOBS"
+TURN_STREAM = "CHAT_TURNS"
+STREAM_OF_PREFIX = {SUBJECT_PREFIX: STREAM, TURN_SUBJECT_PREFIX: TURN_STREAM}
 DLQ_STREAM = "CHAT_JOBS_DLQ"
 DLQ_PREFIX = "chat.dlq."
 DUPLICATE_WINDOW_S = 120.0
@@ -37,12 +41,15 @@ class QueueUnavailable(Exception):
 
 def stream_configs() -> list[StreamConfig]:
     return [
-        StreamConfig(
-            name=STREAM,
-            subjects=[SUBJECT_PREFIX + ">"],
-            retention=RetentionPolicy.WORK_QUEUE,
-            storage=StorageType.FILE,
-            duplicate_window=DUPLICATE_WINDOW_S,
+        *(
+            StreamConfig(
+                name=name,
+                subjects=[prefix + ">"],
+                retention=RetentionPolicy.WORK_QUEUE,
+                storage=StorageType.FILE,
+                duplicate_window=DUPLICATE_WINDOW_S,
+            )
+            for prefix, name in STREAM_OF_PREFIX.items()
         ),
         StreamConfig(
             name=DLQ_STREAM,
@@ -107,7 +114,7 @@ class JobQueue:
                 job.subject,
                 encode(job),
                 timeout=self.publish_timeout_s,
-                stream=STREAM,
+                stream=STREAM_OF_PREFIX[job.subject_prefix],
                 headers={"Nats-Msg-Id": job.job_id()},
             )
         except (TimeoutError, nats.errors.Error) as exc:

@@ -1,5 +1,6 @@
 """The queue's life in the chat service process: connect in the background (retrying until it
-works, so a down NATS never stops the service from starting), then start the worker."""
+works, so a down NATS never stops the service from starting), then start the workers (small
+jobs, submitted turns)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from chat_service.config import ChatSettings
 from chat_service.jobs.handlers import Handler
 from chat_service.jobs.jobs import Job
 from chat_service.jobs.queue import JobQueue
-from chat_service.jobs.worker import Worker
+from chat_service.jobs.worker import Worker, turn_consumer
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,10 @@ class QueueRuntime:
         self, queue: JobQueue, handlers: dict[type[Job], Handler], settings: ChatSettings
     ) -> None:
         self.queue = queue
-        self.worker = Worker(queue, handlers, settings)
+        self.workers = [
+            Worker(queue, handlers, settings),
+            Worker(queue, handlers, settings, turn_consumer(settings)),
+        ]
         self._connecting: asyncio.Task[None] | None = None
         self.started = asyncio.Event()
 
@@ -35,10 +39,12 @@ class QueueRuntime:
         while True:
             try:
                 await self.queue.connect()
-                await self.worker.start()
+                for worker in self.workers:
+                    await worker.start()
                 self.started.set()
                 return
             except Exception as exc:  # logged, retried
+                await asyncio.gather(*(worker.stop() for worker in self.workers))
                 await self.queue.close()
                 log.warning(
                     "message queue unavailable; jobs run in process until it connects",
@@ -53,5 +59,5 @@ class QueueRuntime:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.worker.stop()
+        await asyncio.gather(*(worker.stop() for worker in self.workers))
         await self.queue.close()

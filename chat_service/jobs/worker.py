@@ -1,10 +1,15 @@
-"""A durable pull consumer inside the chat service process: every replica pulls from the same
+"""Durable pull consumers inside the chat service process: every replica pulls from the same
 consumer, so each job goes to one replica at a time.
 
-Per message: run the handler (under a deadline shorter than the ack wait); ack on success; on
-failure nak with an exponential backoff; once a job has been delivered `queue_max_deliver`
-times, copy it to the dead-letter stream and terminate it. (The consumer itself allows
-unlimited deliveries: JetStream would otherwise drop the job silently after its own limit.)
+Per message: run the handler (under its deadline), telling JetStream the job is still in
+progress every third of the ack wait, so a long job is not redelivered while it runs but a job
+whose replica died is redelivered within one ack wait; ack on success; on failure nak with an
+exponential backoff; once a job has been delivered `queue_max_deliver` times, copy it to the
+dead-letter stream and terminate it. (The consumer itself allows unlimited deliveries:
+JetStream would otherwise drop the job silently after its own limit.)
+
+Two consumers: the small jobs (one at a time, in stream order) and submitted turns
+(`async_turn_concurrency` at a time, each a whole generation).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable
+from dataclasses import dataclass
 
 import nats
 from nats.aio.msg import Msg
@@ -21,25 +27,49 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from chat_service import metrics
 from chat_service.config import ChatSettings
 from chat_service.jobs.handlers import Handler
-from chat_service.jobs.jobs import SUBJECT_PREFIX, Job, decode
-from chat_service.jobs.queue import STREAM, JobQueue
+from chat_service.jobs.jobs import SUBJECT_PREFIX, TURN_SUBJECT_PREFIX, Job, decode
+from chat_service.jobs.queue import STREAM, TURN_STREAM, JobQueue
 
 log = logging.getLogger(__name__)
 
-DURABLE = "chat-jobs"
-BATCH = 8
 FETCH_WAIT_S = 1.0
-ACK_WAIT_S = 120.0
-HANDLER_TIMEOUT_S = 100.0  # below ACK_WAIT_S: a job is not redelivered while it runs
 MAX_BACKOFF_S = 60.0
 STOP_GRACE_S = 10.0
 
 
+@dataclass(frozen=True)
+class Consumer:
+    stream: str
+    subject_prefix: str
+    durable: str
+    concurrency: int  # jobs handled at once (fetched as one batch)
+    ack_wait_s: float
+    handler_timeout_s: float
+
+
+def job_consumer() -> Consumer:
+    return Consumer(STREAM, SUBJECT_PREFIX, "chat-jobs", 1, 30.0, 100.0)
+
+
+def turn_consumer(settings: ChatSettings) -> Consumer:
+    # A generation's own deadlines bound it; the handler's is a backstop above them.
+    timeout = settings.inference_timeout_s + settings.async_busy_wait_s + 60.0
+    return Consumer(
+        TURN_STREAM, TURN_SUBJECT_PREFIX, "chat-turns", settings.async_turn_concurrency, 30.0,
+        timeout,
+    )  # fmt: skip
+
+
 class Worker:
     def __init__(
-        self, queue: JobQueue, handlers: dict[type[Job], Handler], settings: ChatSettings
+        self,
+        queue: JobQueue,
+        handlers: dict[type[Job], Handler],
+        settings: ChatSettings,
+        consumer: Consumer | None = None,
     ) -> None:
         self.queue = queue
+        self.consumer = consumer or job_consumer()
         self.handlers = {t.kind: h for t, h in handlers.items()}
         self.types = {t.kind: t for t in handlers}
         self.max_deliver = settings.queue_max_deliver
@@ -48,21 +78,22 @@ class Worker:
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
+        c = self.consumer
         sub = await self.queue.js.pull_subscribe(
-            SUBJECT_PREFIX + ">",
-            durable=DURABLE,
-            stream=STREAM,
+            c.subject_prefix + ">",
+            durable=c.durable,
+            stream=c.stream,
             config=ConsumerConfig(
-                durable_name=DURABLE,
+                durable_name=c.durable,
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
-                ack_wait=ACK_WAIT_S,
+                ack_wait=c.ack_wait_s,
                 max_deliver=-1,
                 max_ack_pending=1000,
             ),
         )
         self._stopping.clear()
-        self._task = asyncio.create_task(self._run(sub), name="chat-jobs-worker")
+        self._task = asyncio.create_task(self._run(sub), name=f"{c.durable}-worker")
 
     async def stop(self) -> None:
         """Graceful: the current fetch and batch finish (a cancelled fetch could leave its
@@ -88,28 +119,28 @@ class Worker:
     async def _loop(self, sub: nats.js.JetStreamContext.PullSubscription) -> None:
         while not self._stopping.is_set():
             try:
-                msgs = await sub.fetch(BATCH, timeout=FETCH_WAIT_S)
+                msgs = await sub.fetch(self.consumer.concurrency, timeout=FETCH_WAIT_S)
             except TimeoutError:
                 continue  # nothing to do
             except Exception as exc:  # e.g. disconnected: the client reconnects by itself
                 log.debug("fetching jobs failed", extra={"error": repr(exc)})
                 await asyncio.sleep(1.0)
                 continue
-            # One at a time, in stream order: within a replica a chat's invalidation runs after
-            # the cache stores published before it.
-            for msg in msgs:
-                await self._handle(msg)
+            # Small jobs one at a time, in stream order: within a replica a chat's invalidation
+            # runs after the cache stores published before it. Turns: a batch at once.
+            await asyncio.gather(*(self._handle(msg) for msg in msgs))
 
     async def _handle(self, msg: Msg) -> None:
-        kind = msg.subject.removeprefix(SUBJECT_PREFIX)
+        kind = msg.subject.removeprefix(self.consumer.subject_prefix)
         deliveries = msg.metadata.num_delivered
         try:
             job = decode(msg.data, self.types)
         except (ValueError, KeyError, TypeError) as exc:  # no retry can help
             await self._dead_letter(msg, kind, f"undecodable: {exc!r}", deliveries)
             return
+        progress = asyncio.create_task(self._in_progress(msg))
         try:
-            async with asyncio.timeout(HANDLER_TIMEOUT_S):
+            async with asyncio.timeout(self.consumer.handler_timeout_s):
                 await self.handlers[job.kind](job)
         except asyncio.CancelledError:  # shutting down past the grace: redelivered at once
             with contextlib.suppress(Exception):
@@ -127,8 +158,15 @@ class Worker:
             metrics.JOBS_PROCESSED.labels(kind, "retry").inc()
             await _quietly(msg.nak(delay=delay))
             return
+        finally:
+            progress.cancel()
         metrics.JOBS_PROCESSED.labels(kind, "ok").inc()
         await _quietly(msg.ack())
+
+    async def _in_progress(self, msg: Msg) -> None:
+        while True:
+            await asyncio.sleep(self.consumer.ack_wait_s / 3)
+            await _quietly(msg.in_progress())
 
     async def _dead_letter(self, msg: Msg, kind: str, error: str, deliveries: int) -> None:
         try:

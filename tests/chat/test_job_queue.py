@@ -114,7 +114,8 @@ async def chat_stack(
     await turn_cache.cache.start()
     queue = JobQueue(settings)
     service = ChatService(timed, inference_client, settings, turn_cache, queue)
-    runtime = QueueRuntime(queue, make_handlers(timed, service.summarizer, turn_cache), settings)
+    handlers = make_handlers(timed, service.summarizer, turn_cache, service.run_submitted)
+    runtime = QueueRuntime(queue, handlers, settings)
     runtime.start()
     try:
         await asyncio.wait_for(runtime.started.wait(), 20)
@@ -220,7 +221,7 @@ async def test_queue_down_turns_complete_in_process_and_a_stored_job_survives_a_
         # is processed afterwards (at-least-once), by the worker that survived the restart.
         nats_server.start()
         await eventually(lambda: queue.ready, "the client to reconnect", 15)
-        await stack.runtime.worker.stop()
+        await stack.runtime.workers[0].stop()
         question = "What is the capital of Chile?"
         sent = published("store_cache_entry", "published")
         await stack.ask(user, await stack.new_chat(user), question)
@@ -230,7 +231,7 @@ async def test_queue_down_turns_complete_in_process_and_a_stored_job_survives_a_
         nats_server.start()
         await eventually(lambda: queue.ready, "the client to reconnect", 15)
         before = processed("store_cache_entry")
-        await stack.runtime.worker.start()
+        await stack.runtime.workers[0].start()
         await eventually(lambda: processed("store_cache_entry") > before, "the stored job")
         assert (await stack.ask(user, await stack.new_chat(user), question)).cached
 

@@ -444,10 +444,12 @@ class ChatService:
             turn = await self.get_turn(user_id, chat_id, client_request_id)
             reply = turn.assistant
             if reply.content != sent:
-                if not reply.content.startswith(sent):  # regenerated from scratch
-                    raise FailedPrecondition(
+                if not reply.content.startswith(sent):  # restarted from scratch elsewhere
+                    restarted = FailedPrecondition(
                         "the turn was restarted; follow it again", reason="TURN_RESTARTED"
                     )
+                    yield ReplyError(restarted, reply.message_id)
+                    return
                 yield ReplyDelta(reply.content[len(sent) :])
                 sent = reply.content
             if reply.status is MessageStatus.COMPLETE:
@@ -773,8 +775,16 @@ class ChatService:
                         "in progress",
                         reason="TURN_IN_PROGRESS",
                     )
-                # complete: replayed; failed, interrupted or abandoned: regenerated
-                return existing
+                if existing.assistant.status is MessageStatus.COMPLETE:
+                    return existing  # replayed
+                # Failed, interrupted or abandoned: regenerated into the same messages, claimed
+                # first (a fresh lease) so that a concurrent retry sees it in progress.
+                claimed = replace(
+                    existing.assistant, status=MessageStatus.PENDING, content="",
+                    updated_at=utcnow(),
+                )  # fmt: skip
+                await self.store.save_message(user_id, claimed)
+                return Turn(existing.user, claimed)
         return await self._new_turn(
             user_id, chat, content, client_request_id or uuid.uuid4().hex, MessageStatus.PENDING
         )

@@ -45,6 +45,7 @@ class Consumer:
     concurrency: int  # jobs handled at once (fetched as one batch)
     ack_wait_s: float
     handler_timeout_s: float
+    deliveries_factor: int = 1  # times queue_max_deliver before the dead-letter stream
 
 
 def job_consumer() -> Consumer:
@@ -54,9 +55,10 @@ def job_consumer() -> Consumer:
 def turn_consumer(settings: ChatSettings) -> Consumer:
     # A generation's own deadlines bound it; the handler's is a backstop above them.
     timeout = settings.inference_timeout_s + settings.async_busy_wait_s + 60.0
+    # More attempts: a turn dead-lettered during a store outage would stay queued for good.
     return Consumer(
         TURN_STREAM, TURN_SUBJECT_PREFIX, "chat-turns", settings.async_turn_concurrency, 30.0,
-        timeout,
+        timeout, deliveries_factor=4,
     )  # fmt: skip
 
 
@@ -72,7 +74,7 @@ class Worker:
         self.consumer = consumer or job_consumer()
         self.handlers = {t.kind: h for t, h in handlers.items()}
         self.types = {t.kind: t for t in handlers}
-        self.max_deliver = settings.queue_max_deliver
+        self.max_deliver = settings.queue_max_deliver * self.consumer.deliveries_factor
         self.retry_delay_s = settings.queue_retry_delay_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()

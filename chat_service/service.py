@@ -613,6 +613,7 @@ class ChatService:
             started_at,
         )  # fmt: skip
         lease = _Lease(self.store, user_id, reply, mode.lease_s)
+        unsaved: ServiceError | None = None
         merged = merge_sampling(sampling, chat.settings.sampling)
         lookup = (
             self.cache.start_lookup(user_id, chat, turn.user, merged, bypass_cache)
@@ -635,7 +636,13 @@ class ChatService:
                 async for delta in self._generated_reply(chat, turn, prompt, merged, reply):
                     yield delta
             await lease.stop()
-            await self.store.save_message(user_id, reply.assistant)
+            try:
+                await self.store.save_message(user_id, reply.assistant)
+            except ServiceError as exc:
+                # Whole but not stored: it goes on being saved as complete in the background
+                # (a retry of the request id then replays it); the client hears it is not saved.
+                unsaved = exc
+                await self._save_quietly(user_id, reply.assistant)
         except (asyncio.CancelledError, GeneratorExit):
             # The client cancelled or disconnected: keep what it saw.
             await lease.stop()
@@ -668,6 +675,11 @@ class ChatService:
             for task in (lookup, building):
                 if task is not None and not task.done():
                     _discard(task)
+        if unsaved is not None:
+            metrics.TURNS.labels("failed").inc()
+            outcome.outcome, outcome.reason = "failed", unsaved.reason
+            yield ReplyError(unsaved, reply.assistant.message_id)
+            return
         answer = reply.assistant
         metrics.TURNS.labels("complete").inc()
         outcome.outcome, outcome.cached = "complete", answer.cached

@@ -17,7 +17,8 @@ export type MessageStatus =
   | "MESSAGE_STATUS_PENDING"
   | "MESSAGE_STATUS_COMPLETE"
   | "MESSAGE_STATUS_INTERRUPTED"
-  | "MESSAGE_STATUS_FAILED";
+  | "MESSAGE_STATUS_FAILED"
+  | "MESSAGE_STATUS_QUEUED";
 
 export interface Message {
   message_id: string;

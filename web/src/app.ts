@@ -50,6 +50,7 @@ function statusOf(message: Message): Status {
     case "MESSAGE_STATUS_FAILED":
       return "failed";
     case "MESSAGE_STATUS_PENDING":
+    case "MESSAGE_STATUS_QUEUED": // submitted through the API, not generated yet
       return "pending";
     default:
       return "complete";

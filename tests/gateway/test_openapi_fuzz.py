@@ -18,7 +18,12 @@ stream (a few events at most, within the request timeout, then it disconnects, w
 exercises interruption), and each event's data is validated here against the spec's
 `v1CompleteResponse` definition, with exactly one of delta/final/error set. Error answers of
 the completion come before the stream starts and are checked like every other operation's.
-A separate test streams one valid completion to its end through the same checks.
+A separate test streams one valid completion to its end through the same checks. Following a
+submitted turn (StreamTurn) answers the same events and is checked the same way.
+
+Submitted turns (POST /chat/{chat_id}/turns) run after their request, in the chat service: their
+valid examples ask for at most 16 tokens, and the module waits until every one has ended
+before it lets later tests use the model.
 
 Random chat ids almost always name no chat; so that the operations on one chat also meet a real
 one, half of the generated chat ids (chosen by a hash, so a replayed case chooses the same) are
@@ -27,10 +32,12 @@ replaced by a freshly created chat of the same user.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import hypothesis
@@ -60,6 +67,8 @@ MAX_EXAMPLES = int(os.environ.get("CHATSTACK_FUZZ_EXAMPLES", "30"))  # random on
 REQUEST_TIMEOUT_S = 15.0  # per request; for an event stream, the whole stream
 MAX_STREAM_EVENTS = 3  # the fuzzer stops reading (and disconnects) after this many events
 COMPLETION = "POST /chat/{chat_id}/completion"
+FOLLOW_TURN = "GET /chat/{chat_id}/turns/{client_request_id}/stream"
+SETTLE_S = 300.0  # submitted turns still running after the fuzzing: a bound, not an estimate
 
 
 def _config(max_stream_events: int) -> schemathesis.Config:
@@ -95,8 +104,15 @@ _DEFINITIONS: dict[str, Any] = _SPEC["definitions"]
 # One overlay on the generated spec: a completion needs a non-empty `content`, which the proto
 # does not annotate (proto3 fields are all optional), so without it most "valid" completions
 # would be `{}` and never reach the model.
-_DEFINITIONS["ChatServiceCompleteBody"]["required"] = ["content"]
-_DEFINITIONS["ChatServiceCompleteBody"]["properties"]["content"]["minLength"] = 1
+for _body in ("ChatServiceCompleteBody", "ChatServiceSubmitCompletionBody"):
+    _DEFINITIONS[_body]["required"] = ["content"]
+    _DEFINITIONS[_body]["properties"]["content"]["minLength"] = 1
+# Submitted turns are not cut short by a disconnect: keep their valid examples short.
+_DEFINITIONS["fuzzShortSampling"] = copy.deepcopy(_DEFINITIONS["v1SamplingSettings"])
+_DEFINITIONS["fuzzShortSampling"]["properties"]["max_tokens"]["maximum"] = 16
+_DEFINITIONS["ChatServiceSubmitCompletionBody"]["properties"]["sampling"] = {
+    "$ref": "#/definitions/fuzzShortSampling"
+}
 
 schema = schemathesis.openapi.from_dict(_SPEC, config=_config(MAX_STREAM_EVENTS))
 # The same spec, reading event streams to their end (for the one full completion).
@@ -107,9 +123,44 @@ _EVENT_VALIDATOR = jsonschema_rs.validator_for(
 _EVENT_KINDS = {"delta", "final", "error"}
 
 
+def _unsettled(gateway: Gateway, headers: dict[str, str]) -> int:
+    """Replies of the fuzz user still queued or being generated."""
+    count, token = 0, ""
+    while True:
+        page = requests.get(
+            f"{gateway.base_url}/chats",
+            params={"page_size": 100, "page_token": token},
+            headers=headers,
+            timeout=REQUEST_TIMEOUT_S,
+        ).json()
+        for chat in page.get("chats", []):
+            reply = requests.get(
+                f"{gateway.base_url}/chat/{chat['chat_id']}",
+                params={"page_size": 200},
+                headers=headers,
+                timeout=REQUEST_TIMEOUT_S,
+            ).json()
+            count += sum(
+                m["status"] in ("MESSAGE_STATUS_QUEUED", "MESSAGE_STATUS_PENDING")
+                for m in reply.get("messages", [])
+            )
+        token = page.get("next_page_token", "")
+        if not token:
+            return count
+
+
+def _settle(gateway: Gateway, headers: dict[str, str]) -> None:
+    deadline = time.monotonic() + SETTLE_S
+    while (left := _unsettled(gateway, headers)) > 0:
+        assert time.monotonic() < deadline, f"{left} submitted turns still running"
+        time.sleep(1)
+
+
 @pytest.fixture(scope="module")
-def auth_headers(gateway: Gateway) -> dict[str, str]:
-    return {"Authorization": f"Bearer {gateway.token(USER)}"}
+def auth_headers(gateway: Gateway) -> Iterator[dict[str, str]]:
+    headers = {"Authorization": f"Bearer {gateway.token(USER)}"}
+    yield headers
+    _settle(gateway, headers)  # the model is free again for the tests after this module
 
 
 def _new_chat(gateway: Gateway, headers: dict[str, str]) -> str:
@@ -184,7 +235,7 @@ def _call_and_check(
     except requests.Timeout:
         pytest.fail(f"no answer within {REQUEST_TIMEOUT_S}s: {case.method} {case.formatted_path}")
     checks = [not_a_server_error, status_code_conformance]
-    if case.operation.label == COMPLETION and response.status_code == 200:
+    if case.operation.label in (COMPLETION, FOLLOW_TURN) and response.status_code == 200:
         _stream_events(case, response)
     else:
         checks += [content_type_conformance, response_schema_conformance]
@@ -208,6 +259,7 @@ def test_streamed_completion_against_openapi_spec(
     gateway: Gateway, auth_headers: dict[str, str]
 ) -> None:
     """One valid completion read to its end: deltas, then a final event with usage."""
+    _settle(gateway, auth_headers)  # submitted turns from the fuzzing hold the model
     chat_id = _new_chat(gateway, auth_headers)
     operation = full_stream_schema[COMPLETION.split(" ")[1]]["POST"]
     case = operation.Case(

@@ -2,7 +2,7 @@
 and checks on the rendered manifests (what runs where, probes, security, images, autoscaling,
 disruption budgets, secrets, the Envoy config).
 
-The optional dependency charts (cassandra, milvus) are declared but not vendored, and helm
+The optional dependency charts (cassandra, milvus, nats) are declared but not vendored, and helm
 refuses to render a chart whose dependencies are missing even when their condition is false;
 the tests render a copy of the chart with empty stand-ins of the same names (disabled, they
 contribute nothing)."""
@@ -384,14 +384,21 @@ def test_no_plain_secrets(which: str, request: pytest.FixtureRequest) -> None:
                     assert "secretKeyRef" in variable.get("valueFrom", {}), (name, variable)
 
 
-def test_cassandra_and_milvus_are_external_by_default(default: list[Manifest]) -> None:
-    chat = env_of(pod_spec(by_kind(default, "Deployment")[f"{FULLNAME}-chat"])["containers"][0])
+def chat_env(manifests: list[Manifest]) -> dict[str, Any]:
+    return env_of(pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-chat"])["containers"][0])
+
+
+def test_cassandra_milvus_and_nats_are_external_by_default(default: list[Manifest]) -> None:
+    chat = chat_env(default)
     assert chat["CHAT_STORE"]["value"] == "cassandra"
     assert chat["CHAT_CASSANDRA_CONTACT_POINTS"]["value"] == "cassandra.cassandra.svc.cluster.local"
     assert chat["CHAT_CASSANDRA_CONSISTENCY"]["value"] == "LOCAL_QUORUM"
     assert chat["CHAT_CASSANDRA_KEYSPACE"]["value"] == "chatstack"
     assert "CHAT_CASSANDRA_PASSWORD" not in chat
     assert chat["CHAT_CACHE_URI"]["value"] == "http://milvus.milvus.svc.cluster.local:19530"
+    # the job queue: several chat replicas share durable jobs and submitted turns through it
+    assert chat["CHAT_QUEUE_URL"]["value"] == "nats://nats.nats.svc.cluster.local:4222"
+    assert chat["CHAT_ASYNC_TURN_CONCURRENCY"]["value"] == "2"
     # chat -> inference and embedding through Envoy's internal listener
     internal = f"{host('envoy-internal')}:50050"
     assert chat["CHAT_INFERENCE_ADDRESS"]["value"] == internal
@@ -413,9 +420,9 @@ def test_cassandra_credentials_by_reference(everything: list[Manifest]) -> None:
 def test_bundled_dependencies_are_wired_when_enabled(helm: Path, chart_dir: Path) -> None:
     manifests = template(
         helm, chart_dir, "--set", "cassandra.enabled=true", "--set", "milvus.enabled=true",
-        "--set", "cache.milvusUri=",
+        "--set", "cache.milvusUri=", "--set", "nats.enabled=true", "--set", "queue.url=",
     )  # fmt: skip
-    chat = env_of(pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-chat"])["containers"][0])
+    chat = chat_env(manifests)
     assert chat["CHAT_CASSANDRA_CONTACT_POINTS"]["value"] == (
         f"{RELEASE}-cassandra.{NAMESPACE}.svc.cluster.local"
     )
@@ -425,15 +432,68 @@ def test_bundled_dependencies_are_wired_when_enabled(helm: Path, chart_dir: Path
     assert chat["CHAT_CACHE_URI"]["value"] == (
         f"http://{RELEASE}-milvus.{NAMESPACE}.svc.cluster.local:19530"
     )
+    assert chat["CHAT_QUEUE_URL"]["value"] == (
+        f"nats://{RELEASE}-nats.{NAMESPACE}.svc.cluster.local:4222"
+    )
+
+
+def test_queue_wiring_variants(helm: Path, chart_dir: Path) -> None:
+    # no queue at all: no CHAT_QUEUE_URL (the service runs that work in process)
+    chat = chat_env(template(helm, chart_dir, "--set", "queue.url="))
+    assert "CHAT_QUEUE_URL" not in chat
+    assert chat["CHAT_ASYNC_TURN_CONCURRENCY"]["value"] == "2"
+    # an explicit URL wins over the bundled NATS; the concurrency follows the value
+    chat = chat_env(template(
+        helm, chart_dir, "--set", "nats.enabled=true", "--set", "queue.url=tls://nats.mq:4222",
+        "--set", "queue.asyncTurnConcurrency=5",
+    ))  # fmt: skip
+    assert chat["CHAT_QUEUE_URL"]["value"] == "tls://nats.mq:4222"
+    assert chat["CHAT_ASYNC_TURN_CONCURRENCY"]["value"] == "5"
+    # the bundled chart's client Service is named like its fullname
+    for setting, url in (
+        ("nats.fullnameOverride=mq", f"nats://mq.{NAMESPACE}.svc.cluster.local:4222"),
+        ("clusterDomain=example.org", f"nats://{RELEASE}-nats.{NAMESPACE}.svc.example.org:4222"),
+    ):
+        chat = chat_env(template(helm, chart_dir, "--set", "nats.enabled=true",
+                                 "--set", "queue.url=", "--set", setting))  # fmt: skip
+        assert chat["CHAT_QUEUE_URL"]["value"] == url, setting
+    # a release whose name contains "nats": the nats chart uses the release name alone
+    out = run(
+        [helm, "template", "my-nats", chart_dir, "--namespace", NAMESPACE,
+         "--kube-version", KUBE_VERSION, "--set", "nats.enabled=true", "--set", "queue.url="]
+    )  # fmt: skip
+    (deployment,) = (
+        m for m in yaml.safe_load_all(out)
+        if m and m["kind"] == "Deployment" and component(m) == "chat"
+    )  # fmt: skip
+    chat = env_of(pod_spec(deployment)["containers"][0])
+    assert chat["CHAT_QUEUE_URL"]["value"] == f"nats://my-nats.{NAMESPACE}.svc.cluster.local:4222"
+    # the schema refuses what is not a NATS URL, and a concurrency below 1
+    assert "/queue/url" in template_error(helm, chart_dir, "--set", "queue.url=http://nats:4222")
+    assert "/queue/asyncTurnConcurrency" in template_error(
+        helm, chart_dir, "--set", "queue.asyncTurnConcurrency=0"
+    )
 
 
 def test_chart_dependencies_are_optional_and_not_vendored() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     conditions = {d["name"]: d["condition"] for d in chart["dependencies"]}
-    assert conditions == {"cassandra": "cassandra.enabled", "milvus": "milvus.enabled"}
+    assert conditions == {
+        "cassandra": "cassandra.enabled",
+        "milvus": "milvus.enabled",
+        "nats": "nats.enabled",
+    }
+    (nats,) = (d for d in chart["dependencies"] if d["name"] == "nats")
+    assert nats["repository"] == "https://nats-io.github.io/k8s/helm/charts/"
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert values["cassandra"]["enabled"] is False
     assert values["milvus"]["enabled"] is False
+    assert values["nats"]["enabled"] is False
+    # the bundled NATS keeps the jobs: JetStream with file storage on a claim
+    jetstream = values["nats"]["config"]["jetstream"]
+    assert jetstream["enabled"] is True
+    assert jetstream["fileStore"]["enabled"] is True
+    assert jetstream["fileStore"]["pvc"]["enabled"] is True
     assert not (CHART / "charts").exists()
 
 
@@ -759,7 +819,8 @@ def test_schema_is_draft_07_and_closed() -> None:
 def test_chart_readme_covers_operations() -> None:
     readme = (CHART / "README.md").read_text()
     for topic in ("helm install", "helm upgrade", "values-gpu.yaml", "scale deploy/",
-                  "store.cassandra", "cache.milvusUri", "prometheus-adapter", "existingSecret",
+                  "store.cassandra", "cache.milvusUri", "queue.url", "nats.enabled",
+                  "prometheus-adapter", "existingSecret",
                   "render_envoy_for_helm.sh"):  # fmt: skip
         assert topic in readme, topic
 

@@ -127,9 +127,10 @@ def _unsettled(gateway: Gateway, headers: dict[str, str]) -> int:
     """Replies of the fuzz user still queued or being generated."""
     count, token = 0, ""
     while True:
+        query: dict[str, str | int] = {"page_size": 100, "page_token": token}
         page = requests.get(
             f"{gateway.base_url}/chats",
-            params={"page_size": 100, "page_token": token},
+            params=query,
             headers=headers,
             timeout=REQUEST_TIMEOUT_S,
         ).json()

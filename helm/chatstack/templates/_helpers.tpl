@@ -211,6 +211,24 @@ priorityClassName: {{ . }}
 {{- end }}
 {{- end }}
 
+{{/* The NATS URL of the job queue: the value, or the bundled chart's client Service (named
+     like the nats chart's fullname: nats.fullnameOverride, else <release>-nats, or <release>
+     when the release name contains "nats"); empty: no queue (the chat service then runs that
+     work in process). */}}
+{{- define "chatstack.queue.url" -}}
+{{- if .Values.queue.url }}
+{{- .Values.queue.url }}
+{{- else if .Values.nats.enabled }}
+{{- $service := printf "%s-nats" .Release.Name }}
+{{- if .Values.nats.fullnameOverride }}
+{{- $service = .Values.nats.fullnameOverride }}
+{{- else if contains "nats" .Release.Name }}
+{{- $service = .Release.Name }}
+{{- end }}
+{{- printf "nats://%s.%s.svc.%s:4222" ($service | trunc 63 | trimSuffix "-") .Release.Namespace .Values.clusterDomain }}
+{{- end }}
+{{- end }}
+
 {{/* NetworkPolicy ingress rule for a metrics port: (list $ portName) */}}
 {{- define "chatstack.metricsIngress" -}}
 {{- $root := index . 0 -}}

@@ -29,8 +29,8 @@ gen/.stamp: $(PROTO_FILES) buf.yaml scripts/gen_protos.sh scripts/gen_openapi.sh
 	@scripts/gen_protos.sh
 	@touch $@
 
-run: setup ## start the services locally on the embedded defaults
-	@$(PY) -m local_stack
+run: setup ## start the services locally (options: make run ARGS="--chat-replicas 2 ...")
+	@$(PY) -m local_stack $(ARGS)
 
 lint: setup ## ruff, mypy and buf lint
 	@$(BIN)/ruff check .

@@ -8,9 +8,15 @@ The web UI (web/, built into web/dist by scripts/build_web.sh, which skips an up
 build) is served by web_static with development tokens on: its sign-in page gives any user
 name a token from the local issuer. Without npm and without a build, the stack runs without UI.
 
-The chat service reaches inference and embedding through Envoy's internal listener, as in
-production, so `--inference-replicas N` (N processes on consecutive ports) is balanced,
-health-checked and ejected on failure by Envoy (see gateway/envoy_config.py).
+Replicas: `--chat-replicas N` and `--inference-replicas N` run N processes of a service on
+consecutive ports, balanced, health-checked and ejected on failure by Envoy (see
+gateway/envoy_config.py): the chat replicas behind the public listener, the inference replicas
+behind the internal one, through which the chat service reaches inference and embedding, as in
+production. The chat replicas share everything a turn needs, so any of them can serve any
+request: the history store (the SQLite file in WAL mode, or Cassandra), NATS, and the answer
+cache. Milvus Lite in process allows one process per data directory, so with more than one
+chat replica the cache's data directory (.run/cache.db, the same one) is served by a Milvus
+Lite server (`milvus-lite server`, on --cache-port) that every replica connects to.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import GatewaySettings
@@ -36,6 +45,33 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
 LOGS = RUN_DIR / "logs"
 WEB_DIST = ROOT / "web" / "dist"
+CACHE_DIR = RUN_DIR / "cache.db"  # Milvus Lite's data directory, in process or served
+DEFAULT_CHAT_PORT = 50051
+# `milvus-lite server` with SIGTERM handled like Ctrl-C: it then stops serving and closes its
+# data directory cleanly (a SIGKILL loses nothing either: its write-ahead log is replayed).
+MILVUS_LITE_SERVER = (
+    "import signal, sys; signal.signal(signal.SIGTERM, signal.default_int_handler); "
+    "from milvus_lite.cmdline import main; sys.exit(main())"
+)
+
+
+@dataclass
+class PortProcess(ManagedProcess):
+    """A process without a health endpoint, ready once it accepts connections on `port`."""
+
+    port: int = 0
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(f"{self.name} not listening after {timeout_s:.0f}s:\n{self.log_tail()}")
 
 
 def grpc_service(name: str, module: str, port: int, *extra: str) -> ManagedProcess:
@@ -48,24 +84,46 @@ def grpc_service(name: str, module: str, port: int, *extra: str) -> ManagedProce
     )
 
 
+def chat_ports(args: argparse.Namespace) -> list[int]:
+    return [args.chat_port + i for i in range(args.chat_replicas)]
+
+
 def inference_ports(args: argparse.Namespace) -> list[int]:
     return [args.inference_port + i for i in range(args.inference_replicas)]
 
 
+def shared_cache(args: argparse.Namespace) -> bool:
+    """Several chat replicas share a Milvus Lite server; one runs Milvus Lite in process."""
+    return bool(args.chat_replicas > 1)
+
+
+def place_ports(args: argparse.Namespace) -> None:
+    """Ports left unset follow the previous service's replicas: chat, inference, embedding
+    (50051, 50052, 50053 with one replica each)."""
+    if args.chat_port is None:
+        args.chat_port = DEFAULT_CHAT_PORT
+    if args.inference_port is None:
+        args.inference_port = args.chat_port + args.chat_replicas
+    if args.embedding_port is None:
+        args.embedding_port = args.inference_port + args.inference_replicas
+
+
 def check_ports(args: argparse.Namespace) -> None:
     """Every service port (and its metrics port, +1000) must be distinct."""
-    grpc_ports = [args.chat_port, args.embedding_port, *inference_ports(args)]
+    grpc_ports = [*chat_ports(args), *inference_ports(args), args.embedding_port]
     ports = [
         args.http_port, args.envoy_admin_port, args.internal_port, args.web_port,
         args.nats_port, args.nats_port + 1000,
         *grpc_ports, *(port + 1000 for port in grpc_ports),
+        *([args.cache_port] if shared_cache(args) else []),
     ]  # fmt: skip
     clashes = sorted({port for port in ports if ports.count(port) > 1})
     if clashes:
         raise SystemExit(
-            f"port(s) {clashes} used twice: inference replicas take --inference-port and the "
-            f"{args.inference_replicas - 1} port(s) after it (metrics: +1000); "
-            "move --inference-port or --embedding-port"
+            f"port(s) {clashes} used twice: chat replicas take --chat-port and the "
+            f"{args.chat_replicas - 1} port(s) after it, inference replicas --inference-port "
+            f"and the {args.inference_replicas - 1} after it (metrics ports: +1000); "
+            "move --chat-port, --inference-port, --embedding-port or the port named"
         )
 
 
@@ -101,7 +159,7 @@ def envoy_process(args: argparse.Namespace) -> tuple[ManagedProcess, GatewaySett
         listen_port=args.http_port,
         admin_port=args.envoy_admin_port,
         internal_port=args.internal_port,
-        chat_upstreams=[f"127.0.0.1:{args.chat_port}"],
+        chat_upstreams=[f"127.0.0.1:{port}" for port in chat_ports(args)],
         inference_upstreams=[f"127.0.0.1:{port}" for port in inference_ports(args)],
         embedding_upstreams=[f"127.0.0.1:{args.embedding_port}"],
         web_upstreams=[f"127.0.0.1:{args.web_port}"] if args.web else [],
@@ -139,6 +197,21 @@ def nats_process(args: argparse.Namespace) -> ManagedProcess:
     )  # fmt: skip
 
 
+def milvus_process(args: argparse.Namespace) -> ManagedProcess:
+    """The answer cache's Milvus Lite data directory served to every chat replica. One worker
+    thread: the Lite engine is not safe for concurrent writes to a collection (see
+    milvus_lite/adapter/grpc/server.py), and the replicas' writes come from two processes."""
+    return PortProcess(
+        name="milvus",
+        argv=[
+            sys.executable, "-c", MILVUS_LITE_SERVER, "server", "--data-dir", str(CACHE_DIR),
+            "--host", "127.0.0.1", "--port", str(args.cache_port), "--max-workers", "1",
+        ],
+        log_path=LOGS / "milvus.log",
+        port=args.cache_port,
+    )  # fmt: skip
+
+
 def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], GatewaySettings]:
     store = ["--store", args.store]
     if args.store == "sqlite":
@@ -158,33 +231,59 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
         )
         for i, port in enumerate(replicas)
     ]
-    # Chat starts before Envoy: it connects to the internal listener lazily, on its first turn.
-    chat = grpc_service(
-        "chat",
-        "chat_service",
-        args.chat_port,
-        "--inference-address",
-        f"127.0.0.1:{args.internal_port}",
-        "--embedding-address",
-        f"127.0.0.1:{args.internal_port}",
+    cache_uri = f"http://127.0.0.1:{args.cache_port}" if shared_cache(args) else str(CACHE_DIR)
+    chat_args = [
+        "--inference-address", f"127.0.0.1:{args.internal_port}",
+        "--embedding-address", f"127.0.0.1:{args.internal_port}",
+        "--cache-uri", cache_uri,
         *(["--queue-url", f"nats://127.0.0.1:{args.nats_port}"] if args.queue else []),
         *store,
-    )
+    ]  # fmt: skip
+    # Chat starts before Envoy: it connects to the internal listener lazily, on its first turn.
+    chat = [
+        grpc_service(
+            "chat" if args.chat_replicas == 1 else f"chat-{i}", "chat_service", port, *chat_args
+        )
+        for i, port in enumerate(chat_ports(args))
+    ]
     embedding = grpc_service("embedding", "embedding_service", args.embedding_port)
     web = [web_process(args)] if args.web else []
     queue = [nats_process(args)] if args.queue else []
-    return [*queue, embedding, *inference, chat, *web, envoy], gateway
+    milvus = [milvus_process(args)] if shared_cache(args) else []
+    return [*queue, *milvus, embedding, *inference, *chat, *web, envoy], gateway
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the whole system locally")
     parser.add_argument("--http-port", type=int, default=8080, help="REST + gRPC via Envoy")
     parser.add_argument("--envoy-admin-port", type=int, default=9901)
-    parser.add_argument("--chat-port", type=int, default=50051)
-    parser.add_argument("--inference-port", type=int, default=50052)
-    parser.add_argument("--embedding-port", type=int, default=50053)
+    parser.add_argument(
+        "--chat-port",
+        type=int,
+        default=None,
+        help=f"the first chat replica's port (default {DEFAULT_CHAT_PORT}; metrics: +1000)",
+    )
+    parser.add_argument(
+        "--inference-port",
+        type=int,
+        default=None,
+        help="the first inference replica's port (default: the port after the chat replicas')",
+    )
+    parser.add_argument(
+        "--embedding-port",
+        type=int,
+        default=None,
+        help="default: the port after the inference replicas'",
+    )
     parser.add_argument(
         "--internal-port", type=int, default=50050, help="Envoy's internal gRPC listener"
+    )
+    parser.add_argument(
+        "--chat-replicas",
+        type=int,
+        default=1,
+        help="chat processes, on --chat-port and the ports after it, behind Envoy's public "
+        "listener; more than one share a Milvus Lite server for the answer cache",
     )
     parser.add_argument(
         "--inference-replicas",
@@ -209,10 +308,18 @@ def main() -> None:
         action="store_false",
         help="no NATS: the chat service runs background jobs in process",
     )
+    parser.add_argument(
+        "--cache-port",
+        type=int,
+        default=19530,
+        help="the Milvus Lite server of the answer cache (only with --chat-replicas > 1)",
+    )
     parser.add_argument("--start-timeout", type=float, default=300)
     args = parser.parse_args()
-    if args.inference_replicas < 1:
-        parser.error("--inference-replicas must be at least 1")
+    for option in ("chat_replicas", "inference_replicas"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be at least 1")
+    place_ports(args)
     check_ports(args)
     if args.web:
         args.web = build_web()
@@ -262,6 +369,13 @@ def print_welcome(args: argparse.Namespace, gateway: GatewaySettings) -> None:
         chat_id = json.load(reply)["chat"]["chat_id"]
     replicas = inference_ports(args)
     metrics = ", ".join(f":{port + 1000}" for port in replicas)
+    chats = chat_ports(args)
+    chat_metrics = ", ".join(f":{port + 1000}" for port in chats)
+    cache = (
+        f"Milvus Lite server 127.0.0.1:{args.cache_port}, shared by the chat replicas"
+        if shared_cache(args)
+        else "Milvus Lite in the chat process"
+    )
     ui = (
         f"Web UI:  {base}/   (open it in a browser; sign in with any user name)"
         if args.web
@@ -282,9 +396,11 @@ API: {base}
 More: curl {base}/chats -H "authorization: Bearer $TOKEN"
 Tokens for other users: .venv/bin/python -m gateway.token <user name>
 Chat from the terminal: .venv/bin/python -m chat_service.cli --token $TOKEN
-Inference: {len(replicas)} replica(s) behind Envoy's internal listener \
-127.0.0.1:{args.internal_port} (state: curl 127.0.0.1:{args.envoy_admin_port}/clusters)
-Metrics: chat :{args.chat_port + 1000}, inference {metrics}, \
+Chat: {len(chats)} replica(s) behind Envoy {base}; inference: {len(replicas)} replica(s) \
+behind Envoy's internal listener 127.0.0.1:{args.internal_port} \
+(state: curl 127.0.0.1:{args.envoy_admin_port}/clusters)
+Answer cache: {cache} ({CACHE_DIR.relative_to(ROOT)})
+Metrics: chat {chat_metrics}, inference {metrics}, \
 embedding :{args.embedding_port + 1000}, Envoy :{args.envoy_admin_port}/stats/prometheus
 Logs:    .run/logs/      Press Ctrl-C to stop everything.
 """,

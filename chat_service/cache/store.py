@@ -16,11 +16,12 @@ still gets its own best candidates.
 
 Flush (Lite only): Lite searches unflushed rows by brute force (~+20 ms per 1,000 rows) and
 auto-flushes only at 128 MB, so the cache flushes after FLUSH_EVERY inserts or FLUSH_AFTER_S
-after the first unflushed one. A Milvus server seals segments itself and rate-limits flush
-calls, so there it is never called.
+after the first unflushed one. That includes Milvus Lite run as a server that several chat
+replicas share (`milvus-lite server`, recognized by its version string). A Milvus server seals
+segments itself and rate-limits flush calls, so there it is never called.
 
 Consistency: on a server the collection keeps Milvus' default (Bounded): a delete may take a
-moment to stop matching searches. Lite is immediately consistent.
+moment to stop matching searches. Lite (in process or as a server) is immediately consistent.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ FLUSH_AFTER_S = 2.0
 RECONNECT_AFTER_S = 5.0  # after a failed connect, calls fail fast until then
 EVICT_RESOLUTION_MS = 1_000
 _SEARCH_FIELDS = ["question", "answer", "model", "chat_id", "created_ms"]
+LITE_SERVER_VERSION_PREFIX = "milvus_lite"  # GetVersion of `milvus-lite server` (3.x)
 
 
 class CacheUnavailable(Exception):
@@ -136,6 +138,7 @@ class CacheStore:
         self.dimension = dimension
         self.call_timeout_s = call_timeout_s
         self.lite = is_lite(uri)
+        self.flushes = self.lite  # Milvus Lite, in process or as a server (see _open)
         self._client: Any = None
         self._connect_lock = threading.Lock()
         self._failed_at = 0.0
@@ -194,10 +197,16 @@ class CacheStore:
                 )
             # After a restart the collection is released: searches fail until it is loaded.
             client.load_collection(self.collection, timeout=self.call_timeout_s)
+            if not self.lite:  # a Milvus Lite server needs the flushes of in-process Lite
+                version = client.get_server_version(timeout=self.call_timeout_s)
+                self.flushes = str(version).startswith(LITE_SERVER_VERSION_PREFIX)
         except Exception:
             client.close()
             raise
-        log.info("answer cache connected", extra={"uri": self.uri, "lite": self.lite})
+        log.info(
+            "answer cache connected",
+            extra={"uri": self.uri, "lite": self.lite, "flushes": self.flushes},
+        )
         return client
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -208,7 +217,7 @@ class CacheStore:
     async def close(self) -> None:
         def shut() -> None:
             if self._client is not None:
-                if self.lite and self._unflushed:
+                if self.flushes and self._unflushed:
                     self._client.flush(self.collection, timeout=self.call_timeout_s)
                 self._client.close()
                 self._client = None
@@ -306,7 +315,7 @@ class CacheStore:
 
     async def flush_if_due(self) -> bool:
         """Flushes Lite's memtable when FLUSH_AFTER_S passed since the first unflushed row."""
-        if not (self.lite and self._unflushed):
+        if not (self.flushes and self._unflushed):
             return False
         if time.monotonic() - self._first_unflushed_at < FLUSH_AFTER_S:
             return False
@@ -314,7 +323,7 @@ class CacheStore:
         return True
 
     def _flush(self) -> None:
-        if self.lite and self._unflushed:
+        if self.flushes and self._unflushed:
             self._connected().flush(self.collection, timeout=self.call_timeout_s)
             self._unflushed = 0
 

@@ -784,7 +784,8 @@ class ChatService:
                 if self._running(existing.assistant):
                     raise FailedPrecondition(
                         f"the turn with client_request_id {client_request_id!r} is still "
-                        "in progress",
+                        "in progress (if its server stopped, it is released "
+                        f"{self.settings.abandoned_turn_s:.0f} s after its last sign of life)",
                         reason="TURN_IN_PROGRESS",
                     )
                 if existing.assistant.status is MessageStatus.COMPLETE:

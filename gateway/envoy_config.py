@@ -80,6 +80,9 @@ STREAMING_METHODS = ("Complete", "StreamTurn")
 # Retry only what cannot have reached the service's handler: the connection or stream was
 # refused, or the service said UNAVAILABLE (e.g. draining). Never a reset mid-call.
 INTERNAL_RETRY_ON = "connect-failure,refused-stream,unavailable"
+# Non-idempotent chat calls (a new chat, a turn) are retried only when they cannot have reached
+# any chat process: e.g. a replica killed moments ago, before the health checks eject it.
+UNSENT_RETRY_ON = "connect-failure,refused-stream"
 HCM_TYPE = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 
 # HTTP status of a local reply -> google.rpc.Code for the JSON error body, the same shape the
@@ -416,6 +419,13 @@ def _router_filter() -> Config:
     }
 
 
+def _unsent_retry_policy(settings: GatewaySettings, per_try_timeout: bool) -> Config:
+    policy = _retry_policy(settings, UNSENT_RETRY_ON)
+    if not per_try_timeout:
+        del policy["per_try_timeout"]
+    return policy
+
+
 def _retry_policy(
     settings: GatewaySettings, retry_on: str = "unavailable,reset,connect-failure"
 ) -> Config:
@@ -459,7 +469,9 @@ def _routes(settings: GatewaySettings) -> list[Config]:
                         # Native gRPC clients' deadlines apply, capped at the same limit.
                         "grpc_timeout_header_max": stream_cap,
                     },
-                    # No retry_policy: a retried turn could generate twice.
+                    # Never after a reset (a retried turn could generate twice); no per-try
+                    # timeout (it would cut the stream).
+                    "retry_policy": _unsent_retry_policy(settings, per_try_timeout=False),
                 },
             }
         )
@@ -476,7 +488,8 @@ def _routes(settings: GatewaySettings) -> list[Config]:
                 },
             }
         )
-    # CreateChat and any method added later: unary timeout, no retries (not idempotent).
+    # CreateChat, SubmitCompletion and any method added later: unary timeout, retried only
+    # when the call cannot have been sent (not idempotent).
     routes.append(
         {
             "name": "chat-other",
@@ -485,6 +498,7 @@ def _routes(settings: GatewaySettings) -> list[Config]:
                 "cluster": CHAT_CLUSTER,
                 "timeout": unary_timeout,
                 "max_stream_duration": {"grpc_timeout_header_max": unary_timeout},
+                "retry_policy": _unsent_retry_policy(settings, per_try_timeout=True),
             },
         }
     )
@@ -613,7 +627,9 @@ def _internal_routes(settings: GatewaySettings) -> list[Config]:
                     "max_stream_duration": stream_cap,
                     "grpc_timeout_header_max": stream_cap,
                 },
-                # No retry_policy: a retried Generate would run the engine twice.
+                # Retried only if it cannot have been sent (a replica killed moments ago): a
+                # retried Generate that reached an engine would run it twice.
+                "retry_policy": _unsent_retry_policy(settings, per_try_timeout=False),
                 **hashing(),
             },
         },

@@ -1,9 +1,10 @@
 """HistoryStore on SQLite: the embedded default.
 
 One connection, owned by one worker thread: sqlite3 calls block, so every call runs there
-and the event loop only awaits. A single writer also means no SQLITE_BUSY between our own
-calls, and each method is one transaction. WAL lets readers of other processes (backups,
-the sqlite3 shell) coexist with the writer.
+and the event loop only awaits. Each method is one transaction. WAL lets readers of other
+processes (backups, the sqlite3 shell) coexist with the writer; several chat replicas on one
+file (`make run ARGS="--chat-replicas 2"`) take turns writing: multi-statement writes start
+with BEGIN IMMEDIATE, and the busy timeout makes a writer wait for the lock, not fail.
 
 Every key starts with user_id, like the Cassandra partitions, so a chat of another user is
 invisible by construction and both stores have the same semantics.

@@ -375,8 +375,11 @@ def test_config_structure() -> None:
     assert names == ["health_check", "jwt_authn", "buffer", "grpc_json_transcoder", "router"]
     routes = {r["name"]: r["route"] for r in hcm["route_config"]["virtual_hosts"][0]["routes"]}
     assert routes["Complete"]["timeout"] == "0s"
-    assert "retry_policy" not in routes["Complete"]
-    assert "retry_policy" not in routes["chat-other"]  # CreateChat
+    # Not idempotent: retried only when the call cannot have been sent; no per-try timeout on a
+    # stream (it would cut it).
+    for name in ("Complete", "StreamTurn", "chat-other"):  # chat-other: CreateChat, Submit...
+        assert routes[name]["retry_policy"]["retry_on"] == "connect-failure,refused-stream"
+    assert "per_try_timeout" not in routes["Complete"]["retry_policy"]
     assert routes["GetChat"]["retry_policy"]["retry_on"] == "unavailable,reset,connect-failure"
     assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
 
@@ -387,7 +390,8 @@ def test_config_structure() -> None:
     routes = {r["name"]: r for r in hcm["route_config"]["virtual_hosts"][0]["routes"]}
     generate = routes["inference-Generate"]["route"]
     assert generate["timeout"] == "0s" and "idle_timeout" in generate
-    assert "retry_policy" not in generate
+    assert generate["retry_policy"]["retry_on"] == "connect-failure,refused-stream"
+    assert "per_try_timeout" not in generate["retry_policy"]
     for name in ("inference-unary", "embedding"):
         policy = routes[name]["route"]["retry_policy"]
         assert policy["retry_on"] == "connect-failure,refused-stream,unavailable"

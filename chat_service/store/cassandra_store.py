@@ -602,6 +602,14 @@ class CassandraStore(HistoryStore):
         # (begin_turn already wrote it for a turn's messages; the upsert costs one tiny row.)
         await self._execute(self._stmt("insert_bucket"), (user_id, params[2], params[1]))
         await self._execute(self._stmt("insert_message"), params)
+        # A chat deleted meanwhile (a turn stopped just before the delete): the upserts above
+        # brought its rows back, so they go again. A delete after this check removes them
+        # itself (its tombstones are newer), so either order leaves nothing behind.
+        if await self.get_chat(user_id, message.chat_id) is None:
+            key = (user_id, params[2])  # params: user, bucket, chat, ...
+            await self._execute(
+                self._batch([("delete_messages", (*key, params[1])), ("delete_buckets", key)])
+            )
 
     async def recent_messages(
         self, user_id: str, chat_id: str, limit: int, before_message_id: str | None = None

@@ -493,6 +493,10 @@ async def test_delete_chat_removes_everything_and_is_idempotent(store: HistorySt
     assert await store.recent_messages(user, chat.chat_id, 10) == []
     assert await store.find_turn(user, chat.chat_id, "req") is None
     assert await store.latest_summary(user, chat.chat_id) is None
+    # A turn that ends just after the delete (stopped, then deleted at once) stays deleted.
+    ended = replace(turn.assistant, content="partial", status=MessageStatus.INTERRUPTED)
+    await store.save_message(user, ended)
+    assert await store.recent_messages(user, chat.chat_id, 10) == []
     await store.delete_chat(user, chat.chat_id)  # idempotent
     await store.delete_chat(user, make_id(BASE_MS + 2))  # never existed
 

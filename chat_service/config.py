@@ -45,6 +45,12 @@ class ChatSettings(ServerSettings):
         120.0, gt=0, description="deadline for the first token (queueing + prompt processing)"
     )
     count_tokens_timeout_s: float = Field(10.0, gt=0)
+    inference_busy_window_s: float = Field(
+        0.25,
+        ge=0,
+        description="after the model refuses a turn (queue full), new turns are refused at once "
+        "(429, no store writes) for this long; 0: always ask the model",
+    )
     embedding_address: str = Field(
         "127.0.0.1:50053", description="the embedding service (questions for the answer cache)"
     )

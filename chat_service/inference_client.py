@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, Sequence
 
 import grpc
@@ -78,6 +79,13 @@ class InferenceClient:
         self._stub = pb_grpc.InferenceServiceStub(self._channel)
         self._model: pb.ModelInfo | None = None
         self._model_lock = asyncio.Lock()
+        self._busy_until = 0.0
+
+    def busy_for(self) -> float:
+        """Seconds left in which new turns are refused without asking the model: it refused
+        one a moment ago (its queue was full). Every waiting client asking again would only
+        add load, and a turn refused here costs no store writes and no prompt assembly."""
+        return max(0.0, self._busy_until - time.monotonic())
 
     async def close(self) -> None:
         await self._channel.close()
@@ -158,7 +166,10 @@ class InferenceClient:
                     return
                 yield event
         except grpc.aio.AioRpcError as err:
-            raise map_rpc_error(err) from err
+            error = map_rpc_error(err)
+            if isinstance(error, ResourceExhausted):
+                self._busy_until = time.monotonic() + self.settings.inference_busy_window_s
+            raise error from err
         except TimeoutError as err:
             raise DeadlineExceeded(
                 "the model did not start answering in time", reason="INFERENCE_TIMEOUT"

@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 TURNS = Counter(
     "chat_turns_total",
     "Completed Complete calls by outcome",
-    ["outcome"],  # complete | interrupted | failed | replayed | rejected
+    ["outcome"],  # complete | interrupted | failed | replayed | refused (model busy)
 )
 STORE_SECONDS = Histogram(
     "chat_store_operation_seconds",

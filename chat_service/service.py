@@ -790,6 +790,7 @@ class ChatService:
                     )
                 if existing.assistant.status is MessageStatus.COMPLETE:
                     return existing  # replayed
+                self._refuse_if_busy()
                 # Failed, interrupted or abandoned: regenerated into the same messages, claimed
                 # first (a fresh lease) so that a concurrent retry sees it in progress.
                 claimed = replace(
@@ -798,9 +799,20 @@ class ChatService:
                 )  # fmt: skip
                 await self.store.save_message(user_id, claimed)
                 return Turn(existing.user, claimed)
+        self._refuse_if_busy()
         return await self._new_turn(
             user_id, chat, content, client_request_id or uuid.uuid4().hex, MessageStatus.PENDING
         )
+
+    def _refuse_if_busy(self) -> None:
+        """Backpressure before anything is stored: see InferenceClient.busy_for."""
+        if self.inference.busy_for() > 0:
+            metrics.TURNS.labels("refused").inc()
+            raise ResourceExhausted(
+                "the model is busy: its queue was full a moment ago",
+                reason="INFERENCE_BUSY",
+                retry_after_s=1.0,
+            )
 
     def _abandoned(self, message: MessageRecord) -> bool:
         """A pending reply whose lease ran out: the server running its turn died."""

@@ -1,0 +1,44 @@
+"""Backpressure in the chat service: right after the model refused a turn (its queue was full),
+new turns are refused before anything is stored or assembled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chat_service.config import ChatSettings
+from chat_service.domain import ChatSettings as ChatOptions
+from chat_service.domain import Sampling
+from chat_service.service import ChatService
+from chat_service.store.sqlite_store import SqliteStore
+from chat_service.timed_store import TimedStore
+from server_kit.errors import ResourceExhausted
+
+
+class BusyModel:
+    """Test double of InferenceClient: a model that refused a turn a moment ago. Any other
+    call would fail the test (the attribute does not exist)."""
+
+    def busy_for(self) -> float:
+        return 0.2
+
+
+async def test_a_busy_model_refuses_new_turns_before_anything_is_stored(tmp_path: Path) -> None:
+    settings = ChatSettings.model_validate(
+        {"sqlite_path": str(tmp_path / "chat.db"), "cache_enabled": False}
+    )
+    store = SqliteStore(settings.sqlite_path)
+    await store.start()
+    try:
+        service = ChatService(TimedStore(store, 5), BusyModel(), settings)  # type: ignore[arg-type]
+        chat = await service.create_chat("busy-user", "", "", ChatOptions())
+        with pytest.raises(ResourceExhausted) as refused:
+            async for _ in service.complete("busy-user", chat.chat_id, "Hi", "r-1", Sampling()):
+                pass
+        assert refused.value.reason == "INFERENCE_BUSY"
+        assert refused.value.retry_after_s == 1.0
+        assert await store.recent_messages("busy-user", chat.chat_id, 10) == []
+        assert await store.find_turn("busy-user", chat.chat_id, "r-1") is None
+    finally:
+        await store.close()

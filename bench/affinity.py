@@ -39,11 +39,10 @@ import grpc
 from chatstack.chat.v1 import chat_pb2 as pb
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
+from bench._chat_stack import chat_behind_envoy
 from bench._stats import format_table, ratio, summary, write_results
 from gateway.config import GatewaySettings
-from gateway.jwt_keys import init_keys, mint_token
-from server_kit.processes import free_port, service_process, start_service
-from tests.fixtures.stack import start_envoy
+from server_kit.processes import service_process, start_service
 from tests.metrics_scrape import metric_value
 
 NAME = "affinity"
@@ -168,49 +167,16 @@ async def run_mode(
     chats: int,
     turns: int,
 ) -> dict[str, Any]:
-    internal_port = free_port()
-    internal = f"127.0.0.1:{internal_port}"
-    chat, chat_address, _ = service_process(
-        work,
-        f"chat-{mode}",
-        "chat_service",
-        "--store", "sqlite",
-        "--sqlite-path", str(work / f"chat-{mode}.db"),
-        "--inference-address", internal,
-        "--embedding-address", internal,
-        "--cache-enabled", "false",
-    )  # fmt: skip
-    envoy = None
-    try:
-        await start_service(chat)
-        settings = GatewaySettings(
-            listen_port=free_port(),
-            admin_port=free_port(),
-            internal_port=internal_port,
-            chat_upstreams=[chat_address],
-            inference_upstreams=inference,
-            embedding_upstreams=[],
-            keys_dir=work / "keys",
-            health_check_interval_s=1.0,
-            health_check_timeout_s=3.0,
-            inference_affinity=VARIANTS[mode],
-        )
-        init_keys(settings.keys_dir)
-        envoy = await asyncio.to_thread(start_envoy, settings, work, f"envoy-{mode}")
-        address = f"127.0.0.1:{settings.listen_port}"
-        tokens = [mint_token(settings.keys_dir, f"bench-{mode}-{i}") for i in range(clients)]
+    async with chat_behind_envoy(work, mode, inference, VARIANTS[mode]) as stack:
+        tokens = [stack.token(f"bench-{mode}-{i}") for i in range(clients)]
         prompt_before, cached_before = prefix_counters(metrics_urls)
         print(f"mode {mode}: {clients} clients x {chats} chats x {turns} turns", flush=True)
         started = time.perf_counter()
         results = await asyncio.gather(
-            *(client(mode, i, address, tokens[i], chats, turns) for i in range(clients))
+            *(client(mode, i, stack.address, tokens[i], chats, turns) for i in range(clients))
         )
         wall = time.perf_counter() - started
         prompt_after, cached_after = prefix_counters(metrics_urls)
-    finally:
-        for process in (envoy, chat):
-            if process is not None:
-                process.stop()
     samples = [s for batch in results for s in batch]
     same, follow_calls = stickiness(work / f"envoy-{mode}.log")
     follow = [s for s in samples if s.turn > 0]

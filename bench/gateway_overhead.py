@@ -36,6 +36,7 @@ import grpc
 from chatstack.chat.v1 import chat_pb2 as chat_pb
 from chatstack.chat.v1 import chat_pb2_grpc as chat_grpc
 
+from bench._http import ClosedBeforeResponse, open_http
 from bench._stats import format_table, percentile, ratio, summary, write_results
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
@@ -102,23 +103,12 @@ async def http_request(
     headers: Mapping[str, str],
 ) -> tuple[int, dict[str, str], AsyncIterator[bytes], asyncio.StreamWriter]:
     """One HTTP/1.1 request on a new connection (closed by the caller via the writer)."""
-    reader, writer = await asyncio.open_connection(host, port)
-    payload = json.dumps(body).encode() if body is not None else b""
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    if body is not None:
-        lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
-    await writer.drain()
-    status_line = await reader.readline()
-    if not status_line:
-        writer.close()
-        raise HttpError(f"{method} {path}: connection closed before a response")
-    status = int(status_line.split()[1])
-    response_headers: dict[str, str] = {}
-    while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-        name, _, value = line.decode("latin-1").partition(":")
-        response_headers[name.strip().lower()] = value.strip()
+    try:
+        status, response_headers, reader, writer = await open_http(
+            host, port, method, path, body, headers
+        )
+    except ClosedBeforeResponse as exc:
+        raise HttpError(str(exc)) from exc
     return status, response_headers, _read_body(reader, response_headers), writer
 
 

@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from bench._http import open_http
 from bench._stats import percentile
 
 # Standalone questions (empty cache context). The first five end within a few tokens under
@@ -145,27 +146,8 @@ async def open_request(
     within `timeout_s`. The caller reads the body and closes."""
     try:
         async with asyncio.timeout(timeout_s):
-            reader, writer = await asyncio.open_connection(host, port)
-            try:
-                payload = json.dumps(body).encode() if body is not None else b""
-                lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
-                lines.append(f"Authorization: Bearer {token}")
-                if body is not None:
-                    lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-                writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
-                await writer.drain()
-                status_line = await reader.readline()
-                if not status_line:
-                    raise TransportError(f"{method} {path}: closed before a response")
-                status = int(status_line.split()[1])
-                headers: dict[str, str] = {}
-                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    name, _, value = line.decode("latin-1").partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                return Response(status, headers, reader, writer)
-            except BaseException:
-                writer.close()
-                raise
+            auth = {"Authorization": f"Bearer {token}"}
+            return Response(*await open_http(host, port, method, path, body, auth))
     except TimeoutError as exc:
         raise TransportError(f"{method} {path}: no response within {timeout_s:.0f}s") from exc
     except (OSError, ValueError, IndexError) as exc:

@@ -26,12 +26,10 @@ import grpc
 from chatstack.chat.v1 import chat_pb2 as pb
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
+from bench._chat_stack import chat_behind_envoy
 from bench._stats import format_table, ratio, summary, write_results
 from bench.affinity import one_turn
-from gateway.config import GatewaySettings
-from gateway.jwt_keys import init_keys, mint_token
-from server_kit.processes import free_port, service_process, start_service
-from tests.fixtures.stack import start_envoy
+from server_kit.processes import service_process, start_service
 
 NAME = "replica_scaling"
 QUESTIONS = [
@@ -67,46 +65,14 @@ async def client(
 async def run_mode(
     name: str, work: Path, inference: list[str], clients: int, turns: int, max_tokens: int
 ) -> dict[str, Any]:
-    internal_port = free_port()
-    internal = f"127.0.0.1:{internal_port}"
-    chat, chat_address, _ = service_process(
-        work,
-        f"chat-{name}",
-        "chat_service",
-        "--sqlite-path", str(work / f"chat-{name}.db"),
-        "--inference-address", internal,
-        "--embedding-address", internal,
-        "--cache-enabled", "false",
-    )  # fmt: skip
-    envoy = None
-    try:
-        await start_service(chat)
-        settings = GatewaySettings(
-            listen_port=free_port(),
-            admin_port=free_port(),
-            internal_port=internal_port,
-            chat_upstreams=[chat_address],
-            inference_upstreams=inference,
-            embedding_upstreams=[],
-            keys_dir=work / f"keys-{name}",
-            health_check_interval_s=1.0,
-            health_check_timeout_s=3.0,
-            inference_affinity="none",
-        )
-        init_keys(settings.keys_dir)
-        envoy = await asyncio.to_thread(start_envoy, settings, work, f"envoy-{name}")
-        address = f"127.0.0.1:{settings.listen_port}"
-        tokens = [mint_token(settings.keys_dir, f"bench-{name}-{i}") for i in range(clients)]
+    async with chat_behind_envoy(work, name, inference, "none") as stack:
+        tokens = [stack.token(f"bench-{name}-{i}") for i in range(clients)]
         print(f"{name}: {clients} clients x {turns} turns", flush=True)
         started = time.perf_counter()
         batches = await asyncio.gather(
-            *(client(address, tokens[i], i, turns, max_tokens) for i in range(clients))
+            *(client(stack.address, tokens[i], i, turns, max_tokens) for i in range(clients))
         )
         wall = time.perf_counter() - started
-    finally:
-        for process in (envoy, chat):
-            if process is not None:
-                process.stop()
     samples = [s for batch in batches for s in batch]
     return {
         "replicas": len(inference),

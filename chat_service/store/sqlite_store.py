@@ -100,9 +100,7 @@ _MSG_COLS = (
     "chat_id, message_id, role, content, status, created_at, updated_at, client_request_id,"
     " model, prompt_tokens, completion_tokens, cached, cache_similarity, finish_reason, error"
 )
-_UPSERT_MESSAGE = f"""
-    INSERT INTO messages (user_id, {_MSG_COLS})
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+_ON_CONFLICT_UPDATE = """
     ON CONFLICT (user_id, chat_id, message_id) DO UPDATE SET
         role = excluded.role, content = excluded.content, status = excluded.status,
         created_at = excluded.created_at, updated_at = excluded.updated_at,
@@ -111,20 +109,17 @@ _UPSERT_MESSAGE = f"""
         cached = excluded.cached, cache_similarity = excluded.cache_similarity,
         finish_reason = excluded.finish_reason, error = excluded.error
 """
+_UPSERT_MESSAGE = f"""
+    INSERT INTO messages (user_id, {_MSG_COLS})
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+{_ON_CONFLICT_UPDATE}"""
 # The same upsert, but only into a chat that exists: a turn stopped just before its chat was
 # deleted must not bring its reply back (an upsert would re-insert the deleted row).
 _SAVE_MESSAGE = f"""
     INSERT INTO messages (user_id, {_MSG_COLS})
     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
     WHERE EXISTS (SELECT 1 FROM chats WHERE user_id = ? AND chat_id = ?)
-    ON CONFLICT (user_id, chat_id, message_id) DO UPDATE SET
-        role = excluded.role, content = excluded.content, status = excluded.status,
-        created_at = excluded.created_at, updated_at = excluded.updated_at,
-        client_request_id = excluded.client_request_id, model = excluded.model,
-        prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
-        cached = excluded.cached, cache_similarity = excluded.cache_similarity,
-        finish_reason = excluded.finish_reason, error = excluded.error
-"""
+{_ON_CONFLICT_UPDATE}"""
 
 
 def _chat_from_row(row: sqlite3.Row) -> ChatRecord:

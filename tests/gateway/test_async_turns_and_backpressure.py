@@ -3,33 +3,14 @@ backpressure (a saturated model answers 429 at once, with a retry hint)."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import socket
 import time
-from typing import Any
 
 from tests.fixtures.stack import Gateway
-from tests.gateway.test_stack_e2e import call, create_chat, open_sse, user_token
+from tests.gateway.test_stack_e2e import call, create_chat, open_sse, sse, user_token
 
 LONG = {"temperature": 0, "max_tokens": 400}
 COUNTING = "Count from one to one hundred, in words."
-
-
-def sse_events(gw: Gateway, token: str, path: str) -> list[dict[str, Any]]:
-    conn = http.client.HTTPConnection("127.0.0.1", gw.settings.listen_port, timeout=120)
-    try:
-        conn.request("GET", path, headers={"authorization": f"Bearer {token}"})
-        resp = conn.getresponse()
-        assert resp.status == 200, resp.read()
-        assert resp.getheader("content-type", "").startswith("text/event-stream")
-        return [
-            json.loads(line[len(b"data: ") :])
-            for line in iter(resp.readline, b"")
-            if line.startswith(b"data: ")
-        ]
-    finally:
-        conn.close()
 
 
 def test_submit_then_stream_then_fetch_a_turn_over_rest(gateway: Gateway) -> None:
@@ -53,7 +34,7 @@ def test_submit_then_stream_then_fetch_a_turn_over_rest(gateway: Gateway) -> Non
         "MESSAGE_STATUS_PENDING",
     )
 
-    events = sse_events(gateway, token, f"/chat/{chat_id}/turns/{request_id}/stream")
+    events = sse(gateway, token, "GET", f"/chat/{chat_id}/turns/{request_id}/stream")
     *deltas, final = events
     assert "final" in final, events
     assert all("delta" in e for e in deltas), events
@@ -66,7 +47,7 @@ def test_submit_then_stream_then_fetch_a_turn_over_rest(gateway: Gateway) -> Non
     assert reply["status"] == "MESSAGE_STATUS_COMPLETE"
     assert reply["content"] == streamed and streamed.strip()
     # A finished turn streams at once: everything as one delta, then the final.
-    replay = sse_events(gateway, token, f"/chat/{chat_id}/turns/{request_id}/stream")
+    replay = sse(gateway, token, "GET", f"/chat/{chat_id}/turns/{request_id}/stream")
     assert replay[0]["delta"]["text"] == streamed and "final" in replay[-1]
 
     missing = call(gateway, "GET", f"/chat/{chat_id}/turns/no-such-turn", None, token)

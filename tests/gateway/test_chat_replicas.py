@@ -6,7 +6,6 @@ affects no turn on the other replica. Waits poll against deadlines (a loaded 2-c
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import signal
 import socket
@@ -34,6 +33,7 @@ from tests.gateway.test_stack_e2e import (
     complete_sse,
     create_chat,
     open_sse,
+    sse,
     user_token,
     wait_for,
 )
@@ -57,23 +57,7 @@ def active_requests(gw: Gateway) -> dict[str, int]:
 
 def post_turn(gw: Gateway, token: str, chat_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     """A completion read to its end: the SSE `data:` payloads, in order."""
-    conn = http.client.HTTPConnection("127.0.0.1", gw.settings.listen_port, timeout=120)
-    try:
-        conn.request(
-            "POST",
-            f"/chat/{chat_id}/completion",
-            body=json.dumps(body),
-            headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
-        )
-        resp = conn.getresponse()
-        assert resp.status == 200, resp.read()
-        return [
-            json.loads(line[len(b"data: ") :])
-            for line in iter(resp.readline, b"")
-            if line.startswith(b"data: ")
-        ]
-    finally:
-        conn.close()
+    return sse(gw, token, "POST", f"/chat/{chat_id}/completion", body)
 
 
 def messages_of(gw: Gateway, token: str, chat_id: str) -> list[dict[str, Any]]:

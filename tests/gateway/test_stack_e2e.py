@@ -73,17 +73,16 @@ def create_chat(gw: Gateway, token: str, title: str = "") -> str:
     return chat_id
 
 
-def complete_sse(gw: Gateway, token: str, chat_id: str, content: str) -> list[dict[str, Any]]:
-    """POST /chat/{id}/completion read as server-sent events: the `data:` payloads, in order.
-    Always generated (bypass_cache): these tests are about the path to the engine."""
+def sse(
+    gw: Gateway, token: str, method: str, path: str, body: object = None
+) -> list[dict[str, Any]]:
+    """A streaming call read to its end as server-sent events: the `data:` payloads, in order."""
     conn = http.client.HTTPConnection("127.0.0.1", gw.settings.listen_port, timeout=120)
+    headers = {"authorization": f"Bearer {token}"}
+    if body is not None:
+        headers["content-type"] = "application/json"
     try:
-        conn.request(
-            "POST",
-            f"/chat/{chat_id}/completion",
-            body=json.dumps({"content": content, "bypass_cache": True}),
-            headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
-        )
+        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
         resp = conn.getresponse()
         assert resp.status == 200, resp.read()
         assert resp.getheader("content-type", "").startswith("text/event-stream")
@@ -94,6 +93,13 @@ def complete_sse(gw: Gateway, token: str, chat_id: str, content: str) -> list[di
         ]
     finally:
         conn.close()
+
+
+def complete_sse(gw: Gateway, token: str, chat_id: str, content: str) -> list[dict[str, Any]]:
+    """POST /chat/{id}/completion read as server-sent events. Always generated (bypass_cache):
+    these tests are about the path to the engine."""
+    body = {"content": content, "bypass_cache": True}
+    return sse(gw, token, "POST", f"/chat/{chat_id}/completion", body)
 
 
 def assert_completed(events: list[dict[str, Any]]) -> str:

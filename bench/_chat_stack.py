@@ -1,0 +1,67 @@
+"""A chat service (SQLite, answer cache off) behind its own Envoy, reaching the given inference
+replicas through Envoy's internal listener: the stack the routing benchmarks compare."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from gateway.config import GatewaySettings
+from gateway.jwt_keys import init_keys, mint_token
+from server_kit.processes import free_port, service_process, start_service
+from tests.fixtures.stack import start_envoy
+
+
+@dataclass(frozen=True)
+class ChatStack:
+    address: str  # Envoy's public listener (native gRPC)
+    settings: GatewaySettings
+
+    def token(self, user: str) -> str:
+        return mint_token(self.settings.keys_dir, user)
+
+
+@asynccontextmanager
+async def chat_behind_envoy(
+    work: Path, name: str, inference: list[str], affinity: Literal["chat", "none"]
+) -> AsyncIterator[ChatStack]:
+    """`affinity`: GatewaySettings.inference_affinity ("none": least-request). Envoy's access
+    log goes to <work>/envoy-<name>.log."""
+    internal_port = free_port()
+    internal = f"127.0.0.1:{internal_port}"
+    chat, chat_address, _ = service_process(
+        work,
+        f"chat-{name}",
+        "chat_service",
+        "--store", "sqlite",
+        "--sqlite-path", str(work / f"chat-{name}.db"),
+        "--inference-address", internal,
+        "--embedding-address", internal,
+        "--cache-enabled", "false",
+    )  # fmt: skip
+    envoy = None
+    try:
+        await start_service(chat)
+        settings = GatewaySettings(
+            listen_port=free_port(),
+            admin_port=free_port(),
+            internal_port=internal_port,
+            chat_upstreams=[chat_address],
+            inference_upstreams=inference,
+            embedding_upstreams=[],
+            keys_dir=work / f"keys-{name}",
+            health_check_interval_s=1.0,
+            health_check_timeout_s=3.0,
+            inference_affinity=affinity,
+        )
+        init_keys(settings.keys_dir)
+        envoy = await asyncio.to_thread(start_envoy, settings, work, f"envoy-{name}")
+        yield ChatStack(f"127.0.0.1:{settings.listen_port}", settings)
+    finally:
+        for process in (envoy, chat):
+            if process is not None:
+                process.stop()

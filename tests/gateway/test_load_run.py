@@ -1,5 +1,5 @@
-"""The bounded load run (issue 7), short: at least 50 simulated users through Envoy for
-CHATSTACK_LOAD_S seconds (default 60) with new chats, follow-ups, stops and deletes, against
+"""The bounded load run (issue 7): at least 50 simulated users through Envoy for
+CHATSTACK_LOAD_S seconds (default 180) with new chats, follow-ups, stops and deletes, against
 the production wiring: Envoy's public listener -> chat service (SQLite, answer cache on Milvus
 Lite, jobs on NATS JetStream) -> Envoy's internal listener -> the session's inference (one
 llama.cpp instance, a queue of one: most turns meet a busy model) and embedding services.
@@ -41,7 +41,7 @@ from tests.fixtures.stack import Gateway, gateway_settings_for, start_envoy
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 USERS = max(50, int(os.environ.get("CHATSTACK_LOAD_USERS", "50")))
-LOAD_S = float(os.environ.get("CHATSTACK_LOAD_S", "60"))
+LOAD_S = float(os.environ.get("CHATSTACK_LOAD_S", "180"))
 
 # Statuses a load run may meet, by operation. 200; 429 (RESOURCE_EXHAUSTED: the inference
 # replica's queue is full, retried after the hint) on completions; 404 only when reading back

@@ -158,6 +158,12 @@ class ChatSettings(ServerSettings):
     stream_turn_poll_s: float = Field(
         0.25, gt=0, description="how often StreamTurn reads the stored reply"
     )
+    stream_turn_keepalive_s: float = Field(
+        30.0,
+        gt=0,
+        description="StreamTurn sends an empty delta after this long without news (a turn "
+        "waiting in the queue), so idle timeouts on the way (Envoy's: 120 s) keep it open",
+    )
     async_busy_wait_s: float = Field(
         120.0,
         gt=0,

@@ -440,9 +440,15 @@ class ChatService:
         it ended. Reading the store (not the generating replica) works from any replica and
         survives restarts; the cost is up to `stream_turn_poll_s` of extra latency."""
         sent = ""
+        last_event = time.monotonic()
         while True:
             turn = await self.get_turn(user_id, chat_id, client_request_id)
             reply = turn.assistant
+            if reply.content == sent and (
+                time.monotonic() - last_event >= self.settings.stream_turn_keepalive_s
+            ):
+                yield ReplyDelta("")  # still queued or thinking: keeps the stream open
+                last_event = time.monotonic()
             if reply.content != sent:
                 if not reply.content.startswith(sent):  # restarted from scratch elsewhere
                     restarted = FailedPrecondition(
@@ -451,7 +457,7 @@ class ChatService:
                     yield ReplyError(restarted, reply.message_id)
                     return
                 yield ReplyDelta(reply.content[len(sent) :])
-                sent = reply.content
+                sent, last_event = reply.content, time.monotonic()
             if reply.status is MessageStatus.COMPLETE:
                 yield ReplyFinal(turn.user.message_id, reply)
                 return

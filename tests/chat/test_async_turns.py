@@ -92,7 +92,7 @@ async def test_a_turn_whose_server_died_is_abandoned_then_taken_over(
     """A PENDING reply stops being refreshed when its server dies: after `abandoned_turn_s`
     it reads as interrupted, an interactive retry regenerates it, and a redelivered job takes
     over a submitted one (until then the job waits: the lease says it runs elsewhere)."""
-    overrides = {"abandoned_turn_s": 1.5, "turn_lease_s": 0.3}
+    overrides = {"abandoned_turn_s": 1.5, "turn_lease_s": 0.3, "stream_turn_keepalive_s": 0.2}
     async with chat_stack(
         tmp_path, nats_server, inference_server, embedding_server, **overrides
     ) as stack:
@@ -103,6 +103,10 @@ async def test_a_turn_whose_server_died_is_abandoned_then_taken_over(
         await stack.runtime.workers[1].stop()  # this test plays the redelivery itself
         turn = await service.submit(user, chat_id, "Say hi.", "", SHORT, True)
         request_id = turn.user.client_request_id
+        # Nobody runs it: a follower gets empty deltas that keep its stream open meanwhile.
+        follower = aiter(service.follow_turn(user, chat_id, request_id))
+        assert [await anext(follower) for _ in range(2)] == [ReplyDelta(""), ReplyDelta("")]
+        await follower.aclose()  # type: ignore[attr-defined]
         await service.store.save_message(
             user, replace(turn.assistant, status=MessageStatus.PENDING, updated_at=utcnow())
         )

@@ -14,6 +14,7 @@ from chat_service.config import ChatSettings
 from chat_service.embedding_client import EmbeddingClient
 from chat_service.inference_client import InferenceClient
 from chat_service.jobs.handlers import make_handlers
+from chat_service.jobs.jobs import GenerateTurn
 from chat_service.jobs.queue import JobQueue
 from chat_service.jobs.runtime import QueueRuntime
 from chat_service.service import ChatService
@@ -50,6 +51,7 @@ async def serve(settings: ChatSettings) -> None:
             queue,
             make_handlers(timed, service.summarizer, turn_cache, service.run_submitted),
             settings,
+            on_dead_letter={GenerateTurn: service.fail_submitted},
         )
         if queue is not None
         else None

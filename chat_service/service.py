@@ -512,6 +512,21 @@ class ChatService:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
 
+    async def fail_submitted(self, job: GenerateTurn) -> None:
+        """A submitted turn given up on (its job was dead-lettered): marked failed, not left
+        queued or pending for good."""
+        turn = await self.store.find_turn(job.user_id, job.chat_id, job.client_request_id)
+        if turn is None or turn.assistant.status not in (
+            MessageStatus.QUEUED,
+            MessageStatus.PENDING,
+        ):
+            return
+        failed = replace(
+            turn.assistant, status=MessageStatus.FAILED, updated_at=utcnow(),
+            error="the turn could not be generated: it failed too many times; resubmit it",
+        )  # fmt: skip
+        await self.store.save_message(job.user_id, failed)
+
     async def _claim(self, job: GenerateTurn) -> Turn | None:
         """The turn to generate, marked PENDING (leased) by this replica; None when there is
         nothing to do."""

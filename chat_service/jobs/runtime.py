@@ -21,12 +21,16 @@ RETRY_MAX_S = 30.0
 
 class QueueRuntime:
     def __init__(
-        self, queue: JobQueue, handlers: dict[type[Job], Handler], settings: ChatSettings
+        self,
+        queue: JobQueue,
+        handlers: dict[type[Job], Handler],
+        settings: ChatSettings,
+        on_dead_letter: dict[type[Job], Handler] | None = None,
     ) -> None:
         self.queue = queue
         self.workers = [
-            Worker(queue, handlers, settings),
-            Worker(queue, handlers, settings, turn_consumer(settings)),
+            Worker(queue, handlers, settings, on_dead_letter=on_dead_letter),
+            Worker(queue, handlers, settings, turn_consumer(settings), on_dead_letter),
         ]
         self._connecting: asyncio.Task[None] | None = None
         self.started = asyncio.Event()

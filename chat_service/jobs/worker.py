@@ -69,9 +69,13 @@ class Worker:
         handlers: dict[type[Job], Handler],
         settings: ChatSettings,
         consumer: Consumer | None = None,
+        on_dead_letter: dict[type[Job], Handler] | None = None,
     ) -> None:
         self.queue = queue
         self.consumer = consumer or job_consumer()
+        # Run once a job is dead-lettered, e.g. to mark a submitted turn failed instead of
+        # leaving it queued for good.
+        self.on_dead_letter = {t.kind: h for t, h in (on_dead_letter or {}).items()}
         self.handlers = {t.kind: h for t, h in handlers.items()}
         self.types = {t.kind: t for t in handlers}
         self.max_deliver = settings.queue_max_deliver * self.consumer.deliveries_factor
@@ -138,7 +142,7 @@ class Worker:
         try:
             job = decode(msg.data, self.types)
         except (ValueError, KeyError, TypeError) as exc:  # no retry can help
-            await self._dead_letter(msg, kind, f"undecodable: {exc!r}", deliveries)
+            await self._dead_letter(msg, kind, f"undecodable: {exc!r}", deliveries, None)
             return
         progress = asyncio.create_task(self._in_progress(msg))
         try:
@@ -150,7 +154,7 @@ class Worker:
             raise
         except Exception as exc:
             if deliveries >= self.max_deliver:
-                await self._dead_letter(msg, kind, repr(exc), deliveries)
+                await self._dead_letter(msg, kind, repr(exc), deliveries, job)
                 return
             delay = min(self.retry_delay_s * 2 ** (deliveries - 1), MAX_BACKOFF_S)
             log.warning(
@@ -170,12 +174,21 @@ class Worker:
             await asyncio.sleep(self.consumer.ack_wait_s / 3)
             await _quietly(msg.in_progress())
 
-    async def _dead_letter(self, msg: Msg, kind: str, error: str, deliveries: int) -> None:
+    async def _dead_letter(
+        self, msg: Msg, kind: str, error: str, deliveries: int, job: Job | None
+    ) -> None:
         try:
             await self.queue.dead_letter(msg, kind, error, deliveries)
         except Exception as exc:  # left unacked: redelivered, tried again
             log.warning("dead-lettering a job failed", extra={"job": kind, "error": repr(exc)})
             return
+        hook = self.on_dead_letter.get(kind)
+        if job is not None and hook is not None:
+            try:
+                async with asyncio.timeout(self.consumer.ack_wait_s):
+                    await hook(job)
+            except Exception as exc:  # the job is in the dead-letter stream either way
+                log.warning("dead-letter hook failed", extra={"job": kind, "error": repr(exc)})
         log.error(
             "job dead-lettered",
             extra={"job": kind, "deliveries": deliveries, "error": error},

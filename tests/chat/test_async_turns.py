@@ -118,6 +118,13 @@ async def test_a_turn_whose_server_died_is_abandoned_then_taken_over(
         assert stored.assistant.status is MessageStatus.COMPLETE
         assert waited >= 1.0, f"took over a live lease after {waited:.2f}s"
 
+        # A submitted turn whose job was dead-lettered is marked failed, not left queued.
+        given_up = await service.submit(user, chat_id, "Say ho.", "", SHORT, True)
+        gone = GenerateTurn(user, chat_id, given_up.user.client_request_id, "")
+        await service.fail_submitted(gone)
+        failed = await service.get_turn(user, chat_id, given_up.user.client_request_id)
+        assert failed.assistant.status is MessageStatus.FAILED, failed.assistant
+
         # An interactive turn left PENDING long ago: shown interrupted, a retry regenerates.
         stale_id = uuid.uuid4().hex
         events = [e async for e in service.complete(user, chat_id, "Say bye.", stale_id, SHORT)]

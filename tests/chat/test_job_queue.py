@@ -268,9 +268,19 @@ async def test_a_job_that_keeps_failing_is_dead_lettered_after_max_deliver(
         attempts.append(job)
         raise RuntimeError("test double: always fails")
 
+    given_up: list[AlwaysFailsTestJob] = []
+
+    async def dead_letter_hook(job: AlwaysFailsTestJob) -> None:
+        given_up.append(job)
+
     queue = JobQueue(settings)
     await queue.connect()
-    worker = Worker(queue, {AlwaysFailsTestJob: failing_handler}, settings)
+    worker = Worker(
+        queue,
+        {AlwaysFailsTestJob: failing_handler},
+        settings,
+        on_dead_letter={AlwaysFailsTestJob: dead_letter_hook},
+    )
     await worker.start()
     try:
         retries = processed("always_fails_test", "retry")
@@ -280,6 +290,7 @@ async def test_a_job_that_keeps_failing_is_dead_lettered_after_max_deliver(
             lambda: processed("always_fails_test", "dead_letter") >= 1, "the dead letter", 20
         )
         assert len(attempts) == 3 and processed("always_fails_test", "retry") == retries + 2
+        assert given_up == [AlwaysFailsTestJob(1)]
         dlq = await queue.js.stream_info(DLQ_STREAM)
         assert dlq.state.messages == 1
         await asyncio.sleep(0.5)  # terminated: never delivered again

@@ -4,7 +4,7 @@ replicas through Envoy's internal listener: the stack the routing benchmarks com
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +12,19 @@ from typing import Literal
 
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
-from server_kit.processes import free_port, service_process, start_service
+from server_kit.processes import ManagedProcess, free_port, service_process, start_service
 from tests.fixtures.stack import start_envoy
+
+
+def cache_off_service(
+    log_dir: Path, name: str, module: str, *args: str, env: Mapping[str, str] | None = None
+) -> tuple[ManagedProcess, str]:
+    """A service process with the chat service's answer cache off, so every turn reaches the
+    model and nothing is written outside the temp dir."""
+    process, address, _ = service_process(
+        log_dir, name, module, *args, env={"CHAT_CACHE_ENABLED": "false", **(env or {})}
+    )
+    return process, address
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from chatstack.chat.v1 import chat_pb2_grpc as chat_grpc
 from chatstack.inference.v1 import inference_pb2 as inf_pb
 from chatstack.inference.v1 import inference_pb2_grpc as inf_grpc
 
+from bench._chat_stack import cache_off_service as service
 from bench._stats import format_table, percentile, ratio, summary, write_results
 from chat_service.domain import (
     ChatRecord,
@@ -57,15 +57,11 @@ from chat_service.store.base import HistoryStore
 from chat_service.store.cassandra_store import CassandraStore
 from chat_service.store.sqlite_store import SqliteStore
 from server_kit.processes import (
-    ManagedProcess,
-    free_port,
-    service_process,
     start_service,
 )
+from tests.fixtures.cassandra_node import start_node, stop_node
 
 NAME = "chat_overhead"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CASSANDRA_SCRIPT = REPO_ROOT / "scripts" / "cassandra.sh"
 CONTEXT_LENGTH = 2048
 USER = "bench-user"
 USER_HEADER = "x-chatstack-user"
@@ -175,31 +171,8 @@ async def generate(stub: inf_grpc.InferenceServiceStub, index: int, text: str) -
 # ----------------------------------------------------------------------------- processes
 
 
-def service(
-    log_dir: Path, name: str, module: str, *args: str, env: Mapping[str, str] | None = None
-) -> tuple[ManagedProcess, str]:
-    """A service process with the chat service's answer cache off, so every turn reaches the
-    model and nothing is written outside the temp dir."""
-    process, address, _ = service_process(
-        log_dir, name, module, *args, env={"CHAT_CACHE_ENABLED": "false", **(env or {})}
-    )
-    return process, address
-
-
 def chat_service_args(inference_address: str, *store_args: str) -> list[str]:
     return ["--inference-address", inference_address, "--store-timeout-s", "30", *store_args]
-
-
-def cassandra(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CASSANDRA_SCRIPT), *args],
-        cwd=REPO_ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
 
 
 # ----------------------------------------------------------------------------- part 1
@@ -394,15 +367,9 @@ async def history_cassandra(
     log_dir: Path, inference_address: str, sizes: Sequence[int], turns: int
 ) -> dict[str, Any]:
     run_dir = log_dir / "cassandra"
-    cql_port, storage_port = free_port(), free_port()
     t0 = time.perf_counter()
+    _, cql_port = await asyncio.to_thread(start_node, run_dir)
     try:
-        started = await asyncio.to_thread(
-            cassandra, "start", "--dir", str(run_dir), "--port", str(cql_port),
-            "--storage-port", str(storage_port), "--owner-pid", str(os.getpid()),
-        )  # fmt: skip
-        if started.returncode != 0:
-            raise RuntimeError(f"cassandra.sh start failed:\n{started.stdout[-3000:]}")
         print(f"  cassandra up in {time.perf_counter() - t0:.0f} s", flush=True)
         store = CassandraStore(
             ["127.0.0.1"], port=cql_port, keyspace=KEYSPACE, consistency="ONE",
@@ -428,9 +395,7 @@ async def history_cassandra(
         finally:
             process.stop()
     finally:
-        stopped = await asyncio.to_thread(cassandra, "stop", "--dir", str(run_dir))
-        if stopped.returncode != 0:
-            print(f"cassandra.sh stop failed:\n{stopped.stdout[-2000:]}", flush=True)
+        await asyncio.to_thread(stop_node, run_dir)
     return {"results": results, "sizes": list(sizes)}
 
 

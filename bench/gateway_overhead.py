@@ -36,6 +36,7 @@ import grpc
 from chatstack.chat.v1 import chat_pb2 as chat_pb
 from chatstack.chat.v1 import chat_pb2_grpc as chat_grpc
 
+from bench._chat_stack import cache_off_service as service
 from bench._http import ClosedBeforeResponse, open_http
 from bench._stats import format_table, percentile, ratio, summary, write_results
 from gateway.config import GatewaySettings
@@ -43,7 +44,6 @@ from gateway.jwt_keys import init_keys, mint_token
 from server_kit.processes import (
     ManagedProcess,
     free_port,
-    service_process,
     start_service,
 )
 from tests.fixtures.stack import start_envoy
@@ -229,17 +229,6 @@ async def grpc_turn(stub: chat_grpc.ChatServiceStub, chat_id: str, text: str, in
 
 
 # ----------------------------------------------------------------------------- processes
-
-
-def service(
-    log_dir: Path, name: str, module: str, *args: str, env: Mapping[str, str] | None = None
-) -> tuple[ManagedProcess, str]:
-    """A service process with the chat service's answer cache off, so every turn reaches the
-    model and nothing is written outside the temp dir."""
-    process, address, _ = service_process(
-        log_dir, name, module, *args, env={"CHAT_CACHE_ENABLED": "false", **(env or {})}
-    )
-    return process, address
 
 
 def inference_process(log_dir: Path) -> tuple[ManagedProcess, str]:

@@ -190,32 +190,32 @@ def _end_when_done(call: grpc.aio.Call, span: Span) -> None:
     call.add_done_callback(done)
 
 
+async def _traced_call(
+    continuation: Callable[..., Any], client_call_details: Any, request: Any
+) -> Any:
+    span, details = _start_client_span(client_call_details)
+    try:
+        call = await continuation(details, request)
+    except BaseException:
+        span.end()
+        raise
+    _end_when_done(call, span)
+    return call
+
+
+# grpc.aio wants one interceptor type per call kind; both do the same.
 class _UnaryUnaryTracing(grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self, continuation: Callable[..., Any], client_call_details: Any, request: Any
     ) -> Any:
-        span, details = _start_client_span(client_call_details)
-        try:
-            call = await continuation(details, request)
-        except BaseException:
-            span.end()
-            raise
-        _end_when_done(call, span)
-        return call
+        return await _traced_call(continuation, client_call_details, request)
 
 
 class _UnaryStreamTracing(grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(
         self, continuation: Callable[..., Any], client_call_details: Any, request: Any
     ) -> Any:
-        span, details = _start_client_span(client_call_details)
-        try:
-            call = await continuation(details, request)
-        except BaseException:
-            span.end()
-            raise
-        _end_when_done(call, span)
-        return call
+        return await _traced_call(continuation, client_call_details, request)
 
 
 def client_interceptors() -> list[grpc.aio.ClientInterceptor]:

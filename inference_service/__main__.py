@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 
@@ -11,11 +12,19 @@ from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
 
 from inference_service.config import InferenceSettings
 from inference_service.engines.base import Engine
+from inference_service.engines.llama_cpp_engine import LlamaCppEngine
+from inference_service.selftest import (
+    EngineSelfTestFailed,
+    failure,
+    generate_briefly,
+    probe_llama_cpp,
+)
 from inference_service.servicer import InferenceServicer
 from server_kit.logs import configure_logging
 from server_kit.server import ServiceSpec, run_service
 
 SERVICE_NAME = "chatstack.inference.v1.InferenceService"
+log = logging.getLogger("inference_service")
 
 
 def build_engine(settings: InferenceSettings) -> Engine:
@@ -36,7 +45,7 @@ def build_engine(settings: InferenceSettings) -> Engine:
                 enable_prefix_caching=settings.vllm_enable_prefix_caching,
             )
         )
-    from inference_service.engines.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine
+    from inference_service.engines.llama_cpp_engine import LlamaCppConfig
     from inference_service.model_files import default_gguf_path
 
     path = Path(settings.model_path) if settings.model_path else default_gguf_path()
@@ -52,13 +61,29 @@ def build_engine(settings: InferenceSettings) -> Engine:
     )
 
 
+async def start_engine(engine: Engine, settings: InferenceSettings) -> None:
+    """Starts the engine and, unless disabled, proves it generates (inference_service/selftest.py)
+    before the server reports SERVING."""
+    if settings.self_test and isinstance(engine, LlamaCppEngine):
+        build = await probe_llama_cpp(engine.config.model_path)
+        log.info("llama.cpp self-test passed in a child process", extra={"build": build})
+    try:
+        await engine.start()
+    except Exception as exc:
+        model = settings.model_path or "the default model"
+        raise failure(settings.engine, model, f"{type(exc).__name__}: {exc}") from exc
+    if settings.self_test:
+        tokens = await generate_briefly(engine)
+        log.info("engine self-test passed", extra={"tokens": tokens})
+
+
 async def serve(settings: InferenceSettings) -> None:
     engine = build_engine(settings)
     servicer: InferenceServicer | None = None
 
     async def on_start() -> None:
         nonlocal servicer
-        await engine.start()
+        await start_engine(engine, settings)
         servicer = InferenceServicer(engine, settings)
 
     def register(server: grpc.aio.Server) -> None:
@@ -80,7 +105,11 @@ def main() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     settings = InferenceSettings(_cli_parse_args=True)  # type: ignore[call-arg]
     configure_logging("inference", settings.log_level, settings.log_format)
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except EngineSelfTestFailed as exc:
+        log.error("%s", exc)
+        raise SystemExit(f"inference_service did not start: {exc}") from None
 
 
 if __name__ == "__main__":

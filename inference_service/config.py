@@ -34,6 +34,11 @@ class InferenceSettings(ServerSettings):
     max_queue: int = Field(
         8, ge=0, description="requests that may wait for a free slot; beyond: RESOURCE_EXHAUSTED"
     )
+    self_test: bool = Field(
+        True,
+        description="generate a few tokens before reporting SERVING; a broken engine fails "
+        "the start with a message naming the engine, the model and the CPU",
+    )
     default_max_tokens: int = Field(512, ge=1, description="max_tokens when a request omits it")
     default_temperature: float = Field(0.7, ge=0, le=2)
     default_top_p: float = Field(0.95, gt=0, le=1)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # each other unless idle threads sleep.
 export OMP_WAIT_POLICY=PASSIVE
 
-for bench in inference_overhead embedding_overhead chat_overhead cache_turn_latency affinity replica_scaling \
+for bench in llama_build inference_overhead embedding_overhead chat_overhead cache_turn_latency affinity replica_scaling \
   gateway_overhead concurrent_streams; do
   echo "==> bench.$bench"
   .venv/bin/python -m "bench.$bench"

@@ -83,7 +83,7 @@ class ChatSettings(ServerSettings):
         6, ge=0, description="newest messages never folded into a summary"
     )
     summary_max_tokens: int = Field(256, ge=16, description="length cap of a summary")
-    # semantic answer cache (DESIGN §3)
+    # semantic answer cache (docs/answer-cache.md)
     cache_enabled: bool = Field(
         True, description="reuse stored answers to the same question (a miss or error: generate)"
     )
@@ -103,18 +103,16 @@ class ChatSettings(ServerSettings):
         gt=0,
         le=1,
         description="minimum cosine similarity of the normalized questions (all-MiniLM-L6-v2) "
-        "for a hit. No threshold alone is precise: near-misses score like paraphrases (kg->lb vs "
-        "lb->kg 0.99, 12- vs 20-pound turkey 0.89) while typo'd paraphrases fall to 0.75-0.85. "
-        "The verifier (cache_verify) turns the near-misses down, which keeps precision nearly "
-        "flat in the threshold, so the default is the lowest threshold in 0.80-0.97 with >= 95% "
-        "precision on bench/cache_eval.py's dev pairs (it keeps the most hits); raise it "
-        "substantially if verification is off",
+        "for a hit, before the verifier (cache_verify). No threshold alone is precise: "
+        "near-misses score like paraphrases. The default is chosen with the verifier's own "
+        "constants on the dev split of bench/cache_eval (most hits at >= 97% dev precision); "
+        "raise it substantially if verification is off",
     )
     cache_verify: bool = Field(
         True,
         description="second check of a candidate above the threshold (cache/verify.py): the two "
-        "questions must agree on numbers, negation, the kind of question, direction (X to Y) and "
-        "every content word",
+        "questions must agree on numbers, units, negation, the kind of question and the "
+        "direction of its arguments, and their content words must match (docs/answer-cache.md)",
     )
     cache_ttl_s: float = Field(
         7 * 24 * 3600.0, gt=0, description="age after which a cached answer is no longer served"

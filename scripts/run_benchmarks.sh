@@ -13,5 +13,5 @@ for bench in llama_build inference_overhead embedding_overhead chat_overhead cac
   echo "==> bench.$bench"
   .venv/bin/python -m "bench.$bench"
 done
-echo "==> bench.cache_eval" && scripts/gptcache_venv.sh && .venv/bin/python -m bench.cache_eval
+echo "==> bench.cache_eval" && .venv/bin/python -m bench.cache_eval
 echo "==> bench.vs_litellm" && scripts/compare_venv.sh && .venv/bin/python -m bench.vs_litellm

@@ -16,10 +16,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from chat_service import metrics
+from chat_service.cache.judge import CacheJudge
 from chat_service.cache.keys import owner_of, sampling_fingerprint, scope_of, system_hash
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.store import MAX_ANSWER_CHARS, CacheEntry, CacheKey, CacheStore
-from chat_service.cache.verify import verify_same_question
 from chat_service.config import ChatSettings
 from chat_service.domain import Sampling
 from chat_service.embedding_client import EmbeddingClient
@@ -73,6 +73,7 @@ class SemanticCache:
         self.settings = settings
         self.embedder = embedder
         self.vectors = vectors
+        self.judge = CacheJudge(settings.cache_threshold, settings.cache_verify, embedder)
         self._memo: OrderedDict[str, list[float]] = OrderedDict()
         self._loop_task: asyncio.Task[None] | None = None
 
@@ -122,11 +123,15 @@ class SemanticCache:
         for candidate in candidates:
             if candidate.similarity < self.settings.cache_threshold:
                 break
-            if self.settings.cache_verify:
-                verdict = verify_same_question(candidate.question, normalized)
-                if not verdict.same:
-                    log.debug("cache candidate refused", extra={"reason": verdict.reason})
-                    continue
+            verdict = await self.judge.decide(
+                candidate.question,
+                normalized,
+                candidate.similarity,
+                max(0.05, deadline - time.monotonic()),
+            )
+            if not verdict.same:
+                log.debug("cache candidate refused", extra={"reason": verdict.reason})
+                continue
             return CacheHit(
                 answer=candidate.answer,
                 similarity=candidate.similarity,

@@ -1,0 +1,485 @@
+"""What a question asks, parsed for the cache verifier (verify.py; docs/answer-cache.md).
+
+`analyze` turns a normalized question into the parts that must agree between a cached question
+and a new one: quoted terms and code identifiers, numbers as values (digits, number words,
+ordinals, fractions, roman numerals, "5 million"), arithmetic operators, negation, the kind of
+question (why / when / where / who / how long / how many / yes-no ...), tense, units, the
+argument roles of "from X to Y"-style phrases, the content words (light stems) with a category
+each (language, audience, units, time, comparison, entity, content), and the order of the
+content words and relation words (for swapped arguments). Pure Python, deterministic, memoized.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chat_service.cache import lexicon as lex
+from chat_service.cache.normalize import normalize_question
+from chat_service.cache.wordmatch import misspelled_stopword
+
+_STEMMED_STOPWORDS = frozenset(lex.stem(w) for w in lex.STOPWORDS) | lex.STOPWORDS
+
+
+# --------------------------------------------------------------------------------------------
+# Analysis of one question
+
+_QUOTED_RE = re.compile(r'"([^"]{1,80})"|`([^`]{1,80})`|(?<![\w])\'([^\']{1,80})\'(?![\w])')
+_CODE_RE = re.compile(
+    r"""^(?:
+        [A-Za-z_][\w]*_[\w]*                 # snake_case, __init__
+      | [A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?   # os.path.join, node.js, str.split()
+      | [A-Za-z_]\w*\(\)                     # len()
+      | --?[a-z][\w-]*                       # --force, -rf
+      | \.[A-Za-z]\w*                        # .gitignore, .net
+      | [A-Za-z]+(?:\+\+|\#)                 # C++, C#
+      | [A-Za-z]\w*::\w+                     # std::vector
+    )$""",
+    re.VERBOSE,
+)
+_RAW_TOKEN_RE = re.compile(r"\S+")
+_TOKEN_RE = re.compile(
+    r"[a-z0-9_]+(?:[.+#'/:][a-z0-9_]+)*(?:\+\+|#|\(\))?|\$|€|£|¥|₹|%|°[cf]?|º[cf]|\^|\+|/|-|\*|=|\u00d7|\u00f7"
+)
+_DIGIT_UNIT_RE = re.compile(r"^(\d+(?:\.\d+)?)([a-z°º%$]+)$")
+_NUM_RE = re.compile(r"^\d+(?:\.\d+)?$")
+_FRACTION_RE = re.compile(r"^(\d+)/(\d+)$")
+_ORDINAL_RE = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_ROMAN_RE = re.compile(r"\b(?=[IVX]{2,}\b)(X{0,3})(IX|IV|V?I{0,3})\b")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
+_CAPITAL_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z]+)")
+
+
+# A wh-word asks the question at the start ("when did ..."), at the end ("built in what year" ->
+# "built when") or after a verb of asking/knowing ("tell me when"); elsewhere it introduces a
+# clause ("motivated when studying", "a gift for someone who cooks").
+def _wh(word: str) -> str:
+    return (
+        rf"(?:^(?:(?:and|so|but|then|also|just|ok|okay) )?{word}\b|\b{word}[?.!]*$"
+        r"|\b(?:know|tell|tell me|wondering|understand|ask|asking|sure|remember|idea|curious"
+        rf"|learn|find out|figure out|explain|explain to me|clue) (?:of |about )?{word}\b)"
+    )
+
+
+_INTENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in (
+        ("why", _wh("why")),
+        ("when", _wh("when")),
+        ("where", _wh("where")),
+        ("who", _wh("(?:who|whom|whose)")),
+        ("duration", r"\bhow long\b"),
+        ("frequency", r"\bhow often\b"),
+        ("age", r"\bhow old\b"),
+        ("distance", r"\bhow far\b"),
+        ("quantity", r"\bhow (?:many|much)\b"),
+        ("size", r"\bhow (?:big|large|tall|high|deep|wide|heavy|small)\b"),
+        ("manner", r"\bhow (?:to|do|does|did|can|could|should|would|is|are|was|were)\b"),
+        # "how salty is", "how safe are": the degree of a quality (not the measures above)
+        (
+            "degree",
+            r"\bhow (?!(?:to|do|does|did|can|could|should|would|is|are|was|were|many|much|long"
+            r"|often|old|far|come|big|large|tall|high|deep|wide|heavy|small)\b)[a-z]+ "
+            r"(?:is|are|was|were|do|does|can|should)\b",
+        ),
+        (
+            "yesno",
+            r"^(?:is|are|can|could|should|does|do|did|will|would|was|were|has|have|may"
+            r"|might|must|am|shall)\b",
+        ),
+    )
+)
+_LEADING_CLAUSE_RE = re.compile(r"^(?:when|while|if|once|before|after|since|whenever)\b[^,?]*,\s*")
+_PAST_RE = re.compile(r"\b(?:was|were|did|didn't|wasn't|weren't)\b")
+_PRESENT_RE = re.compile(r"\b(?:is|are|am|does|doesn't|isn't|aren't)\b")
+_FUTURE_RE = re.compile(r"\b(?:will|won't|shall|gonna)\b")
+_PAST_FORMS = (
+    "won ate went made ran got bought wrote took knew grew fell froze saw gave began broke chose "
+    "drove flew forgot hid kept lost paid said sent slept sold spent stole taught thought threw "
+    "told understood woke wore built caught fed felt fought found held meant met rode rose sang "
+    "spoke stood swam tore brought sank drank shrank dug hung shot bit blew drew led"
+)
+_PAST_VERB_RE = re.compile(
+    r"^(?:who|what|which \w+|when|where|why|how) (?:\w+ed|" + "|".join(_PAST_FORMS.split()) + r")\b"
+)
+_GENERIC_RE = re.compile(r"\b(?:what|which|what's|define|explain|describe)\b")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    text: str  # normalized
+    terms: frozenset[str]
+    numbers: tuple[float, ...]  # in order of appearance (hard numbers only)
+    digit_ones: int
+    soft_one: bool
+    noncommutative: bool
+    negated: bool
+    intents: frozenset[str]
+    content: tuple[str, ...]  # stems
+    words: dict[str, str]  # stem -> a surface word (for fuzzy matching and reasons)
+    categories: dict[str, str]  # stem -> category for reasons
+    sources: frozenset[str]
+    targets: frozenset[str]
+    tense: frozenset[str]  # of the auxiliaries: past / present / future
+    triples: tuple[tuple[str, str, str], ...]  # adjacent content words (articles between)
+    order: tuple[str, ...]  # content stems, "#<number>" and "~<function word>", in order
+
+
+def _algebraic(token: str) -> bool:
+    """An operand of a formula: "5x", "x2", or a single-letter variable."""
+    return bool(re.fullmatch(r"\d*[a-z]\d*", token)) and (len(token) == 1 or token[0].isdigit())
+
+
+def _number_token(token: str) -> float | None:
+    if _NUM_RE.match(token):
+        return float(token)
+    m = _FRACTION_RE.match(token)
+    if m and int(m.group(2)):
+        return int(m.group(1)) / int(m.group(2))
+    return None
+
+
+def _roman(match: re.Match[str]) -> str:
+    digits = [_ROMAN_VALUES[c] for c in match.group(0)]
+    total = sum(
+        -d if k + 1 < len(digits) and d < digits[k + 1] else d for k, d in enumerate(digits)
+    )
+    return str(total)
+
+
+def _prepare(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
+    """Normalized text with phrases rewritten; code/quoted terms; capitalized words."""
+    raw = unicodedata.normalize("NFKC", text)
+    terms: set[str] = set()
+    for m in _QUOTED_RE.finditer(raw.replace("\u201c", '"').replace("\u201d", '"')):
+        quoted = next(g for g in m.groups() if g is not None)
+        terms.add(" ".join(quoted.casefold().split()))
+    for raw_token in _RAW_TOKEN_RE.findall(raw):
+        token = raw_token.strip("\"'`,;:!?()[]{}")
+        token = token.rstrip(".")
+        if token and _CODE_RE.match(token) and not _NUM_RE.match(token):
+            terms.add(token.casefold().removesuffix("()"))
+    capitals = frozenset(m.group(1).casefold() for m in _CAPITAL_RE.finditer(raw))
+    raw = _ROMAN_RE.sub(_roman, raw)
+    s = normalize_question(raw)
+    s = _THOUSANDS_RE.sub("", s)
+    s = lex.FREE_RE.sub(r"without \1", s)
+    for pattern, replacement in lex.PHRASE_RES:
+        s = pattern.sub(replacement, s)
+    return s, frozenset(terms), capitals
+
+
+def _split_token(token: str, terms: frozenset[str]) -> list[str]:
+    if token in terms or token.removesuffix("()") in terms:
+        return [token.removesuffix("()")]
+    if token.endswith("()"):
+        token = token[:-2]
+    m = _DIGIT_UNIT_RE.match(token)
+    if m and not _ORDINAL_RE.match(token):
+        unit = m.group(2)
+        if unit in lex.UNITS or unit in lex.UNITS_AFTER_NUMBER or unit in lex.MULTIPLIERS:
+            return [m.group(1), unit]
+        if unit in {"am", "pm"}:
+            return [m.group(1), unit]
+    if "/" in token and not _FRACTION_RE.match(token) and token not in lex.UNITS:
+        return [p for p in token.split("/") if p]
+    if token.endswith("'s"):
+        token = token[:-2]
+    return [token.strip("'")] if token.strip("'") else []
+
+
+@lru_cache(maxsize=4096)
+def analyze(text: str) -> Analysis:
+    s, terms, capitals = _prepare(text)
+    tokens: list[str] = []
+    for raw in _TOKEN_RE.findall(s):
+        tokens.extend(_split_token(raw, terms))
+
+    intents: set[str] = set()
+    # "When I land, where do I ...": a leading subordinate clause is not the question word.
+    asked = _LEADING_CLAUSE_RE.sub("", s)
+    for name, pattern in _INTENT_PATTERNS:
+        if pattern.search(asked):
+            intents.add(name)
+    if {"duration", "frequency", "age", "distance", "size", "quantity", "degree"} & intents:
+        intents.discard("manner")
+    if intents - {"yesno"}:
+        intents.discard("yesno")
+    if not intents and _GENERIC_RE.search(s):
+        intents.add("generic")
+
+    tense = frozenset(
+        name
+        for name, pattern in (("past", _PAST_RE), ("present", _PRESENT_RE), ("future", _FUTURE_RE))
+        if pattern.search(s)
+    )
+    if not tense and _PAST_VERB_RE.search(s):
+        tense = frozenset({"past-verb"})  # "who won the world cup"
+    numbers: list[float] = []
+    digit_ones = 0
+    soft_one = False
+    negated = False
+    noncommutative = False
+    # Each kept token: (stem or marker, is_content, surface)
+    kept: list[tuple[str, bool, str]] = []
+    # Everything in sentence order: content stems, "#<number>", "~<function word>".
+    order: list[str] = []
+
+    def add_number(value: float) -> None:
+        numbers.append(value)
+        order.append(f"#{value:g}")
+
+    def keep(entry: tuple[str, bool, str]) -> None:
+        kept.append(entry)
+        order.append(entry[0] if entry[1] else "~" + entry[0])
+
+    i = 0
+    previous_was_number = False
+    while i < len(tokens):
+        tok = tokens[i]
+        value = _number_token(tok)
+        if value is None and _ORDINAL_RE.match(tok):
+            add_number(float(_ORDINAL_RE.match(tok).group(1)))  # type: ignore[union-attr]
+            previous_was_number = True
+            i += 1
+            continue
+        if value is None and tok in lex.ORDINALS and not (tok == "second" and previous_was_number):
+            add_number(float(lex.ORDINALS[tok]))
+            previous_was_number = True
+            i += 1
+            continue
+        if value is None and (tok in lex.NUMBER_WORDS or tok in lex.FRACTION_WORDS):
+            if tok == "one":
+                soft_one = True
+                previous_was_number = True
+                i += 1
+                continue
+            total = 0.0
+            current = 0.0
+            while i < len(tokens) and (
+                (tokens[i] == "-" and i + 1 < len(tokens) and tokens[i + 1] in lex.NUMBER_WORDS)
+                or tokens[i] in lex.NUMBER_WORDS
+                or (tokens[i] in lex.MULTIPLIERS and len(tokens[i]) > 2)
+                or tokens[i] == "and"
+                or tokens[i] in lex.FRACTION_WORDS
+            ):
+                word = tokens[i]
+                if word == "-":
+                    i += 1
+                    continue
+                if word == "and":
+                    if i + 1 < len(tokens) and tokens[i + 1] in lex.NUMBER_WORDS:
+                        i += 1
+                        continue
+                    break
+                if word in lex.FRACTION_WORDS:
+                    current += lex.FRACTION_WORDS[word]
+                elif word in lex.MULTIPLIERS:
+                    current = max(current, 1.0) * lex.MULTIPLIERS[word]
+                    if lex.MULTIPLIERS[word] >= 1000:
+                        total += current
+                        current = 0.0
+                elif 10 <= current < 100 and lex.NUMBER_WORDS[word] >= 10:
+                    # "nineteen sixty-nine", "twenty twenty-four": a year said in two parts
+                    current = current * 100 + lex.NUMBER_WORDS[word]
+                else:
+                    current += lex.NUMBER_WORDS[word]
+                i += 1
+            add_number(total + current)
+            previous_was_number = True
+            continue
+        if value is not None:
+            # "5 million", "2.5k"
+            if i + 1 < len(tokens) and tokens[i + 1] in lex.MULTIPLIERS:
+                multiplier = tokens[i + 1]
+                if len(multiplier) > 2 or multiplier in {"k", "bn"}:
+                    value *= lex.MULTIPLIERS[multiplier]
+                    i += 1
+            if value == 1.0 and tok in {"1", "1.0"}:
+                digit_ones += 1
+            else:
+                add_number(value)
+            previous_was_number = True
+            i += 1
+            continue
+        if (
+            tok in lex.OPERATORS
+            and (previous_was_number or (i > 0 and _algebraic(tokens[i - 1])))
+            and i + 1 < len(tokens)
+            and (
+                _number_token(tokens[i + 1]) is not None
+                or tokens[i + 1] in lex.NUMBER_WORDS
+                or _algebraic(tokens[i + 1])
+            )
+        ):
+            # "5 + 3" / "5 - 3", "x^2 - 5x": the operator is content
+            keep((lex.OPERATORS[tok], True, lex.OPERATORS[tok]))
+            noncommutative = noncommutative or tok in "-/^"
+            previous_was_number = False
+            i += 1
+            continue
+        if tok in lex.SOFT_ONE:
+            soft_one = True
+        if tok in lex.NONCOMMUTATIVE and previous_was_number:
+            noncommutative = True  # "10 divided by 2", "20% of 80": the numbers' order matters
+        if tok in lex.NEGATIONS:
+            negated = True
+            previous_was_number = False
+            i += 1
+            continue
+        unit = None
+        if previous_was_number and tok in lex.UNITS_AFTER_NUMBER:
+            unit = lex.UNITS_AFTER_NUMBER[tok]
+        elif tok in lex.UNITS and (len(tok) > 1 or tok in "$€£¥₹%°"):
+            unit = lex.UNITS[tok]
+        if unit is not None:
+            keep((unit, True, tok))
+        elif tok in lex.SOURCE_MARKERS or tok in lex.TARGET_MARKERS:
+            keep((tok, False, tok))
+            if tok in {"vs", "versus"}:
+                keep(("vs", True, tok))
+        elif tok in terms:
+            keep((tok, True, tok))
+        elif tok in lex.STOPWORDS or (len(tok) == 1 and not tok.isalnum()):
+            keep((tok, False, tok))
+        else:
+            stem = lex.stem(tok)
+            is_content = (
+                stem not in _STEMMED_STOPWORDS
+                and tok not in lex.STOPWORDS
+                and not misspelled_stopword(tok)
+            )
+            keep((stem, is_content, tok))
+        previous_was_number = False
+        i += 1
+
+    sources, targets = _roles(kept)
+    implied: set[str] = set()
+    if targets & lex.UNIT_NAMES:
+        implied |= lex.CONVERT_VERBS  # "convert 5 km to miles" = "5 km in miles"
+    if targets & lex.LANGUAGES:
+        implied |= lex.TRANSLATE_VERBS  # "translate X into French" = "say X in French"
+    kept = [
+        (stem, is_content and stem not in implied, surface) for stem, is_content, surface in kept
+    ]
+    content = tuple(stem for stem, is_content, _ in kept if is_content)
+    words = {stem: surface for stem, is_content, surface in kept if is_content}
+    categories: dict[str, str] = {}
+    for stem, surface in words.items():
+        categories[stem] = _category(stem, surface, terms, capitals)
+    return Analysis(
+        text=s,
+        terms=terms,
+        numbers=tuple(numbers),
+        digit_ones=digit_ones,
+        soft_one=soft_one,
+        noncommutative=noncommutative,
+        negated=negated,
+        intents=frozenset(intents),
+        content=content,
+        words=words,
+        categories=categories,
+        sources=frozenset(sources),
+        targets=frozenset(targets),
+        tense=tense,
+        triples=_triples(kept),
+        order=_numbered(order),
+    )
+
+
+def _numbered(order: list[str]) -> tuple[str, ...]:
+    """Each token with its occurrence number ("~to", "~to@2"), so that repeated words still pair
+    up between two questions in order."""
+    seen: dict[str, int] = {}
+    out = []
+    for token in order:
+        seen[token] = seen.get(token, 0) + 1
+        out.append(token if seen[token] == 1 else f"{token}@{seen[token]}")
+    return tuple(out)
+
+
+DETERMINERS = lex.words("a an the my your his her its our their this that these those")
+
+
+def _triples(kept: list[tuple[str, bool, str]]) -> tuple[tuple[str, str, str], ...]:
+    runs: list[list[str]] = [[]]
+    for stem, is_content, surface in kept:
+        if is_content:
+            runs[-1].append(stem)
+        elif surface not in DETERMINERS:
+            runs.append([])
+    return tuple((run[k - 1], run[k], run[k + 1]) for run in runs for k in range(1, len(run) - 1))
+
+
+def _category(stem: str, surface: str, terms: frozenset[str], capitals: frozenset[str]) -> str:
+    if surface in lex.LANGUAGES or stem in lex.LANGUAGES:
+        return "language"
+    if surface in terms:
+        return "quoted or code terms"
+    if surface in capitals:
+        return "entities"  # "The Starry Night": a name, not a time
+    if surface in lex.AUDIENCES:
+        return "audience"
+    if stem in lex.UNIT_NAMES:
+        return "units"
+    if surface in lex.TIMES:
+        return "time"
+    if surface in lex.COMPARATIVES:
+        return "comparison"
+    return "content"
+
+
+def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
+    """Source and target arguments: "from X" (X source), "X to Y" (X source, Y target), "into Y",
+    "than Y", "vs Y", "per Y", "in <unit or language>" (Y target)."""
+    sources: set[str] = set()
+    targets: set[str] = set()
+
+    def right_of(index: int) -> str | None:
+        """The head (last word) of the content phrase after a marker: "from downtown Chicago"
+        -> chicago, "instead of baking powder" -> powder."""
+        head = None
+        for j in range(index + 1, len(kept)):
+            stem, is_content, surface = kept[j]
+            if is_content and head is not None and surface in lex.TIMES:
+                break  # "to euros today": the head is "euros"
+            if is_content:
+                head = stem
+            elif (
+                head is not None
+                or stem in lex.SOURCE_MARKERS
+                or stem in lex.TARGET_MARKERS
+                or (surface not in DETERMINERS and j > index + 3)
+            ):
+                break
+        return head
+
+    for index, (stem, is_content, _) in enumerate(kept):
+        if is_content:
+            continue
+        if stem in lex.SOURCE_MARKERS:
+            right = right_of(index)
+            if right is not None:
+                sources.add(right)
+        elif stem in lex.TARGET_MARKERS:
+            right = right_of(index)
+            if stem == "to":
+                left = kept[index - 1] if index > 0 else None
+                if left is None or not left[1] or left[2] in lex.INFINITIVE_HEADS:
+                    continue
+                sources.add(left[0])
+            elif stem in {"vs", "versus", "than", "insteadof", "into"}:
+                for j in range(index - 1, max(index - 4, -1), -1):
+                    if kept[j][1] and kept[j][0] != "vs":
+                        sources.add(kept[j][0])
+                        break
+            if right is not None:
+                targets.add(right)
+        elif stem == "in":
+            right = right_of(index)
+            if right is not None and (right in lex.UNIT_NAMES or right in lex.LANGUAGES):
+                targets.add(right)
+    return sources, targets

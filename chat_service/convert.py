@@ -52,10 +52,12 @@ def chat_id_from(value: str, field: str = "chat_id") -> str:
     if not value:
         raise InvalidArgument(field, "is required")
     try:
-        parse_id(value)
+        parsed = parse_id(value)
     except ValueError as exc:
         raise InvalidArgument(field, f"{value[:64]!r} is not a chat id (a UUID)") from exc
-    return value
+    # One canonical form from here on (lower case): the store, the cache and the queue all
+    # key on it, so "ABC..." and "abc..." can never name two things.
+    return str(parsed)
 
 
 def sampling_from_pb(s: pb.SamplingSettings, field: str) -> Sampling:

@@ -174,6 +174,20 @@ async def test_deleting_the_chat_removes_its_entries(
     assert not (await ask(stub, user, await new_chat(stub, user), question)).final.cached
 
 
+async def test_deleting_the_chat_by_its_upper_case_id_removes_its_entries(
+    stub: pb_grpc.ChatServiceStub, chat_server_sqlite: RunningService
+) -> None:
+    """The same chat id in another case is the same chat: its cache entries go with it."""
+    user = new_user()
+    question = "What is the freezing point of water in Fahrenheit?"
+    source = await new_chat(stub, user)
+    await ask_and_cache(stub, chat_server_sqlite, user, source, question)
+    assert (await ask(stub, user, await new_chat(stub, user), question)).final.cached
+
+    await stub.DeleteChat(pb.DeleteChatRequest(chat_id=source.upper()), metadata=as_user(user))
+    assert not (await ask(stub, user, await new_chat(stub, user), question)).final.cached
+
+
 async def test_bypass_gets_a_fresh_answer(
     stub: pb_grpc.ChatServiceStub,
     chat_server_sqlite: RunningService,

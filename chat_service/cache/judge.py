@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
-from chat_service.cache.verify import Verdict, verify_same_question, words_to_compare
+from chat_service.cache.verify import Verdict, compare, conclude
 
 WORD_MEMO = 4096  # word vectors kept (a word is ~1.5 KB as a float list)
 
@@ -39,9 +39,10 @@ class CacheJudge:
             return Verdict(False, "below threshold")
         if not self.verify:
             return Verdict(True, "ok")
-        words = words_to_compare(cached, incoming)
+        comparison = compare(cached, incoming)  # parsed and compared once
+        words = comparison.words_to_compare()
         vectors = await self._vectors(words, timeout_s) if words else None
-        return verify_same_question(cached, incoming, similarity, vectors)
+        return conclude(comparison, similarity, vectors)
 
     async def _vectors(self, words: set[str], timeout_s: float | None) -> dict[str, list[float]]:
         missing = sorted(w for w in words if w not in self._words)

@@ -121,8 +121,8 @@ class SemanticCache:
         if candidates:
             metrics.CACHE_BEST_SIMILARITY.observe(candidates[0].similarity)
         for candidate in candidates:
-            if candidate.similarity < self.settings.cache_threshold:
-                break
+            if candidate.similarity < self.judge.threshold:
+                break  # sorted: no later candidate can pass
             verdict = await self.judge.decide(
                 candidate.question,
                 normalized,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chat_service.cache import wordmatch
 from chat_service.cache.analysis import Analysis, analyze
 from chat_service.cache.slots import (
     arguments_cross,
@@ -37,14 +38,7 @@ from chat_service.cache.slots import (
     terms_agree,
     without_measure_words,
 )
-from chat_service.cache.wordmatch import (
-    WordVectors,
-    lexically_equal,
-    opposites_shaped,
-    polar,
-    synonyms,
-    vector_similarity,
-)
+from chat_service.cache.wordmatch import WordVectors, lexically_equal, polar, related
 
 DEFAULT_THRESHOLD = 0.74
 # One unmatched plain word is tolerated only between questions at least this similar as wholes.
@@ -107,18 +101,6 @@ def _lexically_unmatched(x: Analysis, y: Analysis) -> list[str]:
     return missing
 
 
-def words_to_compare(cached: str, incoming: str) -> set[str]:
-    """The surface words whose vectors the verifier may read for this pair (none when a slot
-    already differs or every word has a lexical equal)."""
-    verdict, a, b = _slots_verdict(analyze(cached), analyze(incoming))
-    if verdict is not None:
-        return set()
-    left, right = _lexically_unmatched(a, b), _lexically_unmatched(b, a)
-    if not left or not right:
-        return set()
-    return {a.words[s] for s in left} | {b.words[s] for s in right}
-
-
 def _pair_synonyms(
     a: Analysis, left: list[str], b: Analysis, right: list[str], vectors: WordVectors | None
 ) -> tuple[list[str], list[str]]:
@@ -130,7 +112,8 @@ def _pair_synonyms(
         s
         for s in plain
         if any(
-            b.categories.get(o) == "content" and synonyms(a.words[s], b.words[o], vectors)
+            b.categories.get(o) == "content"
+            and related(a.words[s], b.words[o], vectors, wordmatch.SYNONYM_MIN)
             for o in right
         )
     }
@@ -138,7 +121,7 @@ def _pair_synonyms(
         o
         for o in right
         if b.categories.get(o) == "content"
-        and any(synonyms(a.words[s], b.words[o], vectors) for s in plain)
+        and any(related(a.words[s], b.words[o], vectors, wordmatch.SYNONYM_MIN) for s in plain)
     }
     return [s for s in left if s not in matched_left], [o for o in right if o not in matched_right]
 
@@ -172,22 +155,43 @@ def _loose(missing: list[tuple[str, Analysis, Analysis]], vectors: WordVectors |
         (s1, a1, o1), (s2, a2, o2) = missing
         if _compounds_shared_word(a1, s1, o1) or _compounds_shared_word(a2, s2, o2):
             return False
-        return vector_similarity(a1.words[s1], a2.words[s2], vectors) >= LOOSE_PAIR_MIN and not (
-            opposites_shaped(a1.words[s1], a2.words[s2])
-        )
+        return related(a1.words[s1], a2.words[s2], vectors, LOOSE_PAIR_MIN)
     return False
 
 
-def verify_same_question(
-    cached: str, incoming: str, similarity: float = 0.0, vectors: WordVectors | None = None
-) -> Verdict:
-    """Whether `incoming` asks the same thing as `cached` (both normalized; `similarity` is the
-    cosine of their embeddings, `vectors` the word vectors of `words_to_compare`)."""
+@dataclass(frozen=True)
+class Comparison:
+    """Two questions compared as far as no word vector is needed: the slots' verdict, else the
+    content stems of each side that have no lexical equal on the other."""
+
+    a: Analysis
+    b: Analysis
+    verdict: Verdict | None
+    left: tuple[str, ...] = ()
+    right: tuple[str, ...] = ()
+
+    def words_to_compare(self) -> set[str]:
+        """The surface words whose vectors `conclude` may read (none when a slot already
+        decided or a side has nothing left over)."""
+        if self.verdict is not None or not self.left or not self.right:
+            return set()
+        return {self.a.words[s] for s in self.left} | {self.b.words[s] for s in self.right}
+
+
+def compare(cached: str, incoming: str) -> Comparison:
     verdict, a, b = _slots_verdict(analyze(cached), analyze(incoming))
     if verdict is not None:
-        return verdict
+        return Comparison(a, b, verdict)
     left, right = _lexically_unmatched(a, b), _lexically_unmatched(b, a)
-    left, right = _pair_synonyms(a, left, b, right, vectors)
+    return Comparison(a, b, None, tuple(left), tuple(right))
+
+
+def conclude(c: Comparison, similarity: float, vectors: WordVectors | None) -> Verdict:
+    """The verdict, with the word vectors of `c.words_to_compare()` (None: lexical only)."""
+    if c.verdict is not None:
+        return c.verdict
+    a, b = c.a, c.b
+    left, right = _pair_synonyms(a, list(c.left), b, list(c.right), vectors)
     missing = [(s, a, b) for s in left] + [(s, b, a) for s in right]
     if not missing:
         return Verdict(True, "ok")
@@ -195,3 +199,15 @@ def verify_same_question(
         return Verdict(True, "ok")
     found = {own.categories.get(stem, "content") for stem, own, _ in missing}
     return Verdict(False, _REASONS[next(c for c in _ORDER if c in found)])
+
+
+def words_to_compare(cached: str, incoming: str) -> set[str]:
+    return compare(cached, incoming).words_to_compare()
+
+
+def verify_same_question(
+    cached: str, incoming: str, similarity: float = 0.0, vectors: WordVectors | None = None
+) -> Verdict:
+    """Whether `incoming` asks the same thing as `cached` (both normalized; `similarity` is the
+    cosine of their embeddings, `vectors` the word vectors of `words_to_compare`)."""
+    return conclude(compare(cached, incoming), similarity, vectors)

@@ -180,9 +180,10 @@ def polar(word: str) -> bool:
     return any(part in lex.POLAR for part in word.split("-"))
 
 
-def synonyms(surface_a: str, surface_b: str, vectors: WordVectors | None) -> bool:
-    """Different words that mean the same: close vectors, and neither shaped like a pair of
-    opposites nor two polar words (east/west sit close together in any vector space)."""
+def related(surface_a: str, surface_b: str, vectors: WordVectors | None, minimum: float) -> bool:
+    """Different words whose vectors are at least `minimum` similar, and neither shaped like a
+    pair of opposites nor two polar words (east/west sit close together in any vector space).
+    At SYNONYM_MIN they are synonyms."""
     if opposites_shaped(surface_a, surface_b) or (polar(surface_a) and polar(surface_b)):
         return False
-    return vector_similarity(surface_a, surface_b, vectors) >= SYNONYM_MIN
+    return vector_similarity(surface_a, surface_b, vectors) >= minimum

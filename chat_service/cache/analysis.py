@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chat_service.cache import lexicon as lex
+from chat_service.cache.kind import question_kind, tense_of
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.wordmatch import misspelled_stopword
 
@@ -51,61 +52,6 @@ _THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _ROMAN_RE = re.compile(r"\b(?=[IVX]{2,}\b)(X{0,3})(IX|IV|V?I{0,3})\b")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
 _CAPITAL_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z]+)")
-
-
-# A wh-word asks the question at the start ("when did ..."), at the end ("built in what year" ->
-# "built when") or after a verb of asking/knowing ("tell me when"); elsewhere it introduces a
-# clause ("motivated when studying", "a gift for someone who cooks").
-def _wh(word: str) -> str:
-    return (
-        rf"(?:^(?:(?:and|so|but|then|also|just|ok|okay) )?{word}\b|\b{word}[?.!]*$"
-        r"|\b(?:know|tell|tell me|wondering|understand|ask|asking|sure|remember|idea|curious"
-        rf"|learn|find out|figure out|explain|explain to me|clue) (?:of |about )?{word}\b)"
-    )
-
-
-_INTENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern))
-    for name, pattern in (
-        ("why", _wh("why")),
-        ("when", _wh("when")),
-        ("where", _wh("where")),
-        ("who", _wh("(?:who|whom|whose)")),
-        ("duration", r"\bhow long\b"),
-        ("frequency", r"\bhow often\b"),
-        ("age", r"\bhow old\b"),
-        ("distance", r"\bhow far\b"),
-        ("quantity", r"\bhow (?:many|much)\b"),
-        ("size", r"\bhow (?:big|large|tall|high|deep|wide|heavy|small)\b"),
-        ("manner", r"\bhow (?:to|do|does|did|can|could|should|would|is|are|was|were)\b"),
-        # "how salty is", "how safe are": the degree of a quality (not the measures above)
-        (
-            "degree",
-            r"\bhow (?!(?:to|do|does|did|can|could|should|would|is|are|was|were|many|much|long"
-            r"|often|old|far|come|big|large|tall|high|deep|wide|heavy|small)\b)[a-z]+ "
-            r"(?:is|are|was|were|do|does|can|should)\b",
-        ),
-        (
-            "yesno",
-            r"^(?:is|are|can|could|should|does|do|did|will|would|was|were|has|have|may"
-            r"|might|must|am|shall)\b",
-        ),
-    )
-)
-_LEADING_CLAUSE_RE = re.compile(r"^(?:when|while|if|once|before|after|since|whenever)\b[^,?]*,\s*")
-_PAST_RE = re.compile(r"\b(?:was|were|did|didn't|wasn't|weren't)\b")
-_PRESENT_RE = re.compile(r"\b(?:is|are|am|does|doesn't|isn't|aren't)\b")
-_FUTURE_RE = re.compile(r"\b(?:will|won't|shall|gonna)\b")
-_PAST_FORMS = (
-    "won ate went made ran got bought wrote took knew grew fell froze saw gave began broke chose "
-    "drove flew forgot hid kept lost paid said sent slept sold spent stole taught thought threw "
-    "told understood woke wore built caught fed felt fought found held meant met rode rose sang "
-    "spoke stood swam tore brought sank drank shrank dug hung shot bit blew drew led"
-)
-_PAST_VERB_RE = re.compile(
-    r"^(?:who|what|which \w+|when|where|why|how) (?:\w+ed|" + "|".join(_PAST_FORMS.split()) + r")\b"
-)
-_GENERIC_RE = re.compile(r"\b(?:what|which|what's|define|explain|describe)\b")
 
 
 @dataclass(frozen=True)
@@ -198,26 +144,7 @@ def analyze(text: str) -> Analysis:
     for raw in _TOKEN_RE.findall(s):
         tokens.extend(_split_token(raw, terms))
 
-    intents: set[str] = set()
-    # "When I land, where do I ...": a leading subordinate clause is not the question word.
-    asked = _LEADING_CLAUSE_RE.sub("", s)
-    for name, pattern in _INTENT_PATTERNS:
-        if pattern.search(asked):
-            intents.add(name)
-    if {"duration", "frequency", "age", "distance", "size", "quantity", "degree"} & intents:
-        intents.discard("manner")
-    if intents - {"yesno"}:
-        intents.discard("yesno")
-    if not intents and _GENERIC_RE.search(s):
-        intents.add("generic")
-
-    tense = frozenset(
-        name
-        for name, pattern in (("past", _PAST_RE), ("present", _PRESENT_RE), ("future", _FUTURE_RE))
-        if pattern.search(s)
-    )
-    if not tense and _PAST_VERB_RE.search(s):
-        tense = frozenset({"past-verb"})  # "who won the world cup"
+    intents, tense = question_kind(s), tense_of(s)
     numbers: list[float] = []
     digit_ones = 0
     soft_one = False

@@ -1,0 +1,93 @@
+"""The kind of question a normalized question is, and its tense (analysis.py; the verifier's
+"question type" and "tense" slots, docs/answer-cache.md)."""
+
+from __future__ import annotations
+
+import re
+
+
+# A wh-word asks the question at the start ("when did ..."), at the end ("built in what year" ->
+# "built when") or after a verb of asking/knowing ("tell me when"); elsewhere it introduces a
+# clause ("motivated when studying", "a gift for someone who cooks").
+def _wh(word: str) -> str:
+    return (
+        rf"(?:^(?:(?:and|so|but|then|also|just|ok|okay) )?{word}\b|\b{word}[?.!]*$"
+        r"|\b(?:know|tell|tell me|wondering|understand|ask|asking|sure|remember|idea|curious"
+        rf"|learn|find out|figure out|explain|explain to me|clue) (?:of |about )?{word}\b)"
+    )
+
+
+_INTENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in (
+        ("why", _wh("why")),
+        ("when", _wh("when")),
+        ("where", _wh("where")),
+        ("who", _wh("(?:who|whom|whose)")),
+        ("duration", r"\bhow long\b"),
+        ("frequency", r"\bhow often\b"),
+        ("age", r"\bhow old\b"),
+        ("distance", r"\bhow far\b"),
+        ("quantity", r"\bhow (?:many|much)\b"),
+        ("size", r"\bhow (?:big|large|tall|high|deep|wide|heavy|small)\b"),
+        ("manner", r"\bhow (?:to|do|does|did|can|could|should|would|is|are|was|were)\b"),
+        # "how salty is", "how safe are": the degree of a quality (not the measures above)
+        (
+            "degree",
+            r"\bhow (?!(?:to|do|does|did|can|could|should|would|is|are|was|were|many|much|long"
+            r"|often|old|far|come|big|large|tall|high|deep|wide|heavy|small)\b)[a-z]+ "
+            r"(?:is|are|was|were|do|does|can|should)\b",
+        ),
+        (
+            "yesno",
+            r"^(?:is|are|can|could|should|does|do|did|will|would|was|were|has|have|may"
+            r"|might|must|am|shall)\b",
+        ),
+    )
+)
+_LEADING_CLAUSE_RE = re.compile(r"^(?:when|while|if|once|before|after|since|whenever)\b[^,?]*,\s*")
+_PAST_RE = re.compile(r"\b(?:was|were|did|didn't|wasn't|weren't)\b")
+_PRESENT_RE = re.compile(r"\b(?:is|are|am|does|doesn't|isn't|aren't)\b")
+_FUTURE_RE = re.compile(r"\b(?:will|won't|shall|gonna)\b")
+_PAST_FORMS = (
+    "won ate went made ran got bought wrote took knew grew fell froze saw gave began broke chose "
+    "drove flew forgot hid kept lost paid said sent slept sold spent stole taught thought threw "
+    "told understood woke wore built caught fed felt fought found held meant met rode rose sang "
+    "spoke stood swam tore brought sank drank shrank dug hung shot bit blew drew led"
+)
+_PAST_VERB_RE = re.compile(
+    r"^(?:who|what|which \w+|when|where|why|how) (?:\w+ed|" + "|".join(_PAST_FORMS.split()) + r")\b"
+)
+_GENERIC_RE = re.compile(r"\b(?:what|which|what's|define|explain|describe)\b")
+
+
+def question_kind(s: str) -> frozenset[str]:
+    """What a normalized question asks for: why, when, where, who, a measure (duration,
+    frequency, age, distance, quantity, size), a degree ("how salty"), manner, yes/no, or
+    generic ("what is X")."""
+    intents: set[str] = set()
+    # "When I land, where do I ...": a leading subordinate clause is not the question word.
+    asked = _LEADING_CLAUSE_RE.sub("", s)
+    for name, pattern in _INTENT_PATTERNS:
+        if pattern.search(asked):
+            intents.add(name)
+    if {"duration", "frequency", "age", "distance", "size", "quantity", "degree"} & intents:
+        intents.discard("manner")
+    if intents - {"yesno"}:
+        intents.discard("yesno")
+    if not intents and _GENERIC_RE.search(s):
+        intents.add("generic")
+    return frozenset(intents)
+
+
+def tense_of(s: str) -> frozenset[str]:
+    """The tenses its auxiliaries state (past / present / future), or "past-verb" for a
+    question whose verb is past ("who won the world cup")."""
+    tense = frozenset(
+        name
+        for name, pattern in (("past", _PAST_RE), ("present", _PRESENT_RE), ("future", _FUTURE_RE))
+        if pattern.search(s)
+    )
+    if not tense and _PAST_VERB_RE.search(s):
+        tense = frozenset({"past-verb"})
+    return tense

@@ -7,13 +7,15 @@
 #             since 2013 (Intel Haswell, AMD Zen 1) runs it. AVX-512 and AMX are off: a VM may
 #             list them in /proc/cpuinfo without letting a process use them (AMX needs the kernel
 #             to grant tile state), which is how a native build crashed on a Xeon.
-#   native    -march=native, for bench/llama_build.py only (portable vs native, side by side).
+#   avx512    the baseline plus AVX-512 (F, BW, DQ, VL, VBMI, VNNI, BF16), still fixed flags:
+#             for bench/llama_build.py only, which measures what the wider kernels would buy on a
+#             CPU that has them. Never installed; it does not run on CPUs without AVX-512.
 #
 # The wheel goes to a directory keyed by everything that shapes the binary (source hash, flags,
 # compiler), ${CHATSTACK_WHEEL_CACHE:-${XDG_CACHE_HOME:-~/.cache}/chatstack/wheels}/<key>/, never to
 # pip's or uv's cache, so no other build is ever taken for this one. A cached wheel is reused.
 # Prints the wheel's path as its last line.
-# Usage: scripts/build_llama_cpp.sh [portable|native]
+# Usage: scripts/build_llama_cpp.sh [portable|avx512]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,9 +29,14 @@ portable)
 -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
 -DGGML_AMX_BF16=OFF"
   ;;
-native) ARCH_FLAGS="-DGGML_NATIVE=ON" ;;
+avx512)
+  ARCH_FLAGS="-DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+-DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON \
+-DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
+-DGGML_AMX_BF16=OFF"
+  ;;
 *)
-  echo "usage: $0 [portable|native]" >&2
+  echo "usage: $0 [portable|avx512]" >&2
   exit 2
   ;;
 esac

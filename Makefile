@@ -29,7 +29,9 @@ gen/.stamp: $(PROTO_FILES) buf.yaml scripts/gen_protos.sh scripts/gen_openapi.sh
 	@scripts/gen_protos.sh
 	@touch $@
 
-run: setup ## start the services locally (options: make run ARGS="--chat-replicas 2 ...")
+run: setup ## start the services locally (options: make run ARGS="--engine vllm --chat-replicas 2")
+	@if [[ " $(ARGS) " == *" --engine vllm "* || " $(ARGS) " == *" --engine=vllm "* ]]; then \
+	  scripts/setup_vllm.sh; fi
 	@$(PY) -m local_stack $(ARGS)
 
 lint: setup ## ruff, mypy and buf lint
@@ -39,6 +41,7 @@ lint: setup ## ruff, mypy and buf lint
 	@$(BIN)/buf lint
 
 test: setup lint ## install everything, lint, run the whole test suite
+	@scripts/setup_vllm.sh
 	@scripts/tools.sh
 	@scripts/setup_browser.sh
 	@scripts/run_tests.sh

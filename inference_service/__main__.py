@@ -13,6 +13,7 @@ from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
 from inference_service.config import InferenceSettings
 from inference_service.engines.base import Engine
 from inference_service.engines.llama_cpp_engine import LlamaCppEngine
+from inference_service.model_files import default_gguf_path, default_hf_dir
 from inference_service.selftest import (
     EngineSelfTestFailed,
     failure,
@@ -29,36 +30,48 @@ log = logging.getLogger("inference_service")
 
 def build_engine(settings: InferenceSettings) -> Engine:
     if settings.engine == "vllm":
-        from inference_service.engines.vllm_engine import VllmEngine, VllmEngineConfig
-
-        if not settings.model_path:
-            raise SystemExit("--model-path is required with --engine vllm (an HF model dir)")
-        return VllmEngine(
-            VllmEngineConfig(
-                model=settings.model_path,
-                served_model_name=settings.model_id or None,
-                dtype=settings.vllm_dtype,
-                gpu_memory_utilization=settings.vllm_gpu_memory_utilization,
-                max_model_len=settings.context_length,
-                max_num_seqs=settings.vllm_max_num_seqs,
-                tensor_parallel_size=settings.vllm_tensor_parallel_size,
-                enable_prefix_caching=settings.vllm_enable_prefix_caching,
-            )
-        )
+        return build_vllm_engine(settings)
     from inference_service.engines.llama_cpp_engine import LlamaCppConfig
-    from inference_service.model_files import default_gguf_path
 
     path = Path(settings.model_path) if settings.model_path else default_gguf_path()
-    model_id = settings.model_id or path.stem.lower().replace(".", "-")
     return LlamaCppEngine(
         LlamaCppConfig(
             model_path=path,
-            model_id=model_id,
+            model_id=settings.model_id or model_id_of(path),
             n_ctx=settings.context_length,
             instances=settings.instances,
             threads_per_instance=settings.threads_per_instance,
         )
     )
+
+
+def build_vllm_engine(settings: InferenceSettings) -> Engine:
+    from inference_service.engines.vllm_engine import VllmEngine, VllmEngineConfig
+
+    # Read by vLLM's CPU build only (a GPU build sizes its cache from gpu_memory_utilization).
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{settings.vllm_cpu_kvcache_gib:g}")
+    if settings.model_path:
+        path = Path(settings.model_path)
+        model_id = model_id_of(path)
+    else:  # the packaged model, exported: the same weights, so the same id as on llama.cpp
+        path, model_id = default_hf_dir(), model_id_of(default_gguf_path())
+    return VllmEngine(
+        VllmEngineConfig(
+            model=str(path),
+            served_model_name=settings.model_id or model_id,
+            dtype=settings.vllm_dtype,
+            gpu_memory_utilization=settings.vllm_gpu_memory_utilization,
+            max_model_len=settings.context_length,
+            max_num_seqs=settings.vllm_max_num_seqs,
+            tensor_parallel_size=settings.vllm_tensor_parallel_size,
+            enable_prefix_caching=settings.vllm_enable_prefix_caching,
+            enforce_eager=settings.vllm_enforce_eager,
+        )
+    )
+
+
+def model_id_of(path: Path) -> str:
+    return path.stem.lower().replace(".", "-") if path.is_file() else path.name.lower()
 
 
 async def start_engine(engine: Engine, settings: InferenceSettings) -> None:

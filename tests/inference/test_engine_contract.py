@@ -1,4 +1,7 @@
-"""The inference service as a real process with the real model (SmolLM2 on llama.cpp)."""
+"""The engine contract: the inference service as a real process with the real model
+(SmolLM2-135M-Instruct), run once on llama.cpp and once on vLLM's CPU build, through gRPC.
+
+What only a batching engine shows is in test_vllm_batching.py."""
 
 from __future__ import annotations
 
@@ -16,6 +19,11 @@ from tests.fixtures.services import RunningService
 from tests.grpc_errors import error_reason, field_violations
 from tests.metrics_scrape import metric_value
 
+# Tokens the engine itself generated, from its own metrics: vLLM counts every token its engine
+# core produced (so an abort that came late would show); ours counts what the adapter received.
+GENERATED_TOKENS = {"llama_cpp": "inference_generated_tokens_total",
+                    "vllm": "vllm:generation_tokens_total"}  # fmt: skip
+
 CONVERSATION = [
     pb.ChatMessage(role=pb.ROLE_SYSTEM, content="You are a helpful assistant. Answer briefly."),
     pb.ChatMessage(role=pb.ROLE_USER, content="What is the capital of France?"),
@@ -23,8 +31,8 @@ CONVERSATION = [
 
 
 @pytest.fixture
-async def stub(inference_server: RunningService) -> AsyncIterator[pb_grpc.InferenceServiceStub]:
-    async with grpc.aio.insecure_channel(inference_server.address) as channel:
+async def stub(engine_server: RunningService) -> AsyncIterator[pb_grpc.InferenceServiceStub]:
+    async with grpc.aio.insecure_channel(engine_server.address) as channel:
         yield pb_grpc.InferenceServiceStub(channel)
 
 
@@ -33,9 +41,9 @@ async def collect(call: grpc.aio.UnaryStreamCall) -> list[pb.GenerateResponse]:
 
 
 async def test_health_and_model_info(
-    inference_server: RunningService, stub: pb_grpc.InferenceServiceStub
+    engine_server: RunningService, stub: pb_grpc.InferenceServiceStub
 ) -> None:
-    async with grpc.aio.insecure_channel(inference_server.address) as channel:
+    async with grpc.aio.insecure_channel(engine_server.address) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         reply = await health.Check(
             health_pb2.HealthCheckRequest(service="chatstack.inference.v1.InferenceService"),
@@ -46,7 +54,7 @@ async def test_health_and_model_info(
     (model,) = models.models
     assert model.id == models.default_model
     assert "smollm2" in model.id
-    assert model.engine == "llama_cpp"
+    assert model.engine == engine_server.engine
     assert model.context_length == 2048
     assert model.has_chat_template
 
@@ -92,9 +100,9 @@ async def test_same_seed_same_text(stub: pb_grpc.InferenceServiceStub) -> None:
 
 
 async def test_cancel_stops_generation(
-    inference_server: RunningService, stub: pb_grpc.InferenceServiceStub
+    engine_server: RunningService, stub: pb_grpc.InferenceServiceStub
 ) -> None:
-    url = inference_server.metrics_url
+    url = engine_server.metrics_url
     cancelled_before = metric_value(url, "inference_requests_total", {"outcome": "cancelled"})
     sampling = pb.SamplingParams(max_tokens=1500, ignore_eos=True)
     call = stub.Generate(pb.GenerateRequest(messages=CONVERSATION, sampling=sampling))
@@ -113,26 +121,31 @@ async def test_cancel_stops_generation(
     ):
         assert time.monotonic() < deadline, "the server never saw the cancellation"
         await asyncio.sleep(0.05)
-    at_cancel = metric_value(url, "inference_generated_tokens_total")
+    generated = GENERATED_TOKENS[engine_server.engine]
+    at_cancel = metric_value(url, generated)
     await asyncio.sleep(0.5)
-    after = metric_value(url, "inference_generated_tokens_total")
-    # Without an abort, 1500 tokens at ~100 tokens/s would keep the count growing for seconds.
+    after = metric_value(url, generated)
+    # Without an abort, 1500 tokens at 15-100 tokens/s would keep the count growing for
+    # seconds; with it, the engine stops within one decode step.
     assert after - at_cancel <= 1
     assert metric_value(url, "inference_running_requests") == 0
 
 
 async def test_full_queue_is_refused_at_once(
-    inference_server: RunningService, stub: pb_grpc.InferenceServiceStub
+    engine_server: RunningService, stub: pb_grpc.InferenceServiceStub
 ) -> None:
-    """One instance and a queue of one: the third concurrent request is refused."""
+    """Every slot busy (one llama.cpp instance, or vLLM's sequences) and a queue of one: the
+    next request is refused."""
     long = pb.GenerateRequest(
         messages=CONVERSATION, sampling=pb.SamplingParams(max_tokens=1500, ignore_eos=True)
     )
-    running = stub.Generate(long)
-    await running.read()  # it has a slot and is generating
+    (model,) = (await stub.ListModels(pb.ListModelsRequest(), timeout=5)).models
+    running = [stub.Generate(long) for _ in range(model.max_concurrency)]
+    for call in running:
+        await call.read()  # it has a slot and is generating
     queued = stub.Generate(long)
     deadline = time.monotonic() + 10
-    while metric_value(inference_server.metrics_url, "inference_queue_depth") < 1:
+    while metric_value(engine_server.metrics_url, "inference_queue_depth") < 1:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.02)
     try:
@@ -141,8 +154,8 @@ async def test_full_queue_is_refused_at_once(
         assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert error_reason(err.value) == "INFERENCE_QUEUE_FULL"
     finally:
-        running.cancel()
-        queued.cancel()
+        for call in [*running, queued]:
+            call.cancel()
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
 LOGS = RUN_DIR / "logs"
 WEB_DIST = ROOT / "web" / "dist"
+VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
 CACHE_DIR = RUN_DIR / "cache.db"  # Milvus Lite's data directory, in process or served
 DEFAULT_CHAT_PORT = 50051
 # `milvus-lite server` with SIGTERM handled like Ctrl-C: it then stops serving and closes its
@@ -74,14 +75,29 @@ class PortProcess(ManagedProcess):
         raise TimeoutError(f"{self.name} not listening after {timeout_s:.0f}s:\n{self.log_tail()}")
 
 
-def grpc_service(name: str, module: str, port: int, *extra: str) -> ManagedProcess:
+def grpc_service(
+    name: str, module: str, port: int, *extra: str, python: str | None = None
+) -> ManagedProcess:
+    ports = ("--port", str(port), "--metrics-port", str(port + 1000))
     return ManagedProcess(
         name=name,
-        argv=python_module(module, "--port", str(port), "--metrics-port", str(port + 1000), *extra),
+        argv=python_module(module, *ports, *extra, python=python),
         log_path=LOGS / f"{name}.log",
         env={"OMP_WAIT_POLICY": "PASSIVE"},
         grpc_address=f"127.0.0.1:{port}",
     )
+
+
+def engine_options(args: argparse.Namespace) -> tuple[str | None, list[str]]:
+    """The inference service's interpreter and engine flags. vLLM runs in its own environment
+    (scripts/setup_vllm.sh), as its CPU build: no CUDA-graph capture (eager), the default
+    model's safetensors export."""
+    if args.engine == "llama_cpp":
+        return None, ["--instances", str(args.inference_instances)]
+    if not VLLM_PYTHON.exists():
+        raise SystemExit(f"{VLLM_PYTHON} is missing: run scripts/setup_vllm.sh first "
+                         "(`make run ARGS=\"--engine vllm\"` does)")  # fmt: skip
+    return str(VLLM_PYTHON), ["--engine", "vllm", "--vllm-enforce-eager", "true"]
 
 
 def chat_ports(args: argparse.Namespace) -> list[int]:
@@ -221,13 +237,14 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
                   "--cassandra-port", str(args.cassandra_port)]  # fmt: skip
     envoy, gateway = envoy_process(args)
     replicas = inference_ports(args)
+    python, engine = engine_options(args)
     inference = [
         grpc_service(
             "inference" if len(replicas) == 1 else f"inference-{i}",
             "inference_service",
             port,
-            "--instances",
-            str(args.inference_instances),
+            *engine,
+            python=python,
         )
         for i, port in enumerate(replicas)
     ]
@@ -292,7 +309,16 @@ def main() -> None:
         help="inference processes, on --inference-port and the ports after it",
     )
     parser.add_argument(
-        "--inference-instances", type=int, default=1, help="model copies per inference process"
+        "--engine",
+        choices=["llama_cpp", "vllm"],
+        default="llama_cpp",
+        help="the inference engine: llama.cpp, or vLLM's CPU build (in .venv-vllm)",
+    )
+    parser.add_argument(
+        "--inference-instances",
+        type=int,
+        default=1,
+        help="llama_cpp: model copies per inference process (vLLM batches in one)",
     )
     parser.add_argument("--store", choices=["sqlite", "cassandra"], default="sqlite")
     parser.add_argument("--cassandra-host", default="127.0.0.1")
@@ -397,6 +423,7 @@ More: curl {base}/chats -H "authorization: Bearer $TOKEN"
 Tokens for other users: .venv/bin/python -m gateway.token <user name>
 Chat from the terminal: .venv/bin/python -m chat_service.cli --token $TOKEN
 Chat: {len(chats)} replica(s) behind Envoy {base}; inference: {len(replicas)} replica(s) \
+on {args.engine} \
 behind Envoy's internal listener 127.0.0.1:{args.internal_port} \
 (state: curl 127.0.0.1:{args.envoy_admin_port}/clusters)
 Answer cache: {cache} ({CACHE_DIR.relative_to(ROOT)})

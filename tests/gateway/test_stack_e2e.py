@@ -337,6 +337,50 @@ def test_client_disconnect_interrupts_the_turn_and_the_engine(
     )
 
 
+# --- the whole system on the vLLM engine ------------------------------------------------------
+
+
+@pytest.mark.vllm
+def test_a_turn_stop_and_a_cached_answer_on_vllm(
+    gateway_vllm: Gateway, inference_server_vllm: RunningService
+) -> None:
+    """A user of the vLLM (CPU build) stack through Envoy: a streamed turn, Stop (the browser
+    drops the stream: vLLM aborts the request), and the same question again from the cache."""
+    gw, url = gateway_vllm, inference_server_vllm.metrics_url
+    _, token = user_token(gw)
+    chat_id = create_chat(gw, token)
+    question = {"content": "What is the capital of France?"}
+    first = sse(gw, token, "POST", f"/chat/{chat_id}/completion", question)
+    assert "Paris" in assert_completed(first)
+    assert not first[-1]["final"].get("cached")
+
+    cancelled = {"outcome": "cancelled"}
+    before = metric_value(url, "inference_requests_total", cancelled)
+    story = {"content": "Write a very long story.", "sampling": {"max_tokens": 1500},
+             "bypass_cache": True}  # fmt: skip
+    sock = open_sse(gw, token, create_chat(gw, token), story)
+    with sock.makefile("rb") as stream:
+        while not stream.readline().startswith(b'data: {"delta"'):
+            pass
+    sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+    wait_for(
+        "vLLM to abort the stopped turn",
+        lambda: (
+            metric_value(url, "inference_requests_total", cancelled) > before
+            and metric_value(url, "vllm:num_requests_running") == 0
+        ),
+        30,
+    )
+
+    generated = metric_value(url, "vllm:generation_tokens_total")
+    again = sse(gw, token, "POST", f"/chat/{create_chat(gw, token)}/completion", question)
+    assert again[-1]["final"]["cached"]
+    cached_text = "".join(event["delta"]["text"] for event in again[:-1])
+    assert cached_text == assert_completed(first)
+    assert metric_value(url, "vllm:generation_tokens_total") == generated  # no engine work
+
+
 # --- the internal listener: two inference replicas ------------------------------------------
 
 

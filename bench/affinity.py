@@ -1,7 +1,8 @@
 """Chat-affine routing (Maglev on the chat id) vs plain least-request over two inference
 replicas, on the same multi-turn workload, end to end: native gRPC clients -> Envoy (JWT) ->
 chat service (SQLite, answer cache off) -> Envoy's internal listener -> two llama.cpp
-inference processes (one model instance each, all real processes on loopback).
+inference processes (llama.cpp with one model instance each, or with `--engine vllm` vLLM's CPU
+build with prefix caching, one core each; all real processes on loopback).
 
 Workload, the same in both modes: `--clients` concurrent clients, each working through its
 own chats one after the other, `--turns` turns per chat (greedy, short answers). Every chat
@@ -9,9 +10,10 @@ opens with a message of its own (a paragraph that differs per chat) and the hist
 each turn (history policy full), so a follow-up turn's prompt extends the chat's previous
 prompt. llama.cpp keeps the KV cache of its last prompt per instance: a follow-up served by
 the replica that served the chat's previous turn, with no other chat in between, only
-processes the new suffix (cached_prompt_tokens). With least-request the concurrent clients'
-turns scatter over both replicas; with affinity a chat stays on one replica (but two chats
-hashed to the same replica take turns on it, and queue).
+processes the new suffix (cached_prompt_tokens); vLLM keeps every recent prompt's KV blocks in
+its prefix cache, so any earlier turn of the chat served on that replica helps. With
+least-request the concurrent clients' turns scatter over both replicas; with affinity a chat
+stays on one replica (but two chats hashed to the same replica take turns on it, and queue).
 
 Per mode: time to first token (TTFT, from the Complete stream) of follow-up turns, which is
 mostly prompt processing on a CPU model, and the share of prompt tokens served from the
@@ -19,7 +21,8 @@ prefix cache (inference_cached_prompt_tokens_total / inference_prompt_tokens_tot
 replicas, follow-ups and first turns together). One Envoy + chat service per mode, on the same
 two inference processes; the modes run one after the other, in the order of VARIANTS.
 
-    .venv/bin/python -m bench.affinity [--clients 2] [--chats 4] [--turns 5] [--keep DIR]
+    .venv/bin/python -m bench.affinity [--engine llama_cpp|vllm] [--clients 2] [--chats 4]
+        [--turns 5] [--keep DIR]          (results: bench/results/affinity[-vllm].json)
 """
 
 from __future__ import annotations
@@ -196,17 +199,32 @@ async def run_mode(
     }
 
 
-async def run(clients: int, chats: int, turns: int, keep: Path | None) -> dict[str, Any]:
+def replica(work: Path, engine: str, i: int) -> tuple[Any, str, str]:
+    """Inference replica `i`, not started. vLLM replicas are pinned one core each (vLLM's own
+    automatic binding would put both on the first core of this 2-core machine)."""
+    args = ("--context-length", "2048", "--max-queue", "8")
+    if engine == "llama_cpp":
+        return service_process(
+            work, f"inference-{i}", "inference_service", "--instances", "1", *args
+        )
+    vllm = ("--engine", "vllm", "--vllm-enforce-eager", "true", "--vllm-cpu-kvcache-gib", "1")
+    env = {"VLLM_CPU_OMP_THREADS_BIND": str(i % (os.cpu_count() or 1))}
+    python = str(Path(__file__).resolve().parent.parent / ".venv-vllm" / "bin" / "python")
+    return service_process(
+        work, f"inference-{i}", "inference_service", *vllm, *args, env=env, python=python
+    )
+
+
+async def run(
+    engine: str, clients: int, chats: int, turns: int, keep: Path | None
+) -> dict[str, Any]:
     load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-affinity-") as tmp:
         work = keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        args = ("--instances", "1", "--context-length", "2048", "--max-queue", "8")
-        replicas = [
-            service_process(work, f"inference-{i}", "inference_service", *args) for i in range(2)
-        ]
+        replicas = [replica(work, engine, i) for i in range(2)]
         try:
-            await asyncio.gather(*(start_service(process) for process, _, _ in replicas))
+            await asyncio.gather(*(start_service(process, 900) for process, _, _ in replicas))
             addresses = [address for _, address, _ in replicas]
             urls = [url for _, _, url in replicas]
             modes: dict[str, Any] = {}
@@ -219,7 +237,12 @@ async def run(clients: int, chats: int, turns: int, keep: Path | None) -> dict[s
     return {
         "config": {
             "path": "gRPC clients -> Envoy (JWT) -> chat service -> Envoy internal -> "
-            "2 inference replicas (llama.cpp, 1 instance each)",
+            + (
+                "2 inference replicas (llama.cpp, 1 instance each)"
+                if engine == "llama_cpp"
+                else "2 inference replicas (vLLM CPU, prefix caching, 1 core each)"
+            ),
+            "engine": engine,
             "modes": {
                 "affinity": "MAGLEV on x-chat-id (the defaults, hash_balance_factor "
                 f"{GatewaySettings().inference_affinity_balance_factor})",
@@ -264,6 +287,7 @@ def print_report(results: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="chat-affine routing vs least-request")
+    parser.add_argument("--engine", choices=["llama_cpp", "vllm"], default="llama_cpp")
     parser.add_argument("--clients", type=int, default=2, help="concurrent clients")
     parser.add_argument("--chats", type=int, default=4, help="chats per client, in turn")
     parser.add_argument("--turns", type=int, default=5, help="turns per chat")
@@ -276,9 +300,10 @@ def main() -> None:
     if min(args.clients, args.chats) < 1 or args.turns < 2:
         parser.error("--clients and --chats must be >= 1, --turns >= 2")
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    results = asyncio.run(run(args.clients, args.chats, args.turns, args.keep))
+    results = asyncio.run(run(args.engine, args.clients, args.chats, args.turns, args.keep))
     print_report(results)
-    path = write_results(NAME, results, packages=("grpcio", "llama-cpp-python"))
+    name = NAME if args.engine == "llama_cpp" else f"{NAME}-{args.engine}"
+    path = write_results(name, results, packages=("grpcio", "llama-cpp-python"))
     print(f"results: {path}")
 
 

@@ -1,11 +1,9 @@
-"""VllmEngine: the request/abort mapping against scripted test doubles (runs everywhere), and
-one real-GPU test (needs the vllm extra, CUDA and VLLM_TEST_MODEL)."""
+"""VllmEngine: the request/abort mapping against scripted test doubles (unit tests). The real
+vLLM engine runs the engine contract suite (test_engine_contract.py, test_vllm_batching.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import os
 import sys
 import types
 from collections.abc import AsyncIterator
@@ -364,86 +362,3 @@ async def test_without_chat_template_falls_back_to_a_plain_transcript() -> None:
     n = await engine.count_prompt_tokens((ChatMessage(Role.USER, "hi"),))
     assert n == len("user: hi\nassistant:")
     assert tokenizer.encode_calls[-1] == {"add_special_tokens": True}
-
-
-# --- real GPU ---------------------------------------------------------------------------------
-
-
-def gpu_model_or_skip() -> str:
-    """The model for the GPU test, or a skip when this box cannot run it."""
-    if importlib.util.find_spec("vllm") is None:
-        pytest.skip("the vllm extra is not installed")
-    import torch
-
-    if not torch.cuda.is_available():
-        pytest.skip("no CUDA device")
-    model = os.environ.get("VLLM_TEST_MODEL")
-    if not model:
-        pytest.skip("set VLLM_TEST_MODEL to a local small chat model directory")
-    if not os.path.exists(model):
-        pytest.skip(f"VLLM_TEST_MODEL={model} does not exist (the GPU box is offline)")
-    return model
-
-
-@pytest.mark.gpu
-async def test_real_vllm_streams_and_aborts_on_cancel() -> None:
-    model = gpu_model_or_skip()
-    engine = VllmEngine(
-        VllmEngineConfig(
-            model=model,
-            gpu_memory_utilization=0.3,
-            max_model_len=2048,
-            max_num_seqs=4,
-            enforce_eager=True,  # skip CUDA graph capture: faster start
-        )
-    )
-    await engine.start()
-    try:
-        info = engine.model_info()
-        assert info.engine == "vllm"
-        assert info.context_length == 2048
-        assert info.has_chat_template
-
-        # A short streamed reply.
-        request = GenerationRequest(
-            request_id="gpu-1",
-            messages=(ChatMessage(Role.USER, "Say hello in five words."),),
-            sampling=SamplingParams(temperature=0.0, max_tokens=16, seed=1),
-        )
-        events = [e async for e in engine.generate(request)]
-        deltas = [e for e in events if isinstance(e, TokenDelta)]
-        result = events[-1]
-        assert isinstance(result, GenerationResult)
-        assert deltas and "".join(d.text for d in deltas).strip()
-        assert result.prompt_tokens == await engine.count_prompt_tokens(request.messages)
-        assert result.completion_tokens == sum(len(d.token_ids) for d in deltas)
-        assert 1 <= result.completion_tokens <= 16
-        assert result.finish_reason in (FinishReason.STOP, FinishReason.LENGTH)
-
-        # Cancelling the consumer mid-stream aborts the request in vLLM.
-        long_request = GenerationRequest(
-            request_id="gpu-cancel",
-            messages=(ChatMessage(Role.USER, "Count from 1 to 1000, one per line."),),
-            sampling=SamplingParams(temperature=0.0, max_tokens=1500),
-        )
-        got_some = asyncio.Event()
-
-        async def consume() -> None:
-            n = 0
-            async for _ in engine.generate(long_request):
-                n += 1
-                if n >= 3:
-                    got_some.set()
-
-        task = asyncio.create_task(consume())
-        await asyncio.wait_for(got_some.wait(), 120)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        async_llm = engine._engine
-        assert not async_llm.output_processor.has_unfinished_requests()
-        # The engine still serves after the abort.
-        again = [e async for e in engine.generate(request)]
-        assert isinstance(again[-1], GenerationResult)
-    finally:
-        await engine.close()

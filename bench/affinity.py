@@ -72,11 +72,15 @@ FOLLOW_UPS = [
 VARIANTS: dict[str, Literal["chat", "none"]] = {"affinity": "chat", "least_request": "none"}
 
 
-def opening(index: int) -> str:
-    """A first message of its own per chat (~120 tokens): the history the chat carries."""
+def opening(index: int, mode: str, details: int) -> str:
+    """A first message of its own per chat and mode (~15 tokens per detail): the history the
+    chat carries. The mode is in it so that the second mode's prompts are not already in a
+    prefix cache from the first mode's run (vLLM keeps many prompts, not only the last)."""
     topic = TOPICS[index % len(TOPICS)]
-    details = ", ".join(f"detail {index}-{k} about {topic}" for k in range(8))
-    return f"Chat {index}. We will write a short story about {topic}. Keep in mind: {details}."
+    notes = ", ".join(f"detail {index}-{k} about {topic}" for k in range(details))
+    return (
+        f"Chat {index} ({mode}). We will write a short story about {topic}. Keep in mind: {notes}."
+    )
 
 
 @dataclass
@@ -113,7 +117,7 @@ async def one_turn(
 
 
 async def client(
-    mode: str, index: int, address: str, token: str, chats: int, turns: int
+    mode: str, index: int, address: str, token: str, chats: int, turns: int, details: int
 ) -> list[Sample]:
     metadata = (("authorization", f"Bearer {token}"),)
     out: list[Sample] = []
@@ -130,7 +134,11 @@ async def client(
             )
             chat_id = created.chat.chat_id
             for t in range(turns):
-                content = opening(number) if t == 0 else FOLLOW_UPS[(t - 1) % len(FOLLOW_UPS)]
+                content = (
+                    opening(number, mode, details)
+                    if t == 0
+                    else FOLLOW_UPS[(t - 1) % len(FOLLOW_UPS)]
+                )
                 ttft, total, prompt = await one_turn(stub, metadata, chat_id, content)
                 out.append(Sample(mode, index, number, t, ttft, total, prompt))
     return out
@@ -169,6 +177,7 @@ async def run_mode(
     clients: int,
     chats: int,
     turns: int,
+    details: int,
 ) -> dict[str, Any]:
     async with chat_behind_envoy(work, mode, inference, VARIANTS[mode]) as stack:
         tokens = [stack.token(f"bench-{mode}-{i}") for i in range(clients)]
@@ -176,7 +185,10 @@ async def run_mode(
         print(f"mode {mode}: {clients} clients x {chats} chats x {turns} turns", flush=True)
         started = time.perf_counter()
         results = await asyncio.gather(
-            *(client(mode, i, stack.address, tokens[i], chats, turns) for i in range(clients))
+            *(
+                client(mode, i, stack.address, tokens[i], chats, turns, details)
+                for i in range(clients)
+            )
         )
         wall = time.perf_counter() - started
         prompt_after, cached_after = prefix_counters(metrics_urls)
@@ -216,7 +228,7 @@ def replica(work: Path, engine: str, i: int) -> tuple[Any, str, str]:
 
 
 async def run(
-    engine: str, clients: int, chats: int, turns: int, keep: Path | None
+    engine: str, clients: int, chats: int, turns: int, details: int, keep: Path | None
 ) -> dict[str, Any]:
     load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-affinity-") as tmp:
@@ -229,7 +241,9 @@ async def run(
             urls = [url for _, _, url in replicas]
             modes: dict[str, Any] = {}
             for mode in VARIANTS:
-                modes[mode] = await run_mode(mode, work, addresses, urls, clients, chats, turns)
+                modes[mode] = await run_mode(
+                    mode, work, addresses, urls, clients, chats, turns, details
+                )
         finally:
             for process, _, _ in replicas:
                 process.stop()
@@ -251,6 +265,7 @@ async def run(
             "clients": clients,
             "chats_per_client": chats,
             "turns_per_chat": turns,
+            "opening_details": details,
             "max_tokens": MAX_TOKENS,
             "history_policy": "full",
             "answer_cache": "off",
@@ -292,6 +307,9 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=4, help="chats per client, in turn")
     parser.add_argument("--turns", type=int, default=5, help="turns per chat")
     parser.add_argument(
+        "--opening-details", type=int, default=8, help="length of each chat's opening (x15 tokens)"
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         help="keep the logs here (Envoy's access log names each call's chat_id and upstream_host)",
@@ -300,7 +318,8 @@ def main() -> None:
     if min(args.clients, args.chats) < 1 or args.turns < 2:
         parser.error("--clients and --chats must be >= 1, --turns >= 2")
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    results = asyncio.run(run(args.engine, args.clients, args.chats, args.turns, args.keep))
+    workload = (args.clients, args.chats, args.turns, args.opening_details)
+    results = asyncio.run(run(args.engine, *workload, args.keep))
     print_report(results)
     name = NAME if args.engine == "llama_cpp" else f"{NAME}-{args.engine}"
     path = write_results(name, results, packages=("grpcio", "llama-cpp-python"))

@@ -42,7 +42,8 @@ NAME = "engines"
 ROOT = Path(__file__).resolve().parent.parent
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
 # CPU build: no CUDA graphs to capture (eager), bf16, a KV cache sized in GiB of RAM.
-CPU_ENGINE_ARGS = ["--vllm-enforce-eager", "true", "--vllm-dtype", "bfloat16"]
+CPU_ENGINE_ARGS = ["--vllm-enforce-eager", "true", "--vllm-dtype", "bfloat16",
+                   "--vllm-cpu-kvcache-gib", "2"]  # fmt: skip
 CPU_SERVE_ARGS = ["--enforce-eager", "--dtype", "bfloat16"]
 LEVELS = (1, 4, 16)
 SERVERS = ("llama_cpp", "vllm", "vllm_serve")

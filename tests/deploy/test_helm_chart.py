@@ -287,13 +287,32 @@ def test_gpu_model_volume_variants(helm: Path, chart_dir: Path) -> None:
     assert "needs pvc.existingClaim or pvc.create=true" in error
 
 
-def test_cpu_profile_runs_llama_cpp_without_gpus(default: list[Manifest]) -> None:
-    container = pod_spec(by_kind(default, "Deployment")[f"{FULLNAME}-inference-cpu"])["containers"][
-        0
-    ]
-    assert env_of(container)["INFERENCE_ENGINE"]["value"] == "llama_cpp"
-    assert env_of(container)["OMP_WAIT_POLICY"]["value"] == "PASSIVE"
+def test_cpu_profile_runs_vllm_cpu_without_gpus(default: list[Manifest]) -> None:
+    """The CPU profile's default engine is vLLM's CPU build (docs/engines.md: it batches)."""
+    pod = pod_spec(by_kind(default, "Deployment")[f"{FULLNAME}-inference-cpu"])
+    (container,) = pod["containers"]
+    env = env_of(container)
+    assert env["INFERENCE_ENGINE"]["value"] == "vllm"
+    assert env["INFERENCE_VLLM_ENFORCE_EAGER"]["value"] == "true"
+    assert env["INFERENCE_VLLM_CPU_KVCACHE_GIB"]["value"] == "4"
+    assert "INFERENCE_INSTANCES" not in env
+    assert container["image"].split(":")[0].endswith("/chatstack-inference-vllm-cpu")
+    assert {"name": "dshm", "mountPath": "/dev/shm"} in container["volumeMounts"]
     assert "nvidia.com/gpu" not in json.dumps(container["resources"])
+
+
+def test_cpu_profile_can_run_llama_cpp(helm: Path, chart_dir: Path) -> None:
+    manifests = template(
+        helm, chart_dir, "--set", "inferenceCpu.engine=llama_cpp",
+        "--set", "inferenceCpu.image.repository=ghcr.io/OWNER/chatstack-inference",
+    )  # fmt: skip
+    pod = pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-inference-cpu"])
+    env = env_of(pod["containers"][0])
+    assert env["INFERENCE_ENGINE"]["value"] == "llama_cpp"
+    assert env["INFERENCE_INSTANCES"]["value"] == "2"
+    assert env["OMP_WAIT_POLICY"]["value"] == "PASSIVE"
+    assert "INFERENCE_VLLM_ENFORCE_EAGER" not in env
+    assert [v["name"] for v in pod["volumes"]] == ["tmp"]
 
 
 def test_images_are_pinned(everything: list[Manifest]) -> None:

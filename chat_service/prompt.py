@@ -2,7 +2,8 @@
 user message, as role-tagged messages (the inference service applies the chat template).
 
 Policies:
-- full: the whole history; if it outgrows the context the turn fails with a clear error.
+- full: the whole history; if it outgrows the context the turn fails with a clear error (and
+  no more of it is read than the context could hold).
 - window: the newest messages that fit the token budget (context minus reserved output).
   Whole messages only: a message never gets cut in half.
 - summary: the newest summary checkpoint (turns 1..N) plus the newest messages after it that
@@ -29,6 +30,7 @@ from chat_service.inference_client import InferenceClient, PromptMessages
 from chat_service.timed_store import TimedStore
 
 PAGE = 32
+FULL_PAGE = 200
 # Role markers the chat template adds around each message (SmolLM2: <|im_start|>role\n ...
 # <|im_end|>\n is 5 tokens); an overestimate only leaves a little budget unused.
 PER_MESSAGE_OVERHEAD = 6
@@ -72,7 +74,9 @@ class PromptBuilder:
         budget = model.context_length - self.settings.reserved_output_tokens
 
         if policy is HistoryPolicy.FULL:
-            history = await self._all_before(user_id, chat.chat_id, user_message.message_id)
+            history = await self._all_before(
+                user_id, chat.chat_id, user_message.message_id, model.context_length
+            )
             messages = [*head, *((m.role, m.content) for m in history), *tail]
             tokens = await self.inference.count_prompt(messages, chat.chat_id)
             return Prompt(messages, policy, tokens, False)
@@ -102,13 +106,22 @@ class PromptBuilder:
         near_budget = fixed + used >= self.settings.summary_trigger_ratio * budget
         return Prompt(messages, policy, tokens, truncated or near_budget)
 
-    async def _all_before(self, user_id: str, chat_id: str, before: str) -> list[MessageRecord]:
+    async def _all_before(
+        self, user_id: str, chat_id: str, before: str, context_length: int
+    ) -> list[MessageRecord]:
+        """The history, oldest first, read newest first; reading stops once it holds more
+        tokens than the whole context, so memory stays bounded by what a prompt can use
+        (the prompt is then too long, and the turn fails as it would with all of it)."""
         out: list[MessageRecord] = []
+        tokens = 0
         cursor: str | None = before
-        while len(out) < FULL_HISTORY_CAP:
-            page = await self.store.recent_messages(user_id, chat_id, 200, cursor)
-            out.extend(m for m in page if in_history(m))
-            if len(page) < 200:
+        while len(out) < FULL_HISTORY_CAP and tokens <= context_length:
+            page = await self.store.recent_messages(user_id, chat_id, FULL_PAGE, cursor)
+            kept = [m for m in page if in_history(m)]
+            counts = await self.inference.count_texts([m.content for m in kept], chat_id)
+            out.extend(kept)
+            tokens += sum(counts) + PER_MESSAGE_OVERHEAD * len(kept)
+            if len(page) < FULL_PAGE:
                 break
             cursor = page[-1].message_id
         out.reverse()

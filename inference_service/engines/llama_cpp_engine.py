@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from inference_service.engines.base import Engine, PromptTooLong
+from inference_service.engines.prompt_segments import render_segments
 from inference_service.types import (
     ChatMessage,
     FinishReason,
@@ -143,13 +144,25 @@ class LlamaCppEngine(Engine):
         return piece.decode("utf-8", errors="ignore")
 
     def _prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
-        rendered = self._formatter(
-            messages=[{"role": m.role.value, "content": m.content} for m in messages]
-        )
+        """The template's text with special tokens parsed, each message's content as plain
+        text (prompt_segments.py: content cannot forge a turn)."""
+        added_special = False
+
+        def render(conversation: list[dict[str, str]]) -> str:
+            nonlocal added_special
+            rendered = self._formatter(messages=conversation)
+            added_special = rendered.added_special
+            return str(rendered.prompt)
+
+        segments = render_segments(render, messages)
+        tokens: list[int] = []
         with self._vocab_lock:
-            tokens: list[int] = self._vocab.tokenize(
-                rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
-            )
+            for i, segment in enumerate(segments):
+                tokens += self._vocab.tokenize(
+                    segment.text.encode("utf-8"),
+                    add_bos=i == 0 and not added_special,
+                    special=not segment.is_content,
+                )
         return tokens
 
     async def tokenize(self, text: str, parse_special: bool = False) -> list[int]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from inference_service.engines.base import Engine, PromptTooLong
+from inference_service.engines.prompt_segments import render_segments
 from inference_service.types import (
     ChatMessage,
     FinishReason,
@@ -138,10 +139,6 @@ def finish_reason_of(vllm_reason: str | None) -> FinishReason | None:
     if vllm_reason == "length":
         return FinishReason.LENGTH
     raise VllmRequestFailed(f"vLLM ended the request with finish_reason={vllm_reason!r}")
-
-
-def chat_conversation(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
-    return [{"role": str(m.role), "content": m.content} for m in messages]
 
 
 def plain_prompt(messages: Sequence[ChatMessage]) -> str:
@@ -337,13 +334,27 @@ class VllmEngine(Engine):
         object there, and HF fast tokenizers are not safe to use from two threads at once.
         """
         tokenizer = self._require_tokenizer()
-        if self._has_chat_template():
-            text = tokenizer.apply_chat_template(
-                chat_conversation(messages), tokenize=False, add_generation_prompt=True
+        if not self._has_chat_template():
+            return list(
+                tokenizer.encode(
+                    plain_prompt(messages), add_special_tokens=True, split_special_tokens=True
+                )
             )
-            # The template writes BOS and the like itself; adding them again would double them.
-            return list(tokenizer.encode(text, add_special_tokens=False))
-        return list(tokenizer.encode(plain_prompt(messages), add_special_tokens=True))
+
+        def render(conversation: list[dict[str, str]]) -> str:
+            text = tokenizer.apply_chat_template(
+                conversation, tokenize=False, add_generation_prompt=True
+            )
+            return str(text)
+
+        # The template's text with special tokens parsed (it writes BOS and the like itself:
+        # adding them again would double them); content as plain text (prompt_segments.py).
+        ids: list[int] = []
+        for segment in render_segments(render, messages):
+            ids += tokenizer.encode(
+                segment.text, add_special_tokens=False, split_special_tokens=segment.is_content
+            )
+        return ids
 
 
 def token_prompt_builder(tokens_prompt: Callable[..., Any]) -> Callable[[list[int]], Any]:

@@ -169,3 +169,17 @@ async def test_full_policy_sends_everything(
             if isinstance(e, ReplyDelta)
         ]
         assert delta_events
+
+
+async def test_full_policy_reads_no_more_history_than_the_context_holds(
+    tmp_path: Path, inference_server: RunningService
+) -> None:
+    """A long full-policy chat costs a turn what the context can hold, not its whole history:
+    reading stops past the context, and the turn fails as too long, as it would with all."""
+    async for service in make_service(tmp_path, inference_address=inference_server.address):
+        user = f"full-{uuid.uuid4().hex[:6]}"
+        chat = await service.create_chat(user, "", "", ChatOptions(HistoryPolicy.FULL))
+        await seed_turns(service, user, chat.chat_id, 1000)  # ~30,000 tokens of history
+        prompt = await service.prompts.build(user, chat, user_message(chat.chat_id, "Next?"))
+        assert CONTEXT < prompt.prompt_tokens < 3 * CONTEXT
+        assert len(prompt.messages) < 2000 // 4  # read in pages of 200 messages, then stopped

@@ -361,4 +361,4 @@ async def test_without_chat_template_falls_back_to_a_plain_transcript() -> None:
     assert engine.model_info().has_chat_template is False
     n = await engine.count_prompt_tokens((ChatMessage(Role.USER, "hi"),))
     assert n == len("user: hi\nassistant:")
-    assert tokenizer.encode_calls[-1] == {"add_special_tokens": True}
+    assert tokenizer.encode_calls[-1] == {"add_special_tokens": True, "split_special_tokens": True}

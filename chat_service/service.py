@@ -268,7 +268,11 @@ class ChatService:
         page.reverse()
         return chat, [self._as_seen(user_id, m) for m in page], token
 
-    async def delete_chat(self, user_id: str, chat_id: str) -> None:
+    async def delete_chat(self, user_id: str, chat_id: str, allow_missing: bool = False) -> None:
+        """NOT_FOUND for a chat the user does not have, unless `allow_missing`: then the delete
+        runs anyway (a no-op in the store; it also retries a cache cleanup left behind)."""
+        if not allow_missing:
+            await self.chat_of(user_id, chat_id)
         await self.store.delete_chat(user_id, chat_id)
         if self.cache is None:
             return

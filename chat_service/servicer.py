@@ -173,5 +173,6 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
         self, request: pb.DeleteChatRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteChatResponse:
         user = self._user(context)
-        await self.service.delete_chat(user, chat_id_from(request.chat_id))
+        chat_id = chat_id_from(request.chat_id)
+        await self.service.delete_chat(user, chat_id, allow_missing=request.allow_missing)
         return pb.DeleteChatResponse()

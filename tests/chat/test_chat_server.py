@@ -88,8 +88,13 @@ async def test_chat_lifecycle(stub: pb_grpc.ChatServiceStub) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.GetChat(pb.GetChatRequest(chat_id=chat.chat_id), metadata=as_user(user))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
-    # idempotent
-    await stub.DeleteChat(pb.DeleteChatRequest(chat_id=chat.chat_id), metadata=as_user(user))
+    # deleting it again: NOT_FOUND (AIP-135), or success with allow_missing (retrying clients)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.DeleteChat(pb.DeleteChatRequest(chat_id=chat.chat_id), metadata=as_user(user))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    await stub.DeleteChat(
+        pb.DeleteChatRequest(chat_id=chat.chat_id, allow_missing=True), metadata=as_user(user)
+    )
 
 
 async def test_users_are_isolated(stub: pb_grpc.ChatServiceStub) -> None:
@@ -104,7 +109,9 @@ async def test_users_are_isolated(stub: pb_grpc.ChatServiceStub) -> None:
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
     listed = await stub.ListChats(pb.ListChatsRequest(), metadata=as_user(mallory))
     assert not listed.chats
-    await stub.DeleteChat(pb.DeleteChatRequest(chat_id=chat.chat_id), metadata=as_user(mallory))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.DeleteChat(pb.DeleteChatRequest(chat_id=chat.chat_id), metadata=as_user(mallory))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
     still = await stub.GetChat(pb.GetChatRequest(chat_id=chat.chat_id), metadata=as_user(alice))
     assert still.chat.title == "alice's secrets"
 

@@ -149,6 +149,7 @@ def test_chat_lifecycle_over_rest(gateway: Gateway) -> None:
 
     reply = call(gateway, "DELETE", f"/chat/{chat_id}", token=token)
     assert (reply.status, reply.json()) == (200, {})
+    assert call(gateway, "DELETE", f"/chat/{chat_id}", token=token).status == 404  # AIP-135
     reply = call(gateway, "GET", f"/chat/{chat_id}", token=token)
     assert reply.status == 404
     assert reply.headers["content-type"] == "application/json"
@@ -225,11 +226,14 @@ def test_another_users_chat_is_404(gateway: Gateway) -> None:
     for method, path, body in [
         ("GET", f"/chat/{chat_id}", None),
         ("POST", f"/chat/{chat_id}/completion", {"content": "hi"}),
+        ("DELETE", f"/chat/{chat_id}", None),
     ]:
         reply = call(gateway, method, path, body, token=bob)
         assert reply.status == 404, (method, path, reply.body)
         assert reply.json()["code"] == 5
-    call(gateway, "DELETE", f"/chat/{chat_id}", token=bob)  # idempotent no-op for bob
+    # allow_missing: a retried delete succeeds, and still touches nothing of alice's
+    reply = call(gateway, "DELETE", f"/chat/{chat_id}?allow_missing=true", token=bob)
+    assert (reply.status, reply.json()) == (200, {})
     assert call(gateway, "GET", f"/chat/{chat_id}", token=alice).status == 200
 
 

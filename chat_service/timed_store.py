@@ -4,6 +4,7 @@ slow backend becomes UNAVAILABLE (never a hang)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -15,6 +16,8 @@ from server_kit.errors import Unavailable
 from server_kit.tracing import tracer
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 class TimedStore:
@@ -32,8 +35,13 @@ class TimedStore:
             except (StoreUnavailable, TimeoutError) as exc:
                 metrics.STORE_ERRORS.labels(operation).inc()
                 span.set_attribute("error.type", type(exc).__name__)
+                # The driver's text names hosts and paths: the log gets it, the client not.
+                log.warning(
+                    "history store call failed",
+                    extra={"operation": operation, "error": str(exc) or "timed out"},
+                )
                 raise Unavailable(
-                    f"the history store is unavailable ({operation}): {exc or 'timed out'}",
+                    f"the history store is unavailable ({operation})",
                     reason="STORE_UNAVAILABLE",
                     retry_after_s=2.0,
                 ) from exc

@@ -109,6 +109,11 @@ class GatewaySettings(BaseSettings):
         default=Path("/etc/ssl/certs/ca-certificates.crt"),
         description="CAs trusted for an https JWKS",
     )
+    jwt_max_lifetime_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="the longest token lifetime accepted (exp - iat); longer-lived tokens: 401",
+    )
     jwt_issuer: str = DEFAULT_ISSUER
     jwt_audiences: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [DEFAULT_AUDIENCE]

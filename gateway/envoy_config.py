@@ -236,6 +236,9 @@ def _jwt_provider(settings: GatewaySettings) -> Config:
         "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}],
         "forward": False,  # upstreams get the verified user id, never the credential
         "require_expiration": True,
+        # A stolen long-lived token stays useful until it expires: refuse any whose lifetime
+        # (exp - iat, or exp - now without iat) exceeds the maximum, whoever signed it.
+        "max_lifetime": _duration(settings.jwt_max_lifetime_s),
         "claim_to_headers": [{"header_name": settings.user_id_header, "claim_name": "sub"}],
         "jwt_cache_config": {"jwt_cache_size": 1000},
     }

@@ -387,7 +387,7 @@ def main() -> None:
 
 def print_welcome(args: argparse.Namespace, gateway: GatewaySettings) -> None:
     base = f"http://127.0.0.1:{args.http_port}"
-    token = mint_token(gateway.keys_dir, "demo", ttl_s=24 * 3600)
+    token = mint_token(gateway.keys_dir, "demo", ttl_s=12 * 3600)  # under jwt_max_lifetime_s
     request = urllib.request.Request(
         f"{base}/chat",
         data=json.dumps({"title": "Welcome"}).encode(),

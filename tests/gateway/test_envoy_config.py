@@ -424,6 +424,16 @@ def test_missing_token_is_401_json(gateway: Gateway) -> None:
     assert json.loads(body)["code"] == 16
 
 
+def test_a_token_living_longer_than_the_maximum_is_401(gateway: Gateway) -> None:
+    """Correctly signed, not expired, but valid for a year: refused (jwt_max_lifetime_s)."""
+    year = mint_token(gateway.keys_dir, "alice", ttl_s=365 * 86_400)
+    status, _, body = gateway.request("POST", "/chat", "{}", token=year)
+    assert status == 401, body
+    assert json.loads(body)["code"] == 16
+    day = mint_token(gateway.keys_dir, "alice", ttl_s=23 * 3600)
+    assert gateway.request("POST", "/chat", "{}", token=day)[0] == 200
+
+
 def test_bad_signature_and_expired_token_are_401(gateway: Gateway, tmp_path: Path) -> None:
     init_keys(tmp_path)  # another key: right claims, wrong signature
     forged = mint_token(tmp_path, "alice")

@@ -49,6 +49,10 @@ class GatewaySettings(BaseSettings):
 
     listen_host: str = Field(default="127.0.0.1", description="address of the public listener")
     listen_port: int = Field(default=8080, ge=1, le=65535, description="REST + gRPC port")
+    # TLS on the public listener: both files, PEM (a LoadBalancer must not carry tokens in the
+    # clear). Read when Envoy starts.
+    tls_cert_file: Path | None = Field(default=None, description="certificate chain (PEM)")
+    tls_key_file: Path | None = Field(default=None, description="its private key (PEM)")
     # The admin interface (/stats/prometheus, /ready, /quitquitquit) is always on loopback.
     admin_port: int = Field(default=9901, ge=1, le=65535, description="admin port on 127.0.0.1")
 
@@ -240,6 +244,12 @@ class GatewaySettings(BaseSettings):
         # any token it ever issued would be accepted here.
         if self.jwks_uri and (self.jwt_issuer == DEFAULT_ISSUER or not self.jwt_audiences):
             raise ValueError("a remote JWKS needs the IdP's jwt_issuer and jwt_audiences")
+        return self
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> GatewaySettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("TLS needs both tls_cert_file and tls_key_file")
         return self
 
     @model_validator(mode="after")

@@ -706,17 +706,34 @@ def _otlp_cluster(collector: Endpoint, settings: GatewaySettings) -> Config:
     }
 
 
-def _listener(name: str, host: str, port: int, hcm: Config) -> Config:
+def _listener(name: str, host: str, port: int, hcm: Config, tls: Config | None = None) -> Config:
+    chain: Config = {
+        "filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]
+    }
+    if tls is not None:
+        chain["transport_socket"] = tls
+    return {"name": name, "address": _socket_address(host, port), "filter_chains": [chain]}
+
+
+def _downstream_tls(settings: GatewaySettings) -> Config | None:
+    """TLS 1.2+ on the public listener, h2 (gRPC) and HTTP/1.1 by ALPN. Envoy reads the files
+    at start: a renewed certificate takes a restart (a rolling one in Kubernetes)."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    certificate = {
+        "certificate_chain": {"filename": str(settings.tls_cert_file.resolve())},
+        "private_key": {"filename": str(settings.tls_key_file.resolve())},
+    }
     return {
-        "name": name,
-        "address": _socket_address(host, port),
-        "filter_chains": [
-            {
-                "filters": [
-                    {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}
-                ]
-            }
-        ],
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": _type("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"),
+            "common_tls_context": {
+                "tls_params": {"tls_minimum_protocol_version": "TLSv1_2"},
+                "alpn_protocols": ["h2", "http/1.1"],
+                "tls_certificates": [certificate],
+            },
+        },
     }
 
 
@@ -911,6 +928,7 @@ def build_config(settings: GatewaySettings) -> Config:
                     settings.listen_host,
                     settings.listen_port,
                     _http_connection_manager(settings),
+                    _downstream_tls(settings),
                 ),
                 _listener(
                     "internal",

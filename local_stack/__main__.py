@@ -28,6 +28,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -39,6 +40,7 @@ from pathlib import Path
 from gateway.config import GatewaySettings
 from gateway.envoy_config import write_config
 from gateway.jwt_keys import init_keys, mint_token
+from gateway.local_tls import CERT_FILE, ensure_local_certificate
 from local_stack.guards import check_dev_sign_in_stays_local, private_run_dir
 from server_kit.processes import ManagedProcess, python_module
 
@@ -47,6 +49,7 @@ RUN_DIR = ROOT / ".run"
 LOGS = RUN_DIR / "logs"
 WEB_DIST = ROOT / "web" / "dist"
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
+TLS_DIR = RUN_DIR / "tls"  # --tls: the gateway's self-signed certificate and key
 CACHE_DIR = RUN_DIR / "cache.db"  # Milvus Lite's data directory, in process or served
 DEFAULT_CHAT_PORT = 50051
 # `milvus-lite server` with SIGTERM handled like Ctrl-C: it then stops serving and closes its
@@ -171,7 +174,13 @@ def web_process(args: argparse.Namespace) -> ManagedProcess:
     )  # fmt: skip
 
 
+def tls_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """--tls: HTTPS on the gateway with a self-signed certificate for this machine."""
+    return ensure_local_certificate(TLS_DIR) if args.tls else (None, None)
+
+
 def envoy_process(args: argparse.Namespace) -> tuple[ManagedProcess, GatewaySettings]:
+    cert, key = tls_files(args)
     settings = GatewaySettings(
         listen_port=args.http_port,
         admin_port=args.envoy_admin_port,
@@ -181,6 +190,8 @@ def envoy_process(args: argparse.Namespace) -> tuple[ManagedProcess, GatewaySett
         embedding_upstreams=[f"127.0.0.1:{args.embedding_port}"],
         web_upstreams=[f"127.0.0.1:{args.web_port}"] if args.web else [],
         keys_dir=RUN_DIR / "keys",
+        tls_cert_file=cert,
+        tls_key_file=key,
     )
     check_dev_sign_in_stays_local(settings.listen_host, args.web)
     init_keys(settings.keys_dir)  # generates the local signing key on the first run
@@ -329,6 +340,9 @@ def main() -> None:
         "--web-port", type=int, default=8090, help="the web UI's static server (behind Envoy)"
     )
     parser.add_argument("--no-web", dest="web", action="store_false", help="no web UI (API only)")
+    parser.add_argument(
+        "--tls", action="store_true", help="HTTPS on the gateway (a self-signed certificate)"
+    )
     parser.add_argument("--nats-port", type=int, default=4222, help="NATS (monitoring: +1000)")
     parser.add_argument(
         "--no-queue",
@@ -386,7 +400,12 @@ def main() -> None:
 
 
 def print_welcome(args: argparse.Namespace, gateway: GatewaySettings) -> None:
-    base = f"http://127.0.0.1:{args.http_port}"
+    scheme = "https" if args.tls else "http"
+    base = (
+        f"{scheme}://localhost:{args.http_port}"
+        if args.tls
+        else f"http://127.0.0.1:{args.http_port}"
+    )
     token = mint_token(gateway.keys_dir, "demo", ttl_s=12 * 3600)  # under jwt_max_lifetime_s
     request = urllib.request.Request(
         f"{base}/chat",
@@ -394,8 +413,10 @@ def print_welcome(args: argparse.Namespace, gateway: GatewaySettings) -> None:
         headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=30) as reply:
+    context = ssl.create_default_context(cafile=str(TLS_DIR / CERT_FILE)) if args.tls else None
+    with urllib.request.urlopen(request, timeout=30, context=context) as reply:
         chat_id = json.load(reply)["chat"]["chat_id"]
+    curl = f"curl --cacert {(TLS_DIR / CERT_FILE).relative_to(ROOT)}" if args.tls else "curl"
     replicas = inference_ports(args)
     metrics = ", ".join(f":{port + 1000}" for port in replicas)
     chats = chat_ports(args)
@@ -419,10 +440,10 @@ All services are up.
 API: {base}
 
   export TOKEN={token}
-  curl -N -X POST {base}/chat/{chat_id}/completion \\
+  {curl} -N -X POST {base}/chat/{chat_id}/completion \\
        -H "authorization: Bearer $TOKEN" -d '{{"content": "Write a haiku about the sea."}}'
 
-More: curl {base}/chats -H "authorization: Bearer $TOKEN"
+More: {curl} {base}/chats -H "authorization: Bearer $TOKEN"
 Tokens for other users: .venv/bin/python -m gateway.token <user name>
 Chat from the terminal: .venv/bin/python -m chat_service.cli --token $TOKEN
 Chat: {len(chats)} replica(s) behind Envoy {base}; inference: {len(replicas)} replica(s) \

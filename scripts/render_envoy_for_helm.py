@@ -10,6 +10,9 @@ template expressions, which the chart's ConfigMap fills in with `tpl`:
 - where the JWKS comes from: a remote IdP URI (`envoy.jwt.jwksUri`, https) or a JWKS file
   mounted from a Secret (`envoy.jwt.existingSecret`). The generator renders both variants here;
   the file carries both, chosen by an `if` on `envoy.jwt.jwksUri`;
+- TLS on the public listener (`envoy.tls.existingSecret`, a kubernetes.io/tls Secret mounted
+  at /etc/chatstack/tls): the generator's transport_socket under an `if`, checked to be the
+  only difference TLS makes;
 - the web UI (`web.enabled`): the generator's `web_upstreams` pointed at the web pods (headless
   Service, `web.port`). With a UI it adds three pieces: the JWT rules (API paths and gRPC need
   a token, the rest does not), the routes after the API's (REST paths, unknown gRPC, then
@@ -65,6 +68,8 @@ EMBEDDING_PORT = 50053
 PUBLIC_LISTENER = "public"
 # Where the chart mounts the JWKS Secret (key jwks.json) when no jwksUri is set.
 JWKS_DIR = Path("/etc/chatstack/jwt")
+# Where the chart mounts the public listener's TLS Secret (kubernetes.io/tls keys).
+TLS_DIR = Path("/etc/chatstack/tls")
 METRICS_PATH = "/stats/prometheus"
 ADMIN_CLUSTER = "envoy_admin"
 
@@ -85,7 +90,10 @@ _WEB_JWT_RULES = "__HELM_WEB_JWT_RULES__"
 _WEB_ROUTES = "__HELM_WEB_ROUTES__"
 _WEB_CLUSTER_ITEM = "__HELM_WEB_CLUSTER__"
 
+_TLS_SOCKET = "__HELM_TLS_SOCKET__"
+
 _IF_REMOTE = "{{- if .Values.envoy.jwt.jwksUri }}"
+_IF_TLS = "{{- if .Values.envoy.tls.existingSecret }}"
 _IF_WEB = "{{- if .Values.web.enabled }}"
 # Replacements in the whole file (plain scalars in the dump, so a textual swap is exact).
 _EXPRESSIONS = {
@@ -216,6 +224,24 @@ def _public_routes(config: Config) -> list[Config]:
     raise LookupError(f"no {PUBLIC_LISTENER} listener in the generated config")
 
 
+def _public_chain(config: Config) -> Config:
+    for listener in config["static_resources"]["listeners"]:
+        if listener["name"] == PUBLIC_LISTENER:
+            chain: Config = listener["filter_chains"][0]
+            return chain
+    raise LookupError(f"no {PUBLIC_LISTENER} listener in the generated config")
+
+
+def _split_tls(with_tls: Config, without: Config) -> Config:
+    """The public listener's transport_socket of `with_tls`; fails unless it is the only
+    difference between the two configs."""
+    check = copy.deepcopy(with_tls)
+    socket: Config = _public_chain(check).pop("transport_socket")
+    if check != without:
+        raise AssertionError("the generator's configs with and without TLS differ elsewhere")
+    return {"transport_socket": socket}
+
+
 def _replace_key(mapping: Config, key: str, new_key: str) -> None:
     """Renames `key` to `new_key` (value None) in place, keeping the key order."""
     items = [(new_key if k == key else k, None if k == key else v) for k, v in mapping.items()]
@@ -301,9 +327,16 @@ def render_chart_template() -> str:
     }
     web = {"web_upstreams": [f"{_WEB_HOST}:{_WEB_PORT}"]}
     local = kubernetes_config(kubernetes_settings(**common, **web))
+    tls_files = {"tls_cert_file": TLS_DIR / "tls.crt", "tls_key_file": TLS_DIR / "tls.key"}
+    tls_socket = _split_tls(kubernetes_config(kubernetes_settings(**common, **web, **tls_files)),
+                            local)  # fmt: skip
+    _public_chain(local)[_TLS_SOCKET] = None  # after the filters, where the generator puts it
     remote = kubernetes_config(kubernetes_settings(**common, **web, jwks_uri=_JWKS_URI))
+    _public_chain(remote)[_TLS_SOCKET] = None
     without_web = kubernetes_config(kubernetes_settings(**common))
     without_web_remote = kubernetes_config(kubernetes_settings(**common, jwks_uri=_JWKS_URI))
+    for config in (without_web, without_web_remote):
+        _public_chain(config)[_TLS_SOCKET] = None
 
     # The web UI's pieces, under `if web.enabled` (the same in both JWKS variants).
     web_rules, plain_rules, web_routes, web_cluster = _split_web(local, without_web)
@@ -368,6 +401,11 @@ def render_chart_template() -> str:
         lambda n: "\n".join(
             [_IF_WEB, _indent(_dump([web_cluster], aliases=False), n), "{{- end }}"]
         ),
+    )
+    text = _swap_line(
+        text,
+        _TLS_SOCKET,
+        lambda n: "\n".join([_IF_TLS, _indent(_dump(tls_socket, aliases=False), n), "{{- end }}"]),
     )
     text = _swap(text, _EXPRESSIONS)
     if "helm-placeholder" in text or "__HELM_" in text:

@@ -558,6 +558,22 @@ def test_envoy_config_is_the_generators_output(
     )
 
 
+def test_envoy_tls_is_the_generators_output_and_mounts_the_secret(
+    helm: Path, chart_dir: Path
+) -> None:
+    manifests = template(helm, chart_dir, "--set", "envoy.tls.existingSecret=gateway-tls")
+    assert envoy_config(manifests) == expected_envoy(
+        inference_upstreams=[f"{host('inference-cpu')}:{INFERENCE_PORT}"],
+        tls_cert_file=Path("/etc/chatstack/tls/tls.crt"),
+        tls_key_file=Path("/etc/chatstack/tls/tls.key"),
+    )
+    pod = pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-envoy"])
+    (volume,) = (v for v in pod["volumes"] if v["name"] == "tls")
+    assert volume["secret"]["secretName"] == "gateway-tls"
+    mounts = pod["containers"][0]["volumeMounts"]
+    assert {"name": "tls", "mountPath": "/etc/chatstack/tls", "readOnly": True} in mounts
+
+
 def test_envoy_config_without_web_is_the_generators_output(helm: Path, chart_dir: Path) -> None:
     for args in ([], ["--set", "envoy.jwt.jwksUri=https://idp.example.com/jwks",
                       "--set", "envoy.jwt.issuer=https://idp.example.com"]):  # fmt: skip

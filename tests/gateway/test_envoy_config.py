@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -33,6 +34,7 @@ from gateway import token as token_cli
 from gateway.config import PROJECT_ROOT, GatewaySettings
 from gateway.envoy_config import build_config, render_yaml
 from gateway.jwt_keys import init_keys, mint_token
+from gateway.local_tls import ensure_local_certificate
 
 if not (PROJECT_ROOT / "gen" / "chatstack").is_dir():  # pragma: no cover
     pytest.skip("generated protos missing: run `make protos`", allow_module_level=True)
@@ -530,6 +532,39 @@ def test_envoys_own_errors_after_transcoding_are_json(tmp_path: Path, keys_dir: 
             "message": "title: invalid value 5 for type TYPE_STRING",
             "details": [],
         }
+
+
+def test_tls_listener_serves_https_only(
+    tmp_path: Path, keys_dir: Path, upstream: UpstreamThread
+) -> None:
+    """With a certificate the public listener speaks TLS (1.2+; h2 and HTTP/1.1 by ALPN) and
+    nothing else: a plain-HTTP client gets no answer."""
+    cert, key = ensure_local_certificate(tmp_path / "tls")
+    settings = GatewaySettings(
+        listen_port=free_port(),
+        admin_port=free_port(),
+        internal_port=free_port(),
+        chat_upstreams=[f"127.0.0.1:{upstream.port}"],
+        keys_dir=keys_dir,
+        tls_cert_file=cert,
+        tls_key_file=key,
+    )
+    context = ssl.create_default_context(cafile=str(cert))
+    with run_envoy(settings, tmp_path):
+        conn = http.client.HTTPSConnection(
+            "localhost", settings.listen_port, timeout=10, context=context
+        )
+        try:
+            token = mint_token(keys_dir, "alice")
+            conn.request("GET", "/chats", headers={"authorization": f"Bearer {token}"})
+            reply = conn.getresponse()
+            assert reply.status == 200, reply.read()
+            assert conn.sock is not None
+            assert conn.sock.version() in ("TLSv1.2", "TLSv1.3")
+        finally:
+            conn.close()
+        with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
+            http_request(settings.listen_port, "GET", "/chats", token=token)
 
 
 def test_body_over_limit_is_413(gateway: Gateway) -> None:

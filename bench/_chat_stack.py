@@ -38,10 +38,14 @@ class ChatStack:
 
 @asynccontextmanager
 async def chat_behind_envoy(
-    work: Path, name: str, inference: list[str], affinity: Literal["chat", "none"]
+    work: Path,
+    name: str,
+    inference: list[str],
+    affinity: Literal["chat", "none"],
+    chat_env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[ChatStack]:
-    """`affinity`: GatewaySettings.inference_affinity ("none": least-request). Envoy's access
-    log goes to <work>/envoy-<name>.log."""
+    """`affinity`: GatewaySettings.inference_affinity ("none": least-request); `chat_env`: the
+    chat service's extra settings (CHAT_...). Envoy's access log goes to <work>/envoy-<name>.log."""
     internal_port = free_port()
     internal = f"127.0.0.1:{internal_port}"
     chat, chat_address, _ = service_process(
@@ -53,6 +57,7 @@ async def chat_behind_envoy(
         "--inference-address", internal,
         "--embedding-address", internal,
         "--cache-enabled", "false",
+        env=chat_env,
     )  # fmt: skip
     envoy = None
     try:

@@ -68,6 +68,14 @@ class ChatSettings(ServerSettings):
     reserved_output_tokens: int = Field(
         512, ge=16, description="window budget = the model's context minus this"
     )
+    window_step_tokens: int = Field(
+        256,
+        ge=0,
+        description="window/summary: once history is left out, the window's first message "
+        "moves about every this many tokens instead of every turn, so the prompt's prefix stays "
+        "the same for several turns (an engine's prefix cache reuses it); up to twice this is "
+        "left unused. 0: the exact window, which moves every turn",
+    )
     default_max_tokens: int = Field(512, ge=1, description="reply length when unset")
     max_message_chars: int = Field(32_000, ge=1, description="longest accepted user message")
     max_system_prompt_chars: int = Field(8_000, ge=0)

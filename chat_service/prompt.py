@@ -5,7 +5,9 @@ Policies:
 - full: the whole history; if it outgrows the context the turn fails with a clear error (and
   no more of it is read than the context could hold).
 - window: the newest messages that fit the token budget (context minus reserved output).
-  Whole messages only: a message never gets cut in half.
+  Whole messages only: a message never gets cut in half. Once older messages are left out,
+  the window starts at a stable point (stable_start) so that consecutive turns share their
+  prompt prefix, which an engine's prefix cache (vLLM) reuses.
 - summary: the newest summary checkpoint (turns 1..N) plus the newest messages after it that
   fit. Without a checkpoint yet it behaves as window.
 
@@ -15,6 +17,8 @@ full, so a turn costs the same with 10 or 10,000 stored messages.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chat_service.config import ChatSettings
@@ -87,13 +91,17 @@ class PromptBuilder:
             if summary:
                 head.append((Role.SYSTEM, SUMMARY_PREFIX + summary.content))
         fixed = await self.inference.count_prompt([*head, *tail], chat.chat_id)
-        history, used, truncated = await self._window(
+        window, truncated = await self._window(
             user_id,
             chat.chat_id,
             user_message.message_id,
             budget - fixed,
             after_id=summary.upto_message_id if summary else None,
         )
+        if truncated:  # older history is left out: start where the next turns can start too
+            window = window[stable_start(window, self.settings.window_step_tokens) :]
+        history = [message for message, _ in window]
+        used = sum(cost for _, cost in window)
         messages = [*head, *((m.role, m.content) for m in history), *tail]
         tokens = await self.inference.count_prompt(messages, chat.chat_id)
         # The per-message estimate is conservative; if the exact count still overflows, drop
@@ -129,10 +137,10 @@ class PromptBuilder:
 
     async def _window(
         self, user_id: str, chat_id: str, before: str, budget: int, after_id: str | None
-    ) -> tuple[list[MessageRecord], int, bool]:
+    ) -> tuple[list[tuple[MessageRecord, int]], bool]:
         """Newest messages (older than `before`, newer than `after_id`) within `budget`
-        tokens, oldest first; with the tokens used and whether older ones were left out."""
-        selected: list[MessageRecord] = []
+        tokens, oldest first, each with its token cost; and whether older ones were left out."""
+        selected: list[tuple[MessageRecord, int]] = []
         used = 0
         cursor: str | None = before
         while True:
@@ -148,10 +156,38 @@ class PromptBuilder:
                 cost = count + PER_MESSAGE_OVERHEAD
                 if used + cost > budget:
                     selected.reverse()
-                    return selected, used, True
-                selected.append(message)
+                    return selected, True
+                selected.append((message, cost))
                 used += cost
             if reached_checkpoint or len(page) < PAGE:
                 selected.reverse()
-                return selected, used, False
+                return selected, False
             cursor = page[-1].message_id
+
+
+def stable_start(window: Sequence[tuple[MessageRecord, int]], step_tokens: int) -> int:
+    """Where a truncated window starts: at its first "anchor" message, so that the start stays
+    put while new turns push the window's oldest edge forward, and the prompt's prefix (system
+    prompt + history) stays byte-identical for the engine's prefix cache.
+
+    A message of n tokens is an anchor with probability 1 - (1 - 1/step)^n, decided by a hash
+    of its id: about one anchor per `step_tokens` tokens, the same decision on every replica
+    and every turn, no state stored. The start moves only when the edge passes its anchor, to
+    the next one. At most 2 x step_tokens are given up; with no anchor that close, the exact
+    edge is used (that turn's prefix then changes, as it always did)."""
+    if step_tokens <= 0:
+        return 0
+    skipped = 0
+    for index, (message, cost) in enumerate(window):
+        if _is_anchor(message.message_id, cost, step_tokens):
+            return index
+        skipped += cost
+        if skipped > 2 * step_tokens:
+            return 0
+    return 0
+
+
+def _is_anchor(message_id: str, tokens: int, step_tokens: int) -> bool:
+    chance = 1.0 - (1.0 - 1.0 / step_tokens) ** max(tokens, 1)
+    digest = hashlib.sha256(message_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") < chance * 2**64

@@ -13,5 +13,12 @@ for bench in llama_build inference_overhead embedding_overhead chat_overhead cac
   echo "==> bench.$bench"
   .venv/bin/python -m "bench.$bench"
 done
+# The vLLM CPU engine: its own environment (scripts/setup_vllm.sh), then the engines side by
+# side, chat affinity over two vLLM replicas, and the window policy against its prefix cache.
+scripts/setup_vllm.sh
+echo "==> bench.engines" && .venv/bin/python -m bench.engines
+echo "==> bench.affinity --engine vllm" && .venv/bin/python -m bench.affinity --engine vllm \
+  --clients 4 --chats 3 --turns 5 --opening-details 40
+echo "==> bench.window_prefix" && .venv/bin/python -m bench.window_prefix
 echo "==> bench.cache_eval" && .venv/bin/python -m bench.cache_eval
 echo "==> bench.vs_litellm" && scripts/compare_venv.sh && .venv/bin/python -m bench.vs_litellm

@@ -48,8 +48,9 @@ class ChatSettings(ServerSettings):
     inference_busy_window_s: float = Field(
         0.25,
         ge=0,
-        description="after the model refuses a turn (queue full), new turns are refused at once "
-        "(429, no store writes) for this long; 0: always ask the model",
+        description="after the model refuses a user's turn (queue full), that user's new turns "
+        "are refused at once (429, no store writes) for this long; other users still ask the "
+        "model; 0: always ask the model",
     )
     embedding_address: str = Field(
         "127.0.0.1:50053", description="the embedding service (questions for the answer cache)"

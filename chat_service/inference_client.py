@@ -30,6 +30,7 @@ PromptMessages = Sequence[tuple[Role, str]]
 CHAT_ID_METADATA = "x-chat-id"
 
 log = logging.getLogger(__name__)
+MAX_BUSY_USERS = 100_000  # busy windows tracked at once
 
 
 def _chat_metadata(chat_id: str) -> tuple[tuple[str, str], ...] | None:
@@ -84,13 +85,24 @@ class InferenceClient:
         self._stub = pb_grpc.InferenceServiceStub(self._channel)
         self._model: pb.ModelInfo | None = None
         self._model_lock = asyncio.Lock()
-        self._busy_until = 0.0
+        self._busy_until: dict[str, float] = {}  # user id -> monotonic deadline
 
-    def busy_for(self) -> float:
-        """Seconds left in which new turns are refused without asking the model: it refused
-        one a moment ago (its queue was full). Every waiting client asking again would only
-        add load, and a turn refused here costs no store writes and no prompt assembly."""
-        return max(0.0, self._busy_until - time.monotonic())
+    def busy_for(self, user_id: str) -> float:
+        """Seconds left in which this user's new turns are refused without asking the model:
+        it refused one of their turns a moment ago (its queue was full). Their retrying would
+        only add load, and a turn refused here costs no store writes and no prompt assembly.
+        Per user: a user whose turns were not refused still asks the model (the window never
+        punishes users who are not the cause; if the model is full for them too, their own
+        turn is refused and opens their own window)."""
+        until = self._busy_until.get(user_id)
+        return 0.0 if until is None else max(0.0, until - time.monotonic())
+
+    def _mark_busy(self, user_id: str) -> None:
+        now = time.monotonic()
+        if len(self._busy_until) >= MAX_BUSY_USERS:  # bounded: drop the windows that ended
+            self._busy_until = {u: t for u, t in self._busy_until.items() if t > now}
+        if len(self._busy_until) < MAX_BUSY_USERS:
+            self._busy_until[user_id] = now + self.settings.inference_busy_window_s
 
     async def close(self) -> None:
         await self._channel.close()
@@ -141,9 +153,11 @@ class InferenceClient:
         sampling: Sampling,
         max_tokens: int,
         chat_id: str = "",
+        user_id: str = "",
     ) -> AsyncGenerator[pb.GenerateResponse, None]:
         """Streams the engine's events. Cancelling the consumer cancels the RPC, which aborts
-        the engine request. `chat_id` (metadata) lets the gateway keep a chat on one replica."""
+        the engine request. `chat_id` (metadata) lets the gateway keep a chat on one replica;
+        `user_id`: whose busy window a refusal opens (none for background work)."""
         params = pb.SamplingParams(max_tokens=max_tokens)
         if sampling.temperature is not None:
             params.temperature = sampling.temperature
@@ -172,8 +186,8 @@ class InferenceClient:
                 yield event
         except grpc.aio.AioRpcError as err:
             error = map_rpc_error(err)
-            if isinstance(error, ResourceExhausted):
-                self._busy_until = time.monotonic() + self.settings.inference_busy_window_s
+            if isinstance(error, ResourceExhausted) and user_id:
+                self._mark_busy(user_id)
             raise error from err
         except TimeoutError as err:
             raise DeadlineExceeded(

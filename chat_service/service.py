@@ -750,6 +750,7 @@ class ChatService:
                 sampling,
                 max_tokens,
                 chat_id=chat.chat_id,
+                user_id=chat.user_id,
             )
         ) as events:
             async for event in events:
@@ -815,7 +816,7 @@ class ChatService:
                     )
                 if existing.assistant.status is MessageStatus.COMPLETE:
                     return existing  # replayed
-                self._refuse_if_busy()
+                self._refuse_if_busy(user_id)
                 # Failed, interrupted or abandoned: regenerated into the same messages, claimed
                 # first (a fresh lease) so that a concurrent retry sees it in progress.
                 claimed = replace(
@@ -824,14 +825,14 @@ class ChatService:
                 )  # fmt: skip
                 await self.store.save_message(user_id, claimed)
                 return Turn(existing.user, claimed)
-        self._refuse_if_busy()
+        self._refuse_if_busy(user_id)
         return await self._new_turn(
             user_id, chat, content, client_request_id or uuid.uuid4().hex, MessageStatus.PENDING
         )
 
-    def _refuse_if_busy(self) -> None:
+    def _refuse_if_busy(self, user_id: str) -> None:
         """Backpressure before anything is stored: see InferenceClient.busy_for."""
-        if self.inference.busy_for() > 0:
+        if self.inference.busy_for(user_id) > 0:
             metrics.TURNS.labels("refused").inc()
             raise ResourceExhausted(
                 "the model is busy: its queue was full a moment ago",

@@ -16,12 +16,20 @@ from chat_service.timed_store import TimedStore
 from server_kit.errors import ResourceExhausted
 
 
-class BusyModel:
-    """Test double of InferenceClient: a model that refused a turn a moment ago. Any other
-    call would fail the test (the attribute does not exist)."""
+class ReachedTheModel(Exception):
+    pass
 
-    def busy_for(self) -> float:
-        return 0.2
+
+class BusyModel:
+    """Test double of InferenceClient: a model that refused a turn of "busy-user" a moment
+    ago. Anything past the busy check (the model's info, token counts) raises ReachedTheModel:
+    the turn was not refused up front."""
+
+    def busy_for(self, user_id: str) -> float:
+        return 0.2 if user_id == "busy-user" else 0.0
+
+    def __getattr__(self, name: str) -> object:
+        raise ReachedTheModel(name)
 
 
 async def test_a_busy_model_refuses_new_turns_before_anything_is_stored(tmp_path: Path) -> None:
@@ -40,5 +48,23 @@ async def test_a_busy_model_refuses_new_turns_before_anything_is_stored(tmp_path
         assert refused.value.retry_after_s == 1.0
         assert await store.recent_messages("busy-user", chat.chat_id, 10) == []
         assert await store.find_turn("busy-user", chat.chat_id, "r-1") is None
+    finally:
+        await store.close()
+
+
+async def test_the_busy_window_never_refuses_users_who_were_not_refused(tmp_path: Path) -> None:
+    """One user's refused turns (a flood) open a busy window for that user only: another
+    user's turn goes on to the model."""
+    settings = ChatSettings.model_validate(
+        {"sqlite_path": str(tmp_path / "chat.db"), "cache_enabled": False}
+    )
+    store = SqliteStore(settings.sqlite_path)
+    await store.start()
+    try:
+        service = ChatService(TimedStore(store, 5), BusyModel(), settings)  # type: ignore[arg-type]
+        chat = await service.create_chat("patient-user", "", "", ChatOptions())
+        with pytest.raises(ReachedTheModel):
+            async for _ in service.complete("patient-user", chat.chat_id, "Hi", "r-1", Sampling()):
+                pass
     finally:
         await store.close()

@@ -45,6 +45,7 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 from bench._chat_stack import chat_behind_envoy
 from bench._stats import format_table, ratio, summary, write_results
 from gateway.config import GatewaySettings
+from local_stack.engines import engine_options
 from server_kit.processes import service_process, start_service
 from tests.metrics_scrape import metric_value
 
@@ -219,12 +220,12 @@ def replica(work: Path, engine: str, i: int) -> tuple[Any, str, str]:
         return service_process(
             work, f"inference-{i}", "inference_service", "--instances", "1", *args
         )
-    vllm = ("--engine", "vllm", "--vllm-enforce-eager", "true", "--vllm-cpu-kvcache-gib", "1")
+    python, vllm = engine_options("vllm")
     env = {"VLLM_CPU_OMP_THREADS_BIND": str(i % (os.cpu_count() or 1))}
-    python = str(Path(__file__).resolve().parent.parent / ".venv-vllm" / "bin" / "python")
     return service_process(
-        work, f"inference-{i}", "inference_service", *vllm, *args, env=env, python=python
-    )
+        work, f"inference-{i}", "inference_service", *vllm, "--vllm-cpu-kvcache-gib", "1",
+        *args, env=env, python=python,
+    )  # fmt: skip
 
 
 async def run(

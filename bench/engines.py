@@ -36,15 +36,14 @@ from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
 
 from bench._http import open_http
 from bench._stats import format_table, ratio, summary, write_results
+from local_stack.engines import VLLM_PYTHON
 from server_kit.processes import ManagedProcess, free_port, service_process
 
 NAME = "engines"
-ROOT = Path(__file__).resolve().parent.parent
-VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
-# CPU build: no CUDA graphs to capture (eager), bf16, a KV cache sized in GiB of RAM.
-CPU_ENGINE_ARGS = ["--vllm-enforce-eager", "true", "--vllm-dtype", "bfloat16",
-                   "--vllm-cpu-kvcache-gib", "2"]  # fmt: skip
-CPU_SERVE_ARGS = ["--enforce-eager", "--dtype", "bfloat16"]
+# CPU build: a KV cache sized in GiB of RAM (our service picks eager mode on a CPU itself;
+# vLLM's server is told, as our service tells the engine).
+CPU_ENGINE_ARGS = ["--vllm-cpu-kvcache-gib", "2"]
+CPU_SERVE_ARGS = ["--enforce-eager"]
 LEVELS = (1, 4, 16)
 SERVERS = ("llama_cpp", "vllm", "vllm_serve")
 CONTEXT = 2048

@@ -33,6 +33,7 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
 from bench._chat_stack import chat_behind_envoy
 from bench._stats import format_table, ratio, summary, write_results
+from local_stack.engines import engine_options
 from server_kit.processes import service_process, start_service
 from tests.metrics_scrape import metric_value
 
@@ -41,7 +42,6 @@ CONTEXT = 2048
 MAX_TOKENS = 16
 FULL_FROM = 10  # the first turn whose history outgrows the window (see the docstring)
 MODES = {"exact_window": 0, "stable_start": 256}  # mode -> CHAT_WINDOW_STEP_TOKENS
-VLLM_PYTHON = Path(__file__).resolve().parent.parent / ".venv-vllm" / "bin" / "python"
 
 
 def paragraph(mode: str, chat: int, turn: int) -> str:
@@ -110,10 +110,11 @@ async def run_mode(
 async def run(clients: int, chats: int, turns: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-window-") as tmp:
         work = Path(tmp)
-        args = ("--engine", "vllm", "--vllm-enforce-eager", "true", "--vllm-cpu-kvcache-gib", "2",
-                "--context-length", str(CONTEXT), "--max-queue", "16")  # fmt: skip
+        python, vllm = engine_options("vllm")
+        args = ("--vllm-cpu-kvcache-gib", "2", "--context-length", str(CONTEXT),
+                "--max-queue", "16")  # fmt: skip
         process, address, metrics_url = service_process(
-            work, "inference", "inference_service", *args, python=str(VLLM_PYTHON)
+            work, "inference", "inference_service", *vllm, *args, python=python
         )
         try:
             await start_service(process, 900)

@@ -54,8 +54,10 @@ class InferenceSettings(ServerSettings):
     vllm_tensor_parallel_size: int = Field(1, ge=1)
     vllm_dtype: str = Field("auto", description="vllm: weight dtype (auto: the model's own)")
     vllm_enable_prefix_caching: bool = True
-    vllm_enforce_eager: bool = Field(
-        False, description="vllm: skip CUDA graph capture (slower decode, faster start)"
+    vllm_enforce_eager: bool | None = Field(
+        None,
+        description="vllm: skip CUDA graph capture (slower decode, faster start); unset: on "
+        "vLLM's CPU build only",
     )
     vllm_cpu_kvcache_gib: float = Field(
         4, gt=0, description="vllm CPU build: KV cache size in GiB (VLLM_CPU_KVCACHE_SPACE)"

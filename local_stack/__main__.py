@@ -41,6 +41,7 @@ from gateway.config import GatewaySettings
 from gateway.envoy_config import write_config
 from gateway.jwt_keys import init_keys, mint_token
 from gateway.local_tls import CERT_FILE, ensure_local_certificate
+from local_stack.engines import engine_options
 from local_stack.guards import check_dev_sign_in_stays_local, private_run_dir
 from server_kit.processes import ManagedProcess, python_module
 
@@ -48,7 +49,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
 LOGS = RUN_DIR / "logs"
 WEB_DIST = ROOT / "web" / "dist"
-VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
 TLS_DIR = RUN_DIR / "tls"  # --tls: the gateway's self-signed certificate and key
 CACHE_DIR = RUN_DIR / "cache.db"  # Milvus Lite's data directory, in process or served
 DEFAULT_CHAT_PORT = 50051
@@ -90,18 +90,6 @@ def grpc_service(
         env={"OMP_WAIT_POLICY": "PASSIVE"},
         grpc_address=f"127.0.0.1:{port}",
     )
-
-
-def engine_options(args: argparse.Namespace) -> tuple[str | None, list[str]]:
-    """The inference service's interpreter and engine flags. vLLM runs in its own environment
-    (scripts/setup_vllm.sh), as its CPU build: no CUDA-graph capture (eager), the default
-    model's safetensors export."""
-    if args.engine == "llama_cpp":
-        return None, ["--instances", str(args.inference_instances)]
-    if not VLLM_PYTHON.exists():
-        raise SystemExit(f"{VLLM_PYTHON} is missing: run scripts/setup_vllm.sh first "
-                         "(`make run ARGS=\"--engine vllm\"` does)")  # fmt: skip
-    return str(VLLM_PYTHON), ["--engine", "vllm", "--vllm-enforce-eager", "true"]
 
 
 def chat_ports(args: argparse.Namespace) -> list[int]:
@@ -250,7 +238,10 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
                   "--cassandra-port", str(args.cassandra_port)]  # fmt: skip
     envoy, gateway = envoy_process(args)
     replicas = inference_ports(args)
-    python, engine = engine_options(args)
+    try:
+        python, engine = engine_options(args.engine, args.inference_instances)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
     inference = [
         grpc_service(
             "inference" if len(replicas) == 1 else f"inference-{i}",
@@ -400,11 +391,9 @@ def main() -> None:
 
 
 def print_welcome(args: argparse.Namespace, gateway: GatewaySettings) -> None:
-    scheme = "https" if args.tls else "http"
+    # The certificate names localhost (and 127.0.0.1): with TLS, the URL a browser checks.
     base = (
-        f"{scheme}://localhost:{args.http_port}"
-        if args.tls
-        else f"http://127.0.0.1:{args.http_port}"
+        f"https://localhost:{args.http_port}" if args.tls else f"http://127.0.0.1:{args.http_port}"
     )
     token = mint_token(gateway.keys_dir, "demo", ttl_s=12 * 3600)  # under jwt_max_lifetime_s
     request = urllib.request.Request(

@@ -47,8 +47,9 @@ class VllmEngineConfig:
     tensor_parallel_size: int = 1
     enable_prefix_caching: bool = True
     trust_remote_code: bool = False
-    # Skips CUDA graph capture: slower decoding, much faster start (tests, debugging).
-    enforce_eager: bool = False
+    # Skips CUDA graph capture: slower decoding, much faster start. None: eager on vLLM's CPU
+    # build (it has no CUDA graphs, and compiling instead costs minutes of start), graphs on GPUs.
+    enforce_eager: bool | None = None
 
 
 class VllmRequestFailed(RuntimeError):
@@ -80,8 +81,10 @@ class ChatTokenizer(Protocol):
 # --- pure mapping functions (no vLLM needed) ------------------------------------------------
 
 
-def engine_args_kwargs(config: VllmEngineConfig) -> dict[str, Any]:
-    """Keyword arguments for `vllm.engine.arg_utils.AsyncEngineArgs`."""
+def engine_args_kwargs(config: VllmEngineConfig, on_cpu: bool = False) -> dict[str, Any]:
+    """Keyword arguments for `vllm.engine.arg_utils.AsyncEngineArgs`; `on_cpu`: vLLM runs its
+    CPU build (the platform it detected)."""
+    eager = config.enforce_eager if config.enforce_eager is not None else on_cpu
     kwargs: dict[str, Any] = {
         "model": config.model,
         "dtype": config.dtype,
@@ -89,7 +92,7 @@ def engine_args_kwargs(config: VllmEngineConfig) -> dict[str, Any]:
         "tensor_parallel_size": config.tensor_parallel_size,
         "enable_prefix_caching": config.enable_prefix_caching,
         "trust_remote_code": config.trust_remote_code,
-        "enforce_eager": config.enforce_eager,
+        "enforce_eager": eager,
     }
     # Leave unset limits out so vLLM picks its own defaults (model context, hardware).
     if config.served_model_name is not None:
@@ -197,13 +200,15 @@ class VllmEngine(Engine):
             raise RuntimeError("the vLLM engine is already started")
         from vllm import TokensPrompt
         from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.platforms import current_platform
         from vllm.sampling_params import RequestOutputKind
         from vllm.sampling_params import SamplingParams as VllmSamplingParams
         from vllm.v1.engine.async_llm import AsyncLLM
 
         # Blocks while the model loads and the engine core process starts: start() runs
         # once before serving, and vLLM's own server builds AsyncLLM on the loop the same way.
-        engine = AsyncLLM.from_engine_args(AsyncEngineArgs(**engine_args_kwargs(self._config)))
+        kwargs = engine_args_kwargs(self._config, on_cpu=current_platform.is_cpu())
+        engine = AsyncLLM.from_engine_args(AsyncEngineArgs(**kwargs))
         try:
             tokenizer = engine.get_tokenizer()
             if inspect.isawaitable(tokenizer):  # older vLLM releases made this a coroutine

@@ -355,6 +355,15 @@ async def test_tokenize_and_model_info() -> None:
     assert info.has_chat_template is True
 
 
+def test_eager_mode_defaults_to_the_platform_and_an_explicit_setting_wins() -> None:
+    """No CUDA graphs on vLLM's CPU build (it has none to capture); graphs on a GPU."""
+    default = VllmEngineConfig(model="m")
+    assert engine_args_kwargs(default, on_cpu=True)["enforce_eager"] is True
+    assert engine_args_kwargs(default, on_cpu=False)["enforce_eager"] is False
+    explicit = VllmEngineConfig(model="m", enforce_eager=False)
+    assert engine_args_kwargs(explicit, on_cpu=True)["enforce_eager"] is False
+
+
 async def test_without_chat_template_falls_back_to_a_plain_transcript() -> None:
     tokenizer = FakeCharTokenizer(chat_template=None)
     engine = make_engine(ScriptedAsyncLLM(), tokenizer=tokenizer)

@@ -119,16 +119,22 @@ class PromptBuilder:
     ) -> list[MessageRecord]:
         """The history, oldest first, read newest first; reading stops once it holds more
         tokens than the whole context, so memory stays bounded by what a prompt can use
-        (the prompt is then too long, and the turn fails as it would with all of it)."""
+        (the prompt is then too long, and the turn fails as it would with all of it).
+        A token is at least one byte of UTF-8, so pages are counted by the model only once
+        their bytes could exceed the context: a chat that fits costs no extra round trip."""
         out: list[MessageRecord] = []
         tokens = 0
         cursor: str | None = before
         while len(out) < FULL_HISTORY_CAP and tokens <= context_length:
             page = await self.store.recent_messages(user_id, chat_id, FULL_PAGE, cursor)
             kept = [m for m in page if in_history(m)]
-            counts = await self.inference.count_texts([m.content for m in kept], chat_id)
             out.extend(kept)
-            tokens += sum(counts) + PER_MESSAGE_OVERHEAD * len(kept)
+            overhead = PER_MESSAGE_OVERHEAD * len(kept)
+            page_tokens = sum(len(m.content.encode()) for m in kept)  # an upper bound
+            if tokens + page_tokens + overhead > context_length:  # could overflow: count
+                counts = await self.inference.count_texts([m.content for m in kept], chat_id)
+                page_tokens = sum(counts)
+            tokens += page_tokens + overhead
             if len(page) < FULL_PAGE:
                 break
             cursor = page[-1].message_id

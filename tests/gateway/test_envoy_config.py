@@ -270,17 +270,26 @@ def upstream() -> Iterator[UpstreamThread]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def gateway(
-    tmp_path_factory: pytest.TempPathFactory, keys_dir: Path, upstream: UpstreamThread
-) -> Iterator[Gateway]:
-    work = tmp_path_factory.mktemp("envoy")
-    settings = GatewaySettings(
+def settings_for(upstream: UpstreamThread, keys_dir: Path, **overrides: Any) -> GatewaySettings:
+    """A test Envoy on free ports in front of the chat service double."""
+    return GatewaySettings(
         listen_port=free_port(),
         admin_port=free_port(),
         internal_port=free_port(),
         chat_upstreams=[f"127.0.0.1:{upstream.port}"],
         keys_dir=keys_dir,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    tmp_path_factory: pytest.TempPathFactory, keys_dir: Path, upstream: UpstreamThread
+) -> Iterator[Gateway]:
+    work = tmp_path_factory.mktemp("envoy")
+    settings = settings_for(
+        upstream,
+        keys_dir,
         max_request_bytes=MAX_BODY,
         access_log_path=str(work / "access.log"),
         health_check_interval_s=1.0,
@@ -540,15 +549,7 @@ def test_tls_listener_serves_https_only(
     """With a certificate the public listener speaks TLS (1.2+; h2 and HTTP/1.1 by ALPN) and
     nothing else: a plain-HTTP client gets no answer."""
     cert, key = ensure_local_certificate(tmp_path / "tls")
-    settings = GatewaySettings(
-        listen_port=free_port(),
-        admin_port=free_port(),
-        internal_port=free_port(),
-        chat_upstreams=[f"127.0.0.1:{upstream.port}"],
-        keys_dir=keys_dir,
-        tls_cert_file=cert,
-        tls_key_file=key,
-    )
+    settings = settings_for(upstream, keys_dir, tls_cert_file=cert, tls_key_file=key)
     context = ssl.create_default_context(cafile=str(cert))
     with run_envoy(settings, tmp_path):
         conn = http.client.HTTPSConnection(

@@ -155,6 +155,29 @@ class ChatSettings(ServerSettings):
         description="how long the record of how a turn ended is retried in the background while "
         "the history store is unavailable (so the turn is not left pending)",
     )
+    # per-user fair sharing (chat_service/admission.py): counted in the shared store, so each
+    # limit holds across chat replicas. 0 turns a limit off.
+    user_max_streams: int = Field(
+        4, ge=0, description="streamed turns one user may have generating at once"
+    )
+    user_max_queued_turns: int = Field(
+        8, ge=0, description="submitted turns one user may have waiting or running"
+    )
+    user_turns_per_minute: int = Field(
+        30, ge=0, description="turns (streamed and submitted) one user may start per minute"
+    )
+    user_daily_tokens: int = Field(
+        0,
+        ge=0,
+        description="tokens (prompt + completion of generated answers) one user may spend per "
+        "UTC day; past it, new turns get 429 until midnight UTC. 0: no budget (and no count)",
+    )
+    queued_turn_slot_s: float = Field(
+        900.0,
+        gt=0,
+        description="a submitted turn stops counting against its user's queue limit after this "
+        "long even if no replica recorded its end (a replica died)",
+    )
     # asynchronous completions (SubmitCompletion / GetTurn / StreamTurn)
     async_turn_concurrency: int = Field(
         2, ge=1, description="submitted turns one replica generates at a time"

@@ -33,8 +33,15 @@ log = logging.getLogger(__name__)
 MAX_BUSY_USERS = 100_000  # busy windows tracked at once
 
 
-def _chat_metadata(chat_id: str) -> tuple[tuple[str, str], ...] | None:
-    return ((CHAT_ID_METADATA, chat_id),) if chat_id else None
+# The inference service's fair queue serves the user with the fewest requests running first.
+FAIRNESS_KEY_METADATA = "x-fairness-key"
+
+
+def _chat_metadata(chat_id: str, user_id: str = "") -> tuple[tuple[str, str], ...] | None:
+    pairs = [(CHAT_ID_METADATA, chat_id)] if chat_id else []
+    if user_id:
+        pairs.append((FAIRNESS_KEY_METADATA, user_id))
+    return tuple(pairs) or None
 
 
 def _reason(err: grpc.aio.AioRpcError) -> str:
@@ -168,7 +175,7 @@ class InferenceClient:
         call = self._stub.Generate(
             pb.GenerateRequest(request_id=request_id, messages=_to_pb(messages), sampling=params),
             timeout=self.settings.inference_timeout_s,
-            metadata=_chat_metadata(chat_id),
+            metadata=_chat_metadata(chat_id, user_id),
         )
         first = True
         try:

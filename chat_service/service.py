@@ -29,6 +29,7 @@ from typing import Any
 from opentelemetry import trace
 
 from chat_service import metrics
+from chat_service.admission import TurnKind, UserAdmission, UserLimits
 from chat_service.cache.semantic_cache import CacheHit
 from chat_service.config import ChatSettings
 from chat_service.domain import (
@@ -56,6 +57,7 @@ from chat_service.jobs.jobs import (
 from chat_service.jobs.queue import JobQueue, QueueUnavailable
 from chat_service.page_tokens import decode_page_token, encode_page_token
 from chat_service.prompt import Prompt, PromptBuilder
+from chat_service.store.ledger import Slot
 from chat_service.summarizer import Summarizer
 from chat_service.timed_store import TimedStore
 from chat_service.turn_cache import TurnCache, answer_chunks
@@ -124,6 +126,15 @@ def _discard(task: asyncio.Future[Any]) -> None:
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
+def _queued_slot(chat_id: str, request_id: str) -> str:
+    """A submitted turn's queue slot: named by the turn, so a resubmission reuses it."""
+    return f"{chat_id}/{request_id}"
+
+
+def _queued_slot_of(job: GenerateTurn) -> str:
+    return _queued_slot(job.chat_id, job.client_request_id)
+
+
 def merge_sampling(turn: Sampling, chat: Sampling) -> Sampling:
     """Per-turn settings win over the chat's; unset fields stay None (engine defaults)."""
     return Sampling(
@@ -169,6 +180,7 @@ class _RunMode:
     # Stopped by a shutdown: queued again for another replica, not stored as interrupted (no
     # client asked it to stop).
     requeue_when_stopped: bool = False
+    slot: Slot | None = None  # the user's stream slot (admission.py), renewed with the lease
 
 
 class _Lease:
@@ -177,8 +189,16 @@ class _Lease:
     (`abandoned_turn_s`), and StreamTurn readers see the reply grow. Stopped (never cancelled
     mid-save) before the turn saves how it ended, so a late refresh cannot overwrite that."""
 
-    def __init__(self, store: TimedStore, user_id: str, reply: _Reply, interval_s: float) -> None:
+    def __init__(
+        self,
+        store: TimedStore,
+        user_id: str,
+        reply: _Reply,
+        interval_s: float,
+        renew: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.store, self.user_id, self.reply, self.interval_s = store, user_id, reply, interval_s
+        self.renew = renew
         self._stopping = asyncio.Event()
         self._task = asyncio.ensure_future(self._run())
 
@@ -189,6 +209,8 @@ class _Lease:
                 return
             try:
                 await self.store.save_message(self.user_id, self.reply.ended(MessageStatus.PENDING))
+                if self.renew is not None:
+                    await self.renew()
             except ServiceError:  # the store is down: the turn's own saves report it
                 log.debug("refreshing a pending reply failed", exc_info=True)
 
@@ -214,6 +236,7 @@ class ChatService:
         self.queue = queue  # None: no message queue, side work runs as in-process tasks
         self.prompts = PromptBuilder(store, inference, settings)
         self.summarizer = Summarizer(store, inference, settings)
+        self.admission = UserAdmission(store, UserLimits.from_settings(settings))
         self._publishing: set[asyncio.Task[None]] = set()
         # Shutdown waits for these: turns still running (their cleanup stores an interrupted
         # reply) and the saves that record how a turn ended.
@@ -396,20 +419,18 @@ class ChatService:
             if client_request_id
             else None
         )
-        if existing is None:
-            request_id = client_request_id or uuid.uuid4().hex
-            turn = await self._new_turn(user_id, chat, content, request_id, MessageStatus.QUEUED)
-        elif existing.assistant.status is MessageStatus.COMPLETE or self._running(
-            existing.assistant
+        if existing is not None and (
+            existing.assistant.status is MessageStatus.COMPLETE or self._running(existing.assistant)
         ):
             return existing
-        else:
-            queued = replace(
-                existing.assistant, content="", status=MessageStatus.QUEUED, error="",
-                updated_at=utcnow(),
-            )  # fmt: skip
-            await self.store.save_message(user_id, queued)
-            turn = Turn(existing.user, queued)
+        request_id = client_request_id or uuid.uuid4().hex
+        slot_id = _queued_slot(chat_id, request_id)
+        await self._admit(user_id, TurnKind.QUEUED, slot_id)
+        try:
+            turn = await self._queue_turn(user_id, chat, content, request_id, existing)
+        except BaseException:
+            self._release(user_id, TurnKind.QUEUED, slot_id)
+            raise
         job = GenerateTurn(
             user_id, chat_id, turn.user.client_request_id,
             turn.assistant.updated_at.isoformat(), bypass_cache, sampling.temperature,
@@ -420,6 +441,19 @@ class ChatService:
         # it ends: its lease then expires and it reads as interrupted).
         await self._publish_or(job, lambda: self._run_in_process(job))
         return turn
+
+    async def _queue_turn(
+        self, user_id: str, chat: ChatRecord, content: str, request_id: str, existing: Turn | None
+    ) -> Turn:
+        """Stores a new submitted turn, or marks an ended one queued again."""
+        if existing is None:
+            return await self._new_turn(user_id, chat, content, request_id, MessageStatus.QUEUED)
+        queued = replace(
+            existing.assistant, content="", status=MessageStatus.QUEUED, error="",
+            updated_at=utcnow(),
+        )  # fmt: skip
+        await self.store.save_message(user_id, queued)
+        return Turn(existing.user, queued)
 
     def _run_in_process(self, job: GenerateTurn) -> None:
         task = asyncio.create_task(self.run_submitted(job))
@@ -480,7 +514,12 @@ class ChatService:
         """Generates a submitted turn: the queue's handler (and the in-process fallback).
         Idempotent under redelivery: a finished turn is left alone; a turn whose lease is live
         runs elsewhere (this waits until it ends or is abandoned, then takes it over); a model
-        that is busy is waited for (backing off) rather than failing the turn."""
+        that is busy is waited for (backing off) rather than failing the turn. Once it has
+        ended (not when a shutdown hands it back to the queue) its queue slot is freed."""
+        await self._run_submitted(job)
+        self._release(job.user_id, TurnKind.QUEUED, _queued_slot_of(job))
+
+    async def _run_submitted(self, job: GenerateTurn) -> None:
         started_at = time.perf_counter()
         chat = await self.store.get_chat(job.user_id, job.chat_id)
         turn = await self._claim(job) if chat is not None else None
@@ -530,6 +569,7 @@ class ChatService:
             error="the turn could not be generated: it failed too many times; resubmit it",
         )  # fmt: skip
         await self.store.save_message(job.user_id, failed)
+        self._release(job.user_id, TurnKind.QUEUED, _queued_slot_of(job))
 
     async def _claim(self, job: GenerateTurn) -> Turn | None:
         """The turn to generate, marked PENDING (leased) by this replica; None when there is
@@ -605,19 +645,22 @@ class ChatService:
     ) -> AsyncGenerator[ReplyEvent, None]:
         started_at = time.perf_counter()
         chat = await self.chat_of(user_id, chat_id)
-        turn = await self._start_turn(user_id, chat, content, client_request_id)
-        if turn.assistant.status is MessageStatus.COMPLETE:  # a retry of a finished turn
+        turn, slot = await self._start_turn(user_id, chat, content, client_request_id)
+        if slot is None:  # a retry of a finished turn
             metrics.TURNS.labels("replayed").inc()
             outcome.outcome, outcome.cached = "replayed", turn.assistant.cached
             yield ReplyDelta(turn.assistant.content)
             yield ReplyFinal(turn.user.message_id, turn.assistant)
             return
-        mode = _RunMode(lease_s=self.settings.turn_lease_s)
-        async with aclosing(
-            self._reply(user_id, chat, turn, sampling, bypass_cache, outcome, started_at, mode)
-        ) as events:
-            async for event in events:
-                yield event
+        mode = _RunMode(lease_s=self.settings.turn_lease_s, slot=slot)
+        try:
+            async with aclosing(
+                self._reply(user_id, chat, turn, sampling, bypass_cache, outcome, started_at, mode)
+            ) as events:
+                async for event in events:
+                    yield event
+        finally:
+            self._release(user_id, TurnKind.STREAM, slot.slot_id)
 
     async def _reply(
         self,
@@ -637,7 +680,13 @@ class ChatService:
                     cache_similarity=0.0),
             started_at,
         )  # fmt: skip
-        lease = _Lease(self.store, user_id, reply, mode.lease_s)
+        slot = mode.slot
+        renew = (
+            (lambda: self.admission.renew(user_id, TurnKind.STREAM, slot))
+            if slot is not None
+            else None
+        )
+        lease = _Lease(self.store, user_id, reply, mode.lease_s, renew)
         unsaved: ServiceError | None = None
         merged = merge_sampling(sampling, chat.settings.sampling)
         lookup = (
@@ -785,6 +834,9 @@ class ChatService:
         """Work a completed turn leaves behind, off the request path: caching the answer and,
         for the summary policy, a new summary checkpoint."""
         chat_id = chat.chat_id
+        if not cached:
+            tokens = answer.prompt_tokens + answer.completion_tokens
+            self._track(self.admission.charge(user_id, tokens), "charging a turn's tokens")
         if not cached and self.cache is not None and self.cache.wants_store(answer):
             cache = self.cache
             self._offload(
@@ -803,7 +855,10 @@ class ChatService:
 
     async def _start_turn(
         self, user_id: str, chat: ChatRecord, content: str, client_request_id: str
-    ) -> Turn:
+    ) -> tuple[Turn, Slot | None]:
+        """The turn to generate and the user's stream slot it holds; a retry of a finished turn
+        (to replay) holds none."""
+        existing: Turn | None = None
         if client_request_id:
             existing = await self.store.find_turn(user_id, chat.chat_id, client_request_id)
             if existing is not None:
@@ -815,23 +870,29 @@ class ChatService:
                         reason="TURN_IN_PROGRESS",
                     )
                 if existing.assistant.status is MessageStatus.COMPLETE:
-                    return existing  # replayed
-                self._refuse_if_busy(user_id)
-                # Failed, interrupted or abandoned: regenerated into the same messages, claimed
-                # first (a fresh lease) so that a concurrent retry sees it in progress.
-                claimed = replace(
-                    existing.assistant, status=MessageStatus.PENDING, content="",
-                    updated_at=utcnow(),
-                )  # fmt: skip
-                await self.store.save_message(user_id, claimed)
-                return Turn(existing.user, claimed)
-        self._refuse_if_busy(user_id)
-        return await self._new_turn(
-            user_id, chat, content, client_request_id or uuid.uuid4().hex, MessageStatus.PENDING
-        )
+                    return existing, None  # replayed
+        slot = await self._admit(user_id, TurnKind.STREAM, new_id())
+        try:
+            if existing is None:
+                request_id = client_request_id or uuid.uuid4().hex
+                turn = await self._new_turn(
+                    user_id, chat, content, request_id, MessageStatus.PENDING
+                )
+                return turn, slot
+            # Failed, interrupted or abandoned: regenerated into the same messages, claimed
+            # first (a fresh lease) so that a concurrent retry sees it in progress.
+            claimed = replace(
+                existing.assistant, status=MessageStatus.PENDING, content="", updated_at=utcnow()
+            )
+            await self.store.save_message(user_id, claimed)
+            return Turn(existing.user, claimed), slot
+        except BaseException:
+            self._release(user_id, TurnKind.STREAM, slot.slot_id)
+            raise
 
-    def _refuse_if_busy(self, user_id: str) -> None:
-        """Backpressure before anything is stored: see InferenceClient.busy_for."""
+    async def _admit(self, user_id: str, kind: TurnKind, slot_id: str) -> Slot:
+        """Backpressure and the user's limits, before anything is stored: see
+        InferenceClient.busy_for and admission.py."""
         if self.inference.busy_for(user_id) > 0:
             metrics.TURNS.labels("refused").inc()
             raise ResourceExhausted(
@@ -839,6 +900,27 @@ class ChatService:
                 reason="INFERENCE_BUSY",
                 retry_after_s=1.0,
             )
+        try:
+            return await self.admission.admit(user_id, kind, slot_id)
+        except ResourceExhausted:
+            metrics.TURNS.labels("refused").inc()
+            raise
+
+    def _release(self, user_id: str, kind: TurnKind, slot_id: str) -> None:
+        """Frees a slot in the background (a task shutdown waits for, never cancelled with
+        the turn); if the store is down the slot expires by itself."""
+        self._track(self.admission.release(user_id, kind, slot_id), "releasing a slot")
+
+    def _track(self, work: Awaitable[None], what: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except ServiceError:
+                log.warning(f"{what} failed", exc_info=True)
+
+        task = asyncio.ensure_future(run())
+        self._final_saves.add(task)
+        task.add_done_callback(self._final_saves.discard)
 
     def _abandoned(self, message: MessageRecord) -> bool:
         """A pending reply whose lease ran out: the server running its turn died."""

@@ -12,6 +12,7 @@ from typing import TypeVar
 from chat_service import metrics
 from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
 from chat_service.store.base import HistoryStore, StoreUnavailable
+from chat_service.store.ledger import Slot
 from server_kit.errors import Unavailable
 from server_kit.tracing import tracer
 
@@ -87,3 +88,28 @@ class TimedStore:
 
     async def latest_summary(self, user_id: str, chat_id: str) -> SummaryRecord | None:
         return await self._run("latest_summary", self.inner.latest_summary(user_id, chat_id))
+
+    # -- per-user admission (store/ledger.py) -----------------------------------------------
+
+    async def live_slots(self, user_id: str, kind: str, now_ms: int) -> list[Slot]:
+        return await self._run("live_slots", self.inner.live_slots(user_id, kind, now_ms))
+
+    async def hold_slot(self, user_id: str, kind: str, slot: Slot, expires_ms: int) -> None:
+        await self._run("hold_slot", self.inner.hold_slot(user_id, kind, slot, expires_ms))
+
+    async def release_slot(self, user_id: str, kind: str, slot_id: str) -> None:
+        await self._run("release_slot", self.inner.release_slot(user_id, kind, slot_id))
+
+    async def turn_starts(self, user_id: str, since_ms: int) -> list[int]:
+        return await self._run("turn_starts", self.inner.turn_starts(user_id, since_ms))
+
+    async def record_turn_start(self, user_id: str, at_ms: int, turn_id: str, keep_s: int) -> None:
+        await self._run(
+            "record_turn_start", self.inner.record_turn_start(user_id, at_ms, turn_id, keep_s)
+        )
+
+    async def tokens_used(self, user_id: str, day: str) -> int:
+        return await self._run("tokens_used", self.inner.tokens_used(user_id, day))
+
+    async def add_tokens(self, user_id: str, day: str, tokens: int) -> None:
+        await self._run("add_tokens", self.inner.add_tokens(user_id, day, tokens))

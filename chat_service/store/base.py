@@ -11,13 +11,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
+from chat_service.store.ledger import UsageLedger
 
 
 class StoreUnavailable(Exception):
     """The backend is down, overloaded or did not answer within its deadline."""
 
 
-class HistoryStore(ABC):
+class HistoryStore(UsageLedger, ABC):
+    """Chats, messages and summaries; and (UsageLedger) what per-user admission counts."""
+
     @abstractmethod
     async def start(self) -> None:
         """Connects and creates or migrates the schema."""

@@ -8,6 +8,7 @@ so a chat of another user is invisible by construction:
   message_buckets   ((user_id, chat_id), bucket DESC)     which message partitions exist
   turns_by_request  ((user_id, chat_id), client_request_id) -> the turn's message ids
   summaries         ((user_id, chat_id), upto_message_id DESC)
+  user_slots, user_turn_starts, user_usage            per-user admission (cassandra_ledger.py)
   schema_version    ((component))                         applied migrations
 
 Chat and message ids are UUIDv7 stored as `uuid`. Cassandra's UUIDType orders non-v1 UUIDs
@@ -84,6 +85,11 @@ from chat_service.store._codec import (
     to_ms,
 )
 from chat_service.store.base import HistoryStore, StoreUnavailable
+from chat_service.store.cassandra_ledger import (
+    CassandraLedger,
+    ledger_statements,
+    ledger_tables,
+)
 
 BUCKET_MS = 30 * 24 * 3600 * 1000
 # delete_chat drops message partitions in LOGGED batches of at most this many statements
@@ -184,6 +190,7 @@ def _migrations(ks: str) -> list[list[str]]:
                 PRIMARY KEY ((user_id, chat_id), upto_message_id)
             ) WITH CLUSTERING ORDER BY (upto_message_id DESC)""",
         ],
+        ledger_tables(ks),  # 2: per-user admission (slots, turn starts, daily token usage)
     ]
 
 
@@ -231,6 +238,7 @@ def _statements(ks: str) -> dict[str, str]:
         "latest_summary": f"SELECT chat_id, upto_message_id, content, token_count, created_at"
         f" FROM {ks}.summaries WHERE {chat_key} LIMIT 1",
         "delete_summaries": f"DELETE FROM {ks}.summaries WHERE {chat_key}",
+        **ledger_statements(ks),
     }
 
 
@@ -287,7 +295,7 @@ def _message_from_row(row: Row) -> MessageRecord:
     )
 
 
-class CassandraStore(HistoryStore):
+class CassandraStore(CassandraLedger, HistoryStore):
     def __init__(
         self,
         contact_points: list[str],

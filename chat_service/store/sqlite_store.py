@@ -35,6 +35,7 @@ from chat_service.store._codec import (
     to_ms,
 )
 from chat_service.store.base import HistoryStore, StoreUnavailable
+from chat_service.store.sqlite_ledger import LEDGER_TABLES, SqliteLedger
 
 T = TypeVar("T")
 
@@ -91,6 +92,8 @@ _MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (user_id, chat_id, upto_message_id)
         )""",
     ],
+    # 2: per-user admission (slots, turn starts, daily token usage)
+    LEDGER_TABLES,
 ]
 
 _CHAT_COLS = (
@@ -176,7 +179,7 @@ def _message_params(user_id: str, m: MessageRecord) -> tuple[Any, ...]:
     )
 
 
-class SqliteStore(HistoryStore):
+class SqliteStore(SqliteLedger, HistoryStore):
     def __init__(self, path: str) -> None:
         self.path = path
         self._executor: ThreadPoolExecutor | None = None

@@ -29,8 +29,8 @@ from chat_service.domain import (
 )
 from chat_service.ids import uuid7
 from chat_service.store.base import HistoryStore, StoreUnavailable
-from chat_service.store.cassandra_store import BUCKET_MS, CassandraStore
-from chat_service.store.sqlite_store import SqliteStore
+from chat_service.store.cassandra_store import BUCKET_MS
+from tests.store.backends import BACKENDS, open_backend
 
 DAY_MS = 24 * 3600 * 1000
 BASE_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
@@ -39,36 +39,13 @@ BASE_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
 _REOPEN: dict[int, Callable[[], HistoryStore]] = {}
 
 
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)],
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 async def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[HistoryStore]:
-    factory: Callable[[], HistoryStore]
-    keyspace = ""
-    if request.param == "sqlite":
-        path = str(tmp_path_factory.mktemp("sqlite") / "history.db")
-
-        def factory() -> HistoryStore:
-            return SqliteStore(path)
-
-    else:
-        host, port = request.getfixturevalue("cassandra_endpoint")
-        keyspace = f"contract_{uuid.uuid4().hex[:12]}"
-
-        def factory() -> HistoryStore:
-            return CassandraStore([host], port=port, keyspace=keyspace, request_timeout_s=20.0)
-
-    instance = factory()
-    await instance.start()
-    _REOPEN[id(instance)] = factory
-    yield instance
-    if isinstance(instance, CassandraStore):  # leave nothing behind on an external cluster
-        session = instance._session
-        await asyncio.to_thread(session.execute, f"DROP KEYSPACE IF EXISTS {keyspace}", None, 60)
-    await instance.close()
+    async with open_backend(request, tmp_path_factory) as (instance, factory):
+        _REOPEN[id(instance)] = factory
+        yield instance
 
 
 # ---------------------------------------------------------------------------------- helpers

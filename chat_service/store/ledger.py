@@ -1,0 +1,53 @@
+"""What per-user admission keeps in the shared store (chat_service/admission.py).
+
+Three small records per user, in the same database as the history so that every chat replica
+sees the same counts (limits that do not multiply by the replica count):
+
+- slots: one row per turn a user has running (kind "stream") or submitted and not finished
+  (kind "queued"), with an expiry, so a replica that dies cannot hold a user's slot for good;
+- turn starts: one row per admitted turn, kept for the rate window (turns per minute);
+- usage: tokens per user and UTC day (the daily token budget).
+
+Reads return what the caller needs to decide; the decision (and its races) is the caller's.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    held_at_ms: int  # first field: slots sort in the order they were taken
+    slot_id: str
+
+
+class UsageLedger(ABC):
+    @abstractmethod
+    async def live_slots(self, user_id: str, kind: str, now_ms: int) -> list[Slot]:
+        """The user's unexpired slots of this kind, oldest first."""
+
+    @abstractmethod
+    async def hold_slot(self, user_id: str, kind: str, slot: Slot, expires_ms: int) -> None:
+        """Takes (or extends) a slot until `expires_ms`. Upsert: holding it again renews it."""
+
+    @abstractmethod
+    async def release_slot(self, user_id: str, kind: str, slot_id: str) -> None:
+        """Frees a slot. Idempotent."""
+
+    @abstractmethod
+    async def turn_starts(self, user_id: str, since_ms: int) -> list[int]:
+        """When the user's turns admitted after `since_ms` started (Unix ms, oldest first)."""
+
+    @abstractmethod
+    async def record_turn_start(self, user_id: str, at_ms: int, turn_id: str, keep_s: int) -> None:
+        """Records an admitted turn, kept at least `keep_s` seconds."""
+
+    @abstractmethod
+    async def tokens_used(self, user_id: str, day: str) -> int:
+        """Tokens charged to the user on this UTC day (YYYY-MM-DD)."""
+
+    @abstractmethod
+    async def add_tokens(self, user_id: str, day: str, tokens: int) -> None:
+        """Charges tokens to the user's day (not idempotent: call once per turn)."""

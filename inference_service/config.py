@@ -35,6 +35,12 @@ class InferenceSettings(ServerSettings):
     max_queue: int = Field(
         8, ge=0, description="requests that may wait for a free slot; beyond: RESOURCE_EXHAUSTED"
     )
+    max_queue_per_key: int = Field(
+        4,
+        ge=0,
+        description="places of that queue one caller (the chat service's user) may hold; the "
+        "queue serves the caller with the fewest requests running first. 0: max_queue",
+    )
     self_test: bool = Field(
         True,
         description="generate a few tokens before reporting SERVING; a broken engine fails "

@@ -13,7 +13,7 @@ from chatstack.inference.v1 import inference_pb2 as pb
 from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
 
 from inference_service import metrics
-from inference_service.admission import Admission, QueueFull
+from inference_service.admission import FAIRNESS_KEY_METADATA, Admission, QueueFull
 from inference_service.config import InferenceSettings
 from inference_service.convert import (
     check_model,
@@ -34,7 +34,9 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         self.engine = engine
         self.settings = settings
         info = engine.model_info()
-        self.admission = Admission(info.max_concurrency, settings.max_queue)
+        self.admission = Admission(
+            info.max_concurrency, settings.max_queue, settings.max_queue_per_key
+        )
         metrics.QUEUE_DEPTH.set_function(lambda: self.admission.queued)
         metrics.RUNNING.set_function(lambda: self.admission.running)
 
@@ -51,7 +53,8 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
             metrics.REQUESTS.labels("invalid").inc()
             raise
         try:
-            async with self.admission.slot(), aclosing(self._stream(req)) as responses:
+            key = _fairness_key(context)
+            async with self.admission.slot(key), aclosing(self._stream(req)) as responses:
                 async for response in responses:
                     yield response
         except QueueFull as exc:
@@ -127,3 +130,11 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
     ) -> pb.ListModelsResponse:
         info = self.engine.model_info()
         return pb.ListModelsResponse(models=[model_info_to_proto(info)], default_model=info.id)
+
+
+def _fairness_key(context: grpc.aio.ServicerContext) -> str:
+    """Whose request this is, for the fair queue only (admission.py): never an identity."""
+    for key, value in context.invocation_metadata() or ():
+        if key == FAIRNESS_KEY_METADATA:
+            return value if isinstance(value, str) else value.decode(errors="replace")
+    return ""

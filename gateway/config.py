@@ -168,12 +168,20 @@ class GatewaySettings(BaseSettings):
         "0: off, pure hash)",
     )
     # Per-user rate limit on the public listener, keyed on the user id Envoy itself set from
-    # the verified JWT (never a client-supplied header). A token bucket per user.
+    # the verified JWT (never a client-supplied header). A token bucket per user and Envoy:
+    # a cheap first line against floods (a refused request costs no upstream call). The limits
+    # that hold across replicas (turns per minute, streams, queued turns, tokens per day) are
+    # the chat service's (chat_service/admission.py).
     user_rate_limit_per_minute: int = Field(
-        default=0, ge=0, description="API requests per user and minute (0: off)"
+        default=300,
+        ge=0,
+        description="API requests per user and minute, per Envoy (0: off). Generous for a "
+        "person in the web UI; a refused request gets 429 with retry-after",
     )
     user_rate_limit_burst: int = Field(
-        default=0, ge=0, description="bucket size: requests a user may send at once (0: per_minute)"
+        default=60,
+        ge=0,
+        description="bucket size: requests a user may send at once (0: per_minute)",
     )
     user_rate_limit_max_users: int = Field(
         default=10_000, ge=1, description="users tracked at once (least recently seen dropped)"

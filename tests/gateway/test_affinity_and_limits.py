@@ -85,8 +85,10 @@ def test_affinity_none_keeps_least_request(tmp_path: Path) -> None:
         GatewaySettings(inference_affinity_balance_factor=50)
 
 
-def test_rate_limit_is_off_by_default_and_keys_on_the_verified_user(tmp_path: Path) -> None:
+def test_rate_limit_is_on_by_default_and_keys_on_the_verified_user(tmp_path: Path) -> None:
     names = [f["name"] for f in _public_filters(GatewaySettings())]
+    assert RATE_LIMIT_FILTER in names
+    names = [f["name"] for f in _public_filters(GatewaySettings(user_rate_limit_per_minute=0))]
     assert RATE_LIMIT_FILTER not in names
 
     settings = GatewaySettings(

@@ -116,7 +116,7 @@ def test_rate_limit_is_on_by_default_and_keys_on_the_verified_user(tmp_path: Pat
     init_keys(settings.keys_dir)
     envoy_validate(settings, tmp_path)
     # A high rate: several tokens per fill (Envoy's fill interval is at least 50 ms).
-    fast = GatewaySettings(user_rate_limit_per_minute=6000)
+    fast = GatewaySettings(user_rate_limit_per_minute=6000, user_rate_limit_burst=0)
     bucket = _public_filters(fast)[2]["typed_config"]["descriptors"][0]["token_bucket"]  # type: ignore[index]
     assert bucket == {"max_tokens": 6000, "tokens_per_fill": 5, "fill_interval": "0.05s"}
 

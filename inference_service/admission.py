@@ -104,6 +104,9 @@ class Admission:
         self._grant()
 
     def _grant(self) -> None:
+        # A waiter cancelled a moment ago still in the list (its task has not run its cleanup
+        # yet) is dropped, never granted: its slot would be counted and never given back.
+        self._waiting = [w for w in self._waiting if not w.granted.done()]
         while self._waiting and self.running < self.max_running:
             # min() keeps the earliest among equals: the list is FIFO.
             waiter = min(

@@ -72,3 +72,19 @@ async def test_a_cancelled_waiter_gives_its_place_back() -> None:
     release.set()
     await first
     assert admission.running == 0 and order == ["a"]
+
+
+async def test_a_waiter_cancelled_just_before_a_release_is_not_granted() -> None:
+    """The cancelled task's future is done before its cleanup runs: a release in between must
+    skip it, or its slot would be counted and never given back."""
+    admission = Admission(max_running=1, max_queued=2)
+    held = admission.slot("a")
+    await held.__aenter__()
+    waiting = asyncio.create_task(_hold(admission, "b", [], asyncio.Event()))
+    await _settle()
+    waiting.cancel()  # its future is cancelled now; its except clause runs later
+    await held.__aexit__(None, None, None)  # releases while the cancelled waiter is listed
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert admission.running == 0 and admission.queued == 0
+    async with admission.slot("c"):  # capacity is intact
+        assert admission.running == 1

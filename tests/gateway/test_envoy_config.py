@@ -383,7 +383,9 @@ def test_config_structure() -> None:
     hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
     hcm = hcm["typed_config"]
     names = [f["name"].rsplit(".", 1)[-1] for f in hcm["http_filters"]]
-    assert names == ["health_check", "jwt_authn", "buffer", "grpc_json_transcoder", "router"]
+    assert names == [
+        "health_check", "jwt_authn", "local_ratelimit", "buffer", "grpc_json_transcoder", "router"
+    ]  # fmt: skip
     routes = {r["name"]: r["route"] for r in hcm["route_config"]["virtual_hosts"][0]["routes"]}
     assert routes["Complete"]["timeout"] == "0s"
     # Not idempotent: retried only when the call cannot have been sent; no per-try timeout on a

@@ -43,9 +43,11 @@ async def chat_behind_envoy(
     inference: list[str],
     affinity: Literal["chat", "none"],
     chat_env: Mapping[str, str] | None = None,
+    gateway: Mapping[str, object] | None = None,
 ) -> AsyncIterator[ChatStack]:
     """`affinity`: GatewaySettings.inference_affinity ("none": least-request); `chat_env`: the
-    chat service's extra settings (CHAT_...). Envoy's access log goes to <work>/envoy-<name>.log."""
+    chat service's extra settings (CHAT_...); `gateway`: more GatewaySettings fields. Envoy's
+    access log goes to <work>/envoy-<name>.log."""
     internal_port = free_port()
     internal = f"127.0.0.1:{internal_port}"
     chat, chat_address, _ = service_process(
@@ -73,6 +75,7 @@ async def chat_behind_envoy(
             health_check_interval_s=1.0,
             health_check_timeout_s=3.0,
             inference_affinity=affinity,
+            **(gateway or {}),  # type: ignore[arg-type]
         )
         init_keys(settings.keys_dir)
         envoy = await asyncio.to_thread(start_envoy, settings, work, f"envoy-{name}")

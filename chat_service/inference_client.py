@@ -44,7 +44,8 @@ def _chat_metadata(chat_id: str, user_id: str = "") -> tuple[tuple[str, str], ..
     return tuple(pairs) or None
 
 
-def _reason(err: grpc.aio.AioRpcError) -> str:
+def error_reason(err: grpc.aio.AioRpcError) -> str:
+    """The ErrorInfo reason in a gRPC error's status details ("" when it has none)."""
     from google.rpc import error_details_pb2
 
     status = rpc_status.from_call(err)
@@ -65,7 +66,7 @@ def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return DeadlineExceeded("the model did not answer in time", reason="INFERENCE_TIMEOUT")
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        if _reason(err) == "PROMPT_TOO_LONG":
+        if error_reason(err) == "PROMPT_TOO_LONG":
             return InvalidArgument(
                 "content",
                 "the conversation no longer fits the model's context "

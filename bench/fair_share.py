@@ -48,6 +48,7 @@ NAME = "fair_share"
 VICTIM_TOKENS = 16
 FLOOD_TOKENS = 128
 RETRY_S = 0.05
+GIVE_UP_S = 180.0  # the victim's whole loaded phase; past it, the turns still missing count
 QUESTIONS = [
     "What is the capital of France?",
     "Name a primary colour.",
@@ -86,15 +87,18 @@ async def _new_chat(stub: pb_grpc.ChatServiceStub, meta: Any, max_tokens: int) -
     return str(reply.chat.chat_id)
 
 
-async def victim(stack: ChatStack, turns: int, refusals: Counter[str]) -> list[float]:
+async def victim(
+    stack: ChatStack, turns: int, refusals: Counter[str], budget_s: float = GIVE_UP_S
+) -> list[float]:
     """TTFTs (ms) of `turns` short turns, one after the other; a refused turn is counted and
-    tried again after a second (a polite client)."""
+    tried again after a second (a polite client). Gives up after `budget_s` (a starved user)."""
     meta = _meta(stack, "victim")
     out: list[float] = []
+    give_up_at = time.monotonic() + budget_s
     async with grpc.aio.insecure_channel(stack.address) as channel:
         stub = pb_grpc.ChatServiceStub(channel)
         chat_id = await _new_chat(stub, meta, VICTIM_TOKENS)
-        while len(out) < turns:
+        while len(out) < turns and time.monotonic() < give_up_at:
             question = QUESTIONS[len(out) % len(QUESTIONS)]
             request = pb.CompleteRequest(chat_id=chat_id, content=question, bypass_cache=True)
             started = time.perf_counter()
@@ -164,13 +168,16 @@ async def run_variant(
             loaded = await _under_flood(stack, turns, streams, loaded_refusals, tally)
     finally:
         process.stop()
+    alone = summary(unloaded)
+    flooded = summary(loaded) if loaded else None
     return {
-        "victim_ttft_ms_unloaded": summary(unloaded),
-        "victim_ttft_ms_loaded": summary(loaded),
+        "victim_ttft_ms_unloaded": alone,
+        "victim_ttft_ms_loaded": flooded,
+        "victim_turns_loaded": f"{len(loaded)} of {turns} within {GIVE_UP_S:.0f} s",
         "victim_refusals_unloaded": dict(unloaded_refusals),
         "victim_refusals_loaded": dict(loaded_refusals),
-        "loaded_over_unloaded_p50": ratio(summary(loaded)["p50"], summary(unloaded)["p50"]),
-        "loaded_over_unloaded_p95": ratio(summary(loaded)["p95"], summary(unloaded)["p95"]),
+        "loaded_over_unloaded_p50": ratio(flooded["p50"], alone["p50"]) if flooded else None,
+        "loaded_over_unloaded_p95": ratio(flooded["p95"], alone["p95"]) if flooded else None,
         "flooder": dict(sorted(tally.items())),
     }
 
@@ -225,16 +232,17 @@ def print_report(results: dict[str, Any]) -> None:
     rows: list[list[object]] = []
     for name in VARIANTS:
         v = results[name]
+        flooded = v["victim_ttft_ms_loaded"] or {"p50": "-", "p95": "-"}
         rows.append([
             name,
             v["victim_ttft_ms_unloaded"]["p50"], v["victim_ttft_ms_unloaded"]["p95"],
-            v["victim_ttft_ms_loaded"]["p50"], v["victim_ttft_ms_loaded"]["p95"],
-            v["loaded_over_unloaded_p95"], sum(v["victim_refusals_loaded"].values()),
+            flooded["p50"], flooded["p95"], v["loaded_over_unloaded_p95"] or "-",
+            v["victim_turns_loaded"], sum(v["victim_refusals_loaded"].values()),
         ])  # fmt: skip
     print(f"\nOne user floods, another chats ({results['config']['engine']})")
     print(format_table(
         ["variant", "TTFT p50 alone", "p95 alone", "p50 flooded", "p95 flooded",
-         "p95 ratio", "victim 429s"],
+         "p95 ratio", "victim turns flooded", "victim refusals"],
         rows,
     ))  # fmt: skip
     for name in VARIANTS:

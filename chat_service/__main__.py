@@ -12,6 +12,7 @@ from chat_service.cache.semantic_cache import SemanticCache
 from chat_service.cache.store import CacheStore
 from chat_service.config import ChatSettings
 from chat_service.embedding_client import EmbeddingClient
+from chat_service.identity import make_identity
 from chat_service.inference_client import InferenceClient
 from chat_service.jobs.handlers import make_handlers
 from chat_service.jobs.jobs import GenerateTurn
@@ -46,6 +47,7 @@ async def serve(settings: ChatSettings) -> None:
     turn_cache = cached[0] if cached else None
     queue = JobQueue(settings) if settings.queue_url else None
     service = ChatService(timed, inference, settings, turn_cache, queue)
+    identity = make_identity(settings)
     jobs = (
         QueueRuntime(
             queue,
@@ -58,6 +60,7 @@ async def serve(settings: ChatSettings) -> None:
     )
 
     async def on_start() -> None:
+        await identity.start()  # a wrong JWKS path or URL fails the start
         await store.start()
         if turn_cache is not None:
             await turn_cache.cache.start()  # never fails: a down cache only means misses
@@ -82,7 +85,8 @@ async def serve(settings: ChatSettings) -> None:
         await store.close()
 
     def register(server: grpc.aio.Server) -> None:
-        pb_grpc.add_ChatServiceServicer_to_server(ChatServicer(service, settings), server)
+        servicer = ChatServicer(service, settings, identity)
+        pb_grpc.add_ChatServiceServicer_to_server(servicer, server)
 
     spec = ServiceSpec(
         name="chat",

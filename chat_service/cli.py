@@ -1,7 +1,9 @@
 """Chat from the terminal against a running stack.
 
     python -m chat_service.cli --token $TOKEN                 # native gRPC through Envoy
-    python -m chat_service.cli --address 127.0.0.1:50051 --user alice   # straight to the service
+    python -m chat_service.cli --address 127.0.0.1:50051 --token $TOKEN  # straight to the service
+    python -m chat_service.cli --address 127.0.0.1:50051 --user alice    # a service in header
+                                                                         # identity mode (tests)
 
 Type a message and press Enter; Ctrl-C during a reply stops it (the turn is stored as
 interrupted); Ctrl-D quits. `--chat ID` continues an existing chat.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from chat_service.cache.verify import DEFAULT_THRESHOLD
@@ -15,11 +15,35 @@ from server_kit.config import ServerSettings
 class ChatSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", cli_prog_name="chat_service")
 
-    # identity
+    @model_validator(mode="after")
+    def _check_identity(self) -> ChatSettings:
+        if self.identity == "jwt" and bool(self.jwks_file) == bool(self.jwks_uri):
+            raise ValueError(
+                "identity 'jwt' needs the identity provider's keys: set exactly one of "
+                "jwks_file and jwks_uri (or identity 'header' for a service only tests reach)"
+            )
+        if self.jwks_uri and not self.jwks_uri.startswith("https://"):
+            raise ValueError("jwks_uri must be an https URL")
+        return self
+
+    # identity (docs/security.md)
+    identity: Literal["jwt", "header"] = Field(
+        "jwt",
+        description="jwt: the user is the `sub` of the bearer token the gateway forwards, "
+        "verified here against jwks_file or jwks_uri. header: the user_header metadata is "
+        "believed from any caller (tests, tools talking to one service; never a deployment)",
+    )
+    jwks_file: str = Field("", description="jwt: the identity provider's JWKS, a local file")
+    jwks_uri: str = Field("", description="jwt: the identity provider's JWKS URL (https)")
+    jwt_issuer: str = Field("chatstack-local", description="jwt: the `iss` tokens must carry")
+    jwt_audiences: str = Field("chatstack", description="jwt: accepted `aud`, comma-separated")
+    jwt_max_lifetime_s: float = Field(
+        86_400.0, gt=0, description="jwt: the longest token lifetime accepted (exp - iat)"
+    )
     user_header: str = Field(
         "x-chatstack-user",
-        description="metadata key holding the authenticated user id. The gateway sets it from "
-        "the verified JWT and strips any client-sent copy: expose this service only via Envoy",
+        description="header mode: metadata key holding the user id (the gateway sets it from "
+        "the verified JWT and strips any client-sent copy)",
     )
     # history store
     store: Literal["sqlite", "cassandra"] = "sqlite"
@@ -51,6 +75,11 @@ class ChatSettings(ServerSettings):
         description="after the model refuses a user's turn (queue full), that user's new turns "
         "are refused at once (429, no store writes) for this long; other users still ask the "
         "model; 0: always ask the model",
+    )
+    service_token_file: str = Field(
+        "",
+        description="a file holding the token the inference and embedding services ask their "
+        "callers for (their caller_token_file); sent with every call to them. Empty: none",
     )
     embedding_address: str = Field(
         "127.0.0.1:50053", description="the embedding service (questions for the answer cache)"

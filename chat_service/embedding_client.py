@@ -10,6 +10,7 @@ from chatstack.embedding.v1 import embedding_pb2 as pb
 from chatstack.embedding.v1 import embedding_pb2_grpc as pb_grpc
 
 from chat_service.config import ChatSettings
+from server_kit.caller_auth import token_interceptors
 from server_kit.errors import DeadlineExceeded, InvalidArgument, ServiceError, Unavailable
 from server_kit.tracing import client_interceptors
 
@@ -36,7 +37,10 @@ class EmbeddingClient:
         self._channel = grpc.aio.insecure_channel(
             settings.embedding_address,
             options=[("grpc.keepalive_time_ms", 30_000)],
-            interceptors=client_interceptors(),
+            interceptors=[
+                *client_interceptors(),
+                *token_interceptors(settings.service_token_file),
+            ],
         )
         self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
 

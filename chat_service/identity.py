@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from server_kit.errors import Unauthenticated
 
+if TYPE_CHECKING:
+    from chat_service.config import ChatSettings
+
+log = logging.getLogger(__name__)
+
 _USER_ID = re.compile(r"^[A-Za-z0-9._@:|+-]{1,128}$")
+
+
+class HeaderIdentity:
+    """Identity mode "header": believes the metadata from any caller (docs/security.md)."""
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+
+    async def start(self) -> None:
+        return None
+
+    async def user_of(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
+        return user_id_from_metadata(metadata, self.header)
+
+
+def check_user_id(user: str) -> str:
+    """A user id as the store keys it: 1-128 characters of a safe set."""
+    if not _USER_ID.match(user):
+        raise Unauthenticated("malformed user identity", reason="BAD_IDENTITY")
+    return user
 
 
 def user_id_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None, header: str) -> str:
@@ -19,6 +47,30 @@ def user_id_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None, he
         )
     value = values[-1]
     user = value.decode() if isinstance(value, bytes) else value
-    if len(values) > 1 or not _USER_ID.match(user):
+    if len(values) > 1:
         raise Unauthenticated("malformed user identity", reason="BAD_IDENTITY")
-    return user
+    return check_user_id(user)
+
+
+class Identity(Protocol):
+    async def start(self) -> None: ...
+
+    async def user_of(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> str: ...
+
+
+def make_identity(settings: ChatSettings) -> Identity:
+    if settings.identity == "header":
+        log.warning(
+            "identity mode 'header': any caller that reaches this port can act as any user; "
+            "use identity 'jwt' in a deployment (docs/security.md)"
+        )
+        return HeaderIdentity(settings.user_header)
+    from chat_service.jwt_identity import JwtIdentity
+
+    return JwtIdentity(
+        issuer=settings.jwt_issuer,
+        audiences=[a.strip() for a in settings.jwt_audiences.split(",") if a.strip()],
+        max_lifetime_s=settings.jwt_max_lifetime_s,
+        jwks_file=Path(settings.jwks_file) if settings.jwks_file else None,
+        jwks_uri=settings.jwks_uri or None,
+    )

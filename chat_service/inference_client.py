@@ -14,6 +14,7 @@ from grpc_status import rpc_status
 
 from chat_service.config import ChatSettings
 from chat_service.domain import Role, Sampling
+from server_kit.caller_auth import token_interceptors
 from server_kit.errors import (
     DeadlineExceeded,
     InvalidArgument,
@@ -88,7 +89,10 @@ class InferenceClient:
         self._channel = grpc.aio.insecure_channel(
             settings.inference_address,
             options=[("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)],
-            interceptors=client_interceptors(),
+            interceptors=[
+                *client_interceptors(),
+                *token_interceptors(settings.service_token_file),
+            ],
         )
         self._stub = pb_grpc.InferenceServiceStub(self._channel)
         self._model: pb.ModelInfo | None = None

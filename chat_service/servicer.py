@@ -20,7 +20,7 @@ from chat_service.convert import (
     settings_from_pb,
 )
 from chat_service.domain import Sampling
-from chat_service.identity import user_id_from_metadata
+from chat_service.identity import Identity
 from chat_service.service import ChatService, ReplyDelta, ReplyEvent, ReplyFinal
 from server_kit.errors import InvalidArgument, google_rpc_code
 
@@ -63,17 +63,18 @@ def page_size_of(value: int, default: int, maximum: int) -> int:
 
 
 class ChatServicer(pb_grpc.ChatServiceServicer):
-    def __init__(self, service: ChatService, settings: ChatSettings) -> None:
+    def __init__(self, service: ChatService, settings: ChatSettings, identity: Identity) -> None:
         self.service = service
         self.settings = settings
+        self.identity = identity
 
-    def _user(self, context: grpc.aio.ServicerContext) -> str:
-        return user_id_from_metadata(context.invocation_metadata(), self.settings.user_header)
+    async def _user(self, context: grpc.aio.ServicerContext) -> str:
+        return await self.identity.user_of(context.invocation_metadata())
 
     async def CreateChat(
         self, request: pb.CreateChatRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateChatResponse:
-        user = self._user(context)
+        user = await self._user(context)
         if len(request.title) > self.settings.max_title_chars:
             raise InvalidArgument("title", f"longer than {self.settings.max_title_chars} chars")
         if len(request.system_prompt) > self.settings.max_system_prompt_chars:
@@ -102,7 +103,7 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
     async def Complete(
         self, request: pb.CompleteRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.CompleteResponse]:
-        user = self._user(context)
+        user = await self._user(context)
         chat_id, content, sampling = self._turn_input(request)
         # aclosing: if this handler is cancelled, the turn's cleanup (interrupted) runs now.
         async with aclosing(
@@ -116,7 +117,7 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
     async def SubmitCompletion(
         self, request: pb.SubmitCompletionRequest, context: grpc.aio.ServicerContext
     ) -> pb.SubmitCompletionResponse:
-        user = self._user(context)
+        user = await self._user(context)
         chat_id, content, sampling = self._turn_input(request)
         turn = await self.service.submit(
             user, chat_id, content, request.client_request_id, sampling, request.bypass_cache
@@ -130,7 +131,7 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
     async def GetTurn(
         self, request: pb.GetTurnRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetTurnResponse:
-        user = self._user(context)
+        user = await self._user(context)
         turn = await self.service.get_turn(
             user, chat_id_from(request.chat_id), request_id_of(request.client_request_id, True)
         )
@@ -141,7 +142,7 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
     async def StreamTurn(
         self, request: pb.StreamTurnRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.StreamTurnResponse]:
-        user = self._user(context)
+        user = await self._user(context)
         chat_id = chat_id_from(request.chat_id)
         request_id = request_id_of(request.client_request_id, True)
         async with aclosing(self.service.follow_turn(user, chat_id, request_id)) as events:
@@ -151,7 +152,7 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
     async def ListChats(
         self, request: pb.ListChatsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListChatsResponse:
-        user = self._user(context)
+        user = await self._user(context)
         size = page_size_of(request.page_size, 20, 100)
         chats, token = await self.service.list_chats(user, size, request.page_token)
         return pb.ListChatsResponse(chats=[chat_to_pb(c) for c in chats], next_page_token=token)
@@ -159,7 +160,7 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
     async def GetChat(
         self, request: pb.GetChatRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetChatResponse:
-        user = self._user(context)
+        user = await self._user(context)
         chat_id = chat_id_from(request.chat_id)
         size = page_size_of(request.page_size, 50, 200)
         chat, messages, token = await self.service.get_chat(user, chat_id, size, request.page_token)
@@ -172,7 +173,7 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
     async def DeleteChat(
         self, request: pb.DeleteChatRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteChatResponse:
-        user = self._user(context)
+        user = await self._user(context)
         chat_id = chat_id_from(request.chat_id)
         await self.service.delete_chat(user, chat_id, allow_missing=request.allow_missing)
         return pb.DeleteChatResponse()

@@ -12,6 +12,7 @@ from embedding_service.batcher import MicroBatcher
 from embedding_service.config import EmbeddingSettings
 from embedding_service.model import SentenceEncoder, default_model_path
 from embedding_service.servicer import EmbeddingServicer
+from server_kit.caller_auth import caller_interceptors
 from server_kit.logs import configure_logging
 from server_kit.server import ServiceSpec, run_service
 
@@ -44,6 +45,7 @@ async def serve(settings: EmbeddingSettings) -> None:
         service_names=[SERVICE_NAME],
         register=register,
         on_start=on_start,
+        interceptors=caller_interceptors(settings.caller_token_file),
         on_stop=on_stop,
     )
     await run_service(settings, spec)

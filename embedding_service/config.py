@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from server_kit.config import ServerSettings
+from server_kit.config import CallerAuthSettings, ServerSettings
 
 
-class EmbeddingSettings(ServerSettings):
+class EmbeddingSettings(CallerAuthSettings, ServerSettings):
     model_config = SettingsConfigDict(env_prefix="EMBEDDING_", cli_prog_name="embedding_service")
 
     model_path: str = Field(

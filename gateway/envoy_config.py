@@ -234,7 +234,9 @@ def _jwt_provider(settings: GatewaySettings) -> Config:
         # Only the Authorization header: the default would also accept ?access_token=, and
         # tokens in URLs leak into logs.
         "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}],
-        "forward": False,  # upstreams get the verified user id, never the credential
+        # Forwarded: the chat service verifies the token itself (docs/security.md), so a
+        # caller that reaches it without Envoy cannot act as someone.
+        "forward": True,
         "require_expiration": True,
         # A stolen long-lived token stays useful until it expires: refuse any whose lifetime
         # (exp - iat, or exp - now without iat) exceeds the maximum, whoever signed it.

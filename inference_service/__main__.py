@@ -21,6 +21,7 @@ from inference_service.selftest import (
     probe_llama_cpp,
 )
 from inference_service.servicer import InferenceServicer
+from server_kit.caller_auth import caller_interceptors
 from server_kit.logs import configure_logging
 from server_kit.server import ServiceSpec, run_service
 
@@ -108,6 +109,7 @@ async def serve(settings: InferenceSettings) -> None:
         service_names=[SERVICE_NAME],
         register=register,
         on_start=on_start,
+        interceptors=caller_interceptors(settings.caller_token_file),
         on_stop=engine.close,
     )
     await run_service(settings, spec)

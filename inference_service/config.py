@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from server_kit.config import ServerSettings
+from server_kit.config import CallerAuthSettings, ServerSettings
 
 
-class InferenceSettings(ServerSettings):
+class InferenceSettings(CallerAuthSettings, ServerSettings):
     model_config = SettingsConfigDict(env_prefix="INFERENCE_", cli_prog_name="inference_service")
 
     engine: Literal["llama_cpp", "vllm"] = Field(

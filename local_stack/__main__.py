@@ -41,6 +41,7 @@ from gateway.config import GatewaySettings
 from gateway.envoy_config import write_config
 from gateway.jwt_keys import init_keys, mint_token
 from gateway.local_tls import CERT_FILE, ensure_local_certificate
+from local_stack.auth import chat_identity_args, service_token
 from local_stack.engines import engine_options
 from local_stack.guards import check_dev_sign_in_stays_local, private_run_dir
 from server_kit.processes import ManagedProcess, python_module
@@ -237,6 +238,7 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
         store += ["--cassandra-contact-points", args.cassandra_host,
                   "--cassandra-port", str(args.cassandra_port)]  # fmt: skip
     envoy, gateway = envoy_process(args)
+    token = str(service_token(RUN_DIR))
     replicas = inference_ports(args)
     try:
         python, engine = engine_options(args.engine, args.inference_instances)
@@ -248,6 +250,8 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
             "inference_service",
             port,
             *engine,
+            "--caller-token-file",
+            token,
             python=python,
         )
         for i, port in enumerate(replicas)
@@ -259,6 +263,8 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
         "--cache-uri", cache_uri,
         *(["--queue-url", f"nats://127.0.0.1:{args.nats_port}"] if args.queue else []),
         *store,
+        *chat_identity_args(gateway),
+        "--service-token-file", token,
     ]  # fmt: skip
     # Chat starts before Envoy: it connects to the internal listener lazily, on its first turn.
     chat = [
@@ -267,7 +273,9 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
         )
         for i, port in enumerate(chat_ports(args))
     ]
-    embedding = grpc_service("embedding", "embedding_service", args.embedding_port)
+    embedding = grpc_service(
+        "embedding", "embedding_service", args.embedding_port, "--caller-token-file", token
+    )
     web = [web_process(args)] if args.web else []
     queue = [nats_process(args)] if args.queue else []
     milvus = [milvus_process(args)] if shared_cache(args) else []

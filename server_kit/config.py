@@ -35,3 +35,14 @@ class ServerSettings(BaseSettings):
         le=1,
         description="share of new traces recorded (a caller's sampled decision is followed)",
     )
+
+
+class CallerAuthSettings(BaseSettings):
+    """For services that only the chat service calls (server_kit/caller_auth.py)."""
+
+    caller_token_file: str = Field(
+        "",
+        description="a file holding the service token: every call but health checks must carry "
+        "`authorization: Bearer <token>` (the chat service's service_token_file). Empty: any "
+        "caller that reaches the port is served",
+    )

@@ -43,7 +43,7 @@ RPC_SECONDS = Histogram(
 _PROBES = ("/grpc.health", "/grpc.reflection")
 
 
-def _rewrap(
+def rewrap(
     handler: grpc.RpcMethodHandler,
     unary: Callable[[UnaryBehavior], UnaryBehavior],
     stream: Callable[[StreamBehavior], StreamBehavior],
@@ -116,7 +116,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
             return wrapped
 
-        return _rewrap(handler, unary, stream)
+        return rewrap(handler, unary, stream)
 
 
 def _code_name(context: grpc.aio.ServicerContext, failed: bool) -> str:
@@ -205,7 +205,7 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
 
             return wrapped
 
-        return _rewrap(handler, unary, stream)
+        return rewrap(handler, unary, stream)
 
 
 class _RpcTimer:

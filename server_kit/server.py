@@ -41,6 +41,8 @@ class ServiceSpec:
     register: Callable[[grpc.aio.Server], None]
     on_start: Callable[[], Awaitable[None]] = field(default=_nothing)
     on_stop: Callable[[], Awaitable[None]] = field(default=_nothing)
+    # Innermost interceptors (their ServiceErrors become statuses), e.g. caller_auth's.
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
 
 
 class GrpcService:
@@ -50,7 +52,12 @@ class GrpcService:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
             # Tracing outermost: its span covers the others and sees the final status.
-            interceptors=[tracing_interceptor(), metrics_interceptor(), ErrorInterceptor()],
+            interceptors=[
+                tracing_interceptor(),
+                metrics_interceptor(),
+                ErrorInterceptor(),
+                *spec.interceptors,
+            ],
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),

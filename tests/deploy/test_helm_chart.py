@@ -525,6 +525,41 @@ def test_jwks_comes_from_a_secret_reference(default: list[Manifest]) -> None:
     }
 
 
+def test_services_authenticate_their_callers(default: list[Manifest]) -> None:
+    """The chat service verifies tokens with Envoy's JWKS; inference and embedding ask for the
+    service token, which the chat service sends (docs/security.md)."""
+    deployments = by_kind(default, "Deployment")
+    token_file = "/etc/chatstack/service-token/token"
+    wanted = {"chat": "CHAT_SERVICE_TOKEN_FILE", "embedding": "EMBEDDING_CALLER_TOKEN_FILE",
+              "inference-cpu": "INFERENCE_CALLER_TOKEN_FILE"}  # fmt: skip
+    for name, variable in wanted.items():
+        spec = pod_spec(deployments[f"{FULLNAME}-{name}"])
+        assert env_of(spec["containers"][0])[variable]["value"] == token_file, name
+        volume = next(v for v in spec["volumes"] if v["name"] == "service-token")
+        assert volume["secret"]["secretName"] == "chatstack-service-token", name
+        mounts = {m["name"]: m for m in spec["containers"][0]["volumeMounts"]}
+        assert mounts["service-token"]["readOnly"] is True
+    env = {name: item.get("value") for name, item in chat_env(default).items()}
+    assert env["CHAT_IDENTITY"] == "jwt"
+    assert env["CHAT_JWKS_FILE"] == "/etc/chatstack/jwt/jwks.json"
+    assert (env["CHAT_JWT_ISSUER"], env["CHAT_JWT_AUDIENCES"]) == ("chatstack-local", "chatstack")
+    chat = pod_spec(deployments[f"{FULLNAME}-chat"])
+    jwks = next(v for v in chat["volumes"] if v["name"] == "jwks")
+    assert jwks["secret"]["secretName"] == "chatstack-jwks"
+
+
+def test_an_identity_provider_reaches_the_chat_service_too(helm: Path, chart_dir: Path) -> None:
+    manifests = template(
+        helm, chart_dir,
+        "--set", "envoy.jwt.jwksUri=https://idp.example.com/certs",
+        "--set", "envoy.jwt.issuer=https://idp.example.com",
+    )  # fmt: skip
+    env = {name: item.get("value") for name, item in chat_env(manifests).items()}
+    assert env["CHAT_JWKS_URI"] == "https://idp.example.com/certs"
+    assert env["CHAT_JWT_ISSUER"] == "https://idp.example.com"
+    assert "CHAT_JWKS_FILE" not in env
+
+
 # --- the Envoy config -----------------------------------------------------------------------
 
 

@@ -12,18 +12,26 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 import pytest
+from chatstack.chat.v1 import chat_pb2 as pb
+from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
+from chatstack.embedding.v1 import embedding_pb2 as epb
+from chatstack.embedding.v1 import embedding_pb2_grpc as epb_grpc
 from chatstack.inference.v1 import inference_pb2 as ipb
 from chatstack.inference.v1 import inference_pb2_grpc as ipb_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.fixtures.services import RunningService, run_service, sqlite_chat_service
+from gateway.jwt_keys import init_keys, mint_token
+from tests.fixtures.services import RunningService, cache_args, run_service
 from tests.fixtures.stack import Gateway, gateway_settings_for, start_envoy
 from tests.gateway.test_stack_e2e import (
     SHORT,
@@ -40,27 +48,47 @@ LONG = {"temperature": 0, "max_tokens": 200}
 STORY = "Tell me a long story about a lighthouse keeper."
 
 
+@dataclass
+class GuardedStack(Gateway):
+    inference: RunningService | None = None
+    embedding: RunningService | None = None
+
+
 @pytest.fixture(scope="module")
-def fair_gateway(
-    tmp_path_factory: pytest.TempPathFactory, embedding_server: RunningService
-) -> Iterator[Gateway]:
-    """A stack of its own with the defaults a deployment gets (the session's inference server
-    has a queue of one, for the overload tests): one llama.cpp instance, a queue of 8."""
+def fair_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardedStack]:
+    """A stack of its own, configured as deployed (the session's inference server has a queue
+    of one, for the overload tests): one llama.cpp instance with a queue of 8; the chat
+    service verifies tokens (identity mode jwt); inference and embedding serve only callers
+    with the service token."""
     work = tmp_path_factory.mktemp("fair")
+    keys = work / "keys"
+    init_keys(keys)
+    service_token = work / "service-token"
+    service_token.write_text(secrets.token_urlsafe(32))
+    guarded = ("--caller-token-file", str(service_token))
     with contextlib.ExitStack() as stack:
-        flags = ("--instances", "1", "--context-length", "2048")
-        inference = stack.enter_context(
-            contextmanager(run_service)(work, "fair-inference", "inference_service", *flags)
-        )
-        chat = stack.enter_context(
-            contextmanager(sqlite_chat_service)(
-                tmp_path_factory, "fair-chat", inference, embedding_server
-            )
-        )
+
+        def start(name: str, module: str, *args: str) -> RunningService:
+            service = contextmanager(run_service)(work, name, module, *args)
+            return stack.enter_context(service)
+
+        inference = start(
+            "fair-inference", "inference_service",
+            "--instances", "1", "--context-length", "2048", *guarded,
+        )  # fmt: skip
+        embedding = start("fair-embedding", "embedding_service", *guarded)
+        chat = start(
+            "fair-chat", "chat_service",
+            "--sqlite-path", str(work / "chat.db"),
+            "--inference-address", inference.address,
+            "--service-token-file", str(service_token),
+            *cache_args(work, embedding),
+            "--identity", "jwt", "--jwks-file", str(keys / "jwks.json"),
+        )  # fmt: skip
         settings = gateway_settings_for(work, chat.address)
         envoy = start_envoy(settings, work)
         stack.callback(envoy.stop)
-        yield Gateway(settings, envoy, chat)
+        yield GuardedStack(settings, envoy, chat, inference, embedding)
 
 
 def _status(sock: socket.socket) -> tuple[int, bytes]:
@@ -112,6 +140,68 @@ def test_deleting_a_chat_by_its_upper_case_id_removes_its_cached_answers(
     assert reply.status == 200, reply.body
     # Invalidation runs off the request path: within seconds, never after the cache's TTL.
     wait_for("the deleted chat's answer to leave the cache", lambda: not served_cached(), 30)
+
+
+# --- item 2: the chat service does not believe a header from whoever reaches its port -----
+
+
+def test_the_chat_service_believes_tokens_not_headers(fair_gateway: Gateway) -> None:
+    gw = fair_gateway
+    alice, token = user_token(gw)
+    chat = create_chat(gw, token)  # through Envoy, which forwards the token
+    with grpc.insecure_channel(gw.chat.address) as channel:  # straight to the chat port
+        stub = pb_grpc.ChatServiceStub(channel)
+        forged = [
+            (("x-chatstack-user", alice),),  # the plain header alone
+            (("authorization", f"Bearer {mint_token(gw.settings.keys_dir, alice)[:-4]}xxxx"),),
+        ]
+        for metadata in forged:
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.ListChats(pb.ListChatsRequest(), metadata=metadata, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        # A token of hers, even sent straight to the port, is her: the service checked it.
+        mine = stub.ListChats(
+            pb.ListChatsRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=10
+        )
+        assert [c.chat_id for c in mine.chats] == [chat]
+        # A header naming someone else next to her token changes nothing.
+        spoofed = stub.ListChats(
+            pb.ListChatsRequest(),
+            metadata=(("authorization", f"Bearer {token}"), ("x-chatstack-user", "bob")),
+            timeout=10,
+        )
+        assert [c.chat_id for c in spoofed.chats] == [chat]
+
+
+def test_inference_and_embedding_serve_only_the_chat_service(
+    fair_gateway: GuardedStack,
+) -> None:
+    services = [fair_gateway.inference, fair_gateway.embedding]
+    calls = [
+        lambda channel, md: ipb_grpc.InferenceServiceStub(channel).ListModels(
+            ipb.ListModelsRequest(), metadata=md, timeout=10
+        ),
+        lambda channel, md: epb_grpc.EmbeddingServiceStub(channel).Embed(
+            epb.EmbedRequest(texts=["hello"]), metadata=md, timeout=10
+        ),
+    ]
+    for service, rpc in zip(services, calls, strict=True):
+        assert service is not None
+        with grpc.insecure_channel(service.address) as channel:
+            for metadata in ((), (("authorization", "Bearer " + "x" * 43),)):
+                with pytest.raises(grpc.RpcError) as refused:
+                    rpc(channel, metadata)
+                assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            # Probes need no token (Kubernetes and Envoy send none).
+            health = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=10
+            )
+            assert health.status == health_pb2.HealthCheckResponse.SERVING
+    # The chat service, which holds the token, still gets its answers.
+    gw = fair_gateway
+    _, token = user_token(gw)
+    chat = create_chat(gw, token)
+    assert assert_completed(sse(gw, token, "POST", f"/chat/{chat}/completion", {"content": "Hi"}))
 
 
 # --- item 3: one user cannot starve the others -----------------------------------------------

@@ -239,3 +239,22 @@ priorityClassName: {{ . }}
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end }}
+
+{{/* The service token (docs/security.md): inference and embedding serve only callers that
+send it; the chat service sends it. (list $ "ENV_NAME") -> the env var pointing at its file. */}}
+{{- define "chatstack.serviceTokenEnv" -}}
+- name: {{ index . 1 }}
+  value: /etc/chatstack/service-token/token
+{{- end }}
+
+{{- define "chatstack.serviceTokenMount" -}}
+- {name: service-token, mountPath: /etc/chatstack/service-token, readOnly: true}
+{{- end }}
+
+{{- define "chatstack.serviceTokenVolume" -}}
+- name: service-token
+  secret:
+    secretName: {{ required "serviceToken.existingSecret: the Secret holding the service token" .Values.serviceToken.existingSecret }}
+    items:
+      - {key: token, path: token}
+{{- end }}

@@ -74,26 +74,29 @@ class CallerTokenInterceptor(grpc.aio.ServerInterceptor):
         return rewrap(handler, unary, stream)
 
 
-class BearerTokenClientInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor
-):
-    """Adds the service token to every call of a channel."""
+def _with_token(details: grpc.aio.ClientCallDetails, header: tuple[str, str]) -> Any:
+    metadata = grpc.aio.Metadata(*(details.metadata or ()))
+    metadata.add(*header)
+    return grpc.aio.ClientCallDetails(
+        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+    )
 
+
+# Two classes: a grpc.aio channel files each interceptor under its first matching kind only.
+class _UnaryUnaryToken(grpc.aio.UnaryUnaryClientInterceptor):
     def __init__(self, token: str) -> None:
         self._header = ("authorization", f"Bearer {token}")
 
-    def _with_token(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        metadata.add(*self._header)
-        return grpc.aio.ClientCallDetails(
-            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-        )
-
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._with_token(details), request)
+        return await continuation(_with_token(details, self._header), request)
+
+
+class _UnaryStreamToken(grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", f"Bearer {token}")
 
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._with_token(details), request)
+        return await continuation(_with_token(details, self._header), request)
 
 
 def caller_interceptors(token_file: str) -> list[grpc.aio.ServerInterceptor]:
@@ -103,4 +106,7 @@ def caller_interceptors(token_file: str) -> list[grpc.aio.ServerInterceptor]:
 
 def token_interceptors(token_file: str) -> list[grpc.aio.ClientInterceptor]:
     """The client side (the chat service's channels)."""
-    return [BearerTokenClientInterceptor(read_token(token_file))] if token_file else []
+    if not token_file:
+        return []
+    token = read_token(token_file)
+    return [_UnaryUnaryToken(token), _UnaryStreamToken(token)]

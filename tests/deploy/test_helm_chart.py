@@ -312,7 +312,7 @@ def test_cpu_profile_can_run_llama_cpp(helm: Path, chart_dir: Path) -> None:
     assert env["INFERENCE_INSTANCES"]["value"] == "2"
     assert env["OMP_WAIT_POLICY"]["value"] == "PASSIVE"
     assert "INFERENCE_VLLM_ENFORCE_EAGER" not in env
-    assert [v["name"] for v in pod["volumes"]] == ["tmp"]
+    assert [v["name"] for v in pod["volumes"]] == ["tmp", "service-token"]
 
 
 def test_images_are_pinned(everything: list[Manifest]) -> None:
@@ -546,6 +546,13 @@ def test_services_authenticate_their_callers(default: list[Manifest]) -> None:
     chat = pod_spec(deployments[f"{FULLNAME}-chat"])
     jwks = next(v for v in chat["volumes"] if v["name"] == "jwks")
     assert jwks["secret"]["secretName"] == "chatstack-jwks"
+
+
+def test_queue_credentials_by_reference(helm: Path, chart_dir: Path) -> None:
+    manifests = template(helm, chart_dir, "--set", "queue.existingSecret=nats-chat")
+    env = chat_env(manifests)
+    for variable, key in (("CHAT_QUEUE_USER", "username"), ("CHAT_QUEUE_PASSWORD", "password")):
+        assert env[variable]["valueFrom"]["secretKeyRef"] == {"name": "nats-chat", "key": key}
 
 
 def test_an_identity_provider_reaches_the_chat_service_too(helm: Path, chart_dir: Path) -> None:

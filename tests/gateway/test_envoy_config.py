@@ -471,7 +471,8 @@ def test_valid_token_reaches_upstream_as_user_id(gateway: Gateway) -> None:
     assert chat["title"] == "alice"
     assert chat["system_prompt"] == ""  # always_print_primitive_fields + proto names
     seen = gateway.upstream.seen.last("CreateChat")
-    assert "authorization" not in seen  # the credential stays at the edge
+    # The token goes on: the chat service verifies it itself (docs/security.md).
+    assert seen["authorization"] == [f"Bearer {gateway.token}"]
     status, _, body = gateway.request("DELETE", "/chat/c1")
     assert (status, json.loads(body)) == (200, {})
     assert gateway.upstream.seen.last("DeleteChat")[USER_HEADER] == ["alice"]

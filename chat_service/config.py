@@ -236,6 +236,15 @@ class ChatSettings(ServerSettings):
         description="NATS server URL, e.g. nats://127.0.0.1:4222 (JetStream enabled). Empty: no "
         "queue, that work runs as in-process tasks (lost if the process stops)",
     )
+    queue_user: str = Field(
+        "", description="NATS user of the chat service (with queue_password); empty: none"
+    )
+    queue_password: str = Field("", description="its password (from a secret: CHAT_QUEUE_PASSWORD)")
+    queue_tls_ca_file: str = Field(
+        "",
+        description="CA certificates that sign the NATS server's (tls:// URLs); empty: the "
+        "system's",
+    )
     queue_publish_timeout_s: float = Field(
         1.0,
         gt=0,

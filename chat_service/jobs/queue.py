@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -66,6 +68,11 @@ class JobQueue:
         self.url = settings.queue_url
         self.publish_timeout_s = settings.queue_publish_timeout_s
         self.connect_timeout_s = settings.queue_connect_timeout_s
+        self._credentials: dict[str, Any] = {}
+        if settings.queue_user:
+            self._credentials = {"user": settings.queue_user, "password": settings.queue_password}
+        if settings.queue_tls_ca_file:
+            self._credentials["tls"] = ssl.create_default_context(cafile=settings.queue_tls_ca_file)
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
 
@@ -94,6 +101,7 @@ class JobQueue:
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
+                    **self._credentials,
                 )
                 js = nc.jetstream(timeout=self.connect_timeout_s)
                 for config in stream_configs():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,11 +23,34 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port free now, below the kernel's ephemeral range when there is room. A port from
+    bind(0) lies inside that range, where the kernel also picks the source ports of outgoing
+    connections: a client dialling a server that is not listening yet (a chat service dialling
+    Envoy's internal listener before Envoy starts) can get a connection to itself on that very
+    port (TCP simultaneous open), and the server then fails to bind it."""
+    low, _ = _ephemeral_ports()
+    if low > 12_000:
+        for _ in range(200):
+            port = random.randint(10_000, low - 1)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    continue
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
+        bound: int = s.getsockname()[1]
+        return bound
 
 
 def is_serving(address: str, timeout_s: float = 1.0) -> bool:

@@ -59,6 +59,14 @@ class ChatSettings(ServerSettings):
     cassandra_local_dc: str = ""
     cassandra_username: str = ""
     cassandra_password: str = ""
+    cassandra_tls_ca_file: str = Field(
+        "",
+        description="CA certificates that sign the nodes' (PEM): connect with TLS and verify "
+        "them. Empty: plaintext",
+    )
+    cassandra_tls_verify_hostname: bool = Field(
+        True, description="with TLS: the node's certificate must name the address dialled"
+    )
     store_timeout_s: float = Field(5.0, gt=0, description="deadline of every store call")
     # upstream services
     inference_address: str = "127.0.0.1:50052"

@@ -233,6 +233,25 @@ wait_ready() {  # wait until the node of $DIR answers CQL on $CQL_PORT, or fail
     die "Cassandra did not answer CQL on 127.0.0.1:$CQL_PORT within ${START_TIMEOUT} s"
 }
 
+# A CA and a certificate for 127.0.0.1 in a PKCS12 keystore, made once per run directory, so
+# the node also speaks TLS on its CQL port (optional there: plaintext clients still work).
+make_tls() {
+    local tls="$1"
+    [[ -f "$tls/node.p12" ]] && return 0
+    mkdir -p "$tls"
+    chmod 700 "$tls"
+    openssl rand -hex 16 >"$tls/password"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=chatstack test CA" \
+        -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$tls/node.key" -out "$tls/node.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+    openssl x509 -req -days 3650 -in "$tls/node.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+        -CAcreateserial -extfile "$tls/san.ext" -out "$tls/node.pem" 2>/dev/null
+    openssl pkcs12 -export -in "$tls/node.pem" -inkey "$tls/node.key" -name node \
+        -passout "file:$tls/password" -out "$tls/node.p12"
+}
+
 cmd_start() {
     parse_args "$@"
     [[ -n "$CQL_PORT" ]] || die "--port is required"
@@ -267,11 +286,13 @@ cmd_start() {
     local java
     java="$(find_java)"
 
+    make_tls "$DIR/tls"
     local template yaml
     template="$(<"$TOOLS/cassandra.yaml.template")"
     yaml="${template//@RUN_DIR@/"$DIR"}"
     yaml="${yaml//@CQL_PORT@/"$CQL_PORT"}"
     yaml="${yaml//@STORAGE_PORT@/"$STORAGE_PORT"}"
+    yaml="${yaml//@TLS_PASSWORD@/"$(<"$DIR/tls/password")"}"
     printf '%s\n' "$yaml" >"$DIR/cassandra.yaml"
     mkdir -p "$DIR"/{data,commitlog,saved_caches,hints,cdc_raw,triggers}
 

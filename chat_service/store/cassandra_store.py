@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import ssl
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -309,6 +310,7 @@ class CassandraStore(CassandraLedger, HistoryStore):
         password: str | None = None,
         connect_timeout_s: float = 10.0,
         protocol_version: int | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if not _IDENTIFIER.fullmatch(keyspace):
             raise ValueError(f"invalid keyspace name: {keyspace!r}")
@@ -328,6 +330,7 @@ class CassandraStore(CassandraLedger, HistoryStore):
         self._auth = (
             PlainTextAuthProvider(username=username, password=password or "") if username else None
         )
+        self._ssl_context = ssl_context
         self._cluster: Any = None
         self._session: Any = None
         self._ps: dict[str, Any] = {}
@@ -358,6 +361,8 @@ class CassandraStore(CassandraLedger, HistoryStore):
             auth_provider=self._auth,
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             connect_timeout=self._connect_timeout,
+            # With check_hostname, the driver gives the address it dials as the server name.
+            ssl_context=self._ssl_context,
             reconnection_policy=ExponentialReconnectionPolicy(
                 _RECONNECT_BASE_DELAY_S, _RECONNECT_MAX_DELAY_S, max_attempts=None
             ),

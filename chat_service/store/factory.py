@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import ast
+import ssl
 from pathlib import Path
 
 from chat_service.config import ChatSettings
 from chat_service.store.base import HistoryStore
+
+
+def tls_context(settings: ChatSettings) -> ssl.SSLContext | None:
+    """TLS to Cassandra when a CA is configured: the nodes' certificates are verified."""
+    if not settings.cassandra_tls_ca_file:
+        return None
+    context = ssl.create_default_context(cafile=settings.cassandra_tls_ca_file)
+    context.check_hostname = settings.cassandra_tls_verify_hostname
+    return context
 
 
 def make_store(settings: ChatSettings) -> HistoryStore:
@@ -26,6 +36,7 @@ def make_store(settings: ChatSettings) -> HistoryStore:
             request_timeout_s=settings.store_timeout_s,
             username=settings.cassandra_username or None,
             password=settings.cassandra_password or None,
+            ssl_context=tls_context(settings),
         )
     from chat_service.store.sqlite_store import SqliteStore
 

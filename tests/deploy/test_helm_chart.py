@@ -555,6 +555,15 @@ def test_queue_credentials_by_reference(helm: Path, chart_dir: Path) -> None:
         assert env[variable]["valueFrom"]["secretKeyRef"] == {"name": "nats-chat", "key": key}
 
 
+def test_cassandra_tls_by_reference(helm: Path, chart_dir: Path) -> None:
+    manifests = template(helm, chart_dir, "--set", "store.cassandra.tlsCaSecret=cassandra-ca")
+    env = chat_env(manifests)
+    assert env["CHAT_CASSANDRA_TLS_CA_FILE"]["value"] == "/etc/chatstack/cassandra-tls/ca.crt"
+    chat = pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-chat"])
+    volume = next(v for v in chat["volumes"] if v["name"] == "cassandra-tls")
+    assert volume["secret"]["secretName"] == "cassandra-ca"
+
+
 def test_an_identity_provider_reaches_the_chat_service_too(helm: Path, chart_dir: Path) -> None:
     manifests = template(
         helm, chart_dir,

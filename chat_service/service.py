@@ -646,7 +646,10 @@ class ChatService:
         started_at = time.perf_counter()
         chat = await self.chat_of(user_id, chat_id)
         turn, slot = await self._start_turn(user_id, chat, content, client_request_id)
-        if slot is None:  # a retry of a finished turn
+        if slot is None or turn.assistant.status is MessageStatus.COMPLETE:
+            # A retry of a finished turn (also one that finished while this retry started).
+            if slot is not None:
+                self._release(user_id, TurnKind.STREAM, slot.slot_id)
             metrics.TURNS.labels("replayed").inc()
             outcome.outcome, outcome.cached = "replayed", turn.assistant.cached
             yield ReplyDelta(turn.assistant.content)
@@ -834,7 +837,7 @@ class ChatService:
         """Work a completed turn leaves behind, off the request path: caching the answer and,
         for the summary policy, a new summary checkpoint."""
         chat_id = chat.chat_id
-        if not cached:
+        if not cached and self.admission.limits.daily_tokens:
             tokens = answer.prompt_tokens + answer.completion_tokens
             self._track(self.admission.charge(user_id, tokens), "charging a turn's tokens")
         if not cached and self.cache is not None and self.cache.wants_store(answer):

@@ -106,12 +106,16 @@ class UserAdmission:
             now = _now_ms()
             live = await self._check(user_id, kind, now)
             cap = self._cap(kind)
-            if cap:
-                if slot_id not in {s.slot_id for s in live} and len(live) >= cap:
-                    raise self._full(kind, len(live))
-                await self._take(user_id, kind, Slot(now, slot_id), cap)
-            if self.limits.turns_per_minute:
-                await self.store.record_turn_start(user_id, now, slot_id, RATE_WINDOW_S)
+            if cap and slot_id not in {s.slot_id for s in live} and len(live) >= cap:
+                raise self._full(kind, len(live))
+            # The turn start is recorded beside the slot (one round trip less; a turn refused
+            # by the slot's race below still counts against the rate).
+            await asyncio.gather(
+                self._take(user_id, kind, Slot(now, slot_id), cap) if cap else _nothing(),
+                self.store.record_turn_start(user_id, now, slot_id, RATE_WINDOW_S)
+                if self.limits.turns_per_minute
+                else _nothing(),
+            )
             return Slot(now, slot_id)
 
     async def _check(self, user_id: str, kind: TurnKind, now: int) -> list[Slot]:
@@ -184,6 +188,10 @@ class UserAdmission:
 
 async def _zero() -> int:
     return 0
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def _none() -> list[Any]:

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
 
 for bench in llama_build inference_overhead embedding_overhead chat_overhead cache_turn_latency affinity replica_scaling \
-  gateway_overhead concurrent_streams; do
+  gateway_overhead concurrent_streams admission_overhead fair_share; do
   echo "==> bench.$bench"
   .venv/bin/python -m "bench.$bench"
 done
@@ -20,5 +20,6 @@ echo "==> bench.engines" && .venv/bin/python -m bench.engines
 echo "==> bench.affinity --engine vllm" && .venv/bin/python -m bench.affinity --engine vllm \
   --clients 4 --chats 3 --turns 5 --opening-details 40
 echo "==> bench.window_prefix" && .venv/bin/python -m bench.window_prefix
+echo "==> bench.fair_share --engine vllm" && .venv/bin/python -m bench.fair_share --engine vllm
 echo "==> bench.cache_eval" && .venv/bin/python -m bench.cache_eval
 echo "==> bench.vs_litellm" && scripts/compare_venv.sh && .venv/bin/python -m bench.vs_litellm

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,8 @@ import jwt
 
 from chat_service.identity import check_user_id
 from server_kit.errors import Unauthenticated
+
+log = logging.getLogger(__name__)
 
 ALGORITHMS = ["RS256", "ES256"]
 _LEEWAY_S = 30  # clock skew between the issuer, Envoy and this service
@@ -114,7 +117,12 @@ class JwtIdentity:
         if self._file is not None:
             if now - self._checked_at >= _RECHECK_FILE_S:
                 self._checked_at = now
-                await asyncio.to_thread(self._reload_file)
+                try:
+                    await asyncio.to_thread(self._reload_file)
+                except (OSError, ValueError, jwt.PyJWTError):
+                    # Mid-rotation (a file being replaced, or not valid yet): the keys loaded
+                    # before stay in use; the next check tries again.
+                    log.warning("re-reading the JWKS file failed; keeping its keys", exc_info=True)
             return
         if kid in self._keys or now - self._fetched_at < _URI_REFRESH_MIN_S:
             return

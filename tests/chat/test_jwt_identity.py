@@ -113,3 +113,12 @@ async def test_an_empty_key_set_fails_the_start(tmp_path: Path) -> None:
     )
     with pytest.raises(Exception, match="key"):
         await verifier.start()
+
+
+async def test_a_jwks_file_missing_for_a_moment_keeps_the_keys(keys: Path) -> None:
+    verifier = identity(keys)
+    await verifier.start()
+    token = mint_token(keys, "alice")
+    (keys / "jwks.json").rename(keys / "jwks.json.moved")  # a rotation replacing the file
+    await asyncio.sleep(1.1)  # past the once-a-second check
+    assert await verifier.user_of(bearer(token)) == "alice"

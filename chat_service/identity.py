@@ -1,4 +1,5 @@
-"""The caller's identity, established by the gateway and passed as request metadata."""
+"""The caller's identity: the verified token's subject (mode "jwt", jwt_identity.py) or, in mode
+"header" (tests and tools only), the metadata the gateway sets. See docs/security.md."""
 
 from __future__ import annotations
 

@@ -121,8 +121,9 @@ async def victim(
 
 async def flood_streams(stub: Any, meta: Any, chat_id: str, tally: Counter[str]) -> None:
     while True:
-        request = pb.CompleteRequest(chat_id=chat_id, content="Tell me a long story.")
-        request.bypass_cache = True
+        request = pb.CompleteRequest(
+            chat_id=chat_id, content="Tell me a long story.", bypass_cache=True
+        )
         try:
             async for _ in stub.Complete(request, metadata=meta, timeout=600):
                 pass

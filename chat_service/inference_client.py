@@ -38,7 +38,7 @@ MAX_BUSY_USERS = 100_000  # busy windows tracked at once
 FAIRNESS_KEY_METADATA = "x-fairness-key"
 
 
-def _chat_metadata(chat_id: str, user_id: str = "") -> tuple[tuple[str, str], ...] | None:
+def _call_metadata(chat_id: str, user_id: str = "") -> tuple[tuple[str, str], ...] | None:
     pairs = [(CHAT_ID_METADATA, chat_id)] if chat_id else []
     if user_id:
         pairs.append((FAIRNESS_KEY_METADATA, user_id))
@@ -141,7 +141,7 @@ class InferenceClient:
             reply = await self._stub.CountTokens(
                 pb.CountTokensRequest(texts=list(texts)),
                 timeout=self.settings.count_tokens_timeout_s,
-                metadata=_chat_metadata(chat_id),
+                metadata=_call_metadata(chat_id),
             )
         except grpc.aio.AioRpcError as err:
             raise map_rpc_error(err) from err
@@ -152,7 +152,7 @@ class InferenceClient:
             reply = await self._stub.CountTokens(
                 pb.CountTokensRequest(messages=_to_pb(messages)),
                 timeout=self.settings.count_tokens_timeout_s,
-                metadata=_chat_metadata(chat_id),
+                metadata=_call_metadata(chat_id),
             )
         except grpc.aio.AioRpcError as err:
             raise map_rpc_error(err) from err
@@ -180,7 +180,7 @@ class InferenceClient:
         call = self._stub.Generate(
             pb.GenerateRequest(request_id=request_id, messages=_to_pb(messages), sampling=params),
             timeout=self.settings.inference_timeout_s,
-            metadata=_chat_metadata(chat_id, user_id),
+            metadata=_call_metadata(chat_id, user_id),
         )
         first = True
         try:

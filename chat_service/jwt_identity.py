@@ -77,17 +77,18 @@ class JwtIdentity:
         except jwt.PyJWTError:
             raise _refused("the token is not a JWT") from None
         await self._refresh(kid)
-        candidates = [self._keys[kid]] if kid in self._keys else []
-        if not kid:
-            candidates = list(self._keys.values())
-        if not candidates:
-            raise _refused("the token is signed by an unknown key")
-        for key in candidates[:-1]:
+        if kid:
+            if kid not in self._keys:
+                raise _refused("the token is signed by an unknown key")
+            return self._verify(token, self._keys[kid])
+        # No key id: a key that verifies it (a JWKS usually holds one or two).
+        refusal = _refused("the token is signed by an unknown key")
+        for key in self._keys.values():
             try:
                 return self._verify(token, key)
-            except Unauthenticated:
-                continue
-        return self._verify(token, candidates[-1])
+            except Unauthenticated as exc:
+                refusal = exc
+        raise refusal
 
     def _verify(self, token: str, key: Any) -> str:
         try:

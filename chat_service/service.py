@@ -131,10 +131,6 @@ def _queued_slot(chat_id: str, request_id: str) -> str:
     return f"{chat_id}/{request_id}"
 
 
-def _queued_slot_of(job: GenerateTurn) -> str:
-    return _queued_slot(job.chat_id, job.client_request_id)
-
-
 def merge_sampling(turn: Sampling, chat: Sampling) -> Sampling:
     """Per-turn settings win over the chat's; unset fields stay None (engine defaults)."""
     return Sampling(
@@ -517,7 +513,7 @@ class ChatService:
         that is busy is waited for (backing off) rather than failing the turn. Once it has
         ended (not when a shutdown hands it back to the queue) its queue slot is freed."""
         await self._run_submitted(job)
-        self._release(job.user_id, TurnKind.QUEUED, _queued_slot_of(job))
+        self._release_queue_slot(job)
 
     async def _run_submitted(self, job: GenerateTurn) -> None:
         started_at = time.perf_counter()
@@ -569,7 +565,7 @@ class ChatService:
             error="the turn could not be generated: it failed too many times; resubmit it",
         )  # fmt: skip
         await self.store.save_message(job.user_id, failed)
-        self._release(job.user_id, TurnKind.QUEUED, _queued_slot_of(job))
+        self._release_queue_slot(job)
 
     async def _claim(self, job: GenerateTurn) -> Turn | None:
         """The turn to generate, marked PENDING (leased) by this replica; None when there is
@@ -913,6 +909,11 @@ class ChatService:
         """Frees a slot in the background (a task shutdown waits for, never cancelled with
         the turn); if the store is down the slot expires by itself."""
         self._track(self.admission.release(user_id, kind, slot_id), "releasing a slot")
+
+    def _release_queue_slot(self, job: GenerateTurn) -> None:
+        self._release(
+            job.user_id, TurnKind.QUEUED, _queued_slot(job.chat_id, job.client_request_id)
+        )
 
     def _track(self, work: Awaitable[None], what: str) -> None:
         async def run() -> None:

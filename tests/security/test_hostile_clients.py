@@ -292,8 +292,8 @@ def test_deleting_an_unknown_or_foreign_chat_is_a_404(gateway: Gateway) -> None:
     _, alice = user_token(gateway)
     _, mallory = user_token(gateway)
     chat = create_chat(gateway, alice)
-    for token in (mallory, alice):
-        target = chat if token == mallory else "0190b6a0-0000-7000-8000-000000000000"
+    unknown = "0190b6a0-0000-7000-8000-000000000000"
+    for token, target in ((mallory, chat), (alice, unknown)):  # foreign, then unknown
         reply = call(gateway, "DELETE", f"/chat/{target}", token=token)
         assert reply.status == 404, reply.body
         assert json.loads(reply.body)["code"] == 5

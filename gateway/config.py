@@ -40,6 +40,18 @@ def parse_endpoint(value: str) -> Endpoint:
     return Endpoint(host.strip("[]"), int(port))
 
 
+def loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+JWKS_PATH = "/jwks.json"  # what gateway.jwks_server serves
+
+
 class GatewaySettings(BaseSettings):
     """Environment: CHATSTACK_GATEWAY_<FIELD>; lists also accept comma-separated values."""
 
@@ -109,6 +121,13 @@ class GatewaySettings(BaseSettings):
         default=None, description="remote JWKS URL; replaces the local JWKS"
     )
     jwks_cache_s: float = Field(default=300.0, gt=0)
+    jwks_file_server: str | None = Field(
+        default=None,
+        description="host:port of the loopback server (python -m gateway.jwks_server) that "
+        "serves the local JWKS file: Envoy re-fetches it every jwks_file_refresh_s, so a "
+        "rotated key set needs no restart. Unset: Envoy reads the file once, at start",
+    )
+    jwks_file_refresh_s: float = Field(default=10.0, gt=0)
     jwks_ca_file: Path = Field(
         default=Path("/etc/ssl/certs/ca-certificates.crt"),
         description="CAs trusted for an https JWKS",
@@ -246,6 +265,16 @@ class GatewaySettings(BaseSettings):
             raise ValueError(f"jwks_uri must be an http(s) URL, got {value!r}")
         return value
 
+    @field_validator("jwks_file_server")
+    @classmethod
+    def _check_jwks_file_server(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        # Whoever answers this URL decides which tokens are accepted: never over a network.
+        if not loopback(parse_endpoint(value).host):
+            raise ValueError(f"jwks_file_server must be a loopback address, got {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _check_remote_issuer(self) -> GatewaySettings:
         # A remote IdP signs tokens for many clients: without an issuer and an audience check
@@ -286,6 +315,16 @@ class GatewaySettings(BaseSettings):
     @property
     def otlp_collector(self) -> Endpoint | None:
         return parse_endpoint(self.otlp_endpoint) if self.otlp_endpoint else None
+
+    @property
+    def jwks_fetch(self) -> tuple[str, float] | None:
+        """Where Envoy fetches the JWKS and how often: the IdP's URL, the local file's loopback
+        server, or None (the file, read once)."""
+        if self.jwks_uri:
+            return self.jwks_uri, self.jwks_cache_s
+        if self.jwks_file_server:
+            return f"http://{self.jwks_file_server}{JWKS_PATH}", self.jwks_file_refresh_s
+        return None
 
     @property
     def jwks_path(self) -> Path:

@@ -242,12 +242,15 @@ def _jwt_provider(settings: GatewaySettings) -> Config:
         # (exp - iat, or exp - now without iat) exceeds the maximum, whoever signed it.
         "max_lifetime": _duration(settings.jwt_max_lifetime_s),
         "claim_to_headers": [{"header_name": settings.user_id_header, "claim_name": "sub"}],
-        "jwt_cache_config": {"jwt_cache_size": 1000},
+        # No jwt_cache_config: Envoy's cache keeps a verified token until it expires, even
+        # after its key has left the JWKS (a key dropped as compromised must stop working).
+        # An RS256 check costs tens of microseconds.
     }
-    if settings.jwks_uri:
+    if settings.jwks_fetch is not None:
+        uri, refresh_s = settings.jwks_fetch
         provider["remote_jwks"] = {
-            "http_uri": {"uri": settings.jwks_uri, "cluster": JWKS_CLUSTER, "timeout": "5s"},
-            "cache_duration": _duration(settings.jwks_cache_s),
+            "http_uri": {"uri": uri, "cluster": JWKS_CLUSTER, "timeout": "5s"},
+            "cache_duration": _duration(refresh_s),
             # Fetched by the main thread and shared by workers; the listener does not wait for it.
             "async_fetch": {"fast_listener": True, "failed_refetch_duration": "2s"},
             "retry_policy": {
@@ -255,7 +258,7 @@ def _jwt_provider(settings: GatewaySettings) -> Config:
                 "retry_back_off": {"base_interval": "0.5s", "max_interval": "10s"},
             },
         }
-    else:
+    else:  # read once: a rotated file needs a restart (jwks_file_server avoids that)
         provider["local_jwks"] = {"filename": str(settings.jwks_path.resolve())}
     return provider
 
@@ -865,8 +868,8 @@ def _web_cluster(settings: GatewaySettings) -> Config:
 
 
 def _jwks_cluster(settings: GatewaySettings) -> Config:
-    assert settings.jwks_uri
-    parts = urlsplit(settings.jwks_uri)
+    assert settings.jwks_fetch is not None
+    parts = urlsplit(settings.jwks_fetch[0])
     host = parts.hostname or ""
     tls = parts.scheme == "https"
     port = parts.port or (443 if tls else 80)
@@ -916,7 +919,7 @@ def build_config(settings: GatewaySettings) -> Config:
     ]
     if settings.web_upstreams:
         clusters.append(_web_cluster(settings))
-    if settings.jwks_uri:
+    if settings.jwks_fetch is not None:
         clusters.append(_jwks_cluster(settings))
     if settings.otlp_collector is not None:
         clusters.append(_otlp_cluster(settings.otlp_collector, settings))

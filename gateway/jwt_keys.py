@@ -65,6 +65,33 @@ def load_private_key(path: Path) -> rsa.RSAPrivateKey:
     return key
 
 
+def _write_key(files: KeyFiles, key: rsa.RSAPrivateKey) -> None:
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    _write_atomic(files.private_key, pem, 0o600)
+
+
+def _write_jwks(files: KeyFiles, keys: list[dict[str, str]]) -> None:
+    _write_atomic(files.jwks, json.dumps({"keys": keys}, indent=2).encode() + b"\n", 0o644)
+
+
+def rotate_keys(directory: Path) -> KeyFiles:
+    """A new signing key. The JWKS lists the new key first and keeps the previous one, so
+    tokens signed before the rotation stay valid until they expire; keys older than that are
+    dropped. The JWKS is written before the new key signs anything. Its readers see it at
+    their next refresh (the chat service at once; Envoy within jwks_file_refresh_s): a token
+    signed in between can be refused there for those few seconds."""
+    files, _ = init_keys(directory)
+    previous = public_jwk(load_private_key(files.private_key))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    _write_jwks(files, [public_jwk(key), previous])
+    _write_key(files, key)
+    return files
+
+
 def init_keys(directory: Path) -> tuple[KeyFiles, bool]:
     """Creates the signing key and its JWKS unless present. Returns (files, created).
 
@@ -78,16 +105,10 @@ def init_keys(directory: Path) -> tuple[KeyFiles, bool]:
         key = load_private_key(files.private_key)
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        _write_atomic(files.private_key, pem, 0o600)
+        _write_key(files, key)
         created = True
     if created or not files.jwks.exists():
-        jwks = json.dumps({"keys": [public_jwk(key)]}, indent=2).encode() + b"\n"
-        _write_atomic(files.jwks, jwks, 0o644)
+        _write_jwks(files, [public_jwk(key)])
         created = True
     return files, created
 

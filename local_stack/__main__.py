@@ -41,7 +41,7 @@ from gateway.config import GatewaySettings
 from gateway.envoy_config import write_config
 from gateway.jwt_keys import init_keys, mint_token
 from gateway.local_tls import CERT_FILE, ensure_local_certificate
-from local_stack.auth import chat_identity_args, service_token
+from local_stack.auth import chat_identity_args, jwks_process, service_token
 from local_stack.engines import engine_options
 from local_stack.guards import check_dev_sign_in_stays_local, private_run_dir
 from server_kit.processes import ManagedProcess, python_module
@@ -121,7 +121,7 @@ def check_ports(args: argparse.Namespace) -> None:
     """Every service port (and its metrics port, +1000) must be distinct."""
     grpc_ports = [*chat_ports(args), *inference_ports(args), args.embedding_port]
     ports = [
-        args.http_port, args.envoy_admin_port, args.internal_port, args.web_port,
+        args.http_port, args.envoy_admin_port, args.internal_port, args.web_port, args.jwks_port,
         args.nats_port, args.nats_port + 1000,
         *grpc_ports, *(port + 1000 for port in grpc_ports),
         *([args.cache_port] if shared_cache(args) else []),
@@ -179,6 +179,7 @@ def envoy_process(args: argparse.Namespace) -> tuple[ManagedProcess, GatewaySett
         embedding_upstreams=[f"127.0.0.1:{args.embedding_port}"],
         web_upstreams=[f"127.0.0.1:{args.web_port}"] if args.web else [],
         keys_dir=RUN_DIR / "keys",
+        jwks_file_server=f"127.0.0.1:{args.jwks_port}",
         tls_cert_file=cert,
         tls_key_file=key,
     )
@@ -238,6 +239,7 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
         store += ["--cassandra-contact-points", args.cassandra_host,
                   "--cassandra-port", str(args.cassandra_port)]  # fmt: skip
     envoy, gateway = envoy_process(args)
+    jwks = jwks_process(gateway.keys_dir, args.jwks_port, LOGS)
     token = str(service_token(RUN_DIR))
     replicas = inference_ports(args)
     try:
@@ -279,7 +281,7 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
     web = [web_process(args)] if args.web else []
     queue = [nats_process(args)] if args.queue else []
     milvus = [milvus_process(args)] if shared_cache(args) else []
-    return [*queue, *milvus, embedding, *inference, *chat, *web, envoy], gateway
+    return [*queue, *milvus, embedding, *inference, *chat, *web, jwks, envoy], gateway
 
 
 def main() -> None:
@@ -339,6 +341,9 @@ def main() -> None:
         "--web-port", type=int, default=8090, help="the web UI's static server (behind Envoy)"
     )
     parser.add_argument("--no-web", dest="web", action="store_false", help="no web UI (API only)")
+    parser.add_argument(
+        "--jwks-port", type=int, default=8089, help="the key set, served to Envoy on loopback"
+    )
     parser.add_argument(
         "--tls", action="store_true", help="HTTPS on the gateway (a self-signed certificate)"
     )

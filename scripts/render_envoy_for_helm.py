@@ -8,8 +8,10 @@ template expressions, which the chart's ConfigMap fills in with `tpl`:
   embedding, `<release fullname>-<component>.<namespace>.svc.<clusterDomain>`;
 - the JWT issuer and audiences (values `envoy.jwt.issuer`, `envoy.jwt.audiences`);
 - where the JWKS comes from: a remote IdP URI (`envoy.jwt.jwksUri`, https) or a JWKS file
-  mounted from a Secret (`envoy.jwt.existingSecret`). The generator renders both variants here;
-  the file carries both, chosen by an `if` on `envoy.jwt.jwksUri`;
+  mounted from a Secret (`envoy.jwt.existingSecret`), which a sidecar (gateway.jwks_server)
+  serves to Envoy on loopback, so that a rotated Secret is used without a restart. Either way
+  Envoy fetches the keys (`remote_jwks`) through a `jwks` cluster. The generator renders both
+  variants here; the file carries both, chosen by an `if` on `envoy.jwt.jwksUri`;
 - TLS on the public listener (`envoy.tls.existingSecret`, a kubernetes.io/tls Secret mounted
   at /etc/chatstack/tls): the generator's transport_socket under an `if`, checked to be the
   only difference TLS makes;
@@ -66,8 +68,10 @@ INFERENCE_PORT = 50052
 EMBEDDING_PORT = 50053
 # The listener whose routes and JWT rules change with the web UI.
 PUBLIC_LISTENER = "public"
-# Where the chart mounts the JWKS Secret (key jwks.json) when no jwksUri is set.
+# Where the chart mounts the JWKS Secret (key jwks.json) when no jwksUri is set, and the
+# loopback port its sidecar serves it on.
 JWKS_DIR = Path("/etc/chatstack/jwt")
+JWKS_SIDECAR = "127.0.0.1:8089"
 # Where the chart mounts the public listener's TLS Secret (kubernetes.io/tls keys).
 TLS_DIR = Path("/etc/chatstack/tls")
 METRICS_PATH = "/stats/prometheus"
@@ -128,6 +132,7 @@ def kubernetes_settings(**overrides: Any) -> GatewaySettings:
         "internal_host": "0.0.0.0",
         "internal_port": INTERNAL_PORT,
         "keys_dir": JWKS_DIR,
+        "jwks_file_server": JWKS_SIDECAR,  # used where no jwks_uri is set
         "access_log_path": "/dev/stdout",
     }
     values.update(overrides)
@@ -343,13 +348,13 @@ def render_chart_template() -> str:
     if _split_web(remote, without_web_remote) != (web_rules, plain_rules, web_routes, web_cluster):
         raise AssertionError("the web UI's pieces depend on the JWKS source")
 
-    # The two variants differ only in the provider's JWKS source and the jwks cluster.
+    # The two variants differ only in where the keys are fetched from and the jwks cluster.
     local_provider, remote_provider = _provider(local), _provider(remote)
-    local_jwks = {"local_jwks": local_provider.pop("local_jwks")}
+    local_jwks = {"remote_jwks": local_provider.pop("remote_jwks")}
     remote_jwks = {"remote_jwks": remote_provider.pop("remote_jwks")}
-    remote_clusters = remote["static_resources"]["clusters"]
-    jwks_cluster = remote_clusters.pop()
-    if jwks_cluster["name"] != JWKS_CLUSTER or local != remote:
+    local_cluster = local["static_resources"]["clusters"].pop()
+    jwks_cluster = remote["static_resources"]["clusters"].pop()
+    if {jwks_cluster["name"], local_cluster["name"]} != {JWKS_CLUSTER} or local != remote:
         raise AssertionError("the generator's local and remote JWKS variants differ elsewhere")
 
     # Placeholders where the variant-specific pieces go, at the generator's key position.
@@ -380,8 +385,11 @@ def render_chart_template() -> str:
     text = _swap_line(
         text,
         _JWKS_CLUSTER_ITEM,
-        lambda n: "\n".join([_IF_REMOTE, _indent(cluster_text, n), "{{- end }}"]),
-    )
+        lambda n: "\n".join(
+            [_IF_REMOTE, _indent(cluster_text, n), "{{- else }}",
+             _indent(_dump([local_cluster]), n), "{{- end }}"]
+        ),
+    )  # fmt: skip
     text = _swap_line(
         text,
         _WEB_JWT_RULES,

@@ -27,6 +27,7 @@ from scripts.render_envoy_for_helm import (
     CHAT_PORT,
     EMBEDDING_PORT,
     INFERENCE_PORT,
+    JWKS_SIDECAR,
     PUBLIC_LISTENER,
     kubernetes_config,
     kubernetes_settings,
@@ -525,6 +526,34 @@ def test_jwks_comes_from_a_secret_reference(default: list[Manifest]) -> None:
     }
 
 
+def envoy_containers(manifests: list[Manifest]) -> dict[str, dict[str, Any]]:
+    spec = pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-envoy"])
+    return {c["name"]: c for c in spec["containers"]}
+
+
+def test_a_sidecar_serves_the_jwks_secret_to_envoy(
+    default: list[Manifest], helm: Path, chart_dir: Path
+) -> None:
+    """Envoy fetches the mounted Secret from its pod's loopback (the port its config names),
+    so a rotated Secret is used without a restart; an IdP's JWKS needs no sidecar."""
+    host, port = JWKS_SIDECAR.rsplit(":", 1)
+    containers = envoy_containers(default)
+    jwks = containers["jwks"]
+    assert jwks["command"] == ["python", "-m", "gateway.jwks_server"]
+    assert jwks["args"][jwks["args"].index("--host") + 1] == host
+    assert jwks["args"][jwks["args"].index("--port") + 1] == port
+    assert jwks["volumeMounts"] == [
+        {"name": "jwks", "mountPath": "/etc/chatstack/jwt", "readOnly": True}
+    ]
+    assert all(m["name"] != "jwks" for m in containers["envoy"]["volumeMounts"])
+    with_idp = template(
+        helm, chart_dir,
+        "--set", "envoy.jwt.jwksUri=https://idp.example.com/certs",
+        "--set", "envoy.jwt.issuer=https://idp.example.com",
+    )  # fmt: skip
+    assert set(envoy_containers(with_idp)) == {"envoy"}
+
+
 def test_services_authenticate_their_callers(default: list[Manifest]) -> None:
     """The chat service verifies tokens with Envoy's JWKS; inference and embedding ask for the
     service token, which the chat service sends (docs/security.md)."""
@@ -562,6 +591,22 @@ def test_cassandra_tls_by_reference(helm: Path, chart_dir: Path) -> None:
     chat = pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-chat"])
     volume = next(v for v in chat["volumes"] if v["name"] == "cassandra-tls")
     assert volume["secret"]["secretName"] == "cassandra-ca"
+
+
+def test_milvus_credentials_and_tls_by_reference(helm: Path, chart_dir: Path) -> None:
+    manifests = template(
+        helm, chart_dir, "--set", "cache.existingSecret=milvus-chat",
+        "--set", "cache.tlsCaSecret=milvus-ca", "--set", "cache.milvusUri=https://milvus:19530",
+    )  # fmt: skip
+    env = chat_env(manifests)
+    for variable, key in (("CHAT_CACHE_USER", "username"), ("CHAT_CACHE_PASSWORD", "password")):
+        assert env[variable]["valueFrom"]["secretKeyRef"] == {"name": "milvus-chat", "key": key}
+    assert env["CHAT_CACHE_TLS_CA_FILE"]["value"] == "/etc/chatstack/milvus-tls/ca.crt"
+    assert env["CHAT_CACHE_URI"]["value"] == "https://milvus:19530"
+    chat = pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-chat"])
+    volume = next(v for v in chat["volumes"] if v["name"] == "milvus-tls")
+    assert volume["secret"]["secretName"] == "milvus-ca"
+    assert "CHAT_CACHE_PASSWORD" not in chat_env(template(helm, chart_dir))
 
 
 def test_an_identity_provider_reaches_the_chat_service_too(helm: Path, chart_dir: Path) -> None:

@@ -9,7 +9,7 @@ import grpc
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
 from chat_service.cache.semantic_cache import SemanticCache
-from chat_service.cache.store import CacheStore
+from chat_service.cache.store import CacheStore, MilvusAuth
 from chat_service.config import ChatSettings
 from chat_service.embedding_client import EmbeddingClient
 from chat_service.identity import make_identity
@@ -35,7 +35,8 @@ def make_cache(
     if not settings.cache_enabled:
         return None
     embedder = EmbeddingClient(settings)
-    cache = SemanticCache(settings, embedder, CacheStore(settings.cache_uri))
+    auth = MilvusAuth(settings.cache_user, settings.cache_password, settings.cache_tls_ca_file)
+    cache = SemanticCache(settings, embedder, CacheStore(settings.cache_uri, auth=auth))
     return TurnCache(cache, store, inference, settings), embedder
 
 

@@ -136,7 +136,16 @@ class ChatSettings(ServerSettings):
     cache_uri: str = Field(
         ".run/cache.db",
         description="Milvus: a local file path = Milvus Lite in process (one process per file); "
-        "http://host:19530 = a Milvus server (several chat replicas)",
+        "http://host:19530 = a Milvus server (several chat replicas); https:// = over TLS",
+    )
+    cache_user: str = Field(
+        "", description="Milvus user (with cache_password), when the server has auth on"
+    )
+    cache_password: str = Field("", description="its password (from a secret: CHAT_CACHE_PASSWORD)")
+    cache_tls_ca_file: str = Field(
+        "",
+        description="CA certificates that sign the Milvus server's (https:// URIs); empty: the "
+        "system's",
     )
     cache_scope: Literal["user", "global"] = Field(
         "user",

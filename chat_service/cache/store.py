@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -124,6 +124,30 @@ def _schema(client_cls: Any, data_type: Any, dimension: int) -> Any:
     return schema
 
 
+@dataclass(frozen=True)
+class MilvusAuth:
+    """How the chat service proves itself to a Milvus server and checks the server: a user and
+    password (Milvus with authorization on) and, for https:// URIs, the CA that signs the
+    server's certificate (empty: the system's). Milvus Lite has neither."""
+
+    user: str = ""
+    password: str = field(default="", repr=False)
+    tls_ca_file: str = ""
+
+    def client_options(self, uri: str) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self.user:
+            options.update(user=self.user, password=self.password)
+        if uri.startswith("https://"):
+            options["secure"] = True
+            if self.tls_ca_file:
+                options["server_pem_path"] = self.tls_ca_file
+        # pymilvus shares a connection between clients of one address and user, whatever
+        # their CA: a client would silently reuse one checked against another CA. Its own.
+        options["dedicated"] = True
+        return options
+
+
 class CacheStore:
     def __init__(
         self,
@@ -132,8 +156,10 @@ class CacheStore:
         collection: str = COLLECTION,
         dimension: int = DIMENSION,
         call_timeout_s: float = 5.0,
+        auth: MilvusAuth | None = None,
     ) -> None:
         self.uri = uri
+        self.auth = auth or MilvusAuth()
         self.collection = collection
         self.dimension = dimension
         self.call_timeout_s = call_timeout_s
@@ -182,7 +208,8 @@ class CacheStore:
         if self.lite:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
             logging.getLogger("grpc._server").addFilter(_QUIET_LITE_PROBE)  # once: same object
-        client = MilvusClient(self.uri, timeout=self.call_timeout_s)
+        options = {} if self.lite else self.auth.client_options(self.uri)
+        client = MilvusClient(self.uri, timeout=self.call_timeout_s, **options)
         try:
             if not client.has_collection(self.collection, timeout=self.call_timeout_s):
                 index = client.prepare_index_params()

@@ -68,6 +68,7 @@ from server_kit.errors import (
     ServiceError,
     Unavailable,
 )
+from server_kit.tasks import BackgroundTasks
 from server_kit.tracing import tracer
 
 log = logging.getLogger(__name__)
@@ -233,13 +234,13 @@ class ChatService:
         self.prompts = PromptBuilder(store, inference, settings)
         self.summarizer = Summarizer(store, inference, settings)
         self.admission = UserAdmission(store, UserLimits.from_settings(settings))
-        self._publishing: set[asyncio.Task[None]] = set()
+        self._side_work = BackgroundTasks("side work")  # publishes, in-process submitted turns
         # Shutdown waits for these: turns still running (their cleanup stores an interrupted
         # reply) and the saves that record how a turn ended.
         self._turns_in_flight = 0
         self._no_turns = asyncio.Event()
         self._no_turns.set()
-        self._final_saves: set[asyncio.Task[None]] = set()
+        self._final_saves = BackgroundTasks("final save")
 
     # -- chats ---------------------------------------------------------------------------
 
@@ -326,14 +327,11 @@ class ChatService:
         if self.queue is None:
             fallback()  # no queue: exactly the in-process task, as before
             return
-        task = asyncio.create_task(self._publish_or(job, fallback))
-        self._publishing.add(task)
-        task.add_done_callback(self._publishing.discard)
+        self._side_work.spawn(self._publish_or(job, fallback), name=f"publish-{job.kind}")
 
     async def wait_published(self) -> None:
         """Waits for the background publishes (tests, shutdown)."""
-        while self._publishing:
-            await asyncio.gather(*self._publishing, return_exceptions=True)
+        await self._side_work.wait()
 
     # -- turns ---------------------------------------------------------------------------
 
@@ -392,8 +390,7 @@ class ChatService:
         every turn has recorded how it ended, so closing the store loses nothing."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._no_turns.wait(), timeout_s)
-        if self._final_saves:
-            await asyncio.wait(self._final_saves, timeout=timeout_s)
+        await self._final_saves.wait(timeout_s)
 
     # -- submitted turns (asynchronous mode) ---------------------------------------------
 
@@ -452,10 +449,7 @@ class ChatService:
         return Turn(existing.user, queued)
 
     def _run_in_process(self, job: GenerateTurn) -> None:
-        task = asyncio.create_task(self.run_submitted(job))
-        self._publishing.add(task)
-        task.add_done_callback(self._publishing.discard)
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self._side_work.spawn(self.run_submitted(job), name=f"turn-{job.chat_id}")
 
     async def get_turn(self, user_id: str, chat_id: str, client_request_id: str) -> Turn:
         await self.chat_of(user_id, chat_id)
@@ -922,9 +916,7 @@ class ChatService:
             except ServiceError:
                 log.warning(f"{what} failed", exc_info=True)
 
-        task = asyncio.ensure_future(run())
-        self._final_saves.add(task)
-        task.add_done_callback(self._final_saves.discard)
+        self._final_saves.spawn(run(), name=what)
 
     def _abandoned(self, message: MessageRecord) -> bool:
         """A pending reply whose lease ran out: the server running its turn died."""
@@ -947,8 +939,8 @@ class ChatService:
             updated_at=utcnow(),
             error="the turn was abandoned: the server generating it stopped",
         )
-        save = asyncio.ensure_future(self.store.save_message(user_id, ended))
-        save.add_done_callback(lambda t: t.cancelled() or t.exception())  # best effort
+        # Best effort, but kept (a task nobody holds can be collected mid-flight).
+        self._final_saves.spawn(self.store.save_message(user_id, ended), name="save-abandoned")
         return ended
 
     async def _new_turn(
@@ -983,9 +975,7 @@ class ChatService:
         this turn is cancelled again, and shutdown waits for it before closing the store. If the
         store is unavailable the turn does not wait: the save goes on in the background."""
         first = asyncio.Event()
-        save = asyncio.ensure_future(self._save_until_stored(user_id, message, first))
-        self._final_saves.add(save)
-        save.add_done_callback(self._final_saves.discard)
+        self._final_saves.spawn(self._save_until_stored(user_id, message, first))
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(first.wait())
 

@@ -10,7 +10,6 @@ fails, it is an in-process task (schedule()).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from chat_service import metrics
@@ -20,6 +19,7 @@ from chat_service.inference_client import InferenceClient
 from chat_service.prompt import in_history
 from chat_service.timed_store import TimedStore
 from server_kit.errors import ServiceError
+from server_kit.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +38,23 @@ class Summarizer:
         self.store = store
         self.inference = inference
         self.settings = settings
-        self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._tasks = BackgroundTasks("summary")
+        self._running: set[tuple[str, str]] = set()  # one summary per chat at a time
 
     def schedule(self, user_id: str, chat_id: str) -> None:
         key = (user_id, chat_id)
         if key in self._running:
             return
-        task = asyncio.create_task(self._summarize(user_id, chat_id), name=f"summary-{chat_id}")
-        self._running[key] = task
-        task.add_done_callback(lambda _t: self._running.pop(key, None))
+        self._running.add(key)
+        task = self._tasks.spawn(self._summarize(user_id, chat_id), name=f"summary-{chat_id}")
+        task.add_done_callback(lambda _t: self._running.discard(key))
 
     async def wait_idle(self) -> None:
         """Waits for the scheduled summaries (tests, shutdown)."""
-        while self._running:
-            await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await self._tasks.wait()
 
     async def close(self) -> None:
-        for task in self._running.values():
-            task.cancel()
-        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await self._tasks.cancel()
 
     async def _summarize(self, user_id: str, chat_id: str) -> None:
         try:

@@ -28,6 +28,7 @@ from chat_service.inference_client import InferenceClient
 from chat_service.prompt import in_history
 from chat_service.timed_store import TimedStore
 from server_kit.errors import ServiceError
+from server_kit.tasks import BackgroundTasks
 from server_kit.tracing import tracer
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class TurnCache:
         self.store = store
         self.inference = inference
         self.settings = settings
-        self._stores: set[asyncio.Task[None]] = set()
+        self._stores = BackgroundTasks("answer cache store")
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -165,9 +166,7 @@ class TurnCache:
         message queue, and the fallback when publishing to it fails; see jobs/)."""
         if not self.wants_store(answer):
             return
-        task = asyncio.create_task(self._store(user_id, chat, question, answer, sampling))
-        self._stores.add(task)
-        task.add_done_callback(self._stores.discard)
+        self._stores.spawn(self._store(user_id, chat, question, answer, sampling))
 
     @staticmethod
     def wants_store(answer: MessageRecord) -> bool:
@@ -232,8 +231,7 @@ class TurnCache:
 
     async def wait_idle(self) -> None:
         """Waits for the scheduled stores (tests, shutdown)."""
-        while self._stores:
-            await asyncio.gather(*self._stores, return_exceptions=True)
+        await self._stores.wait()
 
     # -- deletion ------------------------------------------------------------------------
 
@@ -258,9 +256,6 @@ class TurnCache:
             raise
 
     async def close(self) -> None:
-        try:
-            await asyncio.wait_for(self.wait_idle(), 5)
-        except TimeoutError:
-            for task in self._stores:
-                task.cancel()
+        if not await self._stores.wait(5):
+            await self._stores.cancel()
         await self.cache.close()

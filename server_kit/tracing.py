@@ -32,6 +32,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from server_kit.interceptors import ObservingInterceptor
+from server_kit.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ def _start_client_span(details: grpc.aio.ClientCallDetails) -> tuple[Span, Any]:
     return span, new_details
 
 
-_finishing: set[asyncio.Task[None]] = set()
+_finishing = BackgroundTasks("client span")
 
 
 def _end_when_done(call: grpc.aio.Call, span: Span) -> None:
@@ -180,12 +181,11 @@ def _end_when_done(call: grpc.aio.Call, span: Span) -> None:
 
     def done(_: Any) -> None:
         try:
-            task = asyncio.get_running_loop().create_task(finish(time.time_ns()))
+            asyncio.get_running_loop()
         except RuntimeError:  # the loop is closing: end it without the code
             span.end()
             return
-        _finishing.add(task)
-        task.add_done_callback(_finishing.discard)
+        _finishing.spawn(finish(time.time_ns()))
 
     call.add_done_callback(done)
 

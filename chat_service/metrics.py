@@ -6,8 +6,8 @@ from prometheus_client import Counter, Gauge, Histogram
 
 TURNS = Counter(
     "chat_turns_total",
-    "Completed Complete calls by outcome",
-    ["outcome"],  # complete | interrupted | failed | replayed | refused (model busy)
+    "Turns by how they ended, streamed and submitted (service.Outcome)",
+    ["outcome"],  # complete | interrupted | failed | replayed | refused | rejected | ...
 )
 STORE_SECONDS = Histogram(
     "chat_store_operation_seconds",

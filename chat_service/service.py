@@ -1,6 +1,6 @@
 """The chat service's business logic. It never touches gRPC: the servicer adapts it.
 
-The guarantees (DESIGN §4) live in `complete()`:
+The guarantees (docs/architecture.md, "The guarantees") live in `complete()`:
 - the user's message is persisted (with a pending assistant message) before inference starts;
 - the reply is persisted when it completes; if the client goes away the partial reply is
   persisted as interrupted (and leaving the inference stream cancels the engine request);
@@ -24,6 +24,7 @@ import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from opentelemetry import trace
@@ -98,11 +99,25 @@ class ReplyError:
 ReplyEvent = ReplyDelta | ReplyFinal | ReplyError
 
 
+class Outcome(StrEnum):
+    """How a turn ended: the log line, the span attribute and the turn counter's label."""
+
+    REJECTED = "rejected"  # refused before it started (bad input, unknown chat)
+    REFUSED = "refused"  # a limit or a busy model: 429, nothing stored
+    CANCELLED = "cancelled"  # the caller left before it started
+    REPLAYED = "replayed"  # a retry of a finished turn: the stored answer again
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"  # the caller left mid-answer: what it saw is kept
+    FAILED = "failed"
+    BUSY = "busy"  # a submitted turn's attempt found the model busy: it tries again
+    REQUEUED = "requeued"  # a submitted turn handed back to the queue (shutdown)
+
+
 @dataclass
 class TurnOutcome:
     """What a turn's log line reports (filled in as the turn goes)."""
 
-    outcome: str = "rejected"  # rejected, cancelled, replayed, complete, interrupted, failed
+    outcome: Outcome = Outcome.REJECTED
     reason: str = ""
     cached: bool = False
     prompt_tokens: int = 0
@@ -374,10 +389,12 @@ class ChatService:
                     yield event
         except ServiceError as exc:
             outcome.reason = exc.reason
+            if outcome.outcome is Outcome.REJECTED and isinstance(exc, ResourceExhausted):
+                outcome.outcome = Outcome.REFUSED
             raise
         except (asyncio.CancelledError, GeneratorExit):
-            if outcome.outcome == "rejected":  # gone before the turn started
-                outcome.outcome = "cancelled"
+            if outcome.outcome is Outcome.REJECTED:  # gone before the turn started
+                outcome.outcome = Outcome.CANCELLED
             raise
         finally:
             self._turns_in_flight -= 1
@@ -418,7 +435,12 @@ class ChatService:
             return existing
         request_id = client_request_id or uuid.uuid4().hex
         slot_id = _queued_slot(chat_id, request_id)
-        await self._admit(user_id, TurnKind.QUEUED, slot_id)
+        try:
+            await self._admit(user_id, TurnKind.QUEUED, slot_id)
+        except ResourceExhausted as exc:  # logged and counted like a refused streamed turn
+            refused = TurnOutcome(Outcome.REFUSED, exc.reason)
+            self._log_turn(user_id, chat_id, request_id, content, refused, time.perf_counter())
+            raise
         try:
             turn = await self._queue_turn(user_id, chat, content, request_id, existing)
         except BaseException:
@@ -606,6 +628,7 @@ class ChatService:
             fields["question"] = content
             fields["answer"] = "".join(outcome.answer)
         log.info("turn %s", outcome.outcome, extra=fields)
+        metrics.TURNS.labels(outcome.outcome).inc()
         # The same facts on the RPC's span (ids only: the user id is no span attribute).
         trace.get_current_span().set_attributes(
             {
@@ -640,8 +663,7 @@ class ChatService:
             # A retry of a finished turn (also one that finished while this retry started).
             if slot is not None:
                 self._release(user_id, TurnKind.STREAM, slot.slot_id)
-            metrics.TURNS.labels("replayed").inc()
-            outcome.outcome, outcome.cached = "replayed", turn.assistant.cached
+            outcome.outcome, outcome.cached = Outcome.REPLAYED, turn.assistant.cached
             yield ReplyDelta(turn.assistant.content)
             yield ReplyFinal(turn.user.message_id, turn.assistant)
             return
@@ -714,24 +736,22 @@ class ChatService:
             # The client cancelled or disconnected: keep what it saw.
             await lease.stop()
             if mode.requeue_when_stopped:
-                outcome.outcome = "requeued"
+                outcome.outcome = Outcome.REQUEUED
                 await self._save_quietly(user_id, replace(
                     reply.assistant, content="", status=MessageStatus.QUEUED, updated_at=utcnow()
                 ))  # fmt: skip
                 raise
-            metrics.TURNS.labels("interrupted").inc()
-            outcome.outcome = "interrupted"
+            outcome.outcome = Outcome.INTERRUPTED
             await self._save_quietly(user_id, reply.ended(MessageStatus.INTERRUPTED))
             raise
         except ServiceError as exc:
             await lease.stop()
             if mode.retry_when_busy and isinstance(exc, ResourceExhausted) and not reply.parts:
                 # A submitted turn waits for the model instead of failing: still pending.
-                outcome.outcome, outcome.reason = "busy", exc.reason
+                outcome.outcome, outcome.reason = Outcome.BUSY, exc.reason
                 await self._save_quietly(user_id, reply.ended(MessageStatus.PENDING))
                 raise
-            metrics.TURNS.labels("failed").inc()
-            outcome.outcome, outcome.reason = "failed", exc.reason
+            outcome.outcome, outcome.reason = Outcome.FAILED, exc.reason
             await self._save_quietly(user_id, reply.ended(MessageStatus.FAILED, exc.message))
             if not reply.parts:
                 raise  # nothing streamed yet: a plain status (REST clients get 429/503/400)
@@ -743,13 +763,11 @@ class ChatService:
                 if task is not None and not task.done():
                     _discard(task)
         if unsaved is not None:
-            metrics.TURNS.labels("failed").inc()
-            outcome.outcome, outcome.reason = "failed", unsaved.reason
+            outcome.outcome, outcome.reason = Outcome.FAILED, unsaved.reason
             yield ReplyError(unsaved, reply.assistant.message_id)
             return
         answer = reply.assistant
-        metrics.TURNS.labels("complete").inc()
-        outcome.outcome, outcome.cached = "complete", answer.cached
+        outcome.outcome, outcome.cached = Outcome.COMPLETE, answer.cached
         outcome.prompt_tokens = answer.prompt_tokens
         outcome.completion_tokens = answer.completion_tokens
         self._after_turn(user_id, chat, turn.user, answer, merged, prompt, cached=hit is not None)
@@ -887,17 +905,12 @@ class ChatService:
         """Backpressure and the user's limits, before anything is stored: see
         InferenceClient.busy_for and admission.py."""
         if self.inference.busy_for(user_id) > 0:
-            metrics.TURNS.labels("refused").inc()
             raise ResourceExhausted(
                 "the model is busy: its queue was full a moment ago",
                 reason="INFERENCE_BUSY",
                 retry_after_s=1.0,
             )
-        try:
-            return await self.admission.admit(user_id, kind, slot_id)
-        except ResourceExhausted:
-            metrics.TURNS.labels("refused").inc()
-            raise
+        return await self.admission.admit(user_id, kind, slot_id)
 
     def _release(self, user_id: str, kind: TurnKind, slot_id: str) -> None:
         """Frees a slot in the background (a task shutdown waits for, never cancelled with

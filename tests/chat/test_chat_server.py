@@ -15,6 +15,7 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
 from tests.fixtures.services import RunningService
 from tests.grpc_errors import field_violations
+from tests.metrics_scrape import metric_value
 
 USER_HEADER = "x-chatstack-user"
 SHORT = pb.SamplingSettings(temperature=0, max_tokens=24)
@@ -219,3 +220,26 @@ async def test_bad_paging_input(stub: pb_grpc.ChatServiceStub) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.GetChat(pb.GetChatRequest(chat_id=str(uuid.uuid4())), metadata=as_user(user))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_every_turn_is_counted_once_under_its_outcome(
+    stub: pb_grpc.ChatServiceStub, chat_server: RunningService
+) -> None:
+    """The turn counter's label is the outcome the log line and the span report (one place):
+    a completed turn, its replay, and a turn refused before it started."""
+
+    def turns(outcome: str) -> float:
+        return metric_value(chat_server.metrics_url, "chat_turns_total", {"outcome": outcome})
+
+    before = {o: turns(o) for o in ("complete", "replayed", "rejected")}
+    user = new_user()
+    chat = await new_chat(stub, user)
+    await complete(stub, user, chat.chat_id, "Say hello.", request_id="once")
+    await complete(stub, user, chat.chat_id, "Say hello.", request_id="once")  # a retry
+    with pytest.raises(grpc.aio.AioRpcError):
+        await complete(stub, user, str(uuid.uuid4()), "Say hello.")  # no such chat
+    assert {o: turns(o) - before[o] for o in before} == {
+        "complete": 1,
+        "replayed": 1,
+        "rejected": 1,
+    }

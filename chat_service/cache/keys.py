@@ -1,4 +1,4 @@
-"""What a cached answer is keyed on besides the question's meaning (DESIGN §3): who may see it
+"""What a cached answer is keyed on besides the question's meaning (docs/answer-cache.md): who may see it
 (scope), what produced it (model, system prompt, sampling) and the conversation it answered
 (context). All of these must match exactly; only the question itself is matched by similarity.
 

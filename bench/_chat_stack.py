@@ -12,8 +12,8 @@ from typing import Literal
 
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
+from local_stack.launch.envoy import start_envoy
 from server_kit.processes import ManagedProcess, free_port, service_process, start_service
-from tests.fixtures.stack import start_envoy
 
 
 def cache_off_service(

@@ -46,8 +46,8 @@ from bench._chat_stack import chat_behind_envoy
 from bench._stats import format_table, ratio, summary, write_results
 from gateway.config import GatewaySettings
 from local_stack.engines import engine_options
+from local_stack.launch.metrics import metric_value
 from server_kit.processes import service_process, start_service
-from tests.metrics_scrape import metric_value
 
 NAME = "affinity"
 MAX_TOKENS = 24

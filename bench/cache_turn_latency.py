@@ -36,9 +36,9 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 from bench._stats import format_table, ratio, summary, write_results
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
+from local_stack.launch.envoy import start_envoy
+from local_stack.launch.metrics import metric_value
 from server_kit.processes import free_port, service_process, start_service
-from tests.fixtures.stack import start_envoy
-from tests.metrics_scrape import metric_value
 
 NAME = "cache_turn_latency"
 USER = "bench-cache-user"

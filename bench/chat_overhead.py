@@ -56,10 +56,10 @@ from chat_service.ids import new_id, new_ids
 from chat_service.store.base import HistoryStore
 from chat_service.store.cassandra_store import CassandraStore
 from chat_service.store.sqlite_store import SqliteStore
+from local_stack.launch.cassandra import start_node, stop_node
 from server_kit.processes import (
     start_service,
 )
-from tests.fixtures.cassandra_node import start_node, stop_node
 
 NAME = "chat_overhead"
 CONTEXT_LENGTH = 2048

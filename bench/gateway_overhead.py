@@ -41,12 +41,12 @@ from bench._http import ClosedBeforeResponse, open_http
 from bench._stats import format_table, percentile, ratio, summary, write_results
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
+from local_stack.launch.envoy import start_envoy
 from server_kit.processes import (
     ManagedProcess,
     free_port,
     start_service,
 )
-from tests.fixtures.stack import start_envoy
 
 NAME = "gateway_overhead"
 CONTEXT_LENGTH = 2048

@@ -40,9 +40,9 @@ from bench.load_harness import (
 )
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
+from local_stack.launch.envoy import start_envoy
+from local_stack.launch.nats import NatsServer
 from server_kit.processes import ManagedProcess, free_port, service_process, start_service
-from tests.fixtures.nats import NatsServer
-from tests.fixtures.stack import start_envoy
 
 NAME = "load_run"
 CONTEXT_LENGTH = 2048

@@ -34,8 +34,8 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 from bench._chat_stack import chat_behind_envoy
 from bench._stats import format_table, ratio, summary, write_results
 from local_stack.engines import engine_options
+from local_stack.launch.metrics import metric_value
 from server_kit.processes import service_process, start_service
-from tests.metrics_scrape import metric_value
 
 NAME = "window_prefix"
 CONTEXT = 2048

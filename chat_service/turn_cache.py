@@ -2,9 +2,10 @@
 short deadline on lookups, stores off the request path, and never a failed turn because of
 the cache (every failure is counted and the turn goes to the model).
 
-Context (docs/answer-cache.md): a first question, or one judged standalone (keys.is_self_contained), is
-keyed with an empty context; any other question only matches answers given after exactly the
-same preceding messages, so "and in French?" never replays another conversation's answer.
+Context (docs/answer-cache.md): a first question, or one judged standalone
+(keys.is_self_contained), is keyed with an empty context; any other question only matches
+answers given after exactly the same preceding messages, so "and in French?" never replays
+another conversation's answer.
 In global scope an answer is stored under the empty context only when it was generated with
 no history in its prompt: a reply produced inside a conversation may carry that
 conversation's details to other users.

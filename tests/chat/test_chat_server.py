@@ -13,9 +13,9 @@ import pytest
 from chatstack.chat.v1 import chat_pb2 as pb
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
+from local_stack.launch.metrics import metric_value
 from tests.fixtures.services import RunningService
 from tests.grpc_errors import field_violations
-from tests.metrics_scrape import metric_value
 
 USER_HEADER = "x-chatstack-user"
 SHORT = pb.SamplingSettings(temperature=0, max_tokens=24)

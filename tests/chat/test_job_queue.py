@@ -5,10 +5,7 @@ JetStream server, which the tests stop and start again (outages, at-least-once d
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -16,118 +13,30 @@ from typing import ClassVar
 import grpc
 from chatstack.chat.v1 import chat_pb2 as pb
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
-from prometheus_client import REGISTRY
 
-from chat_service.__main__ import make_cache
 from chat_service.config import ChatSettings
-from chat_service.domain import ChatSettings as ChatOptions
 from chat_service.domain import (
     HistoryPolicy,
     MessageRecord,
     MessageStatus,
     Role,
-    Sampling,
     Turn,
     utcnow,
 )
 from chat_service.ids import new_ids
-from chat_service.inference_client import InferenceClient
-from chat_service.jobs.handlers import make_handlers
 from chat_service.jobs.jobs import Job
 from chat_service.jobs.queue import DLQ_STREAM, JobQueue
-from chat_service.jobs.runtime import QueueRuntime
 from chat_service.jobs.worker import Worker
-from chat_service.service import ChatService, ReplyFinal
-from chat_service.store.sqlite_store import SqliteStore
-from chat_service.timed_store import TimedStore
+from local_stack.launch.metrics import metric_value
+from tests.fixtures.chat_stack import (
+    SYSTEM,
+    chat_stack,
+    eventually,
+    processed,
+    published,
+)
 from tests.fixtures.nats import NatsServer
 from tests.fixtures.services import RunningService, cache_args, run_service
-from tests.metrics_scrape import metric_value
-
-SYSTEM = "You answer in one short sentence."
-SAMPLING = Sampling(temperature=0, max_tokens=64)
-
-
-def counter(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-def processed(job: str, outcome: str = "ok") -> float:
-    return counter("chat_jobs_processed_total", job=job, outcome=outcome)
-
-
-def published(job: str, outcome: str) -> float:
-    return counter("chat_queue_publish_total", job=job, outcome=outcome)
-
-
-async def eventually(check: Callable[[], object], what: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting: {what}"
-        await asyncio.sleep(0.05)
-
-
-@dataclass
-class Stack:
-    service: ChatService
-    runtime: QueueRuntime
-
-    async def ask(self, user: str, chat_id: str, text: str) -> MessageRecord:
-        events = [
-            e async for e in self.service.complete(user, chat_id, text, uuid.uuid4().hex, SAMPLING)
-        ]
-        final = events[-1]
-        assert isinstance(final, ReplyFinal), final
-        await self.service.wait_published()
-        return final.assistant
-
-    async def new_chat(self, user: str, policy: HistoryPolicy = HistoryPolicy.WINDOW) -> str:
-        chat = await self.service.create_chat(user, "", SYSTEM, ChatOptions(policy))
-        return chat.chat_id
-
-
-@asynccontextmanager
-async def chat_stack(
-    tmp_path: Path,
-    nats: NatsServer,
-    inference: RunningService,
-    embedding: RunningService,
-    **overrides: object,
-) -> AsyncIterator[Stack]:
-    settings = ChatSettings(
-        sqlite_path=str(tmp_path / "chat.db"),
-        inference_address=inference.address,
-        embedding_address=embedding.address,
-        cache_uri=str(tmp_path / "cache.db"),
-        cache_lookup_timeout_s=3,  # a loaded 2-core machine: see tests/fixtures/services.py
-        queue_url=nats.url,
-        queue_retry_delay_s=0.2,
-        **overrides,  # type: ignore[arg-type]
-    )
-    store = SqliteStore(settings.sqlite_path)
-    await store.start()
-    timed = TimedStore(store, 10)
-    inference_client = InferenceClient(settings)
-    cached = make_cache(settings, timed, inference_client)
-    assert cached is not None
-    turn_cache, embedder = cached
-    await turn_cache.cache.start()
-    queue = JobQueue(settings)
-    service = ChatService(timed, inference_client, settings, turn_cache, queue)
-    handlers = make_handlers(timed, service.summarizer, turn_cache, service.run_submitted)
-    runtime = QueueRuntime(queue, handlers, settings)
-    runtime.start()
-    try:
-        await asyncio.wait_for(runtime.started.wait(), 20)
-        yield Stack(service, runtime)
-    finally:
-        await service.wait_published()
-        await runtime.stop()
-        await service.summarizer.close()
-        await turn_cache.close()
-        await embedder.close()
-        await inference_client.close()
-        await store.close()
 
 
 async def test_cache_entry_is_written_via_the_queue_and_deleting_the_chat_removes_it(

@@ -22,9 +22,9 @@ from chat_service.cache.semantic_cache import SemanticCache, now_ms
 from chat_service.cache.store import DIMENSION, CacheEntry, CacheKey, CacheStore
 from chat_service.config import ChatSettings
 from chat_service.embedding_client import EmbeddingClient
+from local_stack.launch.metrics import metric_value
 from server_kit.processes import free_port
 from tests.fixtures.services import RunningService, run_service
-from tests.metrics_scrape import metric_value
 
 USER_HEADER = "x-chatstack-user"
 SYSTEM = "You answer in one short sentence."

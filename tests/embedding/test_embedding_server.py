@@ -11,9 +11,9 @@ import pytest
 from chatstack.embedding.v1 import embedding_pb2 as pb
 from chatstack.embedding.v1 import embedding_pb2_grpc as pb_grpc
 
+from local_stack.launch.metrics import metric_value
 from tests.fixtures.services import RunningService
 from tests.grpc_errors import field_violations
-from tests.metrics_scrape import metric_value
 
 
 @pytest.fixture

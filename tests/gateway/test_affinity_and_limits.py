@@ -16,11 +16,8 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 from gateway.config import GatewaySettings
 from gateway.envoy_config import CHAT_ID_HEADER, RATE_LIMIT_FILTER, build_config
 from gateway.jwt_keys import init_keys
-from tests.fixtures.replicas import ReplicaStack
-from tests.fixtures.services import RunningService
-from tests.fixtures.stack import Gateway, gateway_settings_for, start_envoy
-from tests.gateway.test_envoy_config import envoy_validate
-from tests.gateway.test_stack_e2e import (
+from local_stack.launch.metrics import metric_value
+from tests.fixtures.gateway_client import (
     assert_completed,
     call,
     cluster_hosts,
@@ -29,7 +26,9 @@ from tests.gateway.test_stack_e2e import (
     user_token,
     wait_for,
 )
-from tests.metrics_scrape import metric_value
+from tests.fixtures.replicas import ReplicaStack
+from tests.fixtures.services import RunningService
+from tests.fixtures.stack import Gateway, envoy_validate, gateway_settings_for, start_envoy
 
 Config = dict[str, object]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import socket
 import time
 
+from tests.fixtures.gateway_client import call, create_chat, open_sse, sse, user_token
 from tests.fixtures.stack import Gateway
-from tests.gateway.test_stack_e2e import call, create_chat, open_sse, sse, user_token
 
 LONG = {"temperature": 0, "max_tokens": 400}
 COUNTING = "Count from one to one hundred, in words."

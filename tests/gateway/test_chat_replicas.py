@@ -24,9 +24,8 @@ from local_stack.__main__ import (
     place_ports,
     shared_cache,
 )
-from tests.fixtures.replicas import ABANDONED_TURN_S, ChatReplicas
-from tests.fixtures.stack import Gateway
-from tests.gateway.test_stack_e2e import (
+from local_stack.launch.metrics import metric_value
+from tests.fixtures.gateway_client import (
     assert_completed,
     call,
     cluster_hosts,
@@ -37,7 +36,8 @@ from tests.gateway.test_stack_e2e import (
     user_token,
     wait_for,
 )
-from tests.metrics_scrape import metric_value
+from tests.fixtures.replicas import ABANDONED_TURN_S, ChatReplicas
+from tests.fixtures.stack import Gateway
 
 LONG_QUESTION = "Write a very long story about a lighthouse keeper and the sea."
 COMPLETE_OK = {"method": "/chatstack.chat.v1.ChatService/Complete", "code": "OK"}
@@ -335,6 +335,7 @@ def test_local_stack_lays_replicas_on_consecutive_ports() -> None:
     runs): ports left unset follow the replicas before them; clashes are refused."""
     defaults = {
         "http_port": 8080, "envoy_admin_port": 9901, "internal_port": 50050, "web_port": 8090,
+        "jwks_port": 8089,
         "nats_port": 4222, "cache_port": 19530, "chat_port": None, "inference_port": None,
         "embedding_port": None,
     }  # fmt: skip

@@ -35,6 +35,7 @@ from gateway.config import PROJECT_ROOT, GatewaySettings
 from gateway.envoy_config import build_config, render_yaml
 from gateway.jwt_keys import init_keys, mint_token
 from gateway.local_tls import ensure_local_certificate
+from tests.fixtures.stack import envoy_validate
 
 if not (PROJECT_ROOT / "gen" / "chatstack").is_dir():  # pragma: no cover
     pytest.skip("generated protos missing: run `make protos`", allow_module_level=True)
@@ -325,17 +326,6 @@ def test_keys_init_is_idempotent_and_token_cli_mints(tmp_path: Path, capsys: Any
 
 
 # --- (a) the binary accepts the generated config --------------------------------------------
-
-
-def envoy_validate(settings: GatewaySettings, tmp_path: Path) -> None:
-    path = tmp_path / "envoy.yaml"
-    path.write_text(render_yaml(settings))
-    result = subprocess.run(
-        [str(ENVOY), "--mode", "validate", "-c", str(path), *envoy_args()],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "OK" in result.stdout + result.stderr
 
 
 def test_default_config_validates(keys_dir: Path, tmp_path: Path) -> None:

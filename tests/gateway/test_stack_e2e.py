@@ -4,15 +4,9 @@ replicas behind Envoy's internal listener. Waits poll against deadlines (a loade
 
 from __future__ import annotations
 
-import http.client
 import json
 import signal
 import socket
-import time
-import urllib.request
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,106 +18,22 @@ from chatstack.embedding.v1 import embedding_pb2, embedding_pb2_grpc
 from chatstack.inference.v1 import inference_pb2, inference_pb2_grpc
 
 from gateway.jwt_keys import init_keys, mint_token
+from local_stack.launch.metrics import metric_value
+from tests.fixtures.gateway_client import (
+    COUNTING,
+    assert_completed,
+    call,
+    cluster_hosts,
+    complete_sse,
+    create_chat,
+    open_sse,
+    sse,
+    user_token,
+    wait_for,
+)
 from tests.fixtures.replicas import ReplicaStack
 from tests.fixtures.services import RunningService
 from tests.fixtures.stack import Gateway
-from tests.metrics_scrape import metric_value
-
-# Short, deterministic answers keep each turn around a second on a CPU model.
-SHORT = {"temperature": 0, "max_tokens": 16}
-COUNTING = "Count from one to twenty, in words."
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def call(
-    gw: Gateway, method: str, path: str, body: object = None, token: str | None = None
-) -> Reply:
-    """One REST call. `body`: a str is sent as is (malformed JSON), anything else as JSON."""
-    payload = body if isinstance(body, str) or body is None else json.dumps(body)
-    headers = {"content-type": "application/json"}
-    if token is not None:
-        headers["authorization"] = f"Bearer {token}"
-    conn = http.client.HTTPConnection("127.0.0.1", gw.settings.listen_port, timeout=60)
-    try:
-        conn.request(method, path, body=payload, headers=headers)
-        resp = conn.getresponse()
-        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
-    finally:
-        conn.close()
-
-
-def user_token(gw: Gateway) -> tuple[str, str]:
-    user = f"user-{uuid.uuid4().hex[:8]}"
-    return user, gw.token(user)
-
-
-def create_chat(gw: Gateway, token: str, title: str = "") -> str:
-    reply = call(gw, "POST", "/chat", {"title": title, "settings": {"sampling": SHORT}}, token)
-    assert reply.status == 200, reply.body
-    chat_id: str = reply.json()["chat"]["chat_id"]
-    return chat_id
-
-
-def sse(
-    gw: Gateway, token: str, method: str, path: str, body: object = None
-) -> list[dict[str, Any]]:
-    """A streaming call read to its end as server-sent events: the `data:` payloads, in order."""
-    conn = http.client.HTTPConnection("127.0.0.1", gw.settings.listen_port, timeout=120)
-    headers = {"authorization": f"Bearer {token}"}
-    if body is not None:
-        headers["content-type"] = "application/json"
-    try:
-        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-        resp = conn.getresponse()
-        assert resp.status == 200, resp.read()
-        assert resp.getheader("content-type", "").startswith("text/event-stream")
-        return [
-            json.loads(line[len(b"data: ") :])
-            for line in iter(resp.readline, b"")
-            if line.startswith(b"data: ")
-        ]
-    finally:
-        conn.close()
-
-
-def complete_sse(gw: Gateway, token: str, chat_id: str, content: str) -> list[dict[str, Any]]:
-    """POST /chat/{id}/completion read as server-sent events. Always generated (bypass_cache):
-    these tests are about the path to the engine."""
-    body = {"content": content, "bypass_cache": True}
-    return sse(gw, token, "POST", f"/chat/{chat_id}/completion", body)
-
-
-def assert_completed(events: list[dict[str, Any]]) -> str:
-    """Deltas then one final with usage; returns the streamed text."""
-    assert events, "no events"
-    *deltas, final = events
-    assert all("delta" in event for event in deltas), events
-    assert "final" in final, events
-    usage = final["final"]["usage"]
-    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
-    return "".join(event["delta"]["text"] for event in deltas)
-
-
-def wait_for(what: str, probe: Callable[[], Any], timeout_s: float, every_s: float = 0.2) -> Any:
-    """Polls until `probe` returns something truthy; fails with `what` at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        time.sleep(every_s)
-
 
 # --- REST -----------------------------------------------------------------------------------
 
@@ -286,19 +196,6 @@ def test_oversize_body_is_413_json(gateway: Gateway) -> None:
 # --- stop means stop ------------------------------------------------------------------------
 
 
-def open_sse(gw: Gateway, token: str, chat_id: str, body: dict[str, Any]) -> socket.socket:
-    """A completion on a raw socket, so the test controls exactly when the connection dies."""
-    payload = json.dumps(body).encode()
-    sock = socket.create_connection(("127.0.0.1", gw.settings.listen_port), timeout=120)
-    head = (
-        f"POST /chat/{chat_id}/completion HTTP/1.1\r\nhost: chatstack\r\n"
-        f"authorization: Bearer {token}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(payload)}\r\n\r\n"
-    )
-    sock.sendall(head.encode() + payload)
-    return sock
-
-
 def test_client_disconnect_interrupts_the_turn_and_the_engine(
     gateway: Gateway, inference_server: RunningService
 ) -> None:
@@ -386,18 +283,6 @@ def test_a_turn_stop_and_a_cached_answer_on_vllm(
 
 
 # --- the internal listener: two inference replicas ------------------------------------------
-
-
-def cluster_hosts(gw: Gateway, cluster: str) -> dict[str, str]:
-    """host -> health_flags, from Envoy's admin /clusters."""
-    with urllib.request.urlopen(f"{gw.admin_url}/clusters", timeout=10) as reply:
-        lines = reply.read().decode().splitlines()
-    flags = {}
-    for line in lines:
-        parts = line.split("::")
-        if len(parts) == 4 and parts[0] == cluster and parts[2] == "health_flags":
-            flags[parts[1]] = parts[3]
-    return flags
 
 
 def test_internal_listener_routes_by_service(replica_stack: ReplicaStack) -> None:

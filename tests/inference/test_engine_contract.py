@@ -15,9 +15,9 @@ from chatstack.inference.v1 import inference_pb2 as pb
 from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from local_stack.launch.metrics import metric_value
 from tests.fixtures.services import RunningService
 from tests.grpc_errors import error_reason, field_violations
-from tests.metrics_scrape import metric_value
 
 # Tokens the engine itself generated, from its own metrics: vLLM counts every token its engine
 # core produced (so an abort that came late would show); ours counts what the adapter received.

@@ -13,8 +13,8 @@ import pytest
 from chatstack.inference.v1 import inference_pb2 as pb
 from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
 
+from local_stack.launch.metrics import metric_value
 from tests.fixtures.services import VLLM_TEST_SEQS, RunningService
-from tests.metrics_scrape import metric_value
 
 pytestmark = pytest.mark.vllm
 

@@ -31,9 +31,7 @@ from chatstack.inference.v1 import inference_pb2_grpc as ipb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.jwt_keys import init_keys, mint_token
-from tests.fixtures.services import RunningService, cache_args, run_service
-from tests.fixtures.stack import Gateway, gateway_settings_for, start_envoy
-from tests.gateway.test_stack_e2e import (
+from tests.fixtures.gateway_client import (
     SHORT,
     assert_completed,
     call,
@@ -43,6 +41,8 @@ from tests.gateway.test_stack_e2e import (
     user_token,
     wait_for,
 )
+from tests.fixtures.services import RunningService, cache_args, run_service
+from tests.fixtures.stack import Gateway, gateway_settings_for, start_envoy
 
 LONG = {"temperature": 0, "max_tokens": 200}
 STORY = "Tell me a long story about a lighthouse keeper."

@@ -28,7 +28,7 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
 from chat_service.domain import MessageStatus, Role
 from chat_service.store.cassandra_store import CassandraStore
-from tests.fixtures.cassandra_node import CONTACT_POINTS_ENV, CassandraNode
+from local_stack.launch.cassandra import CONTACT_POINTS_ENV, CassandraNode
 from tests.fixtures.services import RunningService, run_service
 from tests.grpc_errors import error_reason
 

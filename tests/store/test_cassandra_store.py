@@ -11,7 +11,7 @@ import pytest
 
 from chat_service.store._codec import to_ms
 from chat_service.store.cassandra_store import CassandraStore
-from tests.store.test_store_contract import BASE_MS, at, make_chat, make_id, new_user
+from tests.store.records import BASE_MS, at, make_chat, make_id, new_user
 
 pytestmark = pytest.mark.cassandra
 

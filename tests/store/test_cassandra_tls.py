@@ -19,7 +19,7 @@ from chat_service.config import ChatSettings
 from chat_service.store.base import StoreUnavailable
 from chat_service.store.cassandra_store import CassandraStore
 from chat_service.store.factory import make_store, tls_context
-from tests.fixtures.cassandra_node import CassandraNode
+from local_stack.launch.cassandra import CassandraNode
 
 pytestmark = pytest.mark.cassandra
 

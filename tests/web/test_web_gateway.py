@@ -24,7 +24,7 @@ from gateway.envoy_config import (
     write_config,
 )
 from gateway.jwt_keys import init_keys
-from tests.fixtures.stack import ENVOY
+from local_stack.launch.envoy import envoy_binary
 from tests.fixtures.web import WebStack
 
 # --- the generated config -------------------------------------------------------------------
@@ -104,7 +104,7 @@ def test_envoy_validates_the_config_with_a_web_route(tmp_path: Path) -> None:
         settings(tmp_path, web_upstreams=["127.0.0.1:8090"]), tmp_path / "envoy.yaml"
     )
     result = subprocess.run(
-        [ENVOY, "--mode", "validate", "-c", str(config), "-l", "error"],
+        [envoy_binary(), "--mode", "validate", "-c", str(config), "-l", "error"],
         capture_output=True,
         text=True,
         timeout=120,

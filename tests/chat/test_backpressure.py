@@ -3,14 +3,15 @@ new turns are refused before anything is stored or assembled."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
+from chatstack.inference.v1.inference_pb2 import ModelInfo
 
 from chat_service.config import ChatSettings
 from chat_service.domain import ChatSettings as ChatOptions
-from chat_service.domain import Sampling
+from chat_service.domain import MessageStatus, Sampling
 from chat_service.service import ChatService
 from chat_service.store.sqlite_store import SqliteStore
 from chat_service.timed_store import TimedStore
@@ -71,3 +72,47 @@ async def test_the_busy_window_never_refuses_users_who_were_not_refused(
     with pytest.raises(ReachedTheModel):
         async for _ in service.complete("patient-user", chat.chat_id, "Hi", "r-1", Sampling()):
             pass
+
+
+class SaturatedModel:
+    """Test double of InferenceClient: a model whose queue is always full (generate refuses
+    every request); prompts are counted one token per message."""
+
+    def busy_for(self, user_id: str) -> float:
+        return 0.0
+
+    async def model(self) -> ModelInfo:
+        return ModelInfo(id="saturated", context_length=2048)
+
+    async def count_prompt(self, messages: Sequence[object], chat_id: str = "") -> int:
+        return len(messages)
+
+    async def count_texts(self, texts: Sequence[str], chat_id: str = "") -> list[int]:
+        return [1 for _ in texts]
+
+    async def generate(self, *args: object, **kwargs: object) -> AsyncIterator[object]:
+        raise ResourceExhausted("the model's queue is full", reason="QUEUE_FULL")
+        yield  # an async generator, as the client's
+
+
+async def test_a_submitted_turn_fails_when_the_model_stays_busy(tmp_path: Path) -> None:
+    """A submitted turn waits for a busy model, but not forever: once the wait is spent
+    (async_busy_wait_s; here almost none) its last attempt marks it failed, never leaves it
+    pending for its lease to expire."""
+    settings = ChatSettings.model_validate(
+        {"sqlite_path": str(tmp_path / "chat.db"), "cache_enabled": False,
+         "async_busy_wait_s": 0.01}
+    )  # fmt: skip
+    store = SqliteStore(settings.sqlite_path)
+    await store.start()
+    try:
+        service = ChatService(TimedStore(store, 5), SaturatedModel(), settings)  # type: ignore[arg-type]
+        chat = await service.create_chat("someone", "", "", ChatOptions())
+        turn = await service.submit("someone", chat.chat_id, "Hi", "s-1", Sampling())
+        await service.wait_published()  # no queue: it ran in process
+        stored = await store.find_turn("someone", chat.chat_id, "s-1")
+        assert stored is not None and stored.assistant.message_id == turn.assistant.message_id
+        assert stored.assistant.status is MessageStatus.FAILED
+        assert "queue is full" in stored.assistant.error
+    finally:
+        await store.close()

@@ -1,0 +1,285 @@
+"""Answering a started turn: from the answer cache when it holds the same question, else from
+the model with the prompt the chat's history policy builds (both are started together: the
+lookup has its own short deadline, and a hit discards the prompt). Then how the turn ended is
+saved, and the work a completed turn leaves behind is handed to the side work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import replace
+from typing import Any
+
+from chat_service import metrics
+from chat_service.admission import TurnKind, UserAdmission
+from chat_service.cache.semantic_cache import CacheHit
+from chat_service.config import ChatSettings
+from chat_service.domain import (
+    ChatRecord,
+    HistoryPolicy,
+    MessageRecord,
+    MessageStatus,
+    Sampling,
+    Turn,
+    utcnow,
+)
+from chat_service.inference_client import InferenceClient
+from chat_service.jobs.jobs import StoreCacheEntry, SummarizeChat
+from chat_service.prompt import Prompt, PromptBuilder
+from chat_service.summarizer import Summarizer
+from chat_service.timed_store import TimedStore
+from chat_service.turn.events import ReplyDelta, ReplyError, ReplyEvent, ReplyFinal, TurnRequest
+from chat_service.turn.lifecycle import Lease, ReplyBuffer, RunMode, TurnLifecycle
+from chat_service.turn.outcome import Outcome, TurnOutcome
+from chat_service.turn.side_work import SideWork
+from chat_service.turn_cache import TurnCache, answer_chunks
+from server_kit.errors import ResourceExhausted, ServiceError, Unavailable
+from server_kit.tracing import tracer
+
+
+def merge_sampling(turn: Sampling, chat: Sampling) -> Sampling:
+    """Per-turn settings win over the chat's; unset fields stay None (engine defaults)."""
+    return Sampling(
+        temperature=turn.temperature if turn.temperature is not None else chat.temperature,
+        top_p=turn.top_p if turn.top_p is not None else chat.top_p,
+        max_tokens=turn.max_tokens if turn.max_tokens is not None else chat.max_tokens,
+        seed=turn.seed if turn.seed is not None else chat.seed,
+    )
+
+
+def _discard(task: asyncio.Future[Any]) -> None:
+    """Cancels a side task whose result is no longer wanted, without an unretrieved-exception
+    warning if it already failed."""
+    task.cancel()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+class Answerer:
+    def __init__(
+        self,
+        store: TimedStore,
+        inference: InferenceClient,
+        settings: ChatSettings,
+        cache: TurnCache | None,
+        lifecycle: TurnLifecycle,
+        side_work: SideWork,
+    ) -> None:
+        self.store = store
+        self.inference = inference
+        self.settings = settings
+        self.cache = cache  # None: the answer cache is off
+        self.lifecycle = lifecycle
+        self.side_work = side_work
+        self.admission: UserAdmission = lifecycle.admission
+        self.prompts = PromptBuilder(store, inference, settings)
+        self.summarizer = Summarizer(store, inference, settings)
+
+    async def reply(
+        self,
+        request: TurnRequest,
+        chat: ChatRecord,
+        turn: Turn,
+        outcome: TurnOutcome,
+        started_at: float,
+        mode: RunMode,
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        """Answers a started turn (from the cache or the model) and stores how it ended."""
+        user_id = request.user_id
+        # A regenerated turn (its earlier attempt failed or was interrupted) starts unmarked.
+        reply = ReplyBuffer(
+            replace(turn.assistant, status=MessageStatus.PENDING, cached=False,
+                    cache_similarity=0.0),
+            started_at,
+        )  # fmt: skip
+        slot = mode.slot
+        renew = (
+            (lambda: self.admission.renew(user_id, TurnKind.STREAM, slot))
+            if slot is not None
+            else None
+        )
+        lease = Lease(self.store, user_id, reply, mode.lease_s, renew)
+        unsaved: ServiceError | None = None
+        merged = merge_sampling(request.sampling, chat.settings.sampling)
+        lookup = (
+            self.cache.start_lookup(user_id, chat, turn.user, merged, request.bypass_cache)
+            if self.cache is not None
+            else None
+        )
+        building = asyncio.ensure_future(self._build_prompt(user_id, chat, turn.user))
+        hit: CacheHit | None = None
+        prompt: Prompt | None = None
+        try:
+            hit = await lookup if lookup is not None else None
+            if hit is not None:
+                _discard(building)
+                async for delta in self._cached_reply(hit, reply):
+                    yield delta
+            else:
+                prompt = await building
+                async for delta in self._generated_reply(chat, turn, prompt, merged, reply):
+                    yield delta
+            await lease.stop()
+            try:
+                await self.store.save_message(user_id, reply.assistant)
+            except ServiceError as exc:
+                # Whole but not stored: it goes on being saved as complete in the background
+                # (a retry of the request id then replays it); the client hears it is not saved.
+                unsaved = exc
+                await self.lifecycle.save_quietly(user_id, reply.assistant)
+        except (asyncio.CancelledError, GeneratorExit):
+            await lease.stop()
+            await self._stopped(user_id, reply, outcome, mode)
+            raise
+        except ServiceError as exc:
+            await lease.stop()
+            await self._failed(user_id, reply, outcome, mode, exc)
+            if not reply.parts:
+                raise  # nothing streamed yet: a plain status (REST clients get 429/503/400)
+            yield ReplyError(exc, reply.assistant.message_id)
+            return
+        finally:
+            await lease.stop()
+            for task in (lookup, building):
+                if task is not None and not task.done():
+                    _discard(task)
+        if unsaved is not None:
+            outcome.outcome, outcome.reason = Outcome.FAILED, unsaved.reason
+            yield ReplyError(unsaved, reply.assistant.message_id)
+            return
+        answer = reply.assistant
+        outcome.outcome, outcome.cached = Outcome.COMPLETE, answer.cached
+        outcome.prompt_tokens = answer.prompt_tokens
+        outcome.completion_tokens = answer.completion_tokens
+        self._after_turn(user_id, chat, turn.user, answer, merged, prompt, cached=hit is not None)
+        yield ReplyFinal(turn.user.message_id, answer)
+
+    async def _stopped(
+        self, user_id: str, reply: ReplyBuffer, outcome: TurnOutcome, mode: RunMode
+    ) -> None:
+        """The client cancelled or disconnected: keep what it saw. A submitted turn stopped by
+        a shutdown goes back to the queue instead."""
+        if mode.requeue_when_stopped:
+            outcome.outcome = Outcome.REQUEUED
+            await self.lifecycle.save_quietly(user_id, replace(
+                reply.assistant, content="", status=MessageStatus.QUEUED, updated_at=utcnow()
+            ))  # fmt: skip
+            return
+        outcome.outcome = Outcome.INTERRUPTED
+        await self.lifecycle.save_quietly(user_id, reply.ended(MessageStatus.INTERRUPTED))
+
+    async def _failed(
+        self,
+        user_id: str,
+        reply: ReplyBuffer,
+        outcome: TurnOutcome,
+        mode: RunMode,
+        exc: ServiceError,
+    ) -> None:
+        if mode.retry_when_busy and isinstance(exc, ResourceExhausted) and not reply.parts:
+            # A submitted turn waits for the model instead of failing: still pending.
+            outcome.outcome, outcome.reason = Outcome.BUSY, exc.reason
+            await self.lifecycle.save_quietly(user_id, reply.ended(MessageStatus.PENDING))
+            raise exc
+        outcome.outcome, outcome.reason = Outcome.FAILED, exc.reason
+        await self.lifecycle.save_quietly(user_id, reply.ended(MessageStatus.FAILED, exc.message))
+
+    async def _build_prompt(self, user_id: str, chat: ChatRecord, user: MessageRecord) -> Prompt:
+        with tracer().start_as_current_span("prompt.build") as span:
+            prompt = await self.prompts.build(user_id, chat, user)
+            span.set_attribute("prompt.policy", prompt.policy.value)
+            span.set_attribute("prompt.tokens", prompt.prompt_tokens)
+            return prompt
+
+    async def _cached_reply(
+        self, hit: CacheHit, reply: ReplyBuffer
+    ) -> AsyncGenerator[ReplyDelta, None]:
+        """Streams a stored answer in word-sized deltas, as a generated one would arrive."""
+        # Marked before streaming: a reply interrupted midway was cached too.
+        reply.assistant = replace(
+            reply.assistant, model=hit.model, cached=True, cache_similarity=hit.similarity
+        )
+        for chunk in answer_chunks(hit.answer):
+            yield reply.seen(chunk)
+        reply.assistant = replace(
+            reply.assistant,
+            content=hit.answer,
+            status=MessageStatus.COMPLETE,
+            updated_at=utcnow(),
+            prompt_tokens=0,  # nothing was generated for this turn
+            completion_tokens=0,
+            finish_reason="stop",
+            error="",
+        )
+
+    async def _generated_reply(
+        self, chat: ChatRecord, turn: Turn, prompt: Prompt, sampling: Sampling, reply: ReplyBuffer
+    ) -> AsyncGenerator[ReplyDelta, None]:
+        """Streams the model's reply to the assembled prompt."""
+        metrics.PROMPT_TOKENS.labels(prompt.policy.value).observe(prompt.prompt_tokens)
+        model = await self.inference.model()
+        wanted = sampling.max_tokens or self.settings.default_max_tokens
+        max_tokens = max(1, min(wanted, model.context_length - prompt.prompt_tokens))
+        final = None
+        # aclosing: if this turn is cancelled, the inference call is cancelled (and the engine
+        # request aborted) now, not when the generator is collected.
+        async with aclosing(
+            self.inference.generate(
+                turn.user.client_request_id,
+                prompt.messages,
+                sampling,
+                max_tokens,
+                chat_id=chat.chat_id,
+                user_id=chat.user_id,
+            )
+        ) as events:
+            async for event in events:
+                if event.HasField("delta"):
+                    yield reply.seen(event.delta.text)
+                else:
+                    final = event.final
+        if final is None:
+            raise Unavailable("the model's stream ended early", reason="INFERENCE_FAILED")
+        reply.assistant = replace(
+            reply.assistant,
+            content="".join(reply.parts),
+            status=MessageStatus.COMPLETE,
+            updated_at=utcnow(),
+            model=final.model,
+            prompt_tokens=final.usage.prompt_tokens,
+            completion_tokens=final.usage.completion_tokens,
+            finish_reason="length" if final.finish_reason == 2 else "stop",
+            error="",
+        )
+
+    def _after_turn(
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        question: MessageRecord,
+        answer: MessageRecord,
+        sampling: Sampling,
+        prompt: Prompt | None,
+        cached: bool,
+    ) -> None:
+        """Work a completed turn leaves behind, off the request path: its tokens charged to the
+        user's budget, the answer cached and, for the summary policy, a summary checkpoint."""
+        chat_id = chat.chat_id
+        if not cached and self.admission.limits.daily_tokens:
+            tokens = answer.prompt_tokens + answer.completion_tokens
+            self.lifecycle.track(self.admission.charge(user_id, tokens), "charging a turn's tokens")
+        if not cached and self.cache is not None and self.cache.wants_store(answer):
+            cache = self.cache
+            self.side_work.offload(
+                StoreCacheEntry(
+                    user_id, chat_id, question.client_request_id, question.message_id,
+                    answer.message_id, sampling.temperature, sampling.top_p, sampling.max_tokens,
+                    sampling.seed,
+                ),
+                lambda: cache.schedule_store(user_id, chat, question, answer, sampling),
+            )  # fmt: skip
+        if prompt is not None and prompt.wants_summary and prompt.policy is HistoryPolicy.SUMMARY:
+            self.side_work.offload(
+                SummarizeChat(user_id, chat_id, answer.message_id),
+                lambda: self.summarizer.schedule(user_id, chat_id),
+            )

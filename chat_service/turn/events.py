@@ -1,0 +1,40 @@
+"""What a caller asks of a turn, and what a turn yields back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chat_service.domain import MessageRecord, Sampling
+from server_kit.errors import ServiceError
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    user_id: str
+    chat_id: str
+    content: str  # the user's message ("" for a submitted turn run from its job)
+    client_request_id: str  # the caller's idempotency key ("" : none, a new turn every time)
+    sampling: Sampling  # the turn's own settings; unset fields fall back to the chat's
+    bypass_cache: bool = False
+
+
+@dataclass(frozen=True)
+class ReplyDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReplyFinal:
+    user_message_id: str
+    assistant: MessageRecord
+
+
+@dataclass(frozen=True)
+class ReplyError:
+    """A failure after the reply started streaming."""
+
+    error: ServiceError
+    assistant_message_id: str
+
+
+ReplyEvent = ReplyDelta | ReplyFinal | ReplyError

@@ -6,7 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 TURNS = Counter(
     "chat_turns_total",
-    "Turns by how they ended, streamed and submitted (service.Outcome)",
+    "Turns by how they ended, streamed and submitted (chat_service/turn/outcome.py)",
     ["outcome"],  # complete | interrupted | failed | replayed | refused | rejected | ...
 )
 STORE_SECONDS = Histogram(

@@ -43,6 +43,7 @@ from chatstack.inference.v1 import inference_pb2_grpc as inf_grpc
 from bench._chat_stack import cache_off_service as service
 from bench._stats import format_table, percentile, ratio, summary, write_results
 from chat_service.domain import (
+    ChatOptions,
     ChatRecord,
     HistoryPolicy,
     MessageRecord,
@@ -51,7 +52,6 @@ from chat_service.domain import (
     Turn,
     utcnow,
 )
-from chat_service.domain import ChatSettings as ChatOptions
 from chat_service.ids import new_id, new_ids
 from chat_service.store.base import HistoryStore
 from chat_service.store.cassandra_store import CassandraStore

@@ -9,8 +9,8 @@ from chatstack.chat.v1 import chat_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chat_service.domain import (
+    ChatOptions,
     ChatRecord,
-    ChatSettings,
     HistoryPolicy,
     MessageRecord,
     MessageStatus,
@@ -84,12 +84,12 @@ def sampling_to_pb(s: Sampling) -> pb.SamplingSettings:
     )
 
 
-def settings_from_pb(s: pb.ChatSettings) -> ChatSettings:
+def settings_from_pb(s: pb.ChatSettings) -> ChatOptions:
     if s.history_policy not in _POLICY_FROM_PB:
         raise InvalidArgument("settings.history_policy", f"unknown policy {s.history_policy}")
     if len(s.model) > 200:
         raise InvalidArgument("settings.model", "longer than 200 characters")
-    return ChatSettings(
+    return ChatOptions(
         history_policy=_POLICY_FROM_PB[s.history_policy],
         model=s.model,
         sampling=sampling_from_pb(s.sampling, "settings.sampling"),

@@ -48,7 +48,10 @@ class Sampling:
 
 
 @dataclass(frozen=True)
-class ChatSettings:
+class ChatOptions:
+    """A chat's own preferences (the API's ChatSettings message); the service's settings are
+    config.ChatSettings."""
+
     # None: the deployment's default policy at the time of each turn.
     history_policy: HistoryPolicy | None = None
     model: str = ""
@@ -61,7 +64,7 @@ class ChatRecord:
     chat_id: str  # UUIDv7 text, time-ordered
     title: str
     system_prompt: str
-    settings: ChatSettings
+    settings: ChatOptions
     created_at: datetime
     updated_at: datetime
     # True when the user supplied the title: then it is never replaced automatically.

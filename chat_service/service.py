@@ -8,8 +8,7 @@ from collections.abc import AsyncGenerator
 
 from chat_service.admission import UserAdmission, UserLimits
 from chat_service.config import ChatSettings
-from chat_service.domain import ChatRecord, MessageRecord, Sampling, Turn, utcnow
-from chat_service.domain import ChatSettings as ChatOptions
+from chat_service.domain import ChatOptions, ChatRecord, MessageRecord, Sampling, Turn, utcnow
 from chat_service.ids import new_id
 from chat_service.inference_client import InferenceClient
 from chat_service.jobs.jobs import GenerateTurn, InvalidateChatCache

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chat_service.domain import ChatSettings, HistoryPolicy, MessageRecord, Sampling
+from chat_service.domain import ChatOptions, HistoryPolicy, MessageRecord, Sampling
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -37,7 +37,7 @@ def norm_id(text: str) -> str:
     return str(uuid.UUID(text))
 
 
-def settings_to_json(settings: ChatSettings) -> str:
+def settings_to_json(settings: ChatOptions) -> str:
     s = settings.sampling
     doc: dict[str, Any] = {
         "history_policy": settings.history_policy.value if settings.history_policy else None,
@@ -52,11 +52,11 @@ def settings_to_json(settings: ChatSettings) -> str:
     return json.dumps(doc, separators=(",", ":"), sort_keys=True)
 
 
-def settings_from_json(text: str | None) -> ChatSettings:
+def settings_from_json(text: str | None) -> ChatOptions:
     doc: dict[str, Any] = json.loads(text) if text else {}
     sampling: dict[str, Any] = doc.get("sampling") or {}
     policy = doc.get("history_policy")
-    return ChatSettings(
+    return ChatOptions(
         history_policy=HistoryPolicy(policy) if policy else None,
         model=doc.get("model") or "",
         sampling=Sampling(

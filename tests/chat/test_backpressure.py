@@ -10,8 +10,7 @@ import pytest
 from chatstack.inference.v1.inference_pb2 import ModelInfo
 
 from chat_service.config import ChatSettings
-from chat_service.domain import ChatSettings as ChatOptions
-from chat_service.domain import MessageStatus, Sampling
+from chat_service.domain import ChatOptions, MessageStatus, Sampling
 from chat_service.service import ChatService
 from chat_service.store.sqlite_store import SqliteStore
 from chat_service.timed_store import TimedStore

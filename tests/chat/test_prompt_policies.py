@@ -11,9 +11,7 @@ import pytest
 
 from chat_service.config import ChatSettings
 from chat_service.domain import (
-    ChatSettings as ChatOptions,
-)
-from chat_service.domain import (
+    ChatOptions,
     HistoryPolicy,
     MessageRecord,
     MessageStatus,

@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from chat_service.domain import (
+    ChatOptions,
     ChatRecord,
-    ChatSettings,
     MessageRecord,
     MessageStatus,
     Role,
@@ -40,7 +40,7 @@ def make_chat(user_id: str, ms: int = BASE_MS, **fields: object) -> ChatRecord:
         chat_id=make_id(ms),
         title="A chat",
         system_prompt="You are helpful.",
-        settings=ChatSettings(),
+        settings=ChatOptions(),
         created_at=at(ms),
         updated_at=at(ms),
     )

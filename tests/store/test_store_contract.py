@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from chat_service.domain import (
+    ChatOptions,
     ChatRecord,
-    ChatSettings,
     HistoryPolicy,
     MessageStatus,
     Role,
@@ -65,7 +65,7 @@ async def test_create_and_get_chat(store: HistoryStore) -> None:
         title="Trip planning",
         title_from_user=True,
         system_prompt="Be brief.",
-        settings=ChatSettings(
+        settings=ChatOptions(
             history_policy=HistoryPolicy.SUMMARY,
             model="smollm2",
             sampling=Sampling(temperature=0.7, top_p=0.9, max_tokens=256, seed=42),
@@ -84,7 +84,7 @@ async def test_default_settings_round_trip(store: HistoryStore) -> None:
     await store.create_chat(chat)
     stored = await store.get_chat(user, chat.chat_id)
     assert stored is not None
-    assert stored.settings == ChatSettings()
+    assert stored.settings == ChatOptions()
     assert stored.title_from_user is False
 
 
@@ -168,7 +168,7 @@ async def test_update_chat(store: HistoryStore) -> None:
         chat,
         title="Renamed ✨",
         title_from_user=True,
-        settings=ChatSettings(history_policy=HistoryPolicy.WINDOW, model="other"),
+        settings=ChatOptions(history_policy=HistoryPolicy.WINDOW, model="other"),
         updated_at=at(BASE_MS + 60_000),
         # not part of an update: these keep their stored values
         system_prompt="ignored",

@@ -19,6 +19,8 @@ import grpc
 from chatstack.chat.v1 import chat_pb2 as pb
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
+from server_kit import headers
+
 
 async def converse(args: argparse.Namespace) -> int:
     metadata = (
@@ -82,7 +84,7 @@ def main() -> None:
     parser.add_argument("--address", default="127.0.0.1:8080", help="Envoy or the chat service")
     parser.add_argument("--token", default="", help="bearer token (through Envoy)")
     parser.add_argument("--user", default="", help="user id (straight to the chat service)")
-    parser.add_argument("--user-header", default="x-chatstack-user")
+    parser.add_argument("--user-header", default=headers.USER_ID)
     parser.add_argument("--chat", default="", help="continue this chat id")
     parser.add_argument("--system", default="", help="system prompt of a new chat")
     args = parser.parse_args()

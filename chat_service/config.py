@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from chat_service.cache.verify import DEFAULT_THRESHOLD
 from chat_service.domain import HistoryPolicy
+from server_kit import headers
 from server_kit.config import ServerSettings
 
 
@@ -41,7 +42,7 @@ class ChatSettings(ServerSettings):
         86_400.0, gt=0, description="jwt: the longest token lifetime accepted (exp - iat)"
     )
     user_header: str = Field(
-        "x-chatstack-user",
+        headers.USER_ID,
         description="header mode: metadata key holding the user id (the gateway sets it from "
         "the verified JWT and strips any client-sent copy)",
     )

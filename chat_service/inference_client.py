@@ -1,4 +1,5 @@
-"""Calls to the inference service, each with a deadline, failures mapped to domain errors."""
+"""Calls to the inference service, each with a deadline, failures mapped to domain errors; a
+generation is streamed as domain events (TextDelta, then GenerationDone), not protobuf."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 
 import grpc
 from chatstack.inference.v1 import inference_pb2 as pb
@@ -14,6 +17,7 @@ from grpc_status import rpc_status
 
 from chat_service.config import ChatSettings
 from chat_service.domain import Role, Sampling
+from server_kit import headers
 from server_kit.caller_auth import token_interceptors
 from server_kit.errors import (
     DeadlineExceeded,
@@ -26,22 +30,50 @@ from server_kit.tracing import client_interceptors
 
 _ROLES = {Role.SYSTEM: pb.ROLE_SYSTEM, Role.USER: pb.ROLE_USER, Role.ASSISTANT: pb.ROLE_ASSISTANT}
 PromptMessages = Sequence[tuple[Role, str]]
-# The gateway's inference cluster hashes on this (chat affinity: a chat's turns reach the
-# replica whose prefix KV cache holds its history); see gateway/envoy_config.py.
-CHAT_ID_METADATA = "x-chat-id"
+
+
+class FinishReason(StrEnum):
+    STOP = "stop"  # end of sequence or a stop string
+    LENGTH = "length"  # max_tokens or the context length reached
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class GenerationDone:
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: FinishReason
+
+
+GenerationEvent = TextDelta | GenerationDone
+
+
+def _event(response: pb.GenerateResponse) -> GenerationEvent:
+    if response.HasField("delta"):
+        return TextDelta(response.delta.text)
+    final = response.final
+    length = final.finish_reason == pb.FINISH_REASON_LENGTH
+    return GenerationDone(
+        model=final.model,
+        prompt_tokens=final.usage.prompt_tokens,
+        completion_tokens=final.usage.completion_tokens,
+        finish_reason=FinishReason.LENGTH if length else FinishReason.STOP,
+    )
+
 
 log = logging.getLogger(__name__)
 MAX_BUSY_USERS = 100_000  # busy windows tracked at once
 
 
-# The inference service's fair queue serves the user with the fewest requests running first.
-FAIRNESS_KEY_METADATA = "x-fairness-key"
-
-
 def _call_metadata(chat_id: str, user_id: str = "") -> tuple[tuple[str, str], ...] | None:
-    pairs = [(CHAT_ID_METADATA, chat_id)] if chat_id else []
+    pairs = [(headers.CHAT_ID, chat_id)] if chat_id else []
     if user_id:
-        pairs.append((FAIRNESS_KEY_METADATA, user_id))
+        pairs.append((headers.FAIRNESS_KEY, user_id))
     return tuple(pairs) or None
 
 
@@ -166,7 +198,7 @@ class InferenceClient:
         max_tokens: int,
         chat_id: str = "",
         user_id: str = "",
-    ) -> AsyncGenerator[pb.GenerateResponse, None]:
+    ) -> AsyncGenerator[GenerationEvent, None]:
         """Streams the engine's events. Cancelling the consumer cancels the RPC, which aborts
         the engine request. `chat_id` (metadata) lets the gateway keep a chat on one replica;
         `user_id`: whose busy window a refusal opens (none for background work)."""
@@ -195,7 +227,7 @@ class InferenceClient:
                     event = await read
                 if event is grpc.aio.EOF:
                     return
-                yield event
+                yield _event(event)
         except grpc.aio.AioRpcError as err:
             error = map_rpc_error(err)
             if isinstance(error, ResourceExhausted) and user_id:

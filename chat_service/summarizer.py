@@ -15,7 +15,7 @@ import logging
 from chat_service import metrics
 from chat_service.config import ChatSettings
 from chat_service.domain import Role, Sampling, SummaryRecord, utcnow
-from chat_service.inference_client import InferenceClient
+from chat_service.inference_client import InferenceClient, TextDelta
 from chat_service.prompt import in_history
 from chat_service.timed_store import TimedStore
 from server_kit.errors import ServiceError
@@ -99,10 +99,10 @@ class Summarizer:
             Sampling(temperature=0.0),
             self.settings.summary_max_tokens,
         ):
-            if event.HasField("delta"):
-                text.append(event.delta.text)
+            if isinstance(event, TextDelta):
+                text.append(event.text)
             else:
-                tokens = event.final.usage.completion_tokens
+                tokens = event.completion_tokens
         summary = "".join(text).strip()
         if not summary:
             return False

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from server_kit import headers
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KEYS_DIR = PROJECT_ROOT / ".run" / "keys"
 DEFAULT_ISSUER = "chatstack-local"
@@ -142,7 +144,7 @@ class GatewaySettings(BaseSettings):
         default_factory=lambda: [DEFAULT_AUDIENCE]
     )
     user_id_header: str = Field(
-        default="x-chatstack-user",
+        default=headers.USER_ID,
         pattern=r"^[a-z0-9][a-z0-9-]*$",
         description="header (gRPC metadata) that carries the authenticated `sub` upstream",
     )

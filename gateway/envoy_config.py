@@ -50,6 +50,7 @@ import yaml
 
 from gateway.config import Endpoint, GatewaySettings
 from gateway.descriptors import transcoder_descriptor_set
+from server_kit import headers
 
 Config = dict[str, Any]
 
@@ -68,8 +69,7 @@ REST_API_PATHS: tuple[Config, ...] = ({"path": "/chat"}, {"path": "/chats"}, {"p
 WEB_HEALTH_PATH = "/ui-config.json"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
 RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
-# gRPC metadata the chat service sets on inference calls: the hash key of chat affinity.
-CHAT_ID_HEADER = "x-chat-id"
+CHAT_ID_HEADER = headers.CHAT_ID  # the hash key of chat affinity
 RATE_LIMIT_USER_KEY = "user"
 BUFFER_FILTER = "envoy.filters.http.buffer"
 # Set by the transcoder on every request it converted from REST.
@@ -408,7 +408,7 @@ def _user_rate_limit(settings: GatewaySettings) -> list[Config]:
                 "rate_limited_as_resource_exhausted": True,
                 "response_headers_to_add": [
                     {
-                        "header": {"key": "retry-after", "value": str(retry_after)},
+                        "header": {"key": headers.RETRY_AFTER, "value": str(retry_after)},
                         "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
                     }
                 ],

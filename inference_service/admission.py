@@ -21,9 +21,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-# Request metadata naming the fairness key (the chat service sends its user's id).
-FAIRNESS_KEY_METADATA = "x-fairness-key"
-
 
 class QueueFull(Exception):
     def __init__(self, running: int, queued: int, own: int | None = None) -> None:

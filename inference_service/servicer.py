@@ -13,7 +13,7 @@ from chatstack.inference.v1 import inference_pb2 as pb
 from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
 
 from inference_service import metrics
-from inference_service.admission import FAIRNESS_KEY_METADATA, Admission, QueueFull
+from inference_service.admission import Admission, QueueFull
 from inference_service.config import InferenceSettings
 from inference_service.convert import (
     check_model,
@@ -24,6 +24,7 @@ from inference_service.convert import (
 )
 from inference_service.engines.base import Engine, PromptTooLong
 from inference_service.types import GenerationRequest, GenerationResult, TokenDelta
+from server_kit import headers
 from server_kit.errors import InvalidArgument, ResourceExhausted, ServiceError
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,6 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
 def _fairness_key(context: grpc.aio.ServicerContext) -> str:
     """Whose request this is, for the fair queue only (admission.py): never an identity."""
     for key, value in context.invocation_metadata() or ():
-        if key == FAIRNESS_KEY_METADATA:
+        if key == headers.FAIRNESS_KEY:
             return value if isinstance(value, str) else value.decode(errors="replace")
     return ""

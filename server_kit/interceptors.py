@@ -21,6 +21,7 @@ import grpc
 from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
 
+from server_kit import headers
 from server_kit.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ async def _abort(context: grpc.aio.ServicerContext, method: str, exc: Exception)
             # The RetryInfo detail, also as a header: Envoy passes it on to REST clients.
             retry_after = str(max(1, math.ceil(exc.retry_after_s)))
             status = status._replace(
-                trailing_metadata=(*status.trailing_metadata, ("retry-after", retry_after))
+                trailing_metadata=(*status.trailing_metadata, (headers.RETRY_AFTER, retry_after))
             )
         await context.abort_with_status(status)
     log.exception("%s: unexpected error", method, exc_info=exc)

@@ -24,7 +24,7 @@ from chat_service.domain import (
     Turn,
     utcnow,
 )
-from chat_service.inference_client import InferenceClient
+from chat_service.inference_client import GenerationDone, InferenceClient, TextDelta
 from chat_service.jobs.jobs import StoreCacheEntry, SummarizeChat
 from chat_service.prompt import Prompt, PromptBuilder
 from chat_service.summarizer import Summarizer
@@ -220,7 +220,7 @@ class Answerer:
         model = await self.inference.model()
         wanted = sampling.max_tokens or self.settings.default_max_tokens
         max_tokens = max(1, min(wanted, model.context_length - prompt.prompt_tokens))
-        final = None
+        final: GenerationDone | None = None
         # aclosing: if this turn is cancelled, the inference call is cancelled (and the engine
         # request aborted) now, not when the generator is collected.
         async with aclosing(
@@ -234,10 +234,10 @@ class Answerer:
             )
         ) as events:
             async for event in events:
-                if event.HasField("delta"):
-                    yield reply.seen(event.delta.text)
+                if isinstance(event, TextDelta):
+                    yield reply.seen(event.text)
                 else:
-                    final = event.final
+                    final = event
         if final is None:
             raise Unavailable("the model's stream ended early", reason="INFERENCE_FAILED")
         reply.assistant = replace(
@@ -246,9 +246,9 @@ class Answerer:
             status=MessageStatus.COMPLETE,
             updated_at=utcnow(),
             model=final.model,
-            prompt_tokens=final.usage.prompt_tokens,
-            completion_tokens=final.usage.completion_tokens,
-            finish_reason="length" if final.finish_reason == 2 else "stop",
+            prompt_tokens=final.prompt_tokens,
+            completion_tokens=final.completion_tokens,
+            finish_reason=final.finish_reason.value,
             error="",
         )
 

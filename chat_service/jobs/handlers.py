@@ -1,4 +1,5 @@
-"""What each job does: the same Summarizer and TurnCache code as the in-process path.
+"""What each job does, wherever it runs: on a queue worker (worker.py) or in the process that
+made it (local.py, when there is no queue or publishing failed).
 
 Every handler may run more than once for one job (at-least-once delivery: a crash before the
 ack, a redelivery after a timeout, a duplicate publish outside the dedup window), so each is
@@ -28,6 +29,7 @@ from chat_service.jobs.jobs import (
 from chat_service.summarizer import Summarizer
 from chat_service.timed_store import TimedStore
 from chat_service.turn_cache import TurnCache
+from server_kit.tracing import tracer
 
 Handler = Callable[[Any], Awaitable[None]]
 
@@ -58,7 +60,8 @@ def make_handlers(
         ):
             return
         sampling = Sampling(job.temperature, job.top_p, job.max_tokens, job.seed)
-        await cache.store_entry(job.user_id, chat, turn.user, turn.assistant, sampling)
+        with tracer().start_as_current_span("cache.store"):
+            await cache.store_entry(job.user_id, chat, turn.user, turn.assistant, sampling)
 
     async def invalidate(job: InvalidateChatCache) -> None:
         if cache is not None:

@@ -269,17 +269,12 @@ class Answerer:
             tokens = answer.prompt_tokens + answer.completion_tokens
             self.lifecycle.track(self.admission.charge(user_id, tokens), "charging a turn's tokens")
         if not cached and self.cache is not None and self.cache.wants_store(answer):
-            cache = self.cache
             self.side_work.offload(
                 StoreCacheEntry(
                     user_id, chat_id, question.client_request_id, question.message_id,
                     answer.message_id, sampling.temperature, sampling.top_p, sampling.max_tokens,
                     sampling.seed,
-                ),
-                lambda: cache.schedule_store(user_id, chat, question, answer, sampling),
+                )
             )  # fmt: skip
         if prompt is not None and prompt.wants_summary and prompt.policy is HistoryPolicy.SUMMARY:
-            self.side_work.offload(
-                SummarizeChat(user_id, chat_id, answer.message_id),
-                lambda: self.summarizer.schedule(user_id, chat_id),
-            )
+            self.side_work.offload(SummarizeChat(user_id, chat_id, answer.message_id))

@@ -89,7 +89,7 @@ class SubmittedTurns:
         # With a queue the turn is durable (another replica runs it if this one dies); without
         # one, or if publishing fails, it runs here as a task (lost if this process dies before
         # it ends: its lease then expires and it reads as interrupted).
-        await self.side_work.publish_or(job, lambda: self._run_in_process(job))
+        await self.side_work.dispatch(job)
         return turn
 
     async def _queue_turn(
@@ -106,9 +106,6 @@ class SubmittedTurns:
         )  # fmt: skip
         await self.store.save_message(user_id, queued)
         return Turn(existing.user, queued)
-
-    def _run_in_process(self, job: GenerateTurn) -> None:
-        self.side_work.run_here(self.run_submitted(job), name=f"turn-{job.chat_id}")
 
     async def get_turn(self, user_id: str, chat_id: str, client_request_id: str) -> Turn:
         await self.lifecycle.chat_of(user_id, chat_id)

@@ -54,7 +54,7 @@ async def test_cache_entry_is_written_via_the_queue_and_deleting_the_chat_remove
         assert not answer.cached and answer.finish_reason == "stop", "raise max_tokens"
         assert published("store_cache_entry", "published") == sent + 1
         await eventually(lambda: processed("store_cache_entry") > before, "the cache store job")
-        assert stack.service.cache is not None and not stack.service.cache._stores  # no task
+        assert stack.service.side_work.local.runs == 0  # nothing ran in process
 
         again = await stack.ask(user, await stack.new_chat(user), question)
         assert again.cached and again.content == answer.content
@@ -96,7 +96,7 @@ async def test_summary_checkpoint_is_computed_via_the_queue(
             ))  # fmt: skip
         before = processed("summarize_chat")
         await stack.ask(user, chat_id, "What was the first question?")
-        assert not stack.service.summarizer._running  # not an in-process task
+        assert stack.service.side_work.local.runs == 0  # not run in process
         await eventually(lambda: processed("summarize_chat") > before, "the summary job", 45)
         summary = await stack.service.store.latest_summary(user, chat_id)
         assert summary is not None and summary.content
@@ -122,7 +122,7 @@ async def test_queue_down_turns_complete_in_process_and_a_stored_job_survives_a_
         answer = await stack.ask(user, await stack.new_chat(user), "What is the capital of Peru?")
         assert answer.status is MessageStatus.COMPLETE
         assert published("store_cache_entry", "fallback") == fallbacks + 1
-        await service.cache.wait_idle()  # the in-process store
+        await service.wait_published()  # the in-process store
         hit = await stack.ask(user, await stack.new_chat(user), "What is the capital of Peru?")
         assert hit.cached
 

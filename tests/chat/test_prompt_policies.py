@@ -118,7 +118,7 @@ async def test_summary_checkpoint_is_computed_and_used(
             )
         ]  # fmt: skip
         assert isinstance(events[-1], ReplyFinal)
-        await service.summarizer.wait_idle()
+        await service.wait_published()  # the summary job, run in process
         summary = await service.store.latest_summary(user, chat.chat_id)
         assert summary is not None and summary.content
         newest = await service.store.recent_messages(user, chat.chat_id, 10, None)

@@ -51,7 +51,8 @@ from typing import Any
 import yaml
 
 from gateway.config import GatewaySettings
-from gateway.envoy_config import ADMIN_HOST, JWKS_CLUSTER, JWT_PROVIDER, WEB_CLUSTER, build_config
+from gateway.envoy_base import ADMIN_HOST, JWKS_CLUSTER, JWT_PROVIDER, WEB_CLUSTER
+from gateway.envoy_config import build_config
 
 Config = dict[str, Any]
 

@@ -24,7 +24,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.config import GatewaySettings
-from gateway.envoy_config import OTLP_CLUSTER, build_config, write_config
+from gateway.envoy_base import OTLP_CLUSTER
+from gateway.envoy_config import build_config, write_config
 from gateway.jwt_keys import init_keys, mint_token
 from local_stack.launch.envoy import envoy_binary, start_envoy
 from server_kit.logs import JsonFormatter

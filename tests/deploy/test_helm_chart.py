@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.envoy_config import WEB_CLUSTER, WEB_HEALTH_PATH
+from gateway.envoy_base import WEB_CLUSTER, WEB_HEALTH_PATH
 from gateway.jwt_keys import init_keys
 from scripts.render_envoy_for_helm import (
     CHAT_PORT,

@@ -14,7 +14,8 @@ from chatstack.chat.v1 import chat_pb2 as pb
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
 from gateway.config import GatewaySettings
-from gateway.envoy_config import CHAT_ID_HEADER, RATE_LIMIT_FILTER, build_config
+from gateway.envoy_base import CHAT_ID_HEADER, RATE_LIMIT_FILTER
+from gateway.envoy_config import build_config
 from gateway.jwt_keys import init_keys
 from local_stack.launch.metrics import metric_value
 from tests.fixtures.gateway_client import (

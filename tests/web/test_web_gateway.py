@@ -16,13 +16,8 @@ from chatstack.chat.v1 import chat_pb2 as pb
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
 from gateway.config import GatewaySettings
-from gateway.envoy_config import (
-    BUFFER_FILTER,
-    TRANSCODER_FILTER,
-    WEB_CLUSTER,
-    build_config,
-    write_config,
-)
+from gateway.envoy_base import BUFFER_FILTER, TRANSCODER_FILTER, WEB_CLUSTER
+from gateway.envoy_config import build_config, write_config
 from gateway.jwt_keys import init_keys
 from local_stack.launch.envoy import envoy_binary
 from tests.fixtures.web import WebStack

@@ -142,3 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stdout.write(render_yaml(settings))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

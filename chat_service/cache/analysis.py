@@ -137,104 +137,124 @@ def _split_token(token: str, terms: frozenset[str]) -> list[str]:
     return [token.strip("'")] if token.strip("'") else []
 
 
-@lru_cache(maxsize=4096)
-def analyze(text: str) -> Analysis:
-    s, terms, capitals = _prepare(text)
-    tokens: list[str] = []
-    for raw in _TOKEN_RE.findall(s):
-        tokens.extend(_split_token(raw, terms))
+class _Scanner:
+    """One pass over a question's tokens: numbers (digits, number words, ordinals, fractions,
+    multipliers), operators, negation, units, role markers and words, in sentence order."""
 
-    intents, tense = question_kind(s), tense_of(s)
-    numbers: list[float] = []
-    digit_ones = 0
-    soft_one = False
-    negated = False
-    noncommutative = False
-    # Each kept token: (stem or marker, is_content, surface)
-    kept: list[tuple[str, bool, str]] = []
-    # Everything in sentence order: content stems, "#<number>", "~<function word>".
-    order: list[str] = []
+    def __init__(self, tokens: list[str], terms: frozenset[str]) -> None:
+        self.tokens, self.terms = tokens, terms
+        self.numbers: list[float] = []
+        self.digit_ones = 0
+        self.soft_one = False
+        self.negated = False
+        self.noncommutative = False
+        # Each kept token: (stem or marker, is_content, surface)
+        self.kept: list[tuple[str, bool, str]] = []
+        # Everything in sentence order: content stems, "#<number>", "~<function word>".
+        self.order: list[str] = []
+        self.i = 0
+        self.previous_was_number = False
 
-    def add_number(value: float) -> None:
-        numbers.append(value)
-        order.append(f"#{value:g}")
+    def scan(self) -> _Scanner:
+        while self.i < len(self.tokens):
+            tok = self.tokens[self.i]
+            value = _number_token(tok)
+            if value is None and self._ordinal(tok):
+                continue
+            if value is None and (tok in lex.NUMBER_WORDS or tok in lex.FRACTION_WORDS):
+                self._number_words(tok)
+            elif value is not None:
+                self._digits(tok, value)
+            elif not self._operator(tok):
+                self._word(tok)
+        return self
 
-    def keep(entry: tuple[str, bool, str]) -> None:
-        kept.append(entry)
-        order.append(entry[0] if entry[1] else "~" + entry[0])
+    def _add_number(self, value: float) -> None:
+        self.numbers.append(value)
+        self.order.append(f"#{value:g}")
 
-    i = 0
-    previous_was_number = False
-    while i < len(tokens):
-        tok = tokens[i]
-        value = _number_token(tok)
-        if value is None and _ORDINAL_RE.match(tok):
-            add_number(float(_ORDINAL_RE.match(tok).group(1)))  # type: ignore[union-attr]
-            previous_was_number = True
-            i += 1
-            continue
-        if value is None and tok in lex.ORDINALS and not (tok == "second" and previous_was_number):
-            add_number(float(lex.ORDINALS[tok]))
-            previous_was_number = True
-            i += 1
-            continue
-        if value is None and (tok in lex.NUMBER_WORDS or tok in lex.FRACTION_WORDS):
-            if tok == "one":
-                soft_one = True
-                previous_was_number = True
+    def _keep(self, entry: tuple[str, bool, str]) -> None:
+        self.kept.append(entry)
+        self.order.append(entry[0] if entry[1] else "~" + entry[0])
+
+    def _ordinal(self, tok: str) -> bool:
+        """ "3rd", "third" (not "second" after a number: "5 seconds" is a unit)."""
+        match = _ORDINAL_RE.match(tok)
+        if match:
+            value = float(match.group(1))
+        elif tok in lex.ORDINALS and not (tok == "second" and self.previous_was_number):
+            value = float(lex.ORDINALS[tok])
+        else:
+            return False
+        self._add_number(value)
+        self.previous_was_number = True
+        self.i += 1
+        return True
+
+    def _number_words(self, tok: str) -> None:
+        """ "twenty-five", "two thousand and ten", "three quarters"; a lone "one" is soft."""
+        tokens = self.tokens
+        self.previous_was_number = True
+        if tok == "one":
+            self.soft_one = True
+            self.i += 1
+            return
+        total = 0.0
+        current = 0.0
+        i = self.i
+        while i < len(tokens) and (
+            (tokens[i] == "-" and i + 1 < len(tokens) and tokens[i + 1] in lex.NUMBER_WORDS)
+            or tokens[i] in lex.NUMBER_WORDS
+            or (tokens[i] in lex.MULTIPLIERS and len(tokens[i]) > 2)
+            or tokens[i] == "and"
+            or tokens[i] in lex.FRACTION_WORDS
+        ):
+            word = tokens[i]
+            if word == "-":
                 i += 1
                 continue
-            total = 0.0
-            current = 0.0
-            while i < len(tokens) and (
-                (tokens[i] == "-" and i + 1 < len(tokens) and tokens[i + 1] in lex.NUMBER_WORDS)
-                or tokens[i] in lex.NUMBER_WORDS
-                or (tokens[i] in lex.MULTIPLIERS and len(tokens[i]) > 2)
-                or tokens[i] == "and"
-                or tokens[i] in lex.FRACTION_WORDS
-            ):
-                word = tokens[i]
-                if word == "-":
+            if word == "and":
+                if i + 1 < len(tokens) and tokens[i + 1] in lex.NUMBER_WORDS:
                     i += 1
                     continue
-                if word == "and":
-                    if i + 1 < len(tokens) and tokens[i + 1] in lex.NUMBER_WORDS:
-                        i += 1
-                        continue
-                    break
-                if word in lex.FRACTION_WORDS:
-                    current += lex.FRACTION_WORDS[word]
-                elif word in lex.MULTIPLIERS:
-                    current = max(current, 1.0) * lex.MULTIPLIERS[word]
-                    if lex.MULTIPLIERS[word] >= 1000:
-                        total += current
-                        current = 0.0
-                elif 10 <= current < 100 and lex.NUMBER_WORDS[word] >= 10:
-                    # "nineteen sixty-nine", "twenty twenty-four": a year said in two parts
-                    current = current * 100 + lex.NUMBER_WORDS[word]
-                else:
-                    current += lex.NUMBER_WORDS[word]
-                i += 1
-            add_number(total + current)
-            previous_was_number = True
-            continue
-        if value is not None:
-            # "5 million", "2.5k"
-            if i + 1 < len(tokens) and tokens[i + 1] in lex.MULTIPLIERS:
-                multiplier = tokens[i + 1]
-                if len(multiplier) > 2 or multiplier in {"k", "bn"}:
-                    value *= lex.MULTIPLIERS[multiplier]
-                    i += 1
-            if value == 1.0 and tok in {"1", "1.0"}:
-                digit_ones += 1
+                break
+            if word in lex.FRACTION_WORDS:
+                current += lex.FRACTION_WORDS[word]
+            elif word in lex.MULTIPLIERS:
+                current = max(current, 1.0) * lex.MULTIPLIERS[word]
+                if lex.MULTIPLIERS[word] >= 1000:
+                    total += current
+                    current = 0.0
+            elif 10 <= current < 100 and lex.NUMBER_WORDS[word] >= 10:
+                # "nineteen sixty-nine", "twenty twenty-four": a year said in two parts
+                current = current * 100 + lex.NUMBER_WORDS[word]
             else:
-                add_number(value)
-            previous_was_number = True
+                current += lex.NUMBER_WORDS[word]
             i += 1
-            continue
-        if (
+        self.i = i
+        self._add_number(total + current)
+
+    def _digits(self, tok: str, value: float) -> None:
+        """ "5", "2.5k", "5 million"; a digit 1 is counted apart (it is often an article)."""
+        tokens, i = self.tokens, self.i
+        if i + 1 < len(tokens) and tokens[i + 1] in lex.MULTIPLIERS:
+            multiplier = tokens[i + 1]
+            if len(multiplier) > 2 or multiplier in {"k", "bn"}:
+                value *= lex.MULTIPLIERS[multiplier]
+                self.i += 1
+        if value == 1.0 and tok in {"1", "1.0"}:
+            self.digit_ones += 1
+        else:
+            self._add_number(value)
+        self.previous_was_number = True
+        self.i += 1
+
+    def _operator(self, tok: str) -> bool:
+        """ "5 + 3" / "5 - 3", "x^2 - 5x": an operator between operands is content."""
+        tokens, i = self.tokens, self.i
+        if not (
             tok in lex.OPERATORS
-            and (previous_was_number or (i > 0 and _algebraic(tokens[i - 1])))
+            and (self.previous_was_number or (i > 0 and _algebraic(tokens[i - 1])))
             and i + 1 < len(tokens)
             and (
                 _number_token(tokens[i + 1]) is not None
@@ -242,36 +262,39 @@ def analyze(text: str) -> Analysis:
                 or _algebraic(tokens[i + 1])
             )
         ):
-            # "5 + 3" / "5 - 3", "x^2 - 5x": the operator is content
-            keep((lex.OPERATORS[tok], True, lex.OPERATORS[tok]))
-            noncommutative = noncommutative or tok in "-/^"
-            previous_was_number = False
-            i += 1
-            continue
+            return False
+        self._keep((lex.OPERATORS[tok], True, lex.OPERATORS[tok]))
+        self.noncommutative = self.noncommutative or tok in "-/^"
+        self.previous_was_number = False
+        self.i += 1
+        return True
+
+    def _word(self, tok: str) -> None:
         if tok in lex.SOFT_ONE:
-            soft_one = True
-        if tok in lex.NONCOMMUTATIVE and previous_was_number:
-            noncommutative = True  # "10 divided by 2", "20% of 80": the numbers' order matters
+            self.soft_one = True
+        if tok in lex.NONCOMMUTATIVE and self.previous_was_number:
+            self.noncommutative = True  # "10 divided by 2", "20% of 80": the order matters
+        self.i += 1
         if tok in lex.NEGATIONS:
-            negated = True
-            previous_was_number = False
-            i += 1
-            continue
+            self.negated = True
+            self.previous_was_number = False
+            return
         unit = None
-        if previous_was_number and tok in lex.UNITS_AFTER_NUMBER:
+        if self.previous_was_number and tok in lex.UNITS_AFTER_NUMBER:
             unit = lex.UNITS_AFTER_NUMBER[tok]
         elif tok in lex.UNITS and (len(tok) > 1 or tok in "$€£¥₹%°"):
             unit = lex.UNITS[tok]
+        self.previous_was_number = False
         if unit is not None:
-            keep((unit, True, tok))
+            self._keep((unit, True, tok))
         elif tok in lex.SOURCE_MARKERS or tok in lex.TARGET_MARKERS:
-            keep((tok, False, tok))
+            self._keep((tok, False, tok))
             if tok in {"vs", "versus"}:
-                keep(("vs", True, tok))
-        elif tok in terms:
-            keep((tok, True, tok))
+                self._keep(("vs", True, tok))
+        elif tok in self.terms:
+            self._keep((tok, True, tok))
         elif tok in lex.STOPWORDS or (len(tok) == 1 and not tok.isalnum()):
-            keep((tok, False, tok))
+            self._keep((tok, False, tok))
         else:
             stem = lex.stem(tok)
             is_content = (
@@ -279,41 +302,44 @@ def analyze(text: str) -> Analysis:
                 and tok not in lex.STOPWORDS
                 and not misspelled_stopword(tok)
             )
-            keep((stem, is_content, tok))
-        previous_was_number = False
-        i += 1
+            self._keep((stem, is_content, tok))
 
-    sources, targets = _roles(kept)
+
+@lru_cache(maxsize=4096)
+def analyze(text: str) -> Analysis:
+    s, terms, capitals = _prepare(text)
+    tokens: list[str] = []
+    for raw in _TOKEN_RE.findall(s):
+        tokens.extend(_split_token(raw, terms))
+    scan = _Scanner(tokens, terms).scan()
+    sources, targets = _roles(scan.kept)
     implied: set[str] = set()
     if targets & lex.UNIT_NAMES:
         implied |= lex.CONVERT_VERBS  # "convert 5 km to miles" = "5 km in miles"
     if targets & lex.LANGUAGES:
         implied |= lex.TRANSLATE_VERBS  # "translate X into French" = "say X in French"
     kept = [
-        (stem, is_content and stem not in implied, surface) for stem, is_content, surface in kept
+        (stem, is_content and stem not in implied, surface)
+        for stem, is_content, surface in scan.kept
     ]
-    content = tuple(stem for stem, is_content, _ in kept if is_content)
     words = {stem: surface for stem, is_content, surface in kept if is_content}
-    categories: dict[str, str] = {}
-    for stem, surface in words.items():
-        categories[stem] = _category(stem, surface, terms, capitals)
     return Analysis(
         text=s,
         terms=terms,
-        numbers=tuple(numbers),
-        digit_ones=digit_ones,
-        soft_one=soft_one,
-        noncommutative=noncommutative,
-        negated=negated,
-        intents=frozenset(intents),
-        content=content,
+        numbers=tuple(scan.numbers),
+        digit_ones=scan.digit_ones,
+        soft_one=scan.soft_one,
+        noncommutative=scan.noncommutative,
+        negated=scan.negated,
+        intents=frozenset(question_kind(s)),
+        content=tuple(stem for stem, is_content, _ in kept if is_content),
         words=words,
-        categories=categories,
+        categories={stem: _category(stem, surf, terms, capitals) for stem, surf in words.items()},
         sources=frozenset(sources),
         targets=frozenset(targets),
-        tense=tense,
+        tense=tense_of(s),
         triples=_triples(kept),
-        order=_numbered(order),
+        order=_numbered(scan.order),
     )
 
 

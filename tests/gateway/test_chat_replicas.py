@@ -17,14 +17,14 @@ from typing import Any, BinaryIO
 import pytest
 
 from chat_service.cache.store import CacheStore
-from local_stack.__main__ import (
+from local_stack.launch.metrics import metric_value
+from local_stack.options import (
     chat_ports,
     check_ports,
     inference_ports,
     place_ports,
     shared_cache,
 )
-from local_stack.launch.metrics import metric_value
 from tests.fixtures.gateway_client import (
     assert_completed,
     call,

@@ -46,7 +46,6 @@ import re
 import ssl
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cassandra import (
@@ -71,25 +70,27 @@ from cassandra.query import BatchStatement, BatchType, dict_factory
 from chat_service.domain import (
     ChatRecord,
     MessageRecord,
-    MessageStatus,
-    Role,
     SummaryRecord,
     Turn,
 )
 from chat_service.ids import unix_ms_of
 from chat_service.store._codec import (
-    from_ms,
     norm_id,
     normalize_message,
-    settings_from_json,
     settings_to_json,
     to_ms,
 )
 from chat_service.store.base import HistoryStore, StoreUnavailable
-from chat_service.store.cassandra_ledger import (
-    CassandraLedger,
-    ledger_statements,
-    ledger_tables,
+from chat_service.store.cassandra_ledger import CassandraLedger
+from chat_service.store.cassandra_schema import (
+    Row,
+    chat_from_row,
+    cql_literal,
+    is_complete_chat,
+    message_from_row,
+    migrations,
+    statements,
+    utc,
 )
 
 BUCKET_MS = 30 * 24 * 3600 * 1000
@@ -97,7 +98,6 @@ BUCKET_MS = 30 * 24 * 3600 * 1000
 # (Cassandra warns on batches over 5 kB and rejects them over 50 kB).
 _DELETE_BATCH = 50
 
-Row = dict[str, Any]
 
 # Errors that mean "the cluster cannot serve this now": the service answers UNAVAILABLE.
 _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -123,177 +123,10 @@ _RECONNECT_MAX_DELAY_S = 5.0
 # Schema changes wait for every node to agree; a cold or busy node can take many seconds.
 _DDL_TIMEOUT_S = 60.0
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
-_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def bucket_of(message_id: str) -> int:
     return unix_ms_of(message_id) // BUCKET_MS
-
-
-def _migrations(ks: str) -> list[list[str]]:
-    """Schema versions, applied in order; each statement is idempotent (IF NOT EXISTS) so a
-    migration interrupted halfway simply runs again."""
-    return [
-        [
-            f"""CREATE TABLE IF NOT EXISTS {ks}.chats_by_user (
-                user_id text,
-                chat_id uuid,
-                title text,
-                title_from_user boolean,
-                system_prompt text,
-                settings text,
-                created_at timestamp,
-                updated_at timestamp,
-                PRIMARY KEY ((user_id), chat_id)
-            ) WITH CLUSTERING ORDER BY (chat_id DESC)""",
-            f"""CREATE TABLE IF NOT EXISTS {ks}.messages (
-                user_id text,
-                chat_id uuid,
-                bucket int,
-                message_id uuid,
-                role text,
-                content text,
-                status text,
-                created_at timestamp,
-                updated_at timestamp,
-                client_request_id text,
-                model text,
-                prompt_tokens int,
-                completion_tokens int,
-                cached boolean,
-                cache_similarity double,
-                finish_reason text,
-                error text,
-                PRIMARY KEY ((user_id, chat_id, bucket), message_id)
-            ) WITH CLUSTERING ORDER BY (message_id DESC)""",
-            f"""CREATE TABLE IF NOT EXISTS {ks}.message_buckets (
-                user_id text,
-                chat_id uuid,
-                bucket int,
-                PRIMARY KEY ((user_id, chat_id), bucket)
-            ) WITH CLUSTERING ORDER BY (bucket DESC)""",
-            # ~100 bytes per turn: a chat would need a million turns to reach 100 MB.
-            f"""CREATE TABLE IF NOT EXISTS {ks}.turns_by_request (
-                user_id text,
-                chat_id uuid,
-                client_request_id text,
-                user_message_id uuid,
-                assistant_message_id uuid,
-                PRIMARY KEY ((user_id, chat_id), client_request_id)
-            )""",
-            f"""CREATE TABLE IF NOT EXISTS {ks}.summaries (
-                user_id text,
-                chat_id uuid,
-                upto_message_id uuid,
-                content text,
-                token_count int,
-                created_at timestamp,
-                PRIMARY KEY ((user_id, chat_id), upto_message_id)
-            ) WITH CLUSTERING ORDER BY (upto_message_id DESC)""",
-        ],
-        ledger_tables(ks),  # 2: per-user admission (slots, turn starts, daily token usage)
-    ]
-
-
-_CHAT_COLS = (
-    "user_id, chat_id, title, title_from_user, system_prompt, settings, created_at, updated_at"
-)
-_MSG_COLS = (
-    "chat_id, message_id, role, content, status, created_at, updated_at, client_request_id,"
-    " model, prompt_tokens, completion_tokens, cached, cache_similarity, finish_reason, error"
-)
-
-
-def _statements(ks: str) -> dict[str, str]:
-    chat_key = "user_id = ? AND chat_id = ?"
-    return {
-        "insert_chat": f"INSERT INTO {ks}.chats_by_user ({_CHAT_COLS})"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        "get_chat": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user WHERE {chat_key}",
-        "list_chats": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user WHERE user_id = ? LIMIT ?",
-        "list_chats_before": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user"
-        " WHERE user_id = ? AND chat_id < ? LIMIT ?",
-        "update_chat": f"UPDATE {ks}.chats_by_user SET title = ?, title_from_user = ?,"
-        f" settings = ?, updated_at = ? WHERE {chat_key}",
-        "delete_chat": f"DELETE FROM {ks}.chats_by_user WHERE {chat_key}",
-        "insert_message": f"INSERT INTO {ks}.messages (user_id, bucket, {_MSG_COLS})"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        "get_message": f"SELECT {_MSG_COLS} FROM {ks}.messages"
-        f" WHERE {chat_key} AND bucket = ? AND message_id = ?",
-        "recent": f"SELECT {_MSG_COLS} FROM {ks}.messages WHERE {chat_key} AND bucket = ? LIMIT ?",
-        "recent_before": f"SELECT {_MSG_COLS} FROM {ks}.messages"
-        f" WHERE {chat_key} AND bucket = ? AND message_id < ? LIMIT ?",
-        "delete_messages": f"DELETE FROM {ks}.messages WHERE {chat_key} AND bucket = ?",
-        "insert_bucket": f"INSERT INTO {ks}.message_buckets (user_id, chat_id, bucket)"
-        " VALUES (?, ?, ?)",
-        "buckets": f"SELECT bucket FROM {ks}.message_buckets WHERE {chat_key}",
-        "buckets_upto": f"SELECT bucket FROM {ks}.message_buckets WHERE {chat_key} AND bucket <= ?",
-        "delete_buckets": f"DELETE FROM {ks}.message_buckets WHERE {chat_key}",
-        "insert_turn": f"INSERT INTO {ks}.turns_by_request (user_id, chat_id,"
-        " client_request_id, user_message_id, assistant_message_id) VALUES (?, ?, ?, ?, ?)",
-        "get_turn": f"SELECT user_message_id, assistant_message_id FROM {ks}.turns_by_request"
-        f" WHERE {chat_key} AND client_request_id = ?",
-        "delete_turns": f"DELETE FROM {ks}.turns_by_request WHERE {chat_key}",
-        "insert_summary": f"INSERT INTO {ks}.summaries (user_id, chat_id, upto_message_id,"
-        " content, token_count, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        "latest_summary": f"SELECT chat_id, upto_message_id, content, token_count, created_at"
-        f" FROM {ks}.summaries WHERE {chat_key} LIMIT 1",
-        "delete_summaries": f"DELETE FROM {ks}.summaries WHERE {chat_key}",
-        **ledger_statements(ks),
-    }
-
-
-def _cql_literal(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _ts(value: datetime | None) -> datetime:
-    """A timestamp read back from the driver (naive UTC, float-derived): aware UTC, exact ms."""
-    if value is None:
-        return from_ms(0)
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    micros = (value - _NAIVE_EPOCH) // timedelta(microseconds=1)
-    return from_ms((micros + 500) // 1000)
-
-
-def _chat_from_row(row: Row) -> ChatRecord:
-    return ChatRecord(
-        user_id=row["user_id"],
-        chat_id=str(row["chat_id"]),
-        title=row["title"] or "",
-        system_prompt=row["system_prompt"] or "",
-        settings=settings_from_json(row["settings"]),
-        created_at=_ts(row["created_at"]),
-        updated_at=_ts(row["updated_at"]),
-        title_from_user=bool(row["title_from_user"]),
-    )
-
-
-def _is_complete_chat(row: Row) -> bool:
-    # update_chat racing delete_chat can resurrect a partial row (an UPDATE writes only its
-    # columns): such a row has no created_at and counts as deleted.
-    return row["created_at"] is not None
-
-
-def _message_from_row(row: Row) -> MessageRecord:
-    return MessageRecord(
-        chat_id=str(row["chat_id"]),
-        message_id=str(row["message_id"]),
-        role=Role(row["role"]),
-        content=row["content"] or "",
-        status=MessageStatus(row["status"]),
-        created_at=_ts(row["created_at"]),
-        updated_at=_ts(row["updated_at"]),
-        client_request_id=row["client_request_id"] or "",
-        model=row["model"] or "",
-        prompt_tokens=row["prompt_tokens"] or 0,
-        completion_tokens=row["completion_tokens"] or 0,
-        cached=bool(row["cached"]),
-        cache_similarity=row["cache_similarity"] or 0.0,
-        finish_reason=row["finish_reason"] or "",
-        error=row["error"] or "",
-    )
 
 
 class CassandraStore(CassandraLedger, HistoryStore):
@@ -372,7 +205,7 @@ class CassandraStore(CassandraLedger, HistoryStore):
             session = cluster.connect()
             self._migrate(session)
             self._ps = {
-                name: self._prepare(session, cql) for name, cql in _statements(self._ks).items()
+                name: self._prepare(session, cql) for name, cql in statements(self._ks).items()
             }
         except BaseException:
             cluster.shutdown()
@@ -391,7 +224,7 @@ class CassandraStore(CassandraLedger, HistoryStore):
             return session.execute(cql, params, timeout=max(self._timeout, _DDL_TIMEOUT_S))
 
         replication = ", ".join(
-            f"{_cql_literal(k)}: {_cql_literal(v)}" for k, v in self._replication.items()
+            f"{cql_literal(k)}: {cql_literal(v)}" for k, v in self._replication.items()
         )
         run(f"CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = {{{replication}}}")
         run(
@@ -400,9 +233,9 @@ class CassandraStore(CassandraLedger, HistoryStore):
         )
         row = run(f"SELECT version FROM {ks}.schema_version WHERE component = 'history'").one()
         version: int = row["version"] if row else 0
-        migrations = _migrations(ks)
-        for number, statements in enumerate(migrations[version:], start=version + 1):
-            for statement in statements:
+        steps = migrations(ks)
+        for number, step in enumerate(steps[version:], start=version + 1):
+            for statement in step:
                 run(statement)
             run(
                 f"INSERT INTO {ks}.schema_version (component, version, applied_at)"
@@ -515,7 +348,7 @@ class CassandraStore(CassandraLedger, HistoryStore):
 
     async def get_chat(self, user_id: str, chat_id: str) -> ChatRecord | None:
         row = await self._one("get_chat", (user_id, uuid.UUID(chat_id)))
-        return _chat_from_row(row) if row and _is_complete_chat(row) else None
+        return chat_from_row(row) if row and is_complete_chat(row) else None
 
     async def list_chats(
         self, user_id: str, limit: int, before_chat_id: str | None = None
@@ -528,7 +361,7 @@ class CassandraStore(CassandraLedger, HistoryStore):
                 rows = await self._execute(self._stmt("list_chats"), (user_id, want))
             else:
                 rows = await self._execute(self._stmt("list_chats_before"), (user_id, cursor, want))
-            chats.extend(_chat_from_row(r) for r in rows if _is_complete_chat(r))
+            chats.extend(chat_from_row(r) for r in rows if is_complete_chat(r))
             if len(rows) < want:
                 break
             cursor = rows[-1]["chat_id"]  # partial rows were skipped: read on past them
@@ -572,7 +405,7 @@ class CassandraStore(CassandraLedger, HistoryStore):
     ) -> MessageRecord | None:
         bucket = bucket_of(str(message_id))
         row = await self._one("get_message", (user_id, chat_id, bucket, message_id))
-        return _message_from_row(row) if row else None
+        return message_from_row(row) if row else None
 
     async def find_turn(self, user_id: str, chat_id: str, client_request_id: str) -> Turn | None:
         chat = uuid.UUID(chat_id)
@@ -645,7 +478,7 @@ class CassandraStore(CassandraLedger, HistoryStore):
                 rows = await self._execute(
                     self._stmt("recent_before"), (*key, row["bucket"], before, want)
                 )
-            messages.extend(_message_from_row(r) for r in rows)
+            messages.extend(message_from_row(r) for r in rows)
             if len(messages) >= limit:
                 break
         return messages
@@ -674,5 +507,5 @@ class CassandraStore(CassandraLedger, HistoryStore):
             upto_message_id=str(row["upto_message_id"]),
             content=row["content"] or "",
             token_count=row["token_count"] or 0,
-            created_at=_ts(row["created_at"]),
+            created_at=utc(row["created_at"]),
         )

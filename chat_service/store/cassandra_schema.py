@@ -1,0 +1,181 @@
+"""The Cassandra store's schema and rows: the migrations that create its tables (applied in order,
+recorded in schema_version), its prepared statements by name, and rows converted to records.
+Table design and why: cassandra_store.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chat_service.domain import ChatRecord, MessageRecord, MessageStatus, Role
+from chat_service.store._codec import from_ms, settings_from_json
+from chat_service.store.cassandra_ledger import ledger_statements, ledger_tables
+
+Row = dict[str, Any]
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+def migrations(ks: str) -> list[list[str]]:
+    """Schema versions, applied in order; each statement is idempotent (IF NOT EXISTS) so a
+    migration interrupted halfway simply runs again."""
+    return [
+        [
+            f"""CREATE TABLE IF NOT EXISTS {ks}.chats_by_user (
+                user_id text,
+                chat_id uuid,
+                title text,
+                title_from_user boolean,
+                system_prompt text,
+                settings text,
+                created_at timestamp,
+                updated_at timestamp,
+                PRIMARY KEY ((user_id), chat_id)
+            ) WITH CLUSTERING ORDER BY (chat_id DESC)""",
+            f"""CREATE TABLE IF NOT EXISTS {ks}.messages (
+                user_id text,
+                chat_id uuid,
+                bucket int,
+                message_id uuid,
+                role text,
+                content text,
+                status text,
+                created_at timestamp,
+                updated_at timestamp,
+                client_request_id text,
+                model text,
+                prompt_tokens int,
+                completion_tokens int,
+                cached boolean,
+                cache_similarity double,
+                finish_reason text,
+                error text,
+                PRIMARY KEY ((user_id, chat_id, bucket), message_id)
+            ) WITH CLUSTERING ORDER BY (message_id DESC)""",
+            f"""CREATE TABLE IF NOT EXISTS {ks}.message_buckets (
+                user_id text,
+                chat_id uuid,
+                bucket int,
+                PRIMARY KEY ((user_id, chat_id), bucket)
+            ) WITH CLUSTERING ORDER BY (bucket DESC)""",
+            # ~100 bytes per turn: a chat would need a million turns to reach 100 MB.
+            f"""CREATE TABLE IF NOT EXISTS {ks}.turns_by_request (
+                user_id text,
+                chat_id uuid,
+                client_request_id text,
+                user_message_id uuid,
+                assistant_message_id uuid,
+                PRIMARY KEY ((user_id, chat_id), client_request_id)
+            )""",
+            f"""CREATE TABLE IF NOT EXISTS {ks}.summaries (
+                user_id text,
+                chat_id uuid,
+                upto_message_id uuid,
+                content text,
+                token_count int,
+                created_at timestamp,
+                PRIMARY KEY ((user_id, chat_id), upto_message_id)
+            ) WITH CLUSTERING ORDER BY (upto_message_id DESC)""",
+        ],
+        ledger_tables(ks),  # 2: per-user admission (slots, turn starts, daily token usage)
+    ]
+
+
+_CHAT_COLS = (
+    "user_id, chat_id, title, title_from_user, system_prompt, settings, created_at, updated_at"
+)
+_MSG_COLS = (
+    "chat_id, message_id, role, content, status, created_at, updated_at, client_request_id,"
+    " model, prompt_tokens, completion_tokens, cached, cache_similarity, finish_reason, error"
+)
+
+
+def statements(ks: str) -> dict[str, str]:
+    chat_key = "user_id = ? AND chat_id = ?"
+    return {
+        "insert_chat": f"INSERT INTO {ks}.chats_by_user ({_CHAT_COLS})"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "get_chat": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user WHERE {chat_key}",
+        "list_chats": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user WHERE user_id = ? LIMIT ?",
+        "list_chats_before": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user"
+        " WHERE user_id = ? AND chat_id < ? LIMIT ?",
+        "update_chat": f"UPDATE {ks}.chats_by_user SET title = ?, title_from_user = ?,"
+        f" settings = ?, updated_at = ? WHERE {chat_key}",
+        "delete_chat": f"DELETE FROM {ks}.chats_by_user WHERE {chat_key}",
+        "insert_message": f"INSERT INTO {ks}.messages (user_id, bucket, {_MSG_COLS})"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "get_message": f"SELECT {_MSG_COLS} FROM {ks}.messages"
+        f" WHERE {chat_key} AND bucket = ? AND message_id = ?",
+        "recent": f"SELECT {_MSG_COLS} FROM {ks}.messages WHERE {chat_key} AND bucket = ? LIMIT ?",
+        "recent_before": f"SELECT {_MSG_COLS} FROM {ks}.messages"
+        f" WHERE {chat_key} AND bucket = ? AND message_id < ? LIMIT ?",
+        "delete_messages": f"DELETE FROM {ks}.messages WHERE {chat_key} AND bucket = ?",
+        "insert_bucket": f"INSERT INTO {ks}.message_buckets (user_id, chat_id, bucket)"
+        " VALUES (?, ?, ?)",
+        "buckets": f"SELECT bucket FROM {ks}.message_buckets WHERE {chat_key}",
+        "buckets_upto": f"SELECT bucket FROM {ks}.message_buckets WHERE {chat_key} AND bucket <= ?",
+        "delete_buckets": f"DELETE FROM {ks}.message_buckets WHERE {chat_key}",
+        "insert_turn": f"INSERT INTO {ks}.turns_by_request (user_id, chat_id,"
+        " client_request_id, user_message_id, assistant_message_id) VALUES (?, ?, ?, ?, ?)",
+        "get_turn": f"SELECT user_message_id, assistant_message_id FROM {ks}.turns_by_request"
+        f" WHERE {chat_key} AND client_request_id = ?",
+        "delete_turns": f"DELETE FROM {ks}.turns_by_request WHERE {chat_key}",
+        "insert_summary": f"INSERT INTO {ks}.summaries (user_id, chat_id, upto_message_id,"
+        " content, token_count, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "latest_summary": f"SELECT chat_id, upto_message_id, content, token_count, created_at"
+        f" FROM {ks}.summaries WHERE {chat_key} LIMIT 1",
+        "delete_summaries": f"DELETE FROM {ks}.summaries WHERE {chat_key}",
+        **ledger_statements(ks),
+    }
+
+
+def cql_literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def utc(value: datetime | None) -> datetime:
+    """A timestamp read back from the driver (naive UTC, float-derived): aware UTC, exact ms."""
+    if value is None:
+        return from_ms(0)
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    micros = (value - _NAIVE_EPOCH) // timedelta(microseconds=1)
+    return from_ms((micros + 500) // 1000)
+
+
+def chat_from_row(row: Row) -> ChatRecord:
+    return ChatRecord(
+        user_id=row["user_id"],
+        chat_id=str(row["chat_id"]),
+        title=row["title"] or "",
+        system_prompt=row["system_prompt"] or "",
+        settings=settings_from_json(row["settings"]),
+        created_at=utc(row["created_at"]),
+        updated_at=utc(row["updated_at"]),
+        title_from_user=bool(row["title_from_user"]),
+    )
+
+
+def is_complete_chat(row: Row) -> bool:
+    # update_chat racing delete_chat can resurrect a partial row (an UPDATE writes only its
+    # columns): such a row has no created_at and counts as deleted.
+    return row["created_at"] is not None
+
+
+def message_from_row(row: Row) -> MessageRecord:
+    return MessageRecord(
+        chat_id=str(row["chat_id"]),
+        message_id=str(row["message_id"]),
+        role=Role(row["role"]),
+        content=row["content"] or "",
+        status=MessageStatus(row["status"]),
+        created_at=utc(row["created_at"]),
+        updated_at=utc(row["updated_at"]),
+        client_request_id=row["client_request_id"] or "",
+        model=row["model"] or "",
+        prompt_tokens=row["prompt_tokens"] or 0,
+        completion_tokens=row["completion_tokens"] or 0,
+        cached=bool(row["cached"]),
+        cache_similarity=row["cache_similarity"] or 0.0,
+        finish_reason=row["finish_reason"] or "",
+        error=row["error"] or "",
+    )

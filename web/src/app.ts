@@ -6,22 +6,21 @@
 import { Api, ApiError, newRequestId, StreamError, type Chat, type Message } from "./api";
 import {
   clearToken,
-  devToken,
   fetchUiConfig,
   isExpired,
   loadToken,
   readClaims,
   saveToken,
-  validUserName,
   type UiConfig,
 } from "./auth";
 import { append, h, icon } from "./dom";
 import { describeError } from "./errors";
 import { renderMarkdown } from "./markdown";
+import { chatIdFromPath, chatPath } from "./routes";
+import { ChatList, UNTITLED } from "./sidebar";
+import { signInScreen } from "./signin";
 
-const CHATS_PAGE = 30;
 const MESSAGES_PAGE = 100;
-const UNTITLED = "New chat";
 
 type Status = "complete" | "streaming" | "pending" | "interrupted" | "failed";
 
@@ -34,13 +33,6 @@ interface UiMessage {
   error: string;
   truncated: boolean; // the answer hit max_tokens
   el: HTMLElement | null;
-}
-
-interface SidebarItem {
-  chat: Chat;
-  li: HTMLLIElement;
-  link: HTMLAnchorElement;
-  del: HTMLButtonElement;
 }
 
 function statusOf(message: Message): Status {
@@ -73,29 +65,13 @@ function fromStored(message: Message): UiMessage | null {
   };
 }
 
-function chatPath(chatId: string): string {
-  return `/c/${encodeURIComponent(chatId)}`;
-}
-
-function chatIdFromPath(pathname: string): string | null {
-  const match = /^\/c\/([^/]+)\/?$/.exec(pathname);
-  return match?.[1] ? decodeURIComponent(match[1]) : null;
-}
-
 export class App {
   private readonly api = new Api(() => this.token);
   private token: string | null = null;
   private config: UiConfig = { dev_tokens: false };
 
   // sidebar
-  private readonly items = new Map<string, SidebarItem>();
-  private chatList!: HTMLUListElement;
-  private chatScroller!: HTMLElement;
-  private sentinel!: HTMLElement;
-  private chatsToken = "";
-  private chatsDone = false;
-  private chatsLoading = false;
-  private observer: IntersectionObserver | null = null;
+  private sidebar: ChatList | null = null;
 
   // the open chat
   private chat: Chat | null = null;
@@ -142,112 +118,12 @@ export class App {
 
   private showSignIn(notice: string): void {
     this.abort?.abort();
-    this.observer?.disconnect();
+    this.sidebar?.stop();
     this.token = null;
     document.title = "Sign in · chatstack";
-    const error = h("p", { class: "signin-error", role: "alert", id: "signin-error" }, notice);
-    error.hidden = !notice;
-    const showError = (text: string): void => {
-      error.textContent = text;
-      error.hidden = false;
-    };
-
-    const card = h(
-      "div",
-      { class: "signin-card" },
-      h("h1", { class: "signin-title" }, "chatstack"),
-      h("p", { class: "signin-lead" }, "Sign in to chat."),
-      error,
-    );
-
-    let firstField: HTMLElement;
-    if (this.config.dev_tokens) {
-      const user = h("input", {
-        id: "signin-user",
-        name: "user",
-        type: "text",
-        autocomplete: "username",
-        required: true,
-        maxlength: "64",
-        spellcheck: "false",
-        "aria-describedby": "signin-user-hint",
-      });
-      const form = h(
-        "form",
-        { class: "signin-form", id: "dev-signin", "aria-label": "Development sign-in" },
-        h("label", { for: "signin-user" }, "User name"),
-        user,
-        h(
-          "p",
-          { class: "hint", id: "signin-user-hint" },
-          "Development sign-in: the local issuer gives any user name a token. Letters, digits, . _ @ -",
-        ),
-        h("button", { type: "submit", class: "primary" }, "Sign in"),
-      );
-      form.addEventListener("submit", (ev) => {
-        ev.preventDefault();
-        const name = user.value.trim();
-        if (!validUserName(name)) {
-          showError("Use 1 to 64 letters, digits or . _ @ - (starting with a letter or digit).");
-          user.focus();
-          return;
-        }
-        void (async () => {
-          try {
-            this.signIn(await devToken(name));
-          } catch (err) {
-            showError(describeError(err).text);
-          }
-        })();
-      });
-      card.append(form);
-      firstField = user;
-    }
-
-    const tokenField = h("textarea", {
-      id: "signin-token",
-      name: "token",
-      rows: "4",
-      spellcheck: "false",
-      autocomplete: "off",
-      required: true,
-    });
-    const tokenForm = h(
-      "form",
-      { class: "signin-form", id: "token-signin", "aria-label": "Sign in with a token" },
-      h("label", { for: "signin-token" }, "Bearer token from your identity provider"),
-      tokenField,
-      h(
-        "button",
-        { type: "submit", class: this.config.dev_tokens ? "secondary" : "primary" },
-        "Use this token",
-      ),
-    );
-    tokenForm.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const token = tokenField.value.trim().replace(/^Bearer\s+/i, "");
-      if (!token) {
-        showError("Paste a token first.");
-        return;
-      }
-      const claims = readClaims(token);
-      if (claims && isExpired(claims)) {
-        showError("This token has expired. Get a new one from your identity provider.");
-        return;
-      }
-      this.signIn(token);
-    });
-    if (this.config.dev_tokens) {
-      card.append(
-        h("details", { class: "signin-alt" }, h("summary", {}, "Sign in with a token instead"), tokenForm),
-      );
-    } else {
-      card.append(tokenForm);
-      firstField = tokenField;
-    }
-
-    this.root.replaceChildren(h("main", { class: "signin" }, card));
-    firstField!.focus();
+    const { screen, focus } = signInScreen(this.config, notice, (token) => this.signIn(token));
+    this.root.replaceChildren(screen);
+    focus();
   }
 
   private signIn(token: string): void {
@@ -258,7 +134,7 @@ export class App {
 
   private signOut(notice = ""): void {
     clearToken();
-    this.items.clear();
+    this.sidebar?.stop();
     this.chat = null;
     this.messages = [];
     this.showSignIn(notice);
@@ -281,22 +157,23 @@ export class App {
       this.navigate("/");
       this.closeSidebarOnMobile();
     });
-    this.chatList = h("ul", { class: "chat-list", id: "chat-list", "aria-label": "Your chats" });
-    this.sentinel = h("div", { class: "chat-list-sentinel", "aria-hidden": "true" });
-    this.chatScroller = h(
-      "nav",
-      { class: "chat-scroller", "aria-label": "Chats" },
-      h("h2", { class: "sidebar-heading" }, "Chats"),
-      this.chatList,
-      this.sentinel,
-    );
+    this.sidebar?.stop();
+    const chats = new ChatList(this.api, {
+      open: (chatId) => {
+        this.navigate(chatPath(chatId));
+        this.closeSidebarOnMobile();
+      },
+      remove: (chatId, title, button) => void this.confirmDelete(chatId, title, button),
+      failed: (err) => this.showError(err),
+    });
+    this.sidebar = chats;
     const signOut = h("button", { type: "button", class: "link-button", id: "sign-out" }, "Sign out");
     signOut.addEventListener("click", () => this.signOut());
     const sidebar = h(
       "aside",
       { class: "sidebar", id: "sidebar" },
       h("div", { class: "sidebar-top" }, newChat),
-      this.chatScroller,
+      chats.scroller,
       h(
         "div",
         { class: "sidebar-user" },
@@ -448,20 +325,7 @@ export class App {
     this.shell = h("div", { class: "shell" }, sidebar, main, this.dialog);
     this.root.replaceChildren(this.shell);
 
-    this.items.clear();
-    this.chatsToken = "";
-    this.chatsDone = false;
-    this.observer?.disconnect();
-    this.observer = new IntersectionObserver(
-      (entries) => {
-        if (entries.some((e) => e.isIntersecting)) {
-          void this.loadMoreChats();
-        }
-      },
-      { root: this.chatScroller, rootMargin: "200px" },
-    );
-    this.observer.observe(this.sentinel);
-    await Promise.all([this.loadMoreChats(), this.route()]);
+    await Promise.all([chats.start(), this.route()]);
   }
 
   private closeSidebarOnMobile(): void {
@@ -520,105 +384,19 @@ export class App {
   }
 
   private markCurrent(): void {
-    for (const [id, item] of this.items) {
-      if (this.chat && id === this.chat.chat_id) {
-        item.link.setAttribute("aria-current", "page");
-      } else {
-        item.link.removeAttribute("aria-current");
-      }
-    }
+    this.sidebar?.markCurrent(this.chat?.chat_id ?? null);
   }
 
-  // --- sidebar ------------------------------------------------------------------------------
+  // --- deleting a chat ----------------------------------------------------------------------
 
-  private async loadMoreChats(): Promise<void> {
-    if (this.chatsLoading || this.chatsDone || !this.token) {
-      return;
-    }
-    this.chatsLoading = true;
-    this.chatScroller.setAttribute("aria-busy", "true");
-    try {
-      const page = await this.api.listChats(this.chatsToken, CHATS_PAGE);
-      for (const chat of page.chats) {
-        if (!this.items.has(chat.chat_id)) {
-          this.chatList.append(this.sidebarItem(chat).li);
-        }
-      }
-      this.chatsToken = page.next_page_token;
-      this.chatsDone = !page.next_page_token;
-      this.markCurrent();
-    } catch (err) {
-      this.showError(err);
-      return;
-    } finally {
-      this.chatsLoading = false;
-      this.chatScroller?.removeAttribute("aria-busy");
-    }
-    // The sentinel may still be in view (a tall window): keep filling it.
-    if (!this.chatsDone && this.sentinelVisible()) {
-      await this.loadMoreChats();
-    }
-  }
-
-  private sentinelVisible(): boolean {
-    const box = this.sentinel.getBoundingClientRect();
-    const view = this.chatScroller.getBoundingClientRect();
-    return box.top <= view.bottom + 200;
-  }
-
-  private sidebarItem(chat: Chat): SidebarItem {
-    const link = h("a", { class: "chat-link", href: chatPath(chat.chat_id) }, chat.title || UNTITLED);
-    link.addEventListener("click", (ev) => {
-      if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) {
-        return; // let the browser open a new tab
-      }
-      ev.preventDefault();
-      this.navigate(chatPath(chat.chat_id));
-      this.closeSidebarOnMobile();
-    });
-    const del = h(
-      "button",
-      { type: "button", class: "icon-button chat-delete", title: "Delete chat" },
-      icon("trash"),
-    );
-    del.addEventListener("click", () => void this.confirmDelete(chat.chat_id));
-    const li = h("li", { class: "chat-item", "data-chat-id": chat.chat_id }, link, del);
-    const item = { chat, li, link, del };
-    this.items.set(chat.chat_id, item);
-    this.setItemTitle(item, chat.title);
-    return item;
-  }
-
-  private setItemTitle(item: SidebarItem, title: string): void {
-    item.chat.title = title;
-    item.link.textContent = title || UNTITLED;
-    item.link.title = title || UNTITLED;
-    item.del.setAttribute("aria-label", `Delete chat: ${title || UNTITLED}`);
-  }
-
-  /** A chat that just had a turn moves to the top (the list is most recently active first). */
-  private bump(chat: Chat): void {
-    let item = this.items.get(chat.chat_id);
-    if (!item) {
-      item = this.sidebarItem(chat);
-    }
-    this.chatList.prepend(item.li);
-    this.markCurrent();
-  }
-
-  private async confirmDelete(chatId: string): Promise<void> {
-    const item = this.items.get(chatId);
-    if (!item) {
-      return;
-    }
-    const title = item.chat.title || UNTITLED;
+  private async confirmDelete(chatId: string, title: string, button: HTMLButtonElement): Promise<void> {
     const confirmed = await this.confirm(
       "Delete chat?",
-      `This deletes “${title}” and all its messages. This cannot be undone.`,
+      `This deletes “${title || UNTITLED}” and all its messages. This cannot be undone.`,
       "Delete",
     );
     if (!confirmed) {
-      item.del.focus();
+      button.focus();
       return;
     }
     try {
@@ -627,11 +405,7 @@ export class App {
       this.showError(err);
       return;
     }
-    const next = (item.li.nextElementSibling ?? item.li.previousElementSibling)?.querySelector<HTMLElement>(
-      ".chat-link",
-    );
-    item.li.remove();
-    this.items.delete(chatId);
+    const next = this.sidebar?.remove(chatId);
     if (this.chat?.chat_id === chatId) {
       this.navigate("/");
     } else {
@@ -686,10 +460,7 @@ export class App {
   }
 
   private async openChat(chatId: string): Promise<void> {
-    this.showChat(
-      { chat_id: chatId, title: this.items.get(chatId)?.chat.title ?? "", system_prompt: "" },
-      [],
-    );
+    this.showChat({ chat_id: chatId, title: this.sidebar?.title(chatId) ?? "", system_prompt: "" }, []);
     const view = this.view;
     this.log.setAttribute("aria-busy", "true");
     try {
@@ -701,9 +472,8 @@ export class App {
       this.showChat(page.chat, messages);
       this.olderToken = page.next_page_token;
       this.olderButton.hidden = !this.olderToken;
-      const item = this.items.get(chatId);
-      if (item && item.chat.title !== page.chat.title) {
-        this.setItemTitle(item, page.chat.title);
+      if (this.sidebar?.title(chatId) !== page.chat.title) {
+        this.sidebar?.setTitle(chatId, page.chat.title);
       }
       this.input.focus();
     } catch (err) {
@@ -982,7 +752,7 @@ export class App {
       }
       this.chat = chat;
       history.pushState(null, "", chatPath(chat.chat_id));
-      this.bump(chat);
+      this.sidebar?.bump(chat);
     }
     const view = this.view;
     const user: UiMessage = {
@@ -1081,8 +851,8 @@ export class App {
         this.scrollToBottom();
       }
     }
-    this.bump(chat);
-    if (!this.items.get(chat.chat_id)?.chat.title) {
+    this.sidebar?.bump(chat);
+    if (!this.sidebar?.title(chat.chat_id)) {
       await this.refreshTitle(chat.chat_id);
     }
   }
@@ -1091,10 +861,7 @@ export class App {
   private async refreshTitle(chatId: string): Promise<void> {
     try {
       const page = await this.api.getChat(chatId, "", 1);
-      const item = this.items.get(chatId);
-      if (item) {
-        this.setItemTitle(item, page.chat.title);
-      }
+      this.sidebar?.setTitle(chatId, page.chat.title);
       if (this.chat?.chat_id === chatId) {
         this.chat.title = page.chat.title;
         this.titleEl.textContent = page.chat.title || UNTITLED;

@@ -3,7 +3,7 @@
 //   /           a new chat (created on the first message, titled by the server from it)
 //   /c/<id>     a stored chat
 
-import { Api, ApiError, newRequestId, StreamError, type Chat, type Message } from "./api";
+import { Api, ApiError, newRequestId, StreamError, type Chat } from "./api";
 import {
   clearToken,
   fetchUiConfig,
@@ -15,55 +15,12 @@ import {
 } from "./auth";
 import { append, h, icon } from "./dom";
 import { describeError } from "./errors";
-import { renderMarkdown } from "./markdown";
+import { fromStored, renderContent, renderMessage, updateMessage, type UiMessage } from "./messages";
 import { chatIdFromPath, chatPath } from "./routes";
 import { ChatList, UNTITLED } from "./sidebar";
 import { signInScreen } from "./signin";
 
 const MESSAGES_PAGE = 100;
-
-type Status = "complete" | "streaming" | "pending" | "interrupted" | "failed";
-
-interface UiMessage {
-  id: string;
-  role: "user" | "assistant";
-  content: string;
-  status: Status;
-  cached: boolean;
-  error: string;
-  truncated: boolean; // the answer hit max_tokens
-  el: HTMLElement | null;
-}
-
-function statusOf(message: Message): Status {
-  switch (message.status) {
-    case "MESSAGE_STATUS_INTERRUPTED":
-      return "interrupted";
-    case "MESSAGE_STATUS_FAILED":
-      return "failed";
-    case "MESSAGE_STATUS_PENDING":
-    case "MESSAGE_STATUS_QUEUED": // submitted through the API, not generated yet
-      return "pending";
-    default:
-      return "complete";
-  }
-}
-
-function fromStored(message: Message): UiMessage | null {
-  if (message.role !== "ROLE_USER" && message.role !== "ROLE_ASSISTANT") {
-    return null;
-  }
-  return {
-    id: message.message_id,
-    role: message.role === "ROLE_USER" ? "user" : "assistant",
-    content: message.content,
-    status: statusOf(message),
-    cached: message.cached,
-    error: message.error,
-    truncated: message.finish_reason === "FINISH_REASON_LENGTH",
-    el: null,
-  };
-}
 
 export class App {
   private readonly api = new Api(() => this.token);
@@ -72,6 +29,7 @@ export class App {
 
   // sidebar
   private sidebar: ChatList | null = null;
+  private readonly onRegenerate = (): void => this.regenerate();
 
   // the open chat
   private chat: Chat | null = null;
@@ -451,7 +409,7 @@ export class App {
     document.title = `${chat?.title || UNTITLED} · chatstack`;
     this.log.replaceChildren();
     for (const message of messages) {
-      this.log.append(this.renderMessage(message));
+      this.log.append(renderMessage(message, this.onRegenerate));
     }
     this.refreshEmptyState();
     this.refreshActions();
@@ -511,7 +469,7 @@ export class App {
       const scroller = this.log.closest(".scroller");
       const fromBottom = scroller ? scroller.scrollHeight - scroller.scrollTop : 0;
       this.messages = [...older, ...this.messages];
-      this.log.prepend(...older.map((m) => this.renderMessage(m)));
+      this.log.prepend(...older.map((m) => renderMessage(m, this.onRegenerate)));
       if (scroller) {
         scroller.scrollTop = scroller.scrollHeight - fromBottom;
       }
@@ -538,157 +496,6 @@ export class App {
     const near = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
     if (force || near) {
       scroller.scrollTop = scroller.scrollHeight;
-    }
-  }
-
-  // --- messages -----------------------------------------------------------------------------
-
-  private renderMessage(message: UiMessage): HTMLElement {
-    const content = h("div", {
-      class: message.role === "user" ? "msg-content plain" : "msg-content markdown",
-    });
-    const meta = h("div", { class: "msg-meta" });
-    const bubble = h("div", { class: "msg-body" }, content, meta);
-    const el = h(
-      "article",
-      {
-        class: `msg msg-${message.role}`,
-        "data-role": message.role,
-        "aria-label": message.role === "user" ? "You said" : "Assistant said",
-      },
-      message.role === "assistant" ? h("div", { class: "msg-avatar", "aria-hidden": "true" }, "✦") : null,
-      bubble,
-    );
-    message.el = el;
-    this.updateMessage(message);
-    return el;
-  }
-
-  /** Redraws a message's content, marks and actions from its state. */
-  private updateMessage(message: UiMessage): void {
-    const el = message.el;
-    if (!el) {
-      return;
-    }
-    el.dataset.status = message.status;
-    if (message.id) {
-      el.dataset.messageId = message.id;
-    }
-    el.setAttribute("aria-busy", String(message.status === "streaming"));
-    this.renderContent(message);
-    const meta = el.querySelector<HTMLElement>(".msg-meta");
-    if (!meta) {
-      return;
-    }
-    meta.replaceChildren();
-    if (message.role === "assistant") {
-      if (message.cached) {
-        meta.append(
-          h(
-            "span",
-            {
-              class: "badge badge-cached",
-              title: "This answer came from the answer cache: the same question was answered before.",
-            },
-            "cached",
-          ),
-        );
-      }
-      if (message.status === "interrupted") {
-        meta.append(
-          h(
-            "span",
-            { class: "badge badge-interrupted", title: "Generation was stopped: the answer is incomplete." },
-            "interrupted",
-          ),
-        );
-      } else if (message.status === "failed") {
-        meta.append(h("span", { class: "badge badge-failed" }, "failed"));
-        meta.append(h("span", { class: "msg-error" }, message.error || "The answer could not be generated."));
-      } else if (message.status === "pending") {
-        meta.append(
-          h(
-            "span",
-            {
-              class: "badge badge-pending",
-              title: "The answer was still being generated when the page loaded.",
-            },
-            "incomplete",
-          ),
-        );
-      } else if (message.truncated) {
-        meta.append(
-          h(
-            "span",
-            { class: "badge badge-truncated", title: "The answer reached the length limit." },
-            "cut at length limit",
-          ),
-        );
-      }
-      if (message.status !== "streaming" && message.content) {
-        const copy = h(
-          "button",
-          {
-            type: "button",
-            class: "icon-button msg-action msg-copy",
-            "aria-label": "Copy answer",
-            title: "Copy",
-          },
-          icon("copy"),
-        );
-        copy.addEventListener("click", () => void navigator.clipboard?.writeText(message.content));
-        meta.append(copy);
-      }
-      const regen = h(
-        "button",
-        {
-          type: "button",
-          class: "icon-button msg-action msg-regenerate",
-          "aria-label": "Regenerate: a fresh answer, not from the cache",
-          title: "Regenerate (fresh answer)",
-        },
-        icon("regenerate"),
-      );
-      regen.hidden = true;
-      regen.addEventListener("click", () => this.regenerate());
-      meta.append(regen);
-    }
-  }
-
-  private renderContent(message: UiMessage): void {
-    const content = message.el?.querySelector<HTMLElement>(".msg-content");
-    if (!content) {
-      return;
-    }
-    if (message.role === "user") {
-      content.textContent = message.content; // plain text, as typed
-      return;
-    }
-    if (!message.content && message.status === "streaming") {
-      content.replaceChildren(
-        h(
-          "span",
-          { class: "thinking", role: "img", "aria-label": "Thinking" },
-          h("span"),
-          h("span"),
-          h("span"),
-        ),
-      );
-      return;
-    }
-    content.innerHTML = renderMarkdown(message.content); // sanitized (markdown.ts)
-    for (const pre of content.querySelectorAll("pre")) {
-      const copy = h("button", { type: "button", class: "code-copy", "aria-label": "Copy code" }, "Copy");
-      copy.addEventListener("click", () => {
-        void navigator.clipboard?.writeText(pre.querySelector("code")?.textContent ?? pre.textContent ?? "");
-        copy.textContent = "Copied";
-        window.setTimeout(() => (copy.textContent = "Copy"), 1500);
-      });
-      pre.append(copy);
-    }
-    if (message.status === "streaming") {
-      const last = content.lastElementChild ?? content;
-      last.append(h("span", { class: "cursor", "aria-hidden": "true" }));
     }
   }
 
@@ -776,7 +583,7 @@ export class App {
       el: null,
     };
     this.messages.push(user, answer);
-    this.log.append(this.renderMessage(user), this.renderMessage(answer));
+    this.log.append(renderMessage(user, this.onRegenerate), renderMessage(answer, this.onRegenerate));
     this.refreshEmptyState();
     this.refreshActions();
     this.scrollToBottom(true);
@@ -788,7 +595,7 @@ export class App {
       }
       frame = requestAnimationFrame(() => {
         frame = 0;
-        this.renderContent(answer);
+        renderContent(answer);
         this.scrollToBottom();
       });
     };
@@ -845,8 +652,8 @@ export class App {
       }
       this.abort = null;
       if (view === this.view) {
-        this.updateMessage(answer);
-        this.updateMessage(user);
+        updateMessage(answer, this.onRegenerate);
+        updateMessage(user, this.onRegenerate);
         this.setStreaming(false);
         this.scrollToBottom();
       }

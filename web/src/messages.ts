@@ -1,0 +1,199 @@
+// A message as the chat view shows it: its state (streaming, interrupted, failed, cached ...)
+// and its element: the content (plain text for the user, sanitized markdown for answers), its
+// badges, and the copy and regenerate actions.
+
+import { type Message } from "./api";
+import { h, icon } from "./dom";
+import { renderMarkdown } from "./markdown";
+
+export type Status = "complete" | "streaming" | "pending" | "interrupted" | "failed";
+
+export interface UiMessage {
+  id: string;
+  role: "user" | "assistant";
+  content: string;
+  status: Status;
+  cached: boolean;
+  error: string;
+  truncated: boolean; // the answer hit max_tokens
+  el: HTMLElement | null;
+}
+
+function statusOf(message: Message): Status {
+  switch (message.status) {
+    case "MESSAGE_STATUS_INTERRUPTED":
+      return "interrupted";
+    case "MESSAGE_STATUS_FAILED":
+      return "failed";
+    case "MESSAGE_STATUS_PENDING":
+    case "MESSAGE_STATUS_QUEUED": // submitted through the API, not generated yet
+      return "pending";
+    default:
+      return "complete";
+  }
+}
+
+export function fromStored(message: Message): UiMessage | null {
+  if (message.role !== "ROLE_USER" && message.role !== "ROLE_ASSISTANT") {
+    return null;
+  }
+  return {
+    id: message.message_id,
+    role: message.role === "ROLE_USER" ? "user" : "assistant",
+    content: message.content,
+    status: statusOf(message),
+    cached: message.cached,
+    error: message.error,
+    truncated: message.finish_reason === "FINISH_REASON_LENGTH",
+    el: null,
+  };
+}
+
+export function renderMessage(message: UiMessage, onRegenerate: () => void): HTMLElement {
+  const content = h("div", {
+    class: message.role === "user" ? "msg-content plain" : "msg-content markdown",
+  });
+  const meta = h("div", { class: "msg-meta" });
+  const bubble = h("div", { class: "msg-body" }, content, meta);
+  const el = h(
+    "article",
+    {
+      class: `msg msg-${message.role}`,
+      "data-role": message.role,
+      "aria-label": message.role === "user" ? "You said" : "Assistant said",
+    },
+    message.role === "assistant" ? h("div", { class: "msg-avatar", "aria-hidden": "true" }, "✦") : null,
+    bubble,
+  );
+  message.el = el;
+  updateMessage(message, onRegenerate);
+  return el;
+}
+
+/** Redraws a message's content, marks and actions from its state. */
+export function updateMessage(message: UiMessage, onRegenerate: () => void): void {
+  const el = message.el;
+  if (!el) {
+    return;
+  }
+  el.dataset.status = message.status;
+  if (message.id) {
+    el.dataset.messageId = message.id;
+  }
+  el.setAttribute("aria-busy", String(message.status === "streaming"));
+  renderContent(message);
+  const meta = el.querySelector<HTMLElement>(".msg-meta");
+  if (!meta) {
+    return;
+  }
+  meta.replaceChildren();
+  if (message.role === "assistant") {
+    if (message.cached) {
+      meta.append(
+        h(
+          "span",
+          {
+            class: "badge badge-cached",
+            title: "This answer came from the answer cache: the same question was answered before.",
+          },
+          "cached",
+        ),
+      );
+    }
+    if (message.status === "interrupted") {
+      meta.append(
+        h(
+          "span",
+          { class: "badge badge-interrupted", title: "Generation was stopped: the answer is incomplete." },
+          "interrupted",
+        ),
+      );
+    } else if (message.status === "failed") {
+      meta.append(h("span", { class: "badge badge-failed" }, "failed"));
+      meta.append(h("span", { class: "msg-error" }, message.error || "The answer could not be generated."));
+    } else if (message.status === "pending") {
+      meta.append(
+        h(
+          "span",
+          {
+            class: "badge badge-pending",
+            title: "The answer was still being generated when the page loaded.",
+          },
+          "incomplete",
+        ),
+      );
+    } else if (message.truncated) {
+      meta.append(
+        h(
+          "span",
+          { class: "badge badge-truncated", title: "The answer reached the length limit." },
+          "cut at length limit",
+        ),
+      );
+    }
+    if (message.status !== "streaming" && message.content) {
+      const copy = h(
+        "button",
+        {
+          type: "button",
+          class: "icon-button msg-action msg-copy",
+          "aria-label": "Copy answer",
+          title: "Copy",
+        },
+        icon("copy"),
+      );
+      copy.addEventListener("click", () => void navigator.clipboard?.writeText(message.content));
+      meta.append(copy);
+    }
+    const regen = h(
+      "button",
+      {
+        type: "button",
+        class: "icon-button msg-action msg-regenerate",
+        "aria-label": "Regenerate: a fresh answer, not from the cache",
+        title: "Regenerate (fresh answer)",
+      },
+      icon("regenerate"),
+    );
+    regen.hidden = true;
+    regen.addEventListener("click", onRegenerate);
+    meta.append(regen);
+  }
+}
+
+export function renderContent(message: UiMessage): void {
+  const content = message.el?.querySelector<HTMLElement>(".msg-content");
+  if (!content) {
+    return;
+  }
+  if (message.role === "user") {
+    content.textContent = message.content; // plain text, as typed
+    return;
+  }
+  if (!message.content && message.status === "streaming") {
+    content.replaceChildren(
+      h(
+        "span",
+        { class: "thinking", role: "img", "aria-label": "Thinking" },
+        h("span"),
+        h("span"),
+        h("span"),
+      ),
+    );
+    return;
+  }
+  content.innerHTML = renderMarkdown(message.content); // sanitized (markdown.ts)
+  for (const pre of content.querySelectorAll("pre")) {
+    const copy = h("button", { type: "button", class: "code-copy", "aria-label": "Copy code" }, "Copy");
+    copy.addEventListener("click", () => {
+      void navigator.clipboard?.writeText(pre.querySelector("code")?.textContent ?? pre.textContent ?? "");
+      copy.textContent = "Copied";
+      window.setTimeout(() => (copy.textContent = "Copy"), 1500);
+    });
+    pre.append(copy);
+  }
+  if (message.status === "streaming") {
+    const last = content.lastElementChild ?? content;
+    last.append(h("span", { class: "cursor", "aria-hidden": "true" }));
+  }
+}

@@ -92,6 +92,7 @@ async def serve(settings: ChatSettings) -> None:
         register=register,
         on_start=on_start,
         on_stop=on_stop,
+        list_health=False,  # what a client discovers through the gateway is what it can call
     )
     await run_service(settings, spec)
 

@@ -32,6 +32,9 @@ ORIGINAL_PATH_HEADER = "x-envoy-original-path"
 # Methods safe to retry before any response byte: reads and the idempotent delete.
 IDEMPOTENT_METHODS = ("ListChats", "GetChat", "DeleteChat", "GetTurn")
 STREAMING_METHODS = ("Complete", "StreamTurn")
+# Server reflection (grpcurl, Postman, Kreya discover the API): grpcio serves v1alpha; a client
+# that asks v1 first gets UNIMPLEMENTED and falls back.
+REFLECTION_PREFIX = "/grpc.reflection.v1alpha.ServerReflection/"
 # Retry only what cannot have reached the service's handler: the connection or stream was
 # refused, or the service said UNAVAILABLE (e.g. draining). Never a reset mid-call.
 INTERNAL_RETRY_ON = "connect-failure,refused-stream,unavailable"

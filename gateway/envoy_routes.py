@@ -12,6 +12,7 @@ from gateway.envoy_base import (
     IDEMPOTENT_METHODS,
     INFERENCE_CLUSTER,
     INTERNAL_RETRY_ON,
+    REFLECTION_PREFIX,
     REST_API_PATHS,
     STREAMING_METHODS,
     TRANSCODER_FILTER,
@@ -92,6 +93,20 @@ def routes(settings: GatewaySettings) -> list[Config]:
                 },
             }
         )
+    # Reflection, answered by the chat service (which lists only what the gateway routes): a
+    # stream of small requests, as long as the client browses.
+    routes.append(
+        {
+            "name": "reflection",
+            "match": {"prefix": REFLECTION_PREFIX},
+            "route": {
+                "cluster": CHAT_CLUSTER,
+                "timeout": "0s",
+                "idle_timeout": unary_timeout,
+                "retry_policy": unsent_retry_policy(settings, per_try_timeout=False),
+            },
+        }
+    )
     # CreateChat, SubmitCompletion and any method added later: unary timeout, retried only
     # when the call cannot have been sent (not idempotent).
     routes.append(

@@ -43,6 +43,9 @@ class ServiceSpec:
     on_stop: Callable[[], Awaitable[None]] = field(default=_nothing)
     # Innermost interceptors (their ServiceErrors become statuses), e.g. caller_auth's.
     interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
+    # Reflection lists the health service too; off for a service that clients reach through
+    # the gateway, which routes only the service itself (and reflection).
+    list_health: bool = True
 
 
 class GrpcService:
@@ -72,9 +75,10 @@ class GrpcService:
         await self.spec.on_start()
         self.spec.register(self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(
-            [*self.spec.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
-        )
+        listed = [*self.spec.service_names, reflection.SERVICE_NAME]
+        if self.spec.list_health:
+            listed.append(health.SERVICE_NAME)
+        reflection.enable_server_reflection(listed, self.server)
         self.port = self.server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port, addr=self.settings.metrics_host)

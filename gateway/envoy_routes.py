@@ -23,6 +23,8 @@ from gateway.envoy_base import (
     type_url,
 )
 
+FILTER_CONFIG = type_url("envoy.config.route.v3.FilterConfig")
+
 
 def unsent_retry_policy(settings: GatewaySettings, per_try_timeout: bool) -> Config:
     policy = retry_policy(settings, UNSENT_RETRY_ON)
@@ -93,6 +95,9 @@ def routes(settings: GatewaySettings) -> list[Config]:
                 },
             }
         )
+    # The buffer filter holds a request until its end: a bidi stream kept open (grpcurl's
+    # reflection, a v1 reflection call) would wait forever for it. Off where streams go.
+    unbuffered = {BUFFER_FILTER: {"@type": FILTER_CONFIG, "disabled": True}}
     # Reflection, answered by the chat service (which lists only what the gateway routes): a
     # stream of small requests, as long as the client browses.
     routes.append(
@@ -105,6 +110,7 @@ def routes(settings: GatewaySettings) -> list[Config]:
                 "idle_timeout": unary_timeout,
                 "retry_policy": unsent_retry_policy(settings, per_try_timeout=False),
             },
+            "typed_per_filter_config": unbuffered,
         }
     )
     # CreateChat, SubmitCompletion and any method added later: unary timeout, retried only
@@ -121,6 +127,16 @@ def routes(settings: GatewaySettings) -> list[Config]:
             },
         }
     )
+    # Any other gRPC method: 404, which Envoy answers as UNIMPLEMENTED, at once (before the
+    # buffer, which would wait for the end of a stream).
+    routes.append(
+        {
+            "name": "grpc-unknown",
+            "match": {"prefix": "/", "grpc": {}},
+            "direct_response": {"status": 404},
+            "typed_per_filter_config": unbuffered,
+        }
+    )
     if settings.web_upstreams:
         routes.extend(web_routes(settings))
     return routes
@@ -128,10 +144,10 @@ def routes(settings: GatewaySettings) -> list[Config]:
 
 def web_routes(settings: GatewaySettings) -> list[Config]:
     """After the API's routes: REST paths (before the transcoder rewrites them to the gRPC
-    paths above, and when it rejects them), unknown gRPC methods (404 -> UNIMPLEMENTED, as
-    without a UI), then everything else to the UI, with the transcoder and buffer off."""
+    paths above, and when it rejects them), then everything else to the UI, with the
+    transcoder and buffer off."""
     unary_timeout = duration(settings.route_timeout_s)
-    disabled = {"@type": type_url("envoy.config.route.v3.FilterConfig"), "disabled": True}
+    disabled = {"@type": FILTER_CONFIG, "disabled": True}
     rest = [
         {
             "name": f"rest-{index}",
@@ -142,11 +158,6 @@ def web_routes(settings: GatewaySettings) -> list[Config]:
     ]
     return [
         *rest,
-        {
-            "name": "grpc-unknown",
-            "match": {"prefix": "/", "grpc": {}},
-            "direct_response": {"status": 404},
-        },
         {
             "name": "web",
             "match": {"prefix": "/"},

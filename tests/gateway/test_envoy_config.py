@@ -376,7 +376,9 @@ def test_config_structure() -> None:
     assert names == [
         "health_check", "jwt_authn", "local_ratelimit", "buffer", "grpc_json_transcoder", "router"
     ]  # fmt: skip
-    routes = {r["name"]: r["route"] for r in hcm["route_config"]["virtual_hosts"][0]["routes"]}
+    all_routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    routes = {r["name"]: r["route"] for r in all_routes if "route" in r}
+    assert all_routes[-1]["name"] == "grpc-unknown"  # answered at once, as UNIMPLEMENTED
     assert routes["Complete"]["timeout"] == "0s"
     # Not idempotent: retried only when the call cannot have been sent; no per-try timeout on a
     # stream (it would cut it).

@@ -4,11 +4,13 @@ the gateway routes, and what it describes is enough to call the API (a dynamic C
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import grpc
 import pytest
 from google.protobuf import descriptor_pool, message_factory
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
@@ -70,3 +72,39 @@ def test_reflection_needs_a_token_like_every_call(gateway: Gateway) -> None:
         with pytest.raises(grpc.RpcError) as refused:
             database.get_services()
     assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_reflection_stream_kept_open_is_answered_as_it_goes(gateway: Gateway) -> None:
+    """grpcurl keeps one reflection stream open and asks one question at a time: each is
+    answered while the stream stays open (a buffering gateway would wait for its end)."""
+    auth = (("authorization", f"Bearer {gateway.token('reflection-user')}"),)
+    async with grpc.aio.insecure_channel(gateway.grpc_address) as channel:
+        call = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            metadata=auth, timeout=30
+        )
+        await call.write(reflection_pb2.ServerReflectionRequest(list_services=""))
+        listed = await asyncio.wait_for(call.read(), 10)
+        names = {s.name for s in listed.list_services_response.service}
+        assert CHAT_SERVICE in names
+        await call.write(
+            reflection_pb2.ServerReflectionRequest(file_containing_symbol=CHAT_SERVICE)
+        )
+        described = await asyncio.wait_for(call.read(), 10)
+        assert described.file_descriptor_response.file_descriptor_proto
+        await call.done_writing()
+
+
+async def test_an_unrouted_grpc_stream_is_unimplemented_at_once(gateway: Gateway) -> None:
+    """A method the gateway does not route (here reflection v1, which clients try first) is
+    refused as soon as it is asked, not when the stream would end."""
+    auth = (("authorization", f"Bearer {gateway.token('reflection-user')}"),)
+    async with grpc.aio.insecure_channel(gateway.grpc_address) as channel:
+        call = channel.stream_stream(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            request_serializer=lambda b: b,
+            response_deserializer=lambda b: b,
+        )(metadata=auth, timeout=30)
+        await call.write(b"")
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await asyncio.wait_for(call.read(), 10)
+    assert refused.value.code() is grpc.StatusCode.UNIMPLEMENTED

@@ -54,7 +54,10 @@ def test_without_web_upstreams_nothing_changes(tmp_path: Path) -> None:
     hcm = public_hcm(config)
     everything = {"match": {"prefix": "/"}, "requires": {"provider_name": "chatstack"}}
     assert jwt_rules(hcm) == [everything]
-    assert all(route["route"]["cluster"] == "chat" for route in routes(hcm))
+    forwarded = [route for route in routes(hcm) if "route" in route]
+    assert all(route["route"]["cluster"] == "chat" for route in forwarded)
+    # Besides: unrouted gRPC methods answered by Envoy itself (UNIMPLEMENTED).
+    assert [r["name"] for r in routes(hcm) if "route" not in r] == ["grpc-unknown"]
     assert WEB_CLUSTER not in {c["name"] for c in config["static_resources"]["clusters"]}
 
 
@@ -80,7 +83,8 @@ def test_web_upstreams_add_a_tokenless_ui_route_last(tmp_path: Path) -> None:
     assert per_filter[BUFFER_FILTER]["disabled"] is True
     # REST paths keep the transcoder: they match chat routes ahead of the UI's.
     names = [route["name"] for route in table]
-    assert names.index("grpc-unknown") == len(table) - 2
+    # Unknown gRPC methods are answered (UNIMPLEMENTED) before anything reaches the UI.
+    assert names.index("grpc-unknown") < names.index("web") == len(table) - 1
     assert all(table[names.index(f"rest-{i}")]["route"]["cluster"] == "chat" for i in range(3))
 
     cluster = next(c for c in config["static_resources"]["clusters"] if c["name"] == WEB_CLUSTER)

@@ -45,7 +45,7 @@ class LocalRunner:
                 await asyncio.sleep(min(self.retry_delay_s * 2 ** (attempt - 2), MAX_BACKOFF_S))
             if await self._attempt(job, attempt):
                 return
-        log.error("in-process job given up", extra={"job": job.kind, "attempts": attempt})
+        log.error("in-process job given up", extra={"job": job.kind, "attempts": self.max_attempts})
         metrics.JOBS_PROCESSED.labels(job.kind, "dead_letter").inc()
         hook = self.on_dead_letter.get(type(job))
         if hook is not None:

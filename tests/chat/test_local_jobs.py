@@ -50,3 +50,22 @@ async def test_a_job_that_keeps_failing_reaches_its_dead_letter_hook_once() -> N
     assert attempts == [job]
     assert await tasks.wait(5)
     assert len(attempts) == 3 and given_up == [job]
+
+
+async def test_with_one_attempt_a_failed_job_goes_straight_to_its_hook() -> None:
+    given_up: list[Job] = []
+
+    async def broken(job: Job) -> None:
+        raise RuntimeError("never")
+
+    async def hook(job: Job) -> None:
+        given_up.append(job)
+
+    tasks = BackgroundTasks("test")
+    runner = LocalRunner(ChatSettings.model_validate({"queue_max_deliver": 1}), tasks)
+    runner.handlers = {SummarizeChat: broken}
+    runner.on_dead_letter = {SummarizeChat: hook}
+    job = SummarizeChat("u", "c", "m")
+    await runner.run_now(job)
+    assert await tasks.wait(5)
+    assert given_up == [job]

@@ -26,14 +26,11 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import GatewaySettings
@@ -44,7 +41,7 @@ from local_stack.auth import chat_identity_args, jwks_process, service_token
 from local_stack.engines import engine_options
 from local_stack.guards import check_dev_sign_in_stays_local, private_run_dir
 from local_stack.launch import envoy as envoy_launch
-from local_stack.launch.milvus import milvus_lite_argv
+from local_stack.launch.milvus import milvus_lite_process
 from local_stack.options import (
     chat_ports,
     inference_ports,
@@ -59,25 +56,6 @@ LOGS = RUN_DIR / "logs"
 WEB_DIST = ROOT / "web" / "dist"
 TLS_DIR = RUN_DIR / "tls"  # --tls: the gateway's self-signed certificate and key
 CACHE_DIR = RUN_DIR / "cache.db"  # Milvus Lite's data directory, in process or served
-
-
-@dataclass
-class PortProcess(ManagedProcess):
-    """A process without a health endpoint, ready once it accepts connections on `port`."""
-
-    port: int = 0
-
-    def wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise TimeoutError(f"{self.name} not listening after {timeout_s:.0f}s:\n{self.log_tail()}")
 
 
 def grpc_service(
@@ -168,12 +146,7 @@ def nats_process(args: argparse.Namespace) -> ManagedProcess:
 
 def milvus_process(args: argparse.Namespace) -> ManagedProcess:
     """The answer cache's Milvus Lite data directory served to every chat replica."""
-    return PortProcess(
-        name="milvus",
-        argv=milvus_lite_argv(CACHE_DIR, args.cache_port),
-        log_path=LOGS / "milvus.log",
-        port=args.cache_port,
-    )
+    return milvus_lite_process(CACHE_DIR, args.cache_port, LOGS / "milvus.log")
 
 
 def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], GatewaySettings]:

@@ -40,9 +40,6 @@ class BackgroundTasks:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    def __iter__(self) -> Any:
-        return iter(set(self._tasks))
-
     async def wait(self, timeout_s: float | None = None) -> bool:
         """Until every task has ended (those started meanwhile too); False on timeout."""
         loop = asyncio.get_running_loop()

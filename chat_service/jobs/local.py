@@ -12,7 +12,7 @@ from chat_service import metrics
 from chat_service.config import ChatSettings
 from chat_service.jobs.handlers import Handler
 from chat_service.jobs.jobs import Job
-from chat_service.jobs.worker import MAX_BACKOFF_S
+from chat_service.jobs.worker import backoff_s
 from server_kit.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class LocalRunner:
     async def _run(self, job: Job, first: int) -> None:
         for attempt in range(first, self.max_attempts + 1):
             if attempt > 1:
-                await asyncio.sleep(min(self.retry_delay_s * 2 ** (attempt - 2), MAX_BACKOFF_S))
+                await asyncio.sleep(backoff_s(self.retry_delay_s, attempt - 1))
             if await self._attempt(job, attempt):
                 return
         log.error("in-process job given up", extra={"job": job.kind, "attempts": self.max_attempts})

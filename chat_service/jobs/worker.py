@@ -62,6 +62,12 @@ def turn_consumer(settings: ChatSettings) -> Consumer:
     )  # fmt: skip
 
 
+def backoff_s(retry_delay_s: float, failures: int) -> float:
+    """The wait before a job's next attempt after `failures` failed ones (the worker's and the
+    in-process runner's policy): doubling from retry_delay_s, capped."""
+    return float(min(retry_delay_s * 2 ** (failures - 1), MAX_BACKOFF_S))
+
+
 class Worker:
     def __init__(
         self,
@@ -156,7 +162,7 @@ class Worker:
             if deliveries >= self.max_deliver:
                 await self._dead_letter(msg, kind, repr(exc), deliveries, job)
                 return
-            delay = min(self.retry_delay_s * 2 ** (deliveries - 1), MAX_BACKOFF_S)
+            delay = backoff_s(self.retry_delay_s, deliveries)
             log.warning(
                 "job failed; retrying",
                 extra={"job": kind, "deliveries": deliveries, "delay_s": delay, "error": repr(exc)},

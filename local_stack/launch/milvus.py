@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from server_kit.processes import ManagedProcess, free_port
@@ -29,31 +30,42 @@ def milvus_lite_argv(data_dir: Path, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
+@dataclass
+class PortProcess(ManagedProcess):
+    """A process without a health endpoint, ready once it accepts connections on `port`."""
+
+    port: int = 0
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{self.name} not listening after {timeout_s:.0f}s:\n{self.log_tail()}"
+                    ) from None
+                time.sleep(0.2)
+
+
+def milvus_lite_process(data_dir: Path, port: int, log_path: Path) -> PortProcess:
+    return PortProcess(
+        name="milvus", argv=milvus_lite_argv(data_dir, port), log_path=log_path, port=port
+    )
 
 
 def start_milvus_lite_server(work: Path, timeout_s: float = 60) -> tuple[ManagedProcess, int]:
     """A server on a free port with its data in `work`, ready once it listens (it opens its
     data directory first)."""
-    port = free_port()
-    process = ManagedProcess(
-        name="milvus", argv=milvus_lite_argv(work / "cache.db", port), log_path=work / "milvus.log"
-    )
+    process = milvus_lite_process(work / "cache.db", free_port(), work / "milvus.log")
     process.start()
-    deadline = time.monotonic() + timeout_s
     try:
-        while not listening(port):
-            if not process.alive():
-                raise RuntimeError(f"milvus-lite server exited:\n{process.log_tail()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"milvus-lite server not listening after {timeout_s:.0f}s")
-            time.sleep(0.2)
+        process.wait_ready(timeout_s)
     except BaseException:
         process.stop()
         raise
-    return process, port
+    return process, process.port

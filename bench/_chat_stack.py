@@ -29,8 +29,9 @@ def cache_off_service(
 
 @dataclass(frozen=True)
 class ChatStack:
-    address: str  # Envoy's public listener (native gRPC)
+    address: str  # Envoy's public listener (native gRPC, and REST on the same port)
     settings: GatewaySettings
+    pids: tuple[int, ...] = ()  # the chat service's and Envoy's (each leads its process group)
 
     def token(self, user: str) -> str:
         return mint_token(self.settings.keys_dir, user)
@@ -44,9 +45,11 @@ async def chat_behind_envoy(
     affinity: Literal["chat", "none"],
     chat_env: Mapping[str, str] | None = None,
     gateway: Mapping[str, object] | None = None,
+    source: Path | None = None,
 ) -> AsyncIterator[ChatStack]:
     """`affinity`: GatewaySettings.inference_affinity ("none": least-request); `chat_env`: the
-    chat service's extra settings (CHAT_...); `gateway`: more GatewaySettings fields. Envoy's
+    chat service's extra settings (CHAT_...); `gateway`: more GatewaySettings fields; `source`:
+    another checkout whose chat service runs (a baseline measured side by side). Envoy's
     access log goes to <work>/envoy-<name>.log."""
     internal_port = free_port()
     internal = f"127.0.0.1:{internal_port}"
@@ -61,6 +64,9 @@ async def chat_behind_envoy(
         "--cache-enabled", "false",
         env=chat_env,
     )  # fmt: skip
+    if source is not None:  # -P: the checkout on PYTHONPATH, not the working directory, is imported
+        chat.argv = [chat.argv[0], "-P", *chat.argv[1:]]
+        chat.env["PYTHONPATH"] = str(source)
     envoy = None
     try:
         await start_service(chat)
@@ -79,7 +85,8 @@ async def chat_behind_envoy(
         )
         init_keys(settings.keys_dir)
         envoy = await asyncio.to_thread(start_envoy, settings, work, f"envoy-{name}")
-        yield ChatStack(f"127.0.0.1:{settings.listen_port}", settings)
+        pids = tuple(p.proc.pid for p in (chat, envoy) if p.proc is not None)
+        yield ChatStack(f"127.0.0.1:{settings.listen_port}", settings, pids)
     finally:
         for process in (envoy, chat):
             if process is not None:

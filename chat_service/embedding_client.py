@@ -10,9 +10,9 @@ from chatstack.embedding.v1 import embedding_pb2 as pb
 from chatstack.embedding.v1 import embedding_pb2_grpc as pb_grpc
 
 from chat_service.config import ChatSettings
-from server_kit.caller_auth import token_interceptors
+from server_kit.caller_auth import token_metadata
 from server_kit.errors import DeadlineExceeded, InvalidArgument, ServiceError, Unavailable
-from server_kit.tracing import client_interceptors
+from server_kit.tracing import client_span
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,8 @@ class EmbeddingClient:
         self._channel = grpc.aio.insecure_channel(
             settings.embedding_address,
             options=[("grpc.keepalive_time_ms", 30_000)],
-            interceptors=[
-                *client_interceptors(),
-                *token_interceptors(settings.service_token_file),
-            ],
         )
+        self._auth = token_metadata(settings.service_token_file)
         self._stub = pb_grpc.EmbeddingServiceStub(self._channel)
 
     async def close(self) -> None:
@@ -56,7 +53,12 @@ class EmbeddingClient:
         if timeout_s is not None:
             deadline = min(deadline, timeout_s)
         try:
-            reply = await self._stub.Embed(pb.EmbedRequest(texts=list(texts)), timeout=deadline)
+            with client_span("/chatstack.embedding.v1.EmbeddingService/Embed") as traced:
+                reply = await self._stub.Embed(
+                    pb.EmbedRequest(texts=list(texts)),
+                    timeout=deadline,
+                    metadata=(*traced, *self._auth),
+                )
         except grpc.aio.AioRpcError as err:
             raise map_rpc_error(err) from err
         if len(reply.embeddings) != len(texts):

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import grpc
 from chatstack.inference.v1 import inference_pb2 as pb
@@ -18,7 +19,7 @@ from grpc_status import rpc_status
 from chat_service.config import ChatSettings
 from chat_service.domain import Role, Sampling
 from server_kit import headers
-from server_kit.caller_auth import token_interceptors
+from server_kit.caller_auth import token_metadata
 from server_kit.errors import (
     DeadlineExceeded,
     InvalidArgument,
@@ -26,10 +27,12 @@ from server_kit.errors import (
     ServiceError,
     Unavailable,
 )
-from server_kit.tracing import client_interceptors
+from server_kit.tracing import client_span
 
 _ROLES = {Role.SYSTEM: pb.ROLE_SYSTEM, Role.USER: pb.ROLE_USER, Role.ASSISTANT: pb.ROLE_ASSISTANT}
 PromptMessages = Sequence[tuple[Role, str]]
+Metadata = tuple[tuple[str, str], ...]
+SERVICE = "/chatstack.inference.v1.InferenceService/"
 
 
 class FinishReason(StrEnum):
@@ -70,11 +73,11 @@ log = logging.getLogger(__name__)
 MAX_BUSY_USERS = 100_000  # busy windows tracked at once
 
 
-def _call_metadata(chat_id: str, user_id: str = "") -> tuple[tuple[str, str], ...] | None:
+def _call_metadata(chat_id: str, user_id: str = "") -> Metadata:
     pairs = [(headers.CHAT_ID, chat_id)] if chat_id else []
     if user_id:
         pairs.append((headers.FAIRNESS_KEY, user_id))
-    return tuple(pairs) or None
+    return tuple(pairs)
 
 
 def error_reason(err: grpc.aio.AioRpcError) -> str:
@@ -121,11 +124,8 @@ class InferenceClient:
         self._channel = grpc.aio.insecure_channel(
             settings.inference_address,
             options=[("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)],
-            interceptors=[
-                *client_interceptors(),
-                *token_interceptors(settings.service_token_file),
-            ],
         )
+        self._auth = token_metadata(settings.service_token_file)
         self._stub = pb_grpc.InferenceServiceStub(self._channel)
         self._model: pb.ModelInfo | None = None
         self._model_lock = asyncio.Lock()
@@ -157,38 +157,46 @@ class InferenceClient:
         if self._model is None:
             async with self._model_lock:
                 if self._model is None:
-                    try:
-                        reply = await self._stub.ListModels(
-                            pb.ListModelsRequest(), timeout=self.settings.count_tokens_timeout_s
-                        )
-                    except grpc.aio.AioRpcError as err:
-                        raise map_rpc_error(err) from err
+                    reply = await self._unary(
+                        "ListModels", pb.ListModelsRequest(), self.settings.count_tokens_timeout_s
+                    )
                     self._model = next(m for m in reply.models if m.id == reply.default_model)
         return self._model
 
-    async def count_texts(self, texts: Sequence[str], chat_id: str = "") -> list[int]:
-        if not texts:
-            return []
+    async def count(
+        self, texts: Sequence[str], messages: PromptMessages, chat_id: str = ""
+    ) -> tuple[list[int], int]:
+        """Tokens of each text, and of `messages` rendered as a prompt (0 when none), in one
+        round trip."""
+        if not texts and not messages:
+            return [], 0
+        reply = await self._unary(
+            "CountTokens",
+            pb.CountTokensRequest(texts=list(texts), messages=_to_pb(messages)),
+            self.settings.count_tokens_timeout_s,
+            _call_metadata(chat_id),
+        )
+        return list(reply.text_tokens), int(reply.prompt_tokens)
+
+    async def _unary(
+        self, name: str, request: Any, timeout_s: float, metadata: Metadata = ()
+    ) -> Any:
+        """One unary call with its deadline, span and caller token; errors mapped."""
         try:
-            reply = await self._stub.CountTokens(
-                pb.CountTokensRequest(texts=list(texts)),
-                timeout=self.settings.count_tokens_timeout_s,
-                metadata=_call_metadata(chat_id),
-            )
+            with client_span(SERVICE + name) as traced:
+                return await getattr(self._stub, name)(
+                    request, timeout=timeout_s, metadata=(*metadata, *traced, *self._auth)
+                )
         except grpc.aio.AioRpcError as err:
             raise map_rpc_error(err) from err
-        return list(reply.text_tokens)
+
+    async def count_texts(self, texts: Sequence[str], chat_id: str = "") -> list[int]:
+        counts, _ = await self.count(texts, (), chat_id)
+        return counts
 
     async def count_prompt(self, messages: PromptMessages, chat_id: str = "") -> int:
-        try:
-            reply = await self._stub.CountTokens(
-                pb.CountTokensRequest(messages=_to_pb(messages)),
-                timeout=self.settings.count_tokens_timeout_s,
-                metadata=_call_metadata(chat_id),
-            )
-        except grpc.aio.AioRpcError as err:
-            raise map_rpc_error(err) from err
-        return int(reply.prompt_tokens)
+        _, tokens = await self.count((), messages, chat_id)
+        return tokens
 
     async def generate(
         self,
@@ -209,25 +217,30 @@ class InferenceClient:
             params.top_p = sampling.top_p
         if sampling.seed is not None:
             params.seed = sampling.seed
-        call = self._stub.Generate(
-            pb.GenerateRequest(request_id=request_id, messages=_to_pb(messages), sampling=params),
-            timeout=self.settings.inference_timeout_s,
-            metadata=_call_metadata(chat_id, user_id),
+        request = pb.GenerateRequest(
+            request_id=request_id, messages=_to_pb(messages), sampling=params
         )
-        first = True
+        call: Any = None
         try:
-            while True:
-                read = call.read()
-                if first:
-                    event = await asyncio.wait_for(
-                        read, self.settings.inference_first_token_timeout_s
-                    )
-                    first = False
-                else:
-                    event = await read
-                if event is grpc.aio.EOF:
-                    return
-                yield _event(event)
+            with client_span(SERVICE + "Generate") as traced:
+                call = self._stub.Generate(
+                    request,
+                    timeout=self.settings.inference_timeout_s,
+                    metadata=(*_call_metadata(chat_id, user_id), *traced, *self._auth),
+                )
+                first = True
+                while True:
+                    read = call.read()
+                    if first:
+                        event = await asyncio.wait_for(
+                            read, self.settings.inference_first_token_timeout_s
+                        )
+                        first = False
+                    else:
+                        event = await read
+                    if event is grpc.aio.EOF:
+                        return
+                    yield _event(event)
         except grpc.aio.AioRpcError as err:
             error = map_rpc_error(err)
             if isinstance(error, ResourceExhausted) and user_id:
@@ -238,7 +251,8 @@ class InferenceClient:
                 "the model did not start answering in time", reason="INFERENCE_TIMEOUT"
             ) from err
         finally:
-            call.cancel()  # no-op when finished; aborts the engine request otherwise
+            if call is not None:
+                call.cancel()  # no-op when finished; aborts the engine request otherwise
 
 
 def _to_pb(messages: PromptMessages) -> list[pb.ChatMessage]:

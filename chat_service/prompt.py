@@ -90,28 +90,32 @@ class PromptBuilder:
             summary = await self.store.latest_summary(user_id, chat.chat_id)
             if summary:
                 head.append((Role.SYSTEM, SUMMARY_PREFIX + summary.content))
-        fixed = await self.inference.count_prompt([*head, *tail], chat.chat_id)
-        window, truncated = await self._window(
+        window, truncated, fixed = await self._window(
             user_id,
             chat.chat_id,
             user_message.message_id,
-            budget - fixed,
+            [*head, *tail],
+            budget,
             after_id=summary.upto_message_id if summary else None,
         )
         if truncated:  # older history is left out: start where the next turns can start too
             window = window[stable_start(window, self.settings.window_step_tokens) :]
         history = [message for message, _ in window]
-        used = sum(cost for _, cost in window)
+        estimate = fixed + sum(cost for _, cost in window)
         messages = [*head, *((m.role, m.content) for m in history), *tail]
-        tokens = await self.inference.count_prompt(messages, chat.chat_id)
-        # The per-message estimate is conservative; if the exact count still overflows, drop
-        # the oldest history message until it fits.
-        while tokens > budget and history:
-            history = history[1:]
-            messages = [*head, *((m.role, m.content) for m in history), *tail]
+        tokens = estimate
+        if estimate + PER_MESSAGE_OVERHEAD * len(history) > budget:
+            # Near the budget, the per-message estimate could be off by enough to overflow
+            # (a template with more markers than PER_MESSAGE_OVERHEAD): count exactly, and
+            # drop the oldest history message until it fits. Further from it, the estimate
+            # stands and the round trip is saved (the engine clips max_tokens in any case).
             tokens = await self.inference.count_prompt(messages, chat.chat_id)
-            truncated = True
-        near_budget = fixed + used >= self.settings.summary_trigger_ratio * budget
+            while tokens > budget and history:
+                history = history[1:]
+                messages = [*head, *((m.role, m.content) for m in history), *tail]
+                tokens = await self.inference.count_prompt(messages, chat.chat_id)
+                truncated = True
+        near_budget = estimate >= self.settings.summary_trigger_ratio * budget
         return Prompt(messages, policy, tokens, truncated or near_budget)
 
     async def _all_before(
@@ -142,11 +146,20 @@ class PromptBuilder:
         return out
 
     async def _window(
-        self, user_id: str, chat_id: str, before: str, budget: int, after_id: str | None
-    ) -> tuple[list[tuple[MessageRecord, int]], bool]:
-        """Newest messages (older than `before`, newer than `after_id`) within `budget`
-        tokens, oldest first, each with its token cost; and whether older ones were left out."""
+        self,
+        user_id: str,
+        chat_id: str,
+        before: str,
+        fixed: PromptMessages,
+        budget: int,
+        after_id: str | None,
+    ) -> tuple[list[tuple[MessageRecord, int]], bool, int]:
+        """Newest messages (older than `before`, newer than `after_id`) that fit `budget`
+        tokens beside the `fixed` part of the prompt, oldest first, each with its token cost;
+        whether older ones were left out; and the fixed part's tokens (counted with the first
+        page: one round trip for a chat whose window is one page)."""
         selected: list[tuple[MessageRecord, int]] = []
+        fixed_tokens: int | None = None
         used = 0
         cursor: str | None = before
         while True:
@@ -157,17 +170,22 @@ class PromptBuilder:
             eligible = [
                 m for m in page if in_history(m) and (after_id is None or m.message_id > after_id)
             ]
-            counts = await self.inference.count_texts([m.content for m in eligible], chat_id)
+            texts = [m.content for m in eligible]
+            if fixed_tokens is None:
+                counts, fixed_tokens = await self.inference.count(texts, fixed, chat_id)
+                used = fixed_tokens
+            else:
+                counts = await self.inference.count_texts(texts, chat_id)
             for message, count in zip(eligible, counts, strict=True):
                 cost = count + PER_MESSAGE_OVERHEAD
                 if used + cost > budget:
                     selected.reverse()
-                    return selected, True
+                    return selected, True, fixed_tokens
                 selected.append((message, cost))
                 used += cost
             if reached_checkpoint or len(page) < PAGE:
                 selected.reverse()
-                return selected, False
+                return selected, False, fixed_tokens
             cursor = page[-1].message_id
 
 

@@ -32,7 +32,8 @@ class TimedStore:
             f"store.{operation}", attributes={"db.operation.name": operation}
         ) as span:
             try:
-                return await asyncio.wait_for(call, self.timeout_s)
+                async with asyncio.timeout(self.timeout_s):  # no task per call, as wait_for makes
+                    return await call
             except (StoreUnavailable, TimeoutError) as exc:
                 metrics.STORE_ERRORS.labels(operation).inc()
                 span.set_attribute("error.type", type(exc).__name__)

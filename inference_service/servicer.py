@@ -14,6 +14,7 @@ from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
 
 from inference_service import metrics
 from inference_service.admission import Admission, QueueFull
+from inference_service.coalesce import coalesced
 from inference_service.config import InferenceSettings
 from inference_service.convert import (
     check_model,
@@ -55,7 +56,8 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
             raise
         try:
             key = _fairness_key(context)
-            async with self.admission.slot(key), aclosing(self._stream(req)) as responses:
+            stream = coalesced(self._stream(req))
+            async with self.admission.slot(key), aclosing(stream) as responses:
                 async for response in responses:
                     yield response
         except QueueFull as exc:

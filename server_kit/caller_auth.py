@@ -74,39 +74,14 @@ class CallerTokenInterceptor(grpc.aio.ServerInterceptor):
         return rewrap(handler, unary, stream)
 
 
-def _with_token(details: grpc.aio.ClientCallDetails, header: tuple[str, str]) -> Any:
-    metadata = grpc.aio.Metadata(*(details.metadata or ()))
-    metadata.add(*header)
-    return grpc.aio.ClientCallDetails(
-        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-    )
-
-
-# Two classes: a grpc.aio channel files each interceptor under its first matching kind only.
-class _UnaryUnaryToken(grpc.aio.UnaryUnaryClientInterceptor):
-    def __init__(self, token: str) -> None:
-        self._header = ("authorization", f"Bearer {token}")
-
-    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(_with_token(details, self._header), request)
-
-
-class _UnaryStreamToken(grpc.aio.UnaryStreamClientInterceptor):
-    def __init__(self, token: str) -> None:
-        self._header = ("authorization", f"Bearer {token}")
-
-    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(_with_token(details, self._header), request)
-
-
 def caller_interceptors(token_file: str) -> list[grpc.aio.ServerInterceptor]:
     """The server side: none when no token file is configured."""
     return [CallerTokenInterceptor(read_token(token_file))] if token_file else []
 
 
-def token_interceptors(token_file: str) -> list[grpc.aio.ClientInterceptor]:
-    """The client side (the chat service's channels)."""
+def token_metadata(token_file: str) -> tuple[tuple[str, str], ...]:
+    """The client side: the header each of the chat service's calls carries (none when no
+    token file is configured)."""
     if not token_file:
-        return []
-    token = read_token(token_file)
-    return [_UnaryUnaryToken(token), _UnaryStreamToken(token)]
+        return ()
+    return (("authorization", f"Bearer {read_token(token_file)}"),)

@@ -6,19 +6,20 @@
 - `tracing_interceptor()` continues the caller's trace from the W3C `traceparent` in the
   request metadata and opens one SERVER span per RPC (for a stream: until it ends or is
   cancelled).
-- `client_interceptors()` open a CLIENT span per outgoing RPC and inject `traceparent`.
+- `client_span()` opens a CLIENT span around an outgoing call and gives the `traceparent`
+  metadata to send with it.
 
-The interceptors are ours rather than opentelemetry-instrumentation-grpc's: a few dozen lines,
-no extra dependency, and they leave the call object untouched (the chat service reads streams
-with `call.read()` and cancels them with `call.cancel()`).
+Ours rather than opentelemetry-instrumentation-grpc's: a few dozen lines, no extra dependency,
+and the call object stays grpc's own (the chat service reads streams with `call.read()` and
+cancels them with `call.cancel()`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -32,7 +33,6 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from server_kit.interceptors import ObservingInterceptor
-from server_kit.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -143,81 +143,38 @@ def tracing_interceptor() -> ObservingInterceptor:
 # -- client ------------------------------------------------------------------------------------
 
 
-def _start_client_span(details: grpc.aio.ClientCallDetails) -> tuple[Span, Any]:
-    method = details.method.decode() if isinstance(details.method, bytes) else details.method
+@contextmanager
+def client_span(method: str) -> Iterator[tuple[tuple[str, str], ...]]:
+    """A CLIENT span around one outgoing call (for a stream: around reading it to the end),
+    ended with the call's status code. Yields the metadata that carries the trace to the
+    server (`traceparent`); the caller adds it to the call's own. Explicit rather than a
+    channel interceptor: grpc.aio wraps every message of an intercepted stream in another
+    task, a cost per token (docs/architecture.md, "Where the time goes"). With tracing off no
+    span is made; a caller's trace is still passed on."""
+    if _provider is None:
+        carrier: dict[str, str] = {}
+        PROPAGATOR.inject(carrier)
+        yield tuple(carrier.items())
+        return
     span = tracer().start_span(
         method.lstrip("/"), kind=SpanKind.CLIENT, attributes=_attributes(method)
     )
-    carrier: dict[str, str] = {}
+    carrier = {}
     PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
-    metadata = grpc.aio.Metadata(*(details.metadata or ()))
-    for key, value in carrier.items():
-        metadata[key] = value
-    new_details = grpc.aio.ClientCallDetails(
-        method=details.method,
-        timeout=details.timeout,
-        metadata=metadata,
-        credentials=details.credentials,
-        wait_for_ready=details.wait_for_ready,
-    )
-    return span, new_details
-
-
-_finishing = BackgroundTasks("client span")
-
-
-def _end_when_done(call: grpc.aio.Call, span: Span) -> None:
-    """Ends the span when the call finishes, fails or is cancelled, with its status code."""
-
-    async def finish(end_ns: int) -> None:
-        try:
-            code = await call.code()
-        except Exception:  # pragma: no cover - the call is done: its status is there
-            code = grpc.StatusCode.UNKNOWN
+    code = grpc.StatusCode.OK
+    try:
+        yield tuple(carrier.items())
+    except grpc.aio.AioRpcError as err:
+        code = err.code()
+        raise
+    except (asyncio.CancelledError, GeneratorExit):
+        code = grpc.StatusCode.CANCELLED
+        raise
+    except BaseException:
+        code = grpc.StatusCode.UNKNOWN
+        raise
+    finally:
         span.set_attribute("rpc.grpc.status_code", int(code.value[0]))
         if code is not grpc.StatusCode.OK:
             span.set_status(Status(StatusCode.ERROR, code.name))
-        span.end(end_time=end_ns)
-
-    def done(_: Any) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # the loop is closing: end it without the code
-            span.end()
-            return
-        _finishing.spawn(finish(time.time_ns()))
-
-    call.add_done_callback(done)
-
-
-async def _traced_call(
-    continuation: Callable[..., Any], client_call_details: Any, request: Any
-) -> Any:
-    span, details = _start_client_span(client_call_details)
-    try:
-        call = await continuation(details, request)
-    except BaseException:
         span.end()
-        raise
-    _end_when_done(call, span)
-    return call
-
-
-# grpc.aio wants one interceptor type per call kind; both do the same.
-class _UnaryUnaryTracing(grpc.aio.UnaryUnaryClientInterceptor):
-    async def intercept_unary_unary(
-        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
-    ) -> Any:
-        return await _traced_call(continuation, client_call_details, request)
-
-
-class _UnaryStreamTracing(grpc.aio.UnaryStreamClientInterceptor):
-    async def intercept_unary_stream(
-        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
-    ) -> Any:
-        return await _traced_call(continuation, client_call_details, request)
-
-
-def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
-    """For `grpc.aio.insecure_channel(..., interceptors=client_interceptors())`."""
-    return [_UnaryUnaryTracing(), _UnaryStreamTracing()]

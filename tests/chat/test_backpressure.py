@@ -89,6 +89,11 @@ class SaturatedModel:
     async def count_texts(self, texts: Sequence[str], chat_id: str = "") -> list[int]:
         return [1 for _ in texts]
 
+    async def count(
+        self, texts: Sequence[str], messages: Sequence[object], chat_id: str = ""
+    ) -> tuple[list[int], int]:
+        return [1 for _ in texts], len(messages)
+
     async def generate(self, *args: object, **kwargs: object) -> AsyncIterator[object]:
         raise ResourceExhausted("the model's queue is full", reason="QUEUE_FULL")
         yield  # an async generator, as the client's

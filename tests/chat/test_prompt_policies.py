@@ -94,6 +94,31 @@ async def test_window_keeps_the_newest_turns_within_budget(
         assert final.assistant.prompt_tokens <= CONTEXT - 512
 
 
+async def test_a_short_chat_costs_one_count_and_its_estimate_covers_the_exact_prompt(
+    tmp_path: Path, inference_server: RunningService
+) -> None:
+    """Far from the budget the window's per-message estimate stands (one CountTokens round
+    trip per turn); it must never be below what the model's template really makes of it."""
+    async for service in make_service(tmp_path, inference_address=inference_server.address):
+        user = "estimate-user"
+        chat = await service.create_chat(user, "", "Be brief.", ChatOptions(HistoryPolicy.WINDOW))
+        await seed_turns(service, user, chat.chat_id, 6)
+        calls: list[str] = []
+        stub = service.inference._stub
+        real = stub.CountTokens
+
+        async def counting(*args: object, **kwargs: object) -> object:
+            calls.append("CountTokens")
+            return await real(*args, **kwargs)
+
+        stub.CountTokens = counting  # a spy on the real call, not a double
+        prompt = await service.prompts.build(user, chat, user_message(chat.chat_id, "And 6?"))
+        assert calls == ["CountTokens"]
+        exact = await service.inference.count_prompt(prompt.messages)
+        assert len(prompt.messages) == 2 + 12  # the system prompt, 6 turns, the question
+        assert exact <= prompt.prompt_tokens <= exact + 6 * len(prompt.messages)
+
+
 async def test_summary_checkpoint_is_computed_and_used(
     tmp_path: Path, inference_server: RunningService
 ) -> None:

@@ -30,10 +30,9 @@ import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from chat_service.config import ChatSettings
-from chat_service.store.ledger import Slot
+from chat_service.store.ledger import Slot, UsageQuery
 from chat_service.timed_store import TimedStore
 from server_kit.errors import ResourceExhausted
 
@@ -121,13 +120,18 @@ class UserAdmission:
     async def _check(self, user_id: str, kind: TurnKind, now: int) -> list[Slot]:
         """The budget and rate checks, and the user's live slots (one round of reads)."""
         day, _ = _utc_day(now)
-        used, starts, live = await asyncio.gather(
-            self.store.tokens_used(user_id, day) if self.limits.daily_tokens else _zero(),
-            self.store.turn_starts(user_id, now - RATE_WINDOW_S * 1000)
-            if self.limits.turns_per_minute
-            else _none(),
-            self.store.live_slots(user_id, kind.value, now) if self._cap(kind) else _none(),
+        window_start = now - RATE_WINDOW_S * 1000
+        usage = await self.store.read_usage(
+            UsageQuery(
+                user_id,
+                kind.value,
+                now,
+                day=day if self.limits.daily_tokens else None,
+                starts_since_ms=window_start if self.limits.turns_per_minute else None,
+                slots=bool(self._cap(kind)),
+            )
         )
+        used, starts, live = usage.tokens_used, usage.turn_starts, usage.live_slots
         if self.limits.daily_tokens and used >= self.limits.daily_tokens:
             _, until_tomorrow = _utc_day(now)
             raise ResourceExhausted(
@@ -148,8 +152,8 @@ class UserAdmission:
     async def _take(self, user_id: str, kind: TurnKind, slot: Slot, cap: int) -> None:
         """Holds the slot, then keeps it only if it is among the user's `cap` oldest (another
         replica may have admitted the same user meanwhile)."""
-        await self.store.hold_slot(user_id, kind.value, slot, slot.held_at_ms + self._ttl_ms(kind))
-        live = await self.store.live_slots(user_id, kind.value, slot.held_at_ms)
+        expires = slot.held_at_ms + self._ttl_ms(kind)
+        live = await self.store.take_slot(user_id, kind.value, slot, expires)
         ids = [s.slot_id for s in live]
         if slot.slot_id in ids and ids.index(slot.slot_id) >= cap:
             await self.store.release_slot(user_id, kind.value, slot.slot_id)
@@ -186,13 +190,5 @@ class UserAdmission:
             await self.store.add_tokens(user_id, day, tokens)
 
 
-async def _zero() -> int:
-    return 0
-
-
 async def _nothing() -> None:
     return None
-
-
-async def _none() -> list[Any]:
-    return []

@@ -12,7 +12,7 @@ from typing import TypeVar
 from chat_service import metrics
 from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
 from chat_service.store.base import HistoryStore, StoreUnavailable
-from chat_service.store.ledger import Slot
+from chat_service.store.ledger import Slot, UsageQuery, UsageRead
 from server_kit.errors import Unavailable
 from server_kit.tracing import tracer
 
@@ -91,6 +91,12 @@ class TimedStore:
         return await self._run("latest_summary", self.inner.latest_summary(user_id, chat_id))
 
     # -- per-user admission (store/ledger.py) -----------------------------------------------
+
+    async def read_usage(self, query: UsageQuery) -> UsageRead:
+        return await self._run("read_usage", self.inner.read_usage(query))
+
+    async def take_slot(self, user_id: str, kind: str, slot: Slot, expires_ms: int) -> list[Slot]:
+        return await self._run("take_slot", self.inner.take_slot(user_id, kind, slot, expires_ms))
 
     async def live_slots(self, user_id: str, kind: str, now_ms: int) -> list[Slot]:
         return await self._run("live_slots", self.inner.live_slots(user_id, kind, now_ms))

@@ -13,8 +13,10 @@ Reads return what the caller needs to decide; the decision (and its races) is th
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -23,7 +25,50 @@ class Slot:
     slot_id: str
 
 
+@dataclass(frozen=True)
+class UsageRead:
+    """What admission reads before deciding; a part not asked for is empty."""
+
+    tokens_used: int
+    turn_starts: list[int]
+    live_slots: list[Slot]
+
+
+@dataclass(frozen=True)
+class UsageQuery:
+    user_id: str
+    kind: str
+    now_ms: int
+    day: str | None  # read the day's tokens (None: no budget)
+    starts_since_ms: int | None  # read the turn starts after this (None: no rate limit)
+    slots: bool  # read the live slots
+
+
 class UsageLedger(ABC):
+    async def read_usage(self, query: UsageQuery) -> UsageRead:
+        """Admission's reads together: one round trip where the store can (SQLite)."""
+
+        async def zero() -> int:
+            return 0
+
+        async def empty() -> list[Any]:
+            return []
+
+        q = query
+        used, starts, live = await asyncio.gather(
+            self.tokens_used(q.user_id, q.day) if q.day is not None else zero(),
+            self.turn_starts(q.user_id, q.starts_since_ms)
+            if q.starts_since_ms is not None
+            else empty(),
+            self.live_slots(q.user_id, q.kind, q.now_ms) if q.slots else empty(),
+        )
+        return UsageRead(used, starts, live)
+
+    async def take_slot(self, user_id: str, kind: str, slot: Slot, expires_ms: int) -> list[Slot]:
+        """Holds the slot, then reads the user's live slots of that kind (with it among them)."""
+        await self.hold_slot(user_id, kind, slot, expires_ms)
+        return await self.live_slots(user_id, kind, slot.held_at_ms)
+
     @abstractmethod
     async def live_slots(self, user_id: str, kind: str, now_ms: int) -> list[Slot]:
         """The user's unexpired slots of this kind, oldest first."""

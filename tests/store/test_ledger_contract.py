@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chat_service.store.base import HistoryStore
-from chat_service.store.ledger import Slot
+from chat_service.store.ledger import Slot, UsageQuery, UsageRead
 from tests.store.backends import BACKENDS, open_backend
 
 
@@ -88,3 +88,22 @@ async def test_tokens_add_up_per_user_and_day(store: HistoryStore) -> None:
     await store.add_tokens(other, "2026-12-05", 1)
     assert await store.tokens_used(user, "2026-12-05") == 150
     assert await store.tokens_used(user, "2026-12-06") == 7
+
+
+async def test_admissions_reads_together_match_the_reads_alone(store: HistoryStore) -> None:
+    """read_usage (one round trip on SQLite) gives what the three reads give, and only the
+    parts asked for; take_slot holds a slot and lists it among the live ones."""
+    user = new_user()
+    now = now_ms()
+    await store.hold_slot(user, "stream", Slot(now, "s1"), now + 60_000)
+    await store.record_turn_start(user, now - 1_000, "t1", 60)
+    await store.add_tokens(user, "2026-01-02", 42)
+    everything = UsageQuery(user, "stream", now, "2026-01-02", now - 60_000, slots=True)
+    read = await store.read_usage(everything)
+    assert read == UsageRead(42, [now - 1_000], [Slot(now, "s1")])
+    assert await store.read_usage(UsageQuery(user, "stream", now, None, None, False)) == UsageRead(
+        0, [], []
+    )
+    live = await store.take_slot(user, "stream", Slot(now + 1, "s2"), now + 60_000)
+    assert live == [Slot(now, "s1"), Slot(now + 1, "s2")]
+    assert await store.live_slots(user, "stream", now) == live

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,6 +95,17 @@ async def test_window_keeps_the_newest_turns_within_budget(
         assert final.assistant.prompt_tokens <= CONTEXT - 512
 
 
+class CallSpy:
+    """Counts the calls it passes on to the real callable."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.calls = real, 0
+
+    async def __call__(self, *args: object, **kwargs: object) -> object:
+        self.calls += 1
+        return await self.real(*args, **kwargs)
+
+
 async def test_a_short_chat_costs_one_count_and_its_estimate_covers_the_exact_prompt(
     tmp_path: Path, inference_server: RunningService
 ) -> None:
@@ -103,17 +115,10 @@ async def test_a_short_chat_costs_one_count_and_its_estimate_covers_the_exact_pr
         user = "estimate-user"
         chat = await service.create_chat(user, "", "Be brief.", ChatOptions(HistoryPolicy.WINDOW))
         await seed_turns(service, user, chat.chat_id, 6)
-        calls: list[str] = []
-        stub = service.inference._stub
-        real = stub.CountTokens
-
-        async def counting(*args: object, **kwargs: object) -> object:
-            calls.append("CountTokens")
-            return await real(*args, **kwargs)
-
-        stub.CountTokens = counting  # a spy on the real call, not a double
+        spy = CallSpy(service.inference._stub.CountTokens)
+        service.inference._stub.CountTokens = spy  # a spy on the real call, not a double
         prompt = await service.prompts.build(user, chat, user_message(chat.chat_id, "And 6?"))
-        assert calls == ["CountTokens"]
+        assert spy.calls == 1
         exact = await service.inference.count_prompt(prompt.messages)
         assert len(prompt.messages) == 2 + 12  # the system prompt, 6 turns, the question
         assert exact <= prompt.prompt_tokens <= exact + 6 * len(prompt.messages)

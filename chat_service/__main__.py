@@ -35,7 +35,7 @@ def make_cache(
     embedder = EmbeddingClient(settings)
     auth = MilvusAuth(settings.cache_user, settings.cache_password, settings.cache_tls_ca_file)
     cache = SemanticCache(settings, embedder, CacheStore(settings.cache_uri, auth=auth))
-    return TurnCache(cache, store, inference, settings), embedder
+    return TurnCache(cache, store, inference, settings, settings), embedder
 
 
 async def serve(settings: ChatSettings) -> None:

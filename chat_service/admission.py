@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from chat_service.config import ChatSettings
+from chat_service.config import TurnSettings
 from chat_service.store.ledger import Slot, UsageQuery
 from chat_service.timed_store import TimedStore
 from server_kit.errors import ResourceExhausted
@@ -56,7 +56,7 @@ class UserLimits:
     queued_slot_s: float  # a submitted turn's slot expires after this long, finished or not
 
     @classmethod
-    def from_settings(cls, settings: ChatSettings) -> UserLimits:
+    def from_settings(cls, settings: TurnSettings) -> UserLimits:
         return cls(
             max_streams=settings.user_max_streams,
             max_queued=settings.user_max_queued_turns,

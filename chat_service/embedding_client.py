@@ -9,7 +9,7 @@ import grpc
 from chatstack.embedding.v1 import embedding_pb2 as pb
 from chatstack.embedding.v1 import embedding_pb2_grpc as pb_grpc
 
-from chat_service.config import ChatSettings
+from chat_service.config import UpstreamSettings
 from server_kit.caller_auth import token_metadata
 from server_kit.errors import DeadlineExceeded, InvalidArgument, ServiceError, Unavailable
 from server_kit.tracing import client_span
@@ -32,7 +32,7 @@ def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
 
 
 class EmbeddingClient:
-    def __init__(self, settings: ChatSettings) -> None:
+    def __init__(self, settings: UpstreamSettings) -> None:
         self.settings = settings
         self._channel = grpc.aio.insecure_channel(
             settings.embedding_address,

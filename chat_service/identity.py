@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from server_kit.errors import Unauthenticated
 
 if TYPE_CHECKING:
-    from chat_service.config import ChatSettings
+    from chat_service.config import IdentitySettings
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Identity(Protocol):
     async def user_of(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> str: ...
 
 
-def make_identity(settings: ChatSettings) -> Identity:
+def make_identity(settings: IdentitySettings) -> Identity:
     if settings.identity == "header":
         log.warning(
             "identity mode 'header': any caller that reaches this port can act as any user; "

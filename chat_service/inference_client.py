@@ -16,7 +16,7 @@ from chatstack.inference.v1 import inference_pb2 as pb
 from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
 from grpc_status import rpc_status
 
-from chat_service.config import ChatSettings
+from chat_service.config import UpstreamSettings
 from chat_service.domain import Role, Sampling
 from server_kit import headers
 from server_kit.caller_auth import token_metadata
@@ -119,7 +119,7 @@ def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
 
 
 class InferenceClient:
-    def __init__(self, settings: ChatSettings) -> None:
+    def __init__(self, settings: UpstreamSettings) -> None:
         self.settings = settings
         self._channel = grpc.aio.insecure_channel(
             settings.inference_address,

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chat_service.config import ChatSettings
+from chat_service.config import ConversationSettings
 from chat_service.domain import (
     ChatRecord,
     HistoryPolicy,
@@ -61,7 +61,9 @@ def in_history(m: MessageRecord) -> bool:
 
 
 class PromptBuilder:
-    def __init__(self, store: TimedStore, inference: InferenceClient, settings: ChatSettings):
+    def __init__(
+        self, store: TimedStore, inference: InferenceClient, settings: ConversationSettings
+    ):
         self.store = store
         self.inference = inference
         self.settings = settings

@@ -10,7 +10,7 @@ import grpc
 from chatstack.chat.v1 import chat_pb2 as pb
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
-from chat_service.config import ChatSettings
+from chat_service.config import ConversationSettings
 from chat_service.convert import (
     chat_id_from,
     chat_to_pb,
@@ -63,7 +63,9 @@ def page_size_of(value: int, default: int, maximum: int) -> int:
 
 
 class ChatServicer(pb_grpc.ChatServiceServicer):
-    def __init__(self, service: ChatService, settings: ChatSettings, identity: Identity) -> None:
+    def __init__(
+        self, service: ChatService, settings: ConversationSettings, identity: Identity
+    ) -> None:
         self.service = service
         self.settings = settings
         self.identity = identity

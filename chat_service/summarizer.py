@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from chat_service import metrics
-from chat_service.config import ChatSettings
+from chat_service.config import ConversationSettings
 from chat_service.domain import Role, Sampling, SummaryRecord, utcnow
 from chat_service.inference_client import InferenceClient, TextDelta
 from chat_service.prompt import in_history
@@ -30,7 +30,7 @@ INSTRUCTIONS = (
 
 class Summarizer:
     def __init__(
-        self, store: TimedStore, inference: InferenceClient, settings: ChatSettings
+        self, store: TimedStore, inference: InferenceClient, settings: ConversationSettings
     ) -> None:
         self.store = store
         self.inference = inference

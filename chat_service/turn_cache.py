@@ -23,7 +23,7 @@ from chat_service.cache.keys import context_fingerprint, is_self_contained
 from chat_service.cache.semantic_cache import CacheContext, CacheHit, SemanticCache
 from chat_service.cache.semantic_cache import eligible_question as normalized_if_eligible
 from chat_service.cache.store import CacheUnavailable
-from chat_service.config import ChatSettings
+from chat_service.config import CacheSettings, ConversationSettings
 from chat_service.domain import ChatRecord, MessageRecord, MessageStatus, Role, Sampling
 from chat_service.inference_client import InferenceClient
 from chat_service.prompt import in_history
@@ -51,12 +51,14 @@ class TurnCache:
         cache: SemanticCache,
         store: TimedStore,
         inference: InferenceClient,
-        settings: ChatSettings,
+        settings: CacheSettings,
+        conversation: ConversationSettings,
     ) -> None:
         self.cache = cache
         self.store = store
         self.inference = inference
         self.settings = settings
+        self.conversation = conversation  # the defaults a turn's context is completed with
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -138,9 +140,9 @@ class TurnCache:
             return None  # global scope, generated inside a conversation: not shared
         return CacheContext(
             model=(await self.inference.model()).id,
-            system_prompt=chat.system_prompt or self.settings.default_system_prompt,
+            system_prompt=chat.system_prompt or self.conversation.default_system_prompt,
             sampling=sampling,
-            max_tokens=sampling.max_tokens or self.settings.default_max_tokens,
+            max_tokens=sampling.max_tokens or self.conversation.default_max_tokens,
             context_fp="" if standalone else context_fingerprint(history),
         )
 

@@ -20,7 +20,7 @@ from chat_service.cache.judge import CacheJudge
 from chat_service.cache.keys import owner_of, sampling_fingerprint, scope_of, system_hash
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.store import MAX_ANSWER_CHARS, CacheEntry, CacheKey, CacheStore
-from chat_service.config import ChatSettings
+from chat_service.config import CacheSettings
 from chat_service.domain import Sampling
 from chat_service.embedding_client import EmbeddingClient
 
@@ -68,7 +68,7 @@ def now_ms() -> int:
 
 class SemanticCache:
     def __init__(
-        self, settings: ChatSettings, embedder: EmbeddingClient, vectors: CacheStore
+        self, settings: CacheSettings, embedder: EmbeddingClient, vectors: CacheStore
     ) -> None:
         self.settings = settings
         self.embedder = embedder

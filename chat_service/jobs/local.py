@@ -9,7 +9,7 @@ import asyncio
 import logging
 
 from chat_service import metrics
-from chat_service.config import ChatSettings
+from chat_service.config import QueueSettings
 from chat_service.jobs.handlers import Handler
 from chat_service.jobs.jobs import Job
 from chat_service.jobs.worker import backoff_s
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class LocalRunner:
-    def __init__(self, settings: ChatSettings, tasks: BackgroundTasks) -> None:
+    def __init__(self, settings: QueueSettings, tasks: BackgroundTasks) -> None:
         self.max_attempts = settings.queue_max_deliver
         self.retry_delay_s = settings.queue_retry_delay_s
         self.tasks = tasks

@@ -23,7 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
-from chat_service.config import ChatSettings
+from chat_service.config import QueueSettings
 from chat_service.jobs.jobs import SUBJECT_PREFIX, TURN_SUBJECT_PREFIX, Job, encode
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def stream_configs() -> list[StreamConfig]:
 
 
 class JobQueue:
-    def __init__(self, settings: ChatSettings) -> None:
+    def __init__(self, settings: QueueSettings) -> None:
         self.url = settings.queue_url
         self.publish_timeout_s = settings.queue_publish_timeout_s
         self.connect_timeout_s = settings.queue_connect_timeout_s

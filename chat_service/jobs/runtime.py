@@ -20,6 +20,9 @@ RETRY_MAX_S = 30.0
 
 
 class QueueRuntime:
+    """Wires the two workers: the jobs' (the queue's settings) and the submitted turns' (the
+    turns' settings, above the inference deadline)."""
+
     def __init__(
         self,
         queue: JobQueue,
@@ -30,7 +33,13 @@ class QueueRuntime:
         self.queue = queue
         self.workers = [
             Worker(queue, handlers, settings, on_dead_letter=on_dead_letter),
-            Worker(queue, handlers, settings, turn_consumer(settings), on_dead_letter),
+            Worker(
+                queue,
+                handlers,
+                settings,
+                turn_consumer(settings, settings.inference_timeout_s),
+                on_dead_letter,
+            ),
         ]
         self._connecting: asyncio.Task[None] | None = None
         self.started = asyncio.Event()

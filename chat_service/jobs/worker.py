@@ -25,7 +25,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from chat_service import metrics
-from chat_service.config import ChatSettings
+from chat_service.config import QueueSettings, TurnSettings
 from chat_service.jobs.handlers import Handler
 from chat_service.jobs.jobs import SUBJECT_PREFIX, TURN_SUBJECT_PREFIX, Job, decode
 from chat_service.jobs.queue import STREAM, TURN_STREAM, JobQueue
@@ -52,12 +52,12 @@ def job_consumer() -> Consumer:
     return Consumer(STREAM, SUBJECT_PREFIX, "chat-jobs", 1, 30.0, 100.0)
 
 
-def turn_consumer(settings: ChatSettings) -> Consumer:
+def turn_consumer(turns: TurnSettings, inference_timeout_s: float) -> Consumer:
     # A generation's own deadlines bound it; the handler's is a backstop above them.
-    timeout = settings.inference_timeout_s + settings.async_busy_wait_s + 60.0
+    timeout = inference_timeout_s + turns.async_busy_wait_s + 60.0
     # More attempts: a turn dead-lettered during a store outage would stay queued for good.
     return Consumer(
-        TURN_STREAM, TURN_SUBJECT_PREFIX, "chat-turns", settings.async_turn_concurrency, 30.0,
+        TURN_STREAM, TURN_SUBJECT_PREFIX, "chat-turns", turns.async_turn_concurrency, 30.0,
         timeout, deliveries_factor=4,
     )  # fmt: skip
 
@@ -73,7 +73,7 @@ class Worker:
         self,
         queue: JobQueue,
         handlers: dict[type[Job], Handler],
-        settings: ChatSettings,
+        settings: QueueSettings,
         consumer: Consumer | None = None,
         on_dead_letter: dict[type[Job], Handler] | None = None,
     ) -> None:

@@ -6,11 +6,11 @@ import ast
 import ssl
 from pathlib import Path
 
-from chat_service.config import ChatSettings
+from chat_service.config import StoreSettings
 from chat_service.store.base import HistoryStore
 
 
-def tls_context(settings: ChatSettings) -> ssl.SSLContext | None:
+def tls_context(settings: StoreSettings) -> ssl.SSLContext | None:
     """TLS to Cassandra when a CA is configured: the nodes' certificates are verified."""
     if not settings.cassandra_tls_ca_file:
         return None
@@ -19,7 +19,7 @@ def tls_context(settings: ChatSettings) -> ssl.SSLContext | None:
     return context
 
 
-def make_store(settings: ChatSettings) -> HistoryStore:
+def make_store(settings: StoreSettings) -> HistoryStore:
     if settings.store == "cassandra":
         from chat_service.store.cassandra_store import CassandraStore
 

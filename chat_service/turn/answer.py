@@ -14,7 +14,7 @@ from typing import Any
 from chat_service import metrics
 from chat_service.admission import TurnKind, UserAdmission
 from chat_service.cache.semantic_cache import CacheHit
-from chat_service.config import ChatSettings
+from chat_service.config import ConversationSettings
 from chat_service.domain import (
     ChatRecord,
     HistoryPolicy,
@@ -60,7 +60,7 @@ class Answerer:
         self,
         store: TimedStore,
         inference: InferenceClient,
-        settings: ChatSettings,
+        settings: ConversationSettings,
         cache: TurnCache | None,
         lifecycle: TurnLifecycle,
         side_work: SideWork,

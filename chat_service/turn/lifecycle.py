@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from chat_service import metrics
 from chat_service.admission import TurnKind, UserAdmission
-from chat_service.config import ChatSettings
+from chat_service.config import TurnSettings
 from chat_service.domain import ChatRecord, MessageRecord, MessageStatus, Role, Turn, utcnow
 from chat_service.ids import new_id, new_ids
 from chat_service.inference_client import InferenceClient
@@ -130,7 +130,7 @@ class TurnLifecycle:
         self,
         store: TimedStore,
         inference: InferenceClient,
-        settings: ChatSettings,
+        settings: TurnSettings,
         admission: UserAdmission,
     ) -> None:
         self.store = store

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from chat_service import metrics
-from chat_service.config import ChatSettings
+from chat_service.config import QueueSettings
 from chat_service.jobs.handlers import Handler
 from chat_service.jobs.jobs import Job
 from chat_service.jobs.local import LocalRunner
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class SideWork:
-    def __init__(self, queue: JobQueue | None, settings: ChatSettings) -> None:
+    def __init__(self, queue: JobQueue | None, settings: QueueSettings) -> None:
         self.queue = queue  # None: every job runs in process
         self._tasks = BackgroundTasks("side work")
         self.local = LocalRunner(settings, self._tasks)

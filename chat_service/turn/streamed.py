@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 from chat_service.admission import TurnKind
-from chat_service.config import ChatSettings
+from chat_service.config import TurnSettings
 from chat_service.domain import MessageStatus
 from chat_service.turn.answer import Answerer
 from chat_service.turn.events import ReplyDelta, ReplyEvent, ReplyFinal, TurnRequest
@@ -20,7 +20,7 @@ from chat_service.turn.outcome import Outcome, TurnOutcome, TurnTracker
 class StreamedTurns:
     def __init__(
         self,
-        settings: ChatSettings,
+        settings: TurnSettings,
         lifecycle: TurnLifecycle,
         answerer: Answerer,
         tracker: TurnTracker,

@@ -14,7 +14,7 @@ from contextlib import aclosing
 from dataclasses import replace
 
 from chat_service.admission import TurnKind
-from chat_service.config import ChatSettings
+from chat_service.config import TurnSettings
 from chat_service.domain import ChatRecord, MessageStatus, Sampling, Turn, utcnow
 from chat_service.jobs.jobs import GenerateTurn
 from chat_service.timed_store import TimedStore
@@ -36,7 +36,7 @@ class SubmittedTurns:
     def __init__(
         self,
         store: TimedStore,
-        settings: ChatSettings,
+        settings: TurnSettings,
         lifecycle: TurnLifecycle,
         answerer: Answerer,
         side_work: SideWork,

@@ -6,9 +6,9 @@ saved, and the work a completed turn leaves behind is handed to the side work.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chat_service import metrics
@@ -46,6 +46,17 @@ def merge_sampling(turn: Sampling, chat: Sampling) -> Sampling:
         max_tokens=turn.max_tokens if turn.max_tokens is not None else chat.max_tokens,
         seed=turn.seed if turn.seed is not None else chat.seed,
     )
+
+
+@dataclass
+class _Attempt:
+    """One answering of a turn: its reply, the lease keeping it alive, and what it came to."""
+
+    reply: ReplyBuffer
+    lease: Lease
+    hit: CacheHit | None = None
+    prompt: Prompt | None = None
+    unsaved: ServiceError | None = None  # whole, but storing it failed
 
 
 def _discard(task: asyncio.Future[Any]) -> None:
@@ -92,14 +103,8 @@ class Answerer:
                     cache_similarity=0.0),
             started_at,
         )  # fmt: skip
-        slot = mode.slot
-        renew = (
-            (lambda: self.admission.renew(user_id, TurnKind.STREAM, slot))
-            if slot is not None
-            else None
-        )
-        lease = Lease(self.store, user_id, reply, mode.lease_s, renew)
-        unsaved: ServiceError | None = None
+        attempt = _Attempt(reply, Lease(self.store, user_id, reply, mode.lease_s,
+                                        self._renewal(user_id, mode)))  # fmt: skip
         merged = merge_sampling(request.sampling, chat.settings.sampling)
         lookup = (
             self.cache.start_lookup(user_id, chat, turn.user, merged, request.bypass_cache)
@@ -107,52 +112,85 @@ class Answerer:
             else None
         )
         building = asyncio.ensure_future(self._build_prompt(user_id, chat, turn.user))
-        hit: CacheHit | None = None
-        prompt: Prompt | None = None
         try:
-            hit = await lookup if lookup is not None else None
-            if hit is not None:
-                _discard(building)
-                async for delta in self._cached_reply(hit, reply):
-                    yield delta
-            else:
-                prompt = await building
-                async for delta in self._generated_reply(chat, turn, prompt, merged, reply):
-                    yield delta
-            await lease.stop()
-            try:
-                await self.store.save_message(user_id, reply.assistant)
-            except ServiceError as exc:
-                # Whole but not stored: it goes on being saved as complete in the background
-                # (a retry of the request id then replays it); the client hears it is not saved.
-                unsaved = exc
-                await self.lifecycle.save_quietly(user_id, reply.assistant)
+            async for delta in self._answer(attempt, user_id, chat, turn, merged, lookup, building):
+                yield delta
         except (asyncio.CancelledError, GeneratorExit):
-            await lease.stop()
+            await attempt.lease.stop()
             await self._stopped(user_id, reply, outcome, mode)
             raise
         except ServiceError as exc:
-            await lease.stop()
+            await attempt.lease.stop()
             await self._failed(user_id, reply, outcome, mode, exc)
             if not reply.parts:
                 raise  # nothing streamed yet: a plain status (REST clients get 429/503/400)
             yield ReplyError(exc, reply.assistant.message_id)
             return
         finally:
-            await lease.stop()
+            await attempt.lease.stop()
             for task in (lookup, building):
                 if task is not None and not task.done():
                     _discard(task)
-        if unsaved is not None:
-            outcome.outcome, outcome.reason = Outcome.FAILED, unsaved.reason
-            yield ReplyError(unsaved, reply.assistant.message_id)
-            return
-        answer = reply.assistant
+        yield self._ended(attempt, outcome, user_id, chat, turn, merged)
+
+    def _renewal(self, user_id: str, mode: RunMode) -> Callable[[], Awaitable[None]] | None:
+        """What the lease renews beside the pending reply: the user's stream slot, if held."""
+        slot = mode.slot
+        if slot is None:
+            return None
+        return lambda: self.admission.renew(user_id, TurnKind.STREAM, slot)
+
+    async def _answer(
+        self,
+        attempt: _Attempt,
+        user_id: str,
+        chat: ChatRecord,
+        turn: Turn,
+        sampling: Sampling,
+        lookup: asyncio.Future[CacheHit | None] | None,
+        building: asyncio.Future[Prompt],
+    ) -> AsyncGenerator[ReplyDelta, None]:
+        """The reply's text (the cache's, else the model's), then the whole reply saved."""
+        reply = attempt.reply
+        attempt.hit = await lookup if lookup is not None else None
+        if attempt.hit is not None:
+            _discard(building)
+            async for delta in self._cached_reply(attempt.hit, reply):
+                yield delta
+        else:
+            attempt.prompt = await building
+            async for delta in self._generated_reply(chat, turn, attempt.prompt, sampling, reply):
+                yield delta
+        await attempt.lease.stop()
+        try:
+            await self.store.save_message(user_id, reply.assistant)
+        except ServiceError as exc:
+            # Whole but not stored: it goes on being saved as complete in the background
+            # (a retry of the request id then replays it); the client hears it is not saved.
+            attempt.unsaved = exc
+            await self.lifecycle.save_quietly(user_id, reply.assistant)
+
+    def _ended(
+        self,
+        attempt: _Attempt,
+        outcome: TurnOutcome,
+        user_id: str,
+        chat: ChatRecord,
+        turn: Turn,
+        sampling: Sampling,
+    ) -> ReplyEvent:
+        """The turn's last event once its text is out: the final reply, or the error of a
+        reply that could not be stored; the outcome set, the work it leaves behind handed on."""
+        answer = attempt.reply.assistant
+        if attempt.unsaved is not None:
+            outcome.outcome, outcome.reason = Outcome.FAILED, attempt.unsaved.reason
+            return ReplyError(attempt.unsaved, answer.message_id)
         outcome.outcome, outcome.cached = Outcome.COMPLETE, answer.cached
         outcome.prompt_tokens = answer.prompt_tokens
         outcome.completion_tokens = answer.completion_tokens
-        self._after_turn(user_id, chat, turn.user, answer, merged, prompt, cached=hit is not None)
-        yield ReplyFinal(turn.user.message_id, answer)
+        cached = attempt.hit is not None
+        self._after_turn(user_id, chat, turn.user, answer, sampling, attempt.prompt, cached)
+        return ReplyFinal(turn.user.message_id, answer)
 
     async def _stopped(
         self, user_id: str, reply: ReplyBuffer, outcome: TurnOutcome, mode: RunMode

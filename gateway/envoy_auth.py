@@ -89,60 +89,60 @@ def user_rate_limit(settings: GatewaySettings) -> list[Config]:
     per_minute = settings.user_rate_limit_per_minute
     if not per_minute:
         return []
-    bucket = token_bucket(per_minute, settings.user_rate_limit_burst)
+    typed_config: Config = {
+        "@type": type_url("envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"),
+        "stat_prefix": "user_rate_limit",
+        # The filter's own bucket is unlimited in effect; only the per-user one counts.
+        "token_bucket": {
+            "max_tokens": 1_000_000_000,
+            "tokens_per_fill": 1_000_000_000,
+            "fill_interval": "1s",
+        },
+        "always_consume_default_token_bucket": False,
+        **rate_limit_switches(),
+        **per_user_buckets(settings),
+        "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
+        "rate_limited_as_resource_exhausted": True,
+        "response_headers_to_add": [retry_after_header(per_minute)],
+    }
+    return [{"name": RATE_LIMIT_FILTER, "typed_config": typed_config}]
+
+
+def rate_limit_switches() -> Config:
+    """On and enforced for every request, under runtime keys (an operator can turn either off
+    at runtime without a new config). One `percent` object: the dump writes it as an anchor."""
     percent = {"numerator": 100, "denominator": "HUNDRED"}
-    retry_after = max(1, -(-60 // per_minute))  # seconds until the next token, rounded up
-    return [
-        {
-            "name": RATE_LIMIT_FILTER,
-            "typed_config": {
-                "@type": type_url(
-                    "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
-                ),
-                "stat_prefix": "user_rate_limit",
-                # The filter's own bucket is unlimited in effect; only the per-user one counts.
-                "token_bucket": {
-                    "max_tokens": 1_000_000_000,
-                    "tokens_per_fill": 1_000_000_000,
-                    "fill_interval": "1s",
-                },
-                "always_consume_default_token_bucket": False,
-                "filter_enabled": {
-                    "runtime_key": "user_rate_limit.enabled",
-                    "default_value": percent,
-                },
-                "filter_enforced": {
-                    "runtime_key": "user_rate_limit.enforced",
-                    "default_value": percent,
-                },
-                "rate_limits": [
-                    {
-                        "actions": [
-                            {
-                                "request_headers": {
-                                    "header_name": settings.user_id_header,
-                                    "descriptor_key": RATE_LIMIT_USER_KEY,
-                                    "skip_if_absent": True,
-                                }
-                            }
-                        ]
-                    }
-                ],
-                "descriptors": [
-                    {
-                        "entries": [{"key": RATE_LIMIT_USER_KEY, "value": ""}],
-                        "token_bucket": bucket,
-                    }
-                ],
-                "max_dynamic_descriptors": settings.user_rate_limit_max_users,
-                "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
-                "rate_limited_as_resource_exhausted": True,
-                "response_headers_to_add": [
-                    {
-                        "header": {"key": headers.RETRY_AFTER, "value": str(retry_after)},
-                        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
-                    }
-                ],
-            },
+    return {
+        "filter_enabled": {"runtime_key": "user_rate_limit.enabled", "default_value": percent},
+        "filter_enforced": {"runtime_key": "user_rate_limit.enforced", "default_value": percent},
+    }
+
+
+def per_user_buckets(settings: GatewaySettings) -> Config:
+    """The descriptor is the user id header (skipped when absent: no user, no limit); its empty
+    value is a wildcard, so each distinct user gets a bucket of their own, up to
+    `user_rate_limit_max_users` (an LRU)."""
+    bucket = token_bucket(settings.user_rate_limit_per_minute, settings.user_rate_limit_burst)
+    action = {
+        "request_headers": {
+            "header_name": settings.user_id_header,
+            "descriptor_key": RATE_LIMIT_USER_KEY,
+            "skip_if_absent": True,
         }
-    ]
+    }
+    return {
+        "rate_limits": [{"actions": [action]}],
+        "descriptors": [
+            {"entries": [{"key": RATE_LIMIT_USER_KEY, "value": ""}], "token_bucket": bucket}
+        ],
+        "max_dynamic_descriptors": settings.user_rate_limit_max_users,
+    }
+
+
+def retry_after_header(per_minute: int) -> Config:
+    """retry-after on a refusal: the seconds until the next token, rounded up."""
+    retry_after = max(1, -(-60 // per_minute))
+    return {
+        "header": {"key": headers.RETRY_AFTER, "value": str(retry_after)},
+        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+    }

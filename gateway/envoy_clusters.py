@@ -37,6 +37,12 @@ def lb_endpoints(endpoints: list[Endpoint]) -> list[Config]:
     return [{"endpoint": {"address": socket_address(ep.host, ep.port)}} for ep in endpoints]
 
 
+def discovery_type(endpoints: list[Endpoint]) -> str:
+    """STATIC for IP literals; hostnames (e.g. a headless service: one endpoint per pod IP) are
+    re-resolved."""
+    return "STATIC" if all(ep.is_ip for ep in endpoints) else "STRICT_DNS"
+
+
 def grpc_cluster(
     name: str,
     endpoints: list[Endpoint],
@@ -48,25 +54,13 @@ def grpc_cluster(
     get UNAVAILABLE. A consistent hash (MAGLEV) only picks among healthy, non-ejected hosts:
     when a chat's replica fails its health checks or is ejected, its chats move to the others
     (and come back when it recovers)."""
-    # STATIC for IP literals; hostnames (e.g. a headless service: one endpoint per pod IP) are
-    # re-resolved.
-    cluster_type = "STATIC" if all(ep.is_ip for ep in endpoints) else "STRICT_DNS"
+    cluster_type = discovery_type(endpoints)
     cluster: Config = {
         "name": name,
         "type": cluster_type,
         "connect_timeout": duration(settings.connect_timeout_s),
         "lb_policy": lb_policy,
-        "typed_extension_protocol_options": {
-            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                "@type": type_url("envoy.extensions.upstreams.http.v3.HttpProtocolOptions"),
-                "explicit_http_config": {
-                    "http2_protocol_options": {
-                        # Detects dead connections while a long stream is quiet.
-                        "connection_keepalive": {"interval": "30s", "timeout": "5s"},
-                    }
-                },
-            }
-        },
+        "typed_extension_protocol_options": http2_protocol_options(),
         "load_assignment": {
             "cluster_name": name,
             "endpoints": [{"lb_endpoints": lb_endpoints(endpoints)}] if endpoints else [],
@@ -76,46 +70,75 @@ def grpc_cluster(
                 settings, {"grpc_health_check": {"service_name": settings.health_check_service}}
             )
         ],
-        # gRPC statuses count as their HTTP equivalents: UNAVAILABLE and connect failures are
-        # gateway failures (503), RESOURCE_EXHAUSTED (429, a busy replica) counts as neither.
-        "outlier_detection": {
-            "consecutive_5xx": 5,
-            "consecutive_gateway_failure": 3,
-            # Envoy enforces this one at 0% unless told: a dead replica would never be ejected.
-            "enforcing_consecutive_gateway_failure": 100,
-            "interval": "10s",
-            "base_ejection_time": "30s",
-            "max_ejection_percent": 50,
-        },
-        "circuit_breakers": {
-            "thresholds": [
-                {
-                    "priority": "DEFAULT",
-                    "max_connections": settings.max_upstream_requests,
-                    "max_pending_requests": settings.max_upstream_requests,
-                    "max_requests": settings.max_upstream_requests,
-                    "max_retries": 3,
-                }
-            ]
-        },
+        "outlier_detection": grpc_outlier_detection(),
+        "circuit_breakers": circuit_breakers(settings),
     }
     if lb_policy == "MAGLEV" and settings.inference_affinity_balance_factor:
-        # Bounded loads: a hot replica spills new calls to the next one on the table rather
-        # than queueing them behind a hash collision.
-        cluster["common_lb_config"] = {
-            "consistent_hashing_lb_config": {
-                "hash_balance_factor": settings.inference_affinity_balance_factor
-            }
-        }
+        cluster["common_lb_config"] = bounded_loads(settings)
     if cluster_type == "STRICT_DNS":
         cluster["dns_lookup_family"] = "V4_PREFERRED"
     return cluster
 
 
+def http2_protocol_options() -> Config:
+    """gRPC needs HTTP/2 upstream; keepalive pings detect dead connections while a long stream
+    is quiet."""
+    return {
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": type_url("envoy.extensions.upstreams.http.v3.HttpProtocolOptions"),
+            "explicit_http_config": {
+                "http2_protocol_options": {
+                    "connection_keepalive": {"interval": "30s", "timeout": "5s"},
+                }
+            },
+        }
+    }
+
+
+def grpc_outlier_detection() -> Config:
+    """gRPC statuses count as their HTTP equivalents: UNAVAILABLE and connect failures are
+    gateway failures (503), RESOURCE_EXHAUSTED (429, a busy replica) counts as neither."""
+    return {
+        "consecutive_5xx": 5,
+        "consecutive_gateway_failure": 3,
+        # Envoy enforces this one at 0% unless told: a dead replica would never be ejected.
+        "enforcing_consecutive_gateway_failure": 100,
+        "interval": "10s",
+        "base_ejection_time": "30s",
+        "max_ejection_percent": 50,
+    }
+
+
+def circuit_breakers(settings: GatewaySettings) -> Config:
+    """max_upstream_requests caps connections, pending and active requests alike: past it
+    Envoy fails a call at once (503 overflow) rather than queueing more."""
+    return {
+        "thresholds": [
+            {
+                "priority": "DEFAULT",
+                "max_connections": settings.max_upstream_requests,
+                "max_pending_requests": settings.max_upstream_requests,
+                "max_requests": settings.max_upstream_requests,
+                "max_retries": 3,
+            }
+        ]
+    }
+
+
+def bounded_loads(settings: GatewaySettings) -> Config:
+    """Consistent hashing with bounded loads: a hot replica spills new calls to the next one on
+    the table rather than queueing them behind a hash collision."""
+    return {
+        "consistent_hashing_lb_config": {
+            "hash_balance_factor": settings.inference_affinity_balance_factor
+        }
+    }
+
+
 def web_cluster(settings: GatewaySettings) -> Config:
     """The UI's static servers (HTTP/1.1), health-checked on their config endpoint."""
     endpoints = settings.web_endpoints
-    cluster_type = "STATIC" if all(ep.is_ip for ep in endpoints) else "STRICT_DNS"
+    cluster_type = discovery_type(endpoints)
     cluster: Config = {
         "name": WEB_CLUSTER,
         "type": cluster_type,

@@ -58,88 +58,104 @@ def retry_policy(
 
 
 def routes(settings: GatewaySettings) -> list[Config]:
+    """The public listener's routes, most specific first: streams, idempotent methods,
+    reflection, the chat service's other methods, unknown gRPC, then the web UI's (if any)."""
     prefix = f"/{settings.chat_service}/"
-    unary_timeout = duration(settings.route_timeout_s)
-    routes: list[Config] = []
-    for method in STREAMING_METHODS:
-        stream_cap = duration(settings.max_stream_duration_s)
-        routes.append(
-            {
-                "name": method,
-                "match": {"path": prefix + method},
-                "route": {
-                    "cluster": CHAT_CLUSTER,
-                    "timeout": "0s",  # a whole generation may exceed any unary timeout
-                    "idle_timeout": duration(settings.completion_idle_timeout_s),
-                    "max_stream_duration": {
-                        "max_stream_duration": stream_cap,
-                        # Native gRPC clients' deadlines apply, capped at the same limit.
-                        "grpc_timeout_header_max": stream_cap,
-                    },
-                    # Never after a reset (a retried turn could generate twice); no per-try
-                    # timeout (it would cut the stream).
-                    "retry_policy": unsent_retry_policy(settings, per_try_timeout=False),
-                },
-            }
-        )
-    for method in IDEMPOTENT_METHODS:
-        routes.append(
-            {
-                "name": method,
-                "match": {"path": prefix + method},
-                "route": {
-                    "cluster": CHAT_CLUSTER,
-                    "timeout": unary_timeout,
-                    "max_stream_duration": {"grpc_timeout_header_max": unary_timeout},
-                    "retry_policy": retry_policy(settings),
-                },
-            }
-        )
     # The buffer filter holds a request until its end: a bidi stream kept open (grpcurl's
-    # reflection, a v1 reflection call) would wait forever for it. Off where streams go.
-    unbuffered = {BUFFER_FILTER: {"@type": FILTER_CONFIG, "disabled": True}}
-    # Reflection, answered by the chat service (which lists only what the gateway routes): a
-    # stream of small requests, as long as the client browses.
-    routes.append(
-        {
-            "name": "reflection",
-            "match": {"prefix": REFLECTION_PREFIX},
-            "route": {
-                "cluster": CHAT_CLUSTER,
-                "timeout": "0s",
-                "idle_timeout": unary_timeout,
-                "retry_policy": unsent_retry_policy(settings, per_try_timeout=False),
-            },
-            "typed_per_filter_config": unbuffered,
-        }
-    )
-    # CreateChat, SubmitCompletion and any method added later: unary timeout, retried only
-    # when the call cannot have been sent (not idempotent).
-    routes.append(
-        {
-            "name": "chat-other",
-            "match": {"prefix": prefix},
-            "route": {
-                "cluster": CHAT_CLUSTER,
-                "timeout": unary_timeout,
-                "max_stream_duration": {"grpc_timeout_header_max": unary_timeout},
-                "retry_policy": unsent_retry_policy(settings, per_try_timeout=True),
-            },
-        }
-    )
-    # Any other gRPC method: 404, which Envoy answers as UNIMPLEMENTED, at once (before the
-    # buffer, which would wait for the end of a stream).
-    routes.append(
-        {
-            "name": "grpc-unknown",
-            "match": {"prefix": "/", "grpc": {}},
-            "direct_response": {"status": 404},
-            "typed_per_filter_config": unbuffered,
-        }
-    )
+    # reflection, a v1 reflection call) would wait forever for it. Off where streams go. One
+    # object for both routes that use it: the YAML dump writes it once, as an anchor.
+    unbuffered: Config = {BUFFER_FILTER: {"@type": FILTER_CONFIG, "disabled": True}}
+    routes: list[Config] = [
+        *(streaming_route(settings, prefix, method) for method in STREAMING_METHODS),
+        *(idempotent_route(settings, prefix, method) for method in IDEMPOTENT_METHODS),
+        reflection_route(settings, unbuffered),
+        chat_other_route(settings, prefix),
+        grpc_unknown_route(unbuffered),
+    ]
     if settings.web_upstreams:
         routes.extend(web_routes(settings))
     return routes
+
+
+def streaming_route(settings: GatewaySettings, prefix: str, method: str) -> Config:
+    """A server-streaming method (a completion): bounded by silence and a hard cap, not by
+    the unary timeout."""
+    stream_cap = duration(settings.max_stream_duration_s)
+    return {
+        "name": method,
+        "match": {"path": prefix + method},
+        "route": {
+            "cluster": CHAT_CLUSTER,
+            "timeout": "0s",  # a whole generation may exceed any unary timeout
+            "idle_timeout": duration(settings.completion_idle_timeout_s),
+            "max_stream_duration": {
+                "max_stream_duration": stream_cap,
+                # Native gRPC clients' deadlines apply, capped at the same limit.
+                "grpc_timeout_header_max": stream_cap,
+            },
+            # Never after a reset (a retried turn could generate twice); no per-try
+            # timeout (it would cut the stream).
+            "retry_policy": unsent_retry_policy(settings, per_try_timeout=False),
+        },
+    }
+
+
+def idempotent_route(settings: GatewaySettings, prefix: str, method: str) -> Config:
+    """A read-only method: safe to retry after any failure before a response."""
+    unary_timeout = duration(settings.route_timeout_s)
+    return {
+        "name": method,
+        "match": {"path": prefix + method},
+        "route": {
+            "cluster": CHAT_CLUSTER,
+            "timeout": unary_timeout,
+            "max_stream_duration": {"grpc_timeout_header_max": unary_timeout},
+            "retry_policy": retry_policy(settings),
+        },
+    }
+
+
+def reflection_route(settings: GatewaySettings, unbuffered: Config) -> Config:
+    """Reflection, answered by the chat service (which lists only what the gateway routes): a
+    stream of small requests, as long as the client browses."""
+    return {
+        "name": "reflection",
+        "match": {"prefix": REFLECTION_PREFIX},
+        "route": {
+            "cluster": CHAT_CLUSTER,
+            "timeout": "0s",
+            "idle_timeout": duration(settings.route_timeout_s),
+            "retry_policy": unsent_retry_policy(settings, per_try_timeout=False),
+        },
+        "typed_per_filter_config": unbuffered,
+    }
+
+
+def chat_other_route(settings: GatewaySettings, prefix: str) -> Config:
+    """CreateChat, SubmitCompletion and any method added later: unary timeout, retried only
+    when the call cannot have been sent (not idempotent)."""
+    unary_timeout = duration(settings.route_timeout_s)
+    return {
+        "name": "chat-other",
+        "match": {"prefix": prefix},
+        "route": {
+            "cluster": CHAT_CLUSTER,
+            "timeout": unary_timeout,
+            "max_stream_duration": {"grpc_timeout_header_max": unary_timeout},
+            "retry_policy": unsent_retry_policy(settings, per_try_timeout=True),
+        },
+    }
+
+
+def grpc_unknown_route(unbuffered: Config) -> Config:
+    """Any other gRPC method: 404, which Envoy answers as UNIMPLEMENTED, at once (before the
+    buffer, which would wait for the end of a stream)."""
+    return {
+        "name": "grpc-unknown",
+        "match": {"prefix": "/", "grpc": {}},
+        "direct_response": {"status": 404},
+        "typed_per_filter_config": unbuffered,
+    }
 
 
 def web_routes(settings: GatewaySettings) -> list[Config]:

@@ -10,6 +10,26 @@ DEFAULT_CHAT_PORT = 50051
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the whole system locally")
+    # Plain helpers rather than argparse groups: --help keeps one flat options list. The order
+    # of the calls is the order of --help.
+    add_port_options(parser)
+    add_process_options(parser)
+    add_store_options(parser)
+    add_web_options(parser)
+    add_queue_options(parser)
+    parser.add_argument("--start-timeout", type=float, default=300)
+    args = parser.parse_args(argv)
+    for option in ("chat_replicas", "inference_replicas"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be at least 1")
+    place_ports(args)
+    check_ports(args)
+    return args
+
+
+def add_port_options(parser: argparse.ArgumentParser) -> None:
+    """Envoy's ports and the first replica's port of each service (None: placed by
+    place_ports after the replicas before it)."""
     parser.add_argument("--http-port", type=int, default=8080, help="REST + gRPC via Envoy")
     parser.add_argument("--envoy-admin-port", type=int, default=9901)
     parser.add_argument(
@@ -33,6 +53,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--internal-port", type=int, default=50050, help="Envoy's internal gRPC listener"
     )
+
+
+def add_process_options(parser: argparse.ArgumentParser) -> None:
+    """How many processes of each service, and which inference engine they run."""
     parser.add_argument(
         "--chat-replicas",
         type=int,
@@ -58,9 +82,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1,
         help="llama_cpp: model copies per inference process (vLLM batches in one)",
     )
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """The chat history store (the Cassandra options apply to --store cassandra only)."""
     parser.add_argument("--store", choices=["sqlite", "cassandra"], default="sqlite")
     parser.add_argument("--cassandra-host", default="127.0.0.1")
     parser.add_argument("--cassandra-port", type=int, default=9042)
+
+
+def add_web_options(parser: argparse.ArgumentParser) -> None:
+    """What the browser reaches: the web UI, the key set Envoy verifies tokens with, TLS."""
     parser.add_argument(
         "--web-port", type=int, default=8090, help="the web UI's static server (behind Envoy)"
     )
@@ -71,6 +103,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--tls", action="store_true", help="HTTPS on the gateway (a self-signed certificate)"
     )
+
+
+def add_queue_options(parser: argparse.ArgumentParser) -> None:
+    """What the chat replicas share besides the store: NATS for background jobs, and the answer
+    cache's Milvus Lite server."""
     parser.add_argument("--nats-port", type=int, default=4222, help="NATS (monitoring: +1000)")
     parser.add_argument(
         "--no-queue",
@@ -84,14 +121,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=19530,
         help="the Milvus Lite server of the answer cache (only with --chat-replicas > 1)",
     )
-    parser.add_argument("--start-timeout", type=float, default=300)
-    args = parser.parse_args(argv)
-    for option in ("chat_replicas", "inference_replicas"):
-        if getattr(args, option) < 1:
-            parser.error(f"--{option.replace('_', '-')} must be at least 1")
-    place_ports(args)
-    check_ports(args)
-    return args
 
 
 def chat_ports(args: argparse.Namespace) -> list[int]:

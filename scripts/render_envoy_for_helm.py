@@ -42,19 +42,30 @@ from __future__ import annotations
 
 import argparse
 import copy
-import re
 import sys
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, NamedTuple
 
 from gateway.config import GatewaySettings
-from gateway.envoy_base import ADMIN_HOST, JWKS_CLUSTER, JWT_PROVIDER, WEB_CLUSTER
+from gateway.envoy_base import ADMIN_HOST, JWKS_CLUSTER, WEB_CLUSTER
 from gateway.envoy_config import build_config
 
-Config = dict[str, Any]
+# PUBLIC_LISTENER: re-exported for the chart tests.
+from scripts.render_envoy_for_helm_tools import PUBLIC_LISTENER as PUBLIC_LISTENER
+from scripts.render_envoy_for_helm_tools import (
+    Config,
+    dump,
+    if_block,
+    jwt_authn,
+    provider,
+    public_chain,
+    public_routes,
+    replace_key,
+    split_tls,
+    swap,
+    swap_line,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = PROJECT_ROOT / "helm" / "chatstack" / "files" / "envoy.yaml"
@@ -67,8 +78,6 @@ METRICS_PORT = 9902
 CHAT_PORT = 50051
 INFERENCE_PORT = 50052
 EMBEDDING_PORT = 50053
-# The listener whose routes and JWT rules change with the web UI.
-PUBLIC_LISTENER = "public"
 # Where the chart mounts the JWKS Secret (key jwks.json) when no jwksUri is set, and the
 # loopback port its sidecar serves it on.
 JWKS_DIR = Path("/etc/chatstack/jwt")
@@ -202,69 +211,24 @@ def kubernetes_config(settings: GatewaySettings) -> Config:
     return config
 
 
-def _jwt_authn(config: Config) -> Config:
-    """The typed_config of the jwt_authn filter (providers and rules)."""
-    for listener in config["static_resources"]["listeners"]:
-        for chain in listener["filter_chains"]:
-            for network_filter in chain["filters"]:
-                for http_filter in network_filter["typed_config"].get("http_filters", []):
-                    if http_filter["name"] == "envoy.filters.http.jwt_authn":
-                        typed_config: Config = http_filter["typed_config"]
-                        return typed_config
-    raise LookupError("no jwt_authn filter in the generated config")
+class _WebPieces(NamedTuple):
+    """What the web UI adds: its JWT rules (and the rules without it), routes and cluster."""
+
+    rules: Config
+    plain_rules: Config
+    routes: list[Config]
+    cluster: Config
 
 
-def _provider(config: Config) -> Config:
-    provider: Config = _jwt_authn(config)["providers"][JWT_PROVIDER]
-    return provider
-
-
-def _public_routes(config: Config) -> list[Config]:
-    """The routes of the public listener's (one) virtual host."""
-    for listener in config["static_resources"]["listeners"]:
-        if listener["name"] == PUBLIC_LISTENER:
-            hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
-            (virtual_host,) = hcm["route_config"]["virtual_hosts"]
-            routes: list[Config] = virtual_host["routes"]
-            return routes
-    raise LookupError(f"no {PUBLIC_LISTENER} listener in the generated config")
-
-
-def _public_chain(config: Config) -> Config:
-    for listener in config["static_resources"]["listeners"]:
-        if listener["name"] == PUBLIC_LISTENER:
-            chain: Config = listener["filter_chains"][0]
-            return chain
-    raise LookupError(f"no {PUBLIC_LISTENER} listener in the generated config")
-
-
-def _split_tls(with_tls: Config, without: Config) -> Config:
-    """The public listener's transport_socket of `with_tls`; fails unless it is the only
-    difference between the two configs."""
-    check = copy.deepcopy(with_tls)
-    socket: Config = _public_chain(check).pop("transport_socket")
-    if check != without:
-        raise AssertionError("the generator's configs with and without TLS differ elsewhere")
-    return {"transport_socket": socket}
-
-
-def _replace_key(mapping: Config, key: str, new_key: str) -> None:
-    """Renames `key` to `new_key` (value None) in place, keeping the key order."""
-    items = [(new_key if k == key else k, None if k == key else v) for k, v in mapping.items()]
-    mapping.clear()
-    mapping.update(items)
-
-
-def _split_web(with_web: Config, without: Config) -> tuple[Config, Config, list[Config], Config]:
-    """Cuts the web UI's pieces out of `with_web`, leaving placeholders where they go: returns
-    (JWT rules with the UI, JWT rules without, the UI's routes, the web cluster). Fails unless
-    `with_web` minus those pieces is `without`."""
+def _split_web(with_web: Config, without: Config) -> _WebPieces:
+    """Cuts the web UI's pieces out of `with_web`, leaving placeholders where they go. Fails
+    unless `with_web` minus those pieces is `without`."""
     check = copy.deepcopy(with_web)
-    authn, plain_authn = _jwt_authn(with_web), _jwt_authn(without)
+    authn, plain_authn = jwt_authn(with_web), jwt_authn(without)
     web_rules = {"rules": authn["rules"]}
     plain_rules = {"rules": plain_authn["rules"]}
-    _replace_key(authn, "rules", _WEB_JWT_RULES)
-    routes, plain_routes = _public_routes(with_web), _public_routes(without)
+    replace_key(authn, "rules", _WEB_JWT_RULES)
+    routes, plain_routes = public_routes(with_web), public_routes(without)
     if routes[: len(plain_routes)] != plain_routes:
         raise AssertionError("the web UI changes the API's routes, not only appends its own")
     web_routes = routes[len(plain_routes) :]
@@ -275,151 +239,126 @@ def _split_web(with_web: Config, without: Config) -> tuple[Config, Config, list[
     web_cluster = clusters[at]
     clusters[at] = _WEB_CLUSTER_ITEM
     # The check: the UI's pieces removed from the full config leave the config without a UI.
-    _jwt_authn(check)["rules"] = plain_rules["rules"]
-    check_routes = _public_routes(check)
+    jwt_authn(check)["rules"] = plain_rules["rules"]
+    check_routes = public_routes(check)
     del check_routes[len(plain_routes) :]
     check["static_resources"]["clusters"] = [
         c for c in check["static_resources"]["clusters"] if c["name"] != WEB_CLUSTER
     ]
     if check != without or not web_routes:
         raise AssertionError("the generator's configs with and without a web UI differ elsewhere")
-    return web_rules, plain_rules, web_routes, web_cluster
+    return _WebPieces(web_rules, plain_rules, web_routes, web_cluster)
 
 
-class _NoAliasDumper(yaml.SafeDumper):
-    """Writes shared objects out in full: a piece inserted into the file must not define an
-    anchor (`&id001`) that the rest of the file defines too."""
+@dataclass(frozen=True)
+class _JwksPieces:
+    """Where each variant fetches the keys from (a `remote_jwks` mapping) and its jwks cluster."""
 
-    def ignore_aliases(self, data: object) -> bool:
-        return True
-
-
-def _dump(data: object, *, aliases: bool = True) -> str:
-    dumper = yaml.SafeDumper if aliases else _NoAliasDumper
-    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=100)
+    local_source: Config
+    remote_source: Config
+    local_cluster: Config
+    remote_cluster: Config
 
 
-def _indent(text: str, spaces: int) -> str:
-    pad = " " * spaces
-    return "\n".join(pad + line for line in text.rstrip("\n").split("\n"))
-
-
-def _swap_line(text: str, token: str, block: Callable[[int], str]) -> str:
-    """Replaces the one line holding `token` by block(indent of that line)."""
-    pattern = re.compile(rf"^( *)(?:- )?{re.escape(token)}(?:: null)?$", re.MULTILINE)
-    matches = list(pattern.finditer(text))
-    if len(matches) != 1:
-        raise AssertionError(f"expected one {token} line, found {len(matches)}")
-    match = matches[0]
-    return text[: match.start()] + block(len(match.group(1))) + text[match.end() :]
-
-
-def _swap(text: str, replacements: dict[str, str]) -> str:
-    for token, expression in replacements.items():
-        if token not in text:
-            raise AssertionError(f"placeholder {token!r} missing from the rendered config")
-        text = text.replace(token, expression)
-    return text
-
-
-def render_chart_template() -> str:
-    """The chart's files/envoy.yaml (a Helm template)."""
-    common: dict[str, Any] = {
-        "chat_upstreams": [f"{_CHAT_HOST}:{CHAT_PORT}"],
-        "inference_upstreams": [f"{_INFERENCE_HOST}:{INFERENCE_PORT}"],
-        "embedding_upstreams": [f"{_EMBEDDING_HOST}:{EMBEDDING_PORT}"],
-        "jwt_issuer": _ISSUER,
-        "jwt_audiences": [_AUDIENCES],
-    }
-    web = {"web_upstreams": [f"{_WEB_HOST}:{_WEB_PORT}"]}
-    local = kubernetes_config(kubernetes_settings(**common, **web))
-    tls_files = {"tls_cert_file": TLS_DIR / "tls.crt", "tls_key_file": TLS_DIR / "tls.key"}
-    tls_socket = _split_tls(kubernetes_config(kubernetes_settings(**common, **web, **tls_files)),
-                            local)  # fmt: skip
-    _public_chain(local)[_TLS_SOCKET] = None  # after the filters, where the generator puts it
-    remote = kubernetes_config(kubernetes_settings(**common, **web, jwks_uri=_JWKS_URI))
-    _public_chain(remote)[_TLS_SOCKET] = None
-    without_web = kubernetes_config(kubernetes_settings(**common))
-    without_web_remote = kubernetes_config(kubernetes_settings(**common, jwks_uri=_JWKS_URI))
-    for config in (without_web, without_web_remote):
-        _public_chain(config)[_TLS_SOCKET] = None
-
-    # The web UI's pieces, under `if web.enabled` (the same in both JWKS variants).
-    web_rules, plain_rules, web_routes, web_cluster = _split_web(local, without_web)
-    if _split_web(remote, without_web_remote) != (web_rules, plain_rules, web_routes, web_cluster):
-        raise AssertionError("the web UI's pieces depend on the JWKS source")
-
-    # The two variants differ only in where the keys are fetched from and the jwks cluster.
-    local_provider, remote_provider = _provider(local), _provider(remote)
-    local_jwks = {"remote_jwks": local_provider.pop("remote_jwks")}
-    remote_jwks = {"remote_jwks": remote_provider.pop("remote_jwks")}
+def _split_jwks(local: Config, remote: Config) -> _JwksPieces:
+    """Cuts the JWKS source and the jwks cluster out of both variants, leaving placeholders in
+    `local`. Fails unless those are the only differences between them."""
+    local_provider, remote_provider = provider(local), provider(remote)
+    local_source = {"remote_jwks": local_provider.pop("remote_jwks")}
+    remote_source = {"remote_jwks": remote_provider.pop("remote_jwks")}
     local_cluster = local["static_resources"]["clusters"].pop()
-    jwks_cluster = remote["static_resources"]["clusters"].pop()
-    if {jwks_cluster["name"], local_cluster["name"]} != {JWKS_CLUSTER} or local != remote:
+    remote_cluster = remote["static_resources"]["clusters"].pop()
+    if {remote_cluster["name"], local_cluster["name"]} != {JWKS_CLUSTER} or local != remote:
         raise AssertionError("the generator's local and remote JWKS variants differ elsewhere")
+    _mark_jwks_source(local_provider)
+    local["static_resources"]["clusters"].append(_JWKS_CLUSTER_ITEM)
+    return _JwksPieces(local_source, remote_source, local_cluster, remote_cluster)
 
-    # Placeholders where the variant-specific pieces go, at the generator's key position.
+
+def _mark_jwks_source(jwt_provider: Config) -> None:
+    """Puts the JWKS source's placeholder at the generator's key position (after from_headers),
+    and the audiences' expression in place of the list."""
     ordered: Config = {}
-    for key, value in local_provider.items():
+    for key, value in jwt_provider.items():
         ordered[key] = value
         if key == "from_headers":
             ordered[_JWKS_SOURCE] = None
     if _JWKS_SOURCE not in ordered:
         ordered[_JWKS_SOURCE] = None
-    local_provider.clear()
-    local_provider.update(ordered)
-    local_provider["audiences"] = _AUDIENCES  # a list in the values: one flow expression
-    local["static_resources"]["clusters"].append(_JWKS_CLUSTER_ITEM)
+    jwt_provider.clear()
+    jwt_provider.update(ordered)
+    jwt_provider["audiences"] = _AUDIENCES  # a list in the values: one flow expression
 
-    text = _dump(local)
-    remote_jwks_text = _swap(_dump(remote_jwks), {_JWKS_URI: _JWKS_EXPRESSIONS[_JWKS_URI]})
-    text = _swap_line(
-        text,
-        _JWKS_SOURCE,
-        lambda n: "\n".join(
-            [_IF_REMOTE, _indent(remote_jwks_text, n), "{{- else }}",
-             _indent(_dump(local_jwks), n), "{{- end }}"]
-        ),
-    )  # fmt: skip
-    cluster_swaps = {k: v for k, v in _JWKS_EXPRESSIONS.items() if k != _JWKS_URI}
-    cluster_text = _swap(_dump([jwks_cluster]), cluster_swaps)
-    text = _swap_line(
-        text,
-        _JWKS_CLUSTER_ITEM,
-        lambda n: "\n".join(
-            [_IF_REMOTE, _indent(cluster_text, n), "{{- else }}",
-             _indent(_dump([local_cluster]), n), "{{- end }}"]
-        ),
-    )  # fmt: skip
-    text = _swap_line(
-        text,
-        _WEB_JWT_RULES,
-        lambda n: "\n".join(
-            [_IF_WEB, _indent(_dump(web_rules, aliases=False), n), "{{- else }}",
-             _indent(_dump(plain_rules, aliases=False), n), "{{- end }}"]
-        ),
-    )  # fmt: skip
-    text = _swap_line(
-        text,
-        _WEB_ROUTES,
-        lambda n: "\n".join([_IF_WEB, _indent(_dump(web_routes, aliases=False), n), "{{- end }}"]),
+
+def _placeholder_config(**overrides: Any) -> Config:
+    """The chart's config with placeholders for the hosts and JWT values (and `overrides`)."""
+    return kubernetes_config(
+        kubernetes_settings(
+            chat_upstreams=[f"{_CHAT_HOST}:{CHAT_PORT}"],
+            inference_upstreams=[f"{_INFERENCE_HOST}:{INFERENCE_PORT}"],
+            embedding_upstreams=[f"{_EMBEDDING_HOST}:{EMBEDDING_PORT}"],
+            jwt_issuer=_ISSUER,
+            jwt_audiences=[_AUDIENCES],
+            **overrides,
+        )
     )
-    text = _swap_line(
-        text,
-        _WEB_CLUSTER_ITEM,
-        lambda n: "\n".join(
-            [_IF_WEB, _indent(_dump([web_cluster], aliases=False), n), "{{- end }}"]
-        ),
+
+
+def render_chart_template() -> str:
+    """The chart's files/envoy.yaml (a Helm template)."""
+    web = {"web_upstreams": [f"{_WEB_HOST}:{_WEB_PORT}"]}
+    local = _placeholder_config(**web)
+    tls_files = {"tls_cert_file": TLS_DIR / "tls.crt", "tls_key_file": TLS_DIR / "tls.key"}
+    tls_socket = split_tls(_placeholder_config(**web, **tls_files), local)
+    remote = _placeholder_config(**web, jwks_uri=_JWKS_URI)
+    without_web = _placeholder_config()
+    without_web_remote = _placeholder_config(jwks_uri=_JWKS_URI)
+    for config in (local, remote, without_web, without_web_remote):
+        public_chain(config)[_TLS_SOCKET] = None  # after the filters, where the generator puts it
+
+    # The web UI's pieces, under `if web.enabled` (the same in both JWKS variants).
+    web_pieces = _split_web(local, without_web)
+    if _split_web(remote, without_web_remote) != web_pieces:
+        raise AssertionError("the web UI's pieces depend on the JWKS source")
+    # The two JWKS variants differ only in where the keys are fetched from and the jwks cluster.
+    jwks_pieces = _split_jwks(local, remote)
+
+    text = _swap_jwks(dump(local), jwks_pieces)
+    text = _swap_web(text, web_pieces)
+    text = swap_line(
+        text, _TLS_SOCKET, lambda n: if_block(_IF_TLS, n, dump(tls_socket, aliases=False))
     )
-    text = _swap_line(
-        text,
-        _TLS_SOCKET,
-        lambda n: "\n".join([_IF_TLS, _indent(_dump(tls_socket, aliases=False), n), "{{- end }}"]),
-    )
-    text = _swap(text, _EXPRESSIONS)
+    text = swap(text, _EXPRESSIONS)
     if "helm-placeholder" in text or "__HELM_" in text:
         raise AssertionError("a placeholder survived the rendering")
     return HEADER + text
+
+
+def _swap_jwks(text: str, jwks: _JwksPieces) -> str:
+    """Both JWKS variants' source and cluster, under `if envoy.jwt.jwksUri`."""
+    remote_source = swap(dump(jwks.remote_source), {_JWKS_URI: _JWKS_EXPRESSIONS[_JWKS_URI]})
+    local_source = dump(jwks.local_source)
+    text = swap_line(
+        text, _JWKS_SOURCE, lambda n: if_block(_IF_REMOTE, n, remote_source, local_source)
+    )
+    cluster_swaps = {k: v for k, v in _JWKS_EXPRESSIONS.items() if k != _JWKS_URI}
+    remote_cluster = swap(dump([jwks.remote_cluster]), cluster_swaps)
+    local_cluster = dump([jwks.local_cluster])
+    return swap_line(
+        text, _JWKS_CLUSTER_ITEM, lambda n: if_block(_IF_REMOTE, n, remote_cluster, local_cluster)
+    )
+
+
+def _swap_web(text: str, web: _WebPieces) -> str:
+    """The web UI's JWT rules (else the token-for-everything rule), routes and cluster, under
+    `if web.enabled`. Dumped without anchors: the rest of the file defines its own."""
+    rules = dump(web.rules, aliases=False)
+    plain_rules = dump(web.plain_rules, aliases=False)
+    text = swap_line(text, _WEB_JWT_RULES, lambda n: if_block(_IF_WEB, n, rules, plain_rules))
+    routes = dump(web.routes, aliases=False)
+    text = swap_line(text, _WEB_ROUTES, lambda n: if_block(_IF_WEB, n, routes))
+    cluster = dump([web.cluster], aliases=False)
+    return swap_line(text, _WEB_CLUSTER_ITEM, lambda n: if_block(_IF_WEB, n, cluster))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,67 +15,71 @@ Row = dict[str, Any]
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
+# The history tables (schema version 1), each a template for str.format(ks=keyspace).
+_HISTORY_TABLES: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS {ks}.chats_by_user (
+        user_id text,
+        chat_id uuid,
+        title text,
+        title_from_user boolean,
+        system_prompt text,
+        settings text,
+        created_at timestamp,
+        updated_at timestamp,
+        PRIMARY KEY ((user_id), chat_id)
+    ) WITH CLUSTERING ORDER BY (chat_id DESC)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.messages (
+        user_id text,
+        chat_id uuid,
+        bucket int,
+        message_id uuid,
+        role text,
+        content text,
+        status text,
+        created_at timestamp,
+        updated_at timestamp,
+        client_request_id text,
+        model text,
+        prompt_tokens int,
+        completion_tokens int,
+        cached boolean,
+        cache_similarity double,
+        finish_reason text,
+        error text,
+        PRIMARY KEY ((user_id, chat_id, bucket), message_id)
+    ) WITH CLUSTERING ORDER BY (message_id DESC)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.message_buckets (
+        user_id text,
+        chat_id uuid,
+        bucket int,
+        PRIMARY KEY ((user_id, chat_id), bucket)
+    ) WITH CLUSTERING ORDER BY (bucket DESC)""",
+    # ~100 bytes per turn: a chat would need a million turns to reach 100 MB.
+    """CREATE TABLE IF NOT EXISTS {ks}.turns_by_request (
+        user_id text,
+        chat_id uuid,
+        client_request_id text,
+        user_message_id uuid,
+        assistant_message_id uuid,
+        PRIMARY KEY ((user_id, chat_id), client_request_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS {ks}.summaries (
+        user_id text,
+        chat_id uuid,
+        upto_message_id uuid,
+        content text,
+        token_count int,
+        created_at timestamp,
+        PRIMARY KEY ((user_id, chat_id), upto_message_id)
+    ) WITH CLUSTERING ORDER BY (upto_message_id DESC)""",
+)
+
+
 def migrations(ks: str) -> list[list[str]]:
     """Schema versions, applied in order; each statement is idempotent (IF NOT EXISTS) so a
     migration interrupted halfway simply runs again."""
     return [
-        [
-            f"""CREATE TABLE IF NOT EXISTS {ks}.chats_by_user (
-                user_id text,
-                chat_id uuid,
-                title text,
-                title_from_user boolean,
-                system_prompt text,
-                settings text,
-                created_at timestamp,
-                updated_at timestamp,
-                PRIMARY KEY ((user_id), chat_id)
-            ) WITH CLUSTERING ORDER BY (chat_id DESC)""",
-            f"""CREATE TABLE IF NOT EXISTS {ks}.messages (
-                user_id text,
-                chat_id uuid,
-                bucket int,
-                message_id uuid,
-                role text,
-                content text,
-                status text,
-                created_at timestamp,
-                updated_at timestamp,
-                client_request_id text,
-                model text,
-                prompt_tokens int,
-                completion_tokens int,
-                cached boolean,
-                cache_similarity double,
-                finish_reason text,
-                error text,
-                PRIMARY KEY ((user_id, chat_id, bucket), message_id)
-            ) WITH CLUSTERING ORDER BY (message_id DESC)""",
-            f"""CREATE TABLE IF NOT EXISTS {ks}.message_buckets (
-                user_id text,
-                chat_id uuid,
-                bucket int,
-                PRIMARY KEY ((user_id, chat_id), bucket)
-            ) WITH CLUSTERING ORDER BY (bucket DESC)""",
-            # ~100 bytes per turn: a chat would need a million turns to reach 100 MB.
-            f"""CREATE TABLE IF NOT EXISTS {ks}.turns_by_request (
-                user_id text,
-                chat_id uuid,
-                client_request_id text,
-                user_message_id uuid,
-                assistant_message_id uuid,
-                PRIMARY KEY ((user_id, chat_id), client_request_id)
-            )""",
-            f"""CREATE TABLE IF NOT EXISTS {ks}.summaries (
-                user_id text,
-                chat_id uuid,
-                upto_message_id uuid,
-                content text,
-                token_count int,
-                created_at timestamp,
-                PRIMARY KEY ((user_id, chat_id), upto_message_id)
-            ) WITH CLUSTERING ORDER BY (upto_message_id DESC)""",
-        ],
+        [table.format(ks=ks) for table in _HISTORY_TABLES],
         ledger_tables(ks),  # 2: per-user admission (slots, turn starts, daily token usage)
     ]
 

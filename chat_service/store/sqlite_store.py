@@ -7,7 +7,8 @@ file (`make run ARGS="--chat-replicas 2"`) take turns writing: multi-statement w
 with BEGIN IMMEDIATE, and the busy timeout makes a writer wait for the lock, not fail.
 
 Every key starts with user_id, like the Cassandra partitions, so a chat of another user is
-invisible by construction and both stores have the same semantics.
+invisible by construction and both stores have the same semantics. The tables, the message
+upserts and the row conversions: sqlite_schema.py.
 """
 
 from __future__ import annotations
@@ -18,165 +19,28 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from chat_service.domain import (
-    ChatRecord,
-    MessageRecord,
-    MessageStatus,
-    Role,
-    SummaryRecord,
-    Turn,
-)
+from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
 from chat_service.store._codec import (
     from_ms,
     norm_id,
     normalize_message,
-    settings_from_json,
     settings_to_json,
     to_ms,
 )
 from chat_service.store.base import HistoryStore, StoreUnavailable
-from chat_service.store.sqlite_ledger import LEDGER_TABLES, SqliteLedger
+from chat_service.store.sqlite_ledger import SqliteLedger
+from chat_service.store.sqlite_schema import (
+    CHAT_COLS,
+    MIGRATIONS,
+    MSG_COLS,
+    SAVE_MESSAGE,
+    UPSERT_MESSAGE,
+    chat_from_row,
+    message_from_row,
+    message_params,
+)
 
 T = TypeVar("T")
-
-# PRAGMA user_version after each migration; migrations run in order, each in a transaction.
-_MIGRATIONS: list[list[str]] = [
-    [
-        """CREATE TABLE chats (
-            user_id TEXT NOT NULL,
-            chat_id TEXT NOT NULL,
-            title TEXT NOT NULL,
-            title_from_user INTEGER NOT NULL,
-            system_prompt TEXT NOT NULL,
-            settings TEXT NOT NULL,          -- JSON, see _codec.settings_to_json
-            created_at INTEGER NOT NULL,     -- Unix ms
-            updated_at INTEGER NOT NULL,
-            PRIMARY KEY (user_id, chat_id)   -- also serves "newest first" (UUIDv7 text order)
-        ) WITHOUT ROWID""",
-        # A rowid table: message rows can be large, the PK index stays small. The PK index
-        # (user_id, chat_id, message_id) is what newest-N reads walk backwards.
-        """CREATE TABLE messages (
-            user_id TEXT NOT NULL,
-            chat_id TEXT NOT NULL,
-            message_id TEXT NOT NULL,
-            role TEXT NOT NULL,
-            content TEXT NOT NULL,
-            status TEXT NOT NULL,
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL,
-            client_request_id TEXT NOT NULL,
-            model TEXT NOT NULL,
-            prompt_tokens INTEGER NOT NULL,
-            completion_tokens INTEGER NOT NULL,
-            cached INTEGER NOT NULL,
-            cache_similarity REAL NOT NULL,
-            finish_reason TEXT NOT NULL,
-            error TEXT NOT NULL,
-            PRIMARY KEY (user_id, chat_id, message_id)
-        )""",
-        """CREATE TABLE turns_by_request (
-            user_id TEXT NOT NULL,
-            chat_id TEXT NOT NULL,
-            client_request_id TEXT NOT NULL,
-            user_message_id TEXT NOT NULL,
-            assistant_message_id TEXT NOT NULL,
-            PRIMARY KEY (user_id, chat_id, client_request_id)
-        ) WITHOUT ROWID""",
-        """CREATE TABLE summaries (
-            user_id TEXT NOT NULL,
-            chat_id TEXT NOT NULL,
-            upto_message_id TEXT NOT NULL,
-            content TEXT NOT NULL,
-            token_count INTEGER NOT NULL,
-            created_at INTEGER NOT NULL,
-            PRIMARY KEY (user_id, chat_id, upto_message_id)
-        )""",
-    ],
-    # 2: per-user admission (slots, turn starts, daily token usage)
-    LEDGER_TABLES,
-]
-
-_CHAT_COLS = (
-    "user_id, chat_id, title, title_from_user, system_prompt, settings, created_at, updated_at"
-)
-_MSG_COLS = (
-    "chat_id, message_id, role, content, status, created_at, updated_at, client_request_id,"
-    " model, prompt_tokens, completion_tokens, cached, cache_similarity, finish_reason, error"
-)
-_ON_CONFLICT_UPDATE = """
-    ON CONFLICT (user_id, chat_id, message_id) DO UPDATE SET
-        role = excluded.role, content = excluded.content, status = excluded.status,
-        created_at = excluded.created_at, updated_at = excluded.updated_at,
-        client_request_id = excluded.client_request_id, model = excluded.model,
-        prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
-        cached = excluded.cached, cache_similarity = excluded.cache_similarity,
-        finish_reason = excluded.finish_reason, error = excluded.error
-"""
-_UPSERT_MESSAGE = f"""
-    INSERT INTO messages (user_id, {_MSG_COLS})
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-{_ON_CONFLICT_UPDATE}"""
-# The same upsert, but only into a chat that exists: a turn stopped just before its chat was
-# deleted must not bring its reply back (an upsert would re-insert the deleted row).
-_SAVE_MESSAGE = f"""
-    INSERT INTO messages (user_id, {_MSG_COLS})
-    SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-    WHERE EXISTS (SELECT 1 FROM chats WHERE user_id = ? AND chat_id = ?)
-{_ON_CONFLICT_UPDATE}"""
-
-
-def _chat_from_row(row: sqlite3.Row) -> ChatRecord:
-    return ChatRecord(
-        user_id=row["user_id"],
-        chat_id=row["chat_id"],
-        title=row["title"],
-        system_prompt=row["system_prompt"],
-        settings=settings_from_json(row["settings"]),
-        created_at=from_ms(row["created_at"]),
-        updated_at=from_ms(row["updated_at"]),
-        title_from_user=bool(row["title_from_user"]),
-    )
-
-
-def _message_from_row(row: sqlite3.Row) -> MessageRecord:
-    return MessageRecord(
-        chat_id=row["chat_id"],
-        message_id=row["message_id"],
-        role=Role(row["role"]),
-        content=row["content"],
-        status=MessageStatus(row["status"]),
-        created_at=from_ms(row["created_at"]),
-        updated_at=from_ms(row["updated_at"]),
-        client_request_id=row["client_request_id"],
-        model=row["model"],
-        prompt_tokens=row["prompt_tokens"],
-        completion_tokens=row["completion_tokens"],
-        cached=bool(row["cached"]),
-        cache_similarity=row["cache_similarity"],
-        finish_reason=row["finish_reason"],
-        error=row["error"],
-    )
-
-
-def _message_params(user_id: str, m: MessageRecord) -> tuple[Any, ...]:
-    return (
-        user_id,
-        norm_id(m.chat_id),
-        norm_id(m.message_id),
-        m.role.value,
-        m.content,
-        m.status.value,
-        to_ms(m.created_at),
-        to_ms(m.updated_at),
-        m.client_request_id,
-        m.model,
-        m.prompt_tokens,
-        m.completion_tokens,
-        int(m.cached),
-        m.cache_similarity,
-        m.finish_reason,
-        m.error,
-    )
 
 
 class SqliteStore(SqliteLedger, HistoryStore):
@@ -243,7 +107,7 @@ class SqliteStore(SqliteLedger, HistoryStore):
     def _migrate(self, conn: sqlite3.Connection) -> None:
         def apply(conn: sqlite3.Connection) -> None:
             version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-            for number, statements in enumerate(_MIGRATIONS[version:], start=version + 1):
+            for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in statements:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={number}")
@@ -280,7 +144,7 @@ class SqliteStore(SqliteLedger, HistoryStore):
         def write(conn: sqlite3.Connection) -> None:
             # An upsert, like Cassandra's INSERT.
             conn.execute(
-                f"""INSERT OR REPLACE INTO chats ({_CHAT_COLS})
+                f"""INSERT OR REPLACE INTO chats ({CHAT_COLS})
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 params,
             )
@@ -292,9 +156,9 @@ class SqliteStore(SqliteLedger, HistoryStore):
 
         def read(conn: sqlite3.Connection) -> ChatRecord | None:
             row = conn.execute(
-                f"SELECT {_CHAT_COLS} FROM chats WHERE user_id = ? AND chat_id = ?", key
+                f"SELECT {CHAT_COLS} FROM chats WHERE user_id = ? AND chat_id = ?", key
             ).fetchone()
-            return _chat_from_row(row) if row else None
+            return chat_from_row(row) if row else None
 
         return await self._run(read)
 
@@ -303,7 +167,7 @@ class SqliteStore(SqliteLedger, HistoryStore):
     ) -> list[ChatRecord]:
         if limit <= 0:  # SQLite reads LIMIT -1 as "no limit"
             return []
-        sql = f"SELECT {_CHAT_COLS} FROM chats WHERE user_id = ?"
+        sql = f"SELECT {CHAT_COLS} FROM chats WHERE user_id = ?"
         params: list[Any] = [user_id]
         if before_chat_id is not None:
             sql += " AND chat_id < ?"
@@ -312,7 +176,7 @@ class SqliteStore(SqliteLedger, HistoryStore):
         params.append(limit)
 
         def read(conn: sqlite3.Connection) -> list[ChatRecord]:
-            return [_chat_from_row(r) for r in conn.execute(sql, params)]
+            return [chat_from_row(r) for r in conn.execute(sql, params)]
 
         return await self._run(read)
 
@@ -351,11 +215,11 @@ class SqliteStore(SqliteLedger, HistoryStore):
         conn: sqlite3.Connection, user_id: str, chat_id: str, message_id: str
     ) -> MessageRecord | None:
         row = conn.execute(
-            f"""SELECT {_MSG_COLS} FROM messages
+            f"""SELECT {MSG_COLS} FROM messages
                 WHERE user_id = ? AND chat_id = ? AND message_id = ?""",
             (user_id, chat_id, message_id),
         ).fetchone()
-        return _message_from_row(row) if row else None
+        return message_from_row(row) if row else None
 
     @classmethod
     def _read_turn(
@@ -383,8 +247,8 @@ class SqliteStore(SqliteLedger, HistoryStore):
         if norm_id(turn.assistant.chat_id) != chat_id:
             raise ValueError("a turn's messages must belong to one chat")
         request_id = turn.user.client_request_id
-        user_row = _message_params(user_id, turn.user)
-        assistant_row = _message_params(user_id, turn.assistant)
+        user_row = message_params(user_id, turn.user)
+        assistant_row = message_params(user_id, turn.assistant)
 
         def write(conn: sqlite3.Connection) -> Turn:
             # An empty request id cannot identify a retry: such a turn is never deduplicated.
@@ -392,8 +256,8 @@ class SqliteStore(SqliteLedger, HistoryStore):
                 stored = self._read_turn(conn, user_id, chat_id, request_id)
                 if stored is not None:
                     return stored
-            conn.execute(_UPSERT_MESSAGE, user_row)
-            conn.execute(_UPSERT_MESSAGE, assistant_row)
+            conn.execute(UPSERT_MESSAGE, user_row)
+            conn.execute(UPSERT_MESSAGE, assistant_row)
             if request_id:
                 conn.execute(
                     """INSERT OR REPLACE INTO turns_by_request (user_id, chat_id,
@@ -408,11 +272,11 @@ class SqliteStore(SqliteLedger, HistoryStore):
         return await self._run(lambda conn: self._tx(conn, write))
 
     async def save_message(self, user_id: str, message: MessageRecord) -> None:
-        params = _message_params(user_id, message)
+        params = message_params(user_id, message)
         guarded = (*params, params[0], params[1])  # + the chat's key
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute(_SAVE_MESSAGE, guarded)
+            conn.execute(SAVE_MESSAGE, guarded)
 
         await self._run(write)
 
@@ -421,7 +285,7 @@ class SqliteStore(SqliteLedger, HistoryStore):
     ) -> list[MessageRecord]:
         if limit <= 0:
             return []
-        sql = f"SELECT {_MSG_COLS} FROM messages WHERE user_id = ? AND chat_id = ?"
+        sql = f"SELECT {MSG_COLS} FROM messages WHERE user_id = ? AND chat_id = ?"
         params: list[Any] = [user_id, norm_id(chat_id)]
         if before_message_id is not None:
             sql += " AND message_id < ?"
@@ -430,7 +294,7 @@ class SqliteStore(SqliteLedger, HistoryStore):
         params.append(limit)
 
         def read(conn: sqlite3.Connection) -> list[MessageRecord]:
-            return [_message_from_row(r) for r in conn.execute(sql, params)]
+            return [message_from_row(r) for r in conn.execute(sql, params)]
 
         return await self._run(read)
 

@@ -46,10 +46,29 @@ SUMMARY_PREFIX = "Summary of the earlier conversation:\n"
 class Prompt:
     messages: PromptMessages
     policy: HistoryPolicy
-    prompt_tokens: int
+    prompt_tokens: int  # counted, or (counted False) an upper bound
     # Older history exists that the prompt leaves out (window/summary), or the history
     # reached the summary trigger: a summary checkpoint would help.
     wants_summary: bool
+    # False: a byte bound showed the whole history far inside the budget, so nothing was
+    # counted (the engine's usage has the exact count).
+    counted: bool = True
+
+
+@dataclass
+class Window:
+    """History messages for a prompt, oldest first, each with its token cost (or bound)."""
+
+    messages: list[tuple[MessageRecord, int]]
+    truncated: bool  # older history was left out
+    fixed_tokens: int  # the system prompt(s) and the new message, rendered
+    counted: bool = True
+
+
+def byte_bound(text: str) -> int:
+    """At least the tokens of a message: no token is shorter than a byte of UTF-8, plus the
+    chat template's markers around it."""
+    return len(text.encode()) + PER_MESSAGE_OVERHEAD
 
 
 def in_history(m: MessageRecord) -> bool:
@@ -63,7 +82,7 @@ def in_history(m: MessageRecord) -> bool:
 class PromptBuilder:
     def __init__(
         self, store: TimedStore, inference: InferenceClient, settings: ConversationSettings
-    ):
+    ) -> None:
         self.store = store
         self.inference = inference
         self.settings = settings
@@ -92,7 +111,7 @@ class PromptBuilder:
             summary = await self.store.latest_summary(user_id, chat.chat_id)
             if summary:
                 head.append((Role.SYSTEM, SUMMARY_PREFIX + summary.content))
-        window, truncated, fixed = await self._window(
+        window = await self._window(
             user_id,
             chat.chat_id,
             user_message.message_id,
@@ -100,10 +119,29 @@ class PromptBuilder:
             budget,
             after_id=summary.upto_message_id if summary else None,
         )
+        if not window.counted:  # the whole history, far inside the budget: nothing to cut
+            history = [message for message, _ in window.messages]
+            messages = [*head, *((m.role, m.content) for m in history), *tail]
+            bound = window.fixed_tokens + sum(cost for _, cost in window.messages)
+            return Prompt(messages, policy, bound, False, counted=False)
+        return await self._fit(chat.chat_id, head, tail, window, budget, policy)
+
+    async def _fit(
+        self,
+        chat_id: str,
+        head: PromptMessages,
+        tail: PromptMessages,
+        window: Window,
+        budget: int,
+        policy: HistoryPolicy,
+    ) -> Prompt:
+        """The prompt from a counted window: from a stable start if truncated, counted exactly
+        when near the budget."""
+        selected, truncated = window.messages, window.truncated
         if truncated:  # older history is left out: start where the next turns can start too
-            window = window[stable_start(window, self.settings.window_step_tokens) :]
-        history = [message for message, _ in window]
-        estimate = fixed + sum(cost for _, cost in window)
+            selected = selected[stable_start(selected, self.settings.window_step_tokens) :]
+        history = [message for message, _ in selected]
+        estimate = window.fixed_tokens + sum(cost for _, cost in selected)
         messages = [*head, *((m.role, m.content) for m in history), *tail]
         tokens = estimate
         if estimate + PER_MESSAGE_OVERHEAD * len(history) > budget:
@@ -111,11 +149,11 @@ class PromptBuilder:
             # (a template with more markers than PER_MESSAGE_OVERHEAD): count exactly, and
             # drop the oldest history message until it fits. Further from it, the estimate
             # stands and the round trip is saved (the engine clips max_tokens in any case).
-            tokens = await self.inference.count_prompt(messages, chat.chat_id)
+            tokens = await self.inference.count_prompt(messages, chat_id)
             while tokens > budget and history:
                 history = history[1:]
                 messages = [*head, *((m.role, m.content) for m in history), *tail]
-                tokens = await self.inference.count_prompt(messages, chat.chat_id)
+                tokens = await self.inference.count_prompt(messages, chat_id)
                 truncated = True
         near_budget = estimate >= self.settings.summary_trigger_ratio * budget
         return Prompt(messages, policy, tokens, truncated or near_budget)
@@ -155,11 +193,11 @@ class PromptBuilder:
         fixed: PromptMessages,
         budget: int,
         after_id: str | None,
-    ) -> tuple[list[tuple[MessageRecord, int]], bool, int]:
+    ) -> Window:
         """Newest messages (older than `before`, newer than `after_id`) that fit `budget`
-        tokens beside the `fixed` part of the prompt, oldest first, each with its token cost;
-        whether older ones were left out; and the fixed part's tokens (counted with the first
-        page: one round trip for a chat whose window is one page)."""
+        tokens beside the `fixed` part of the prompt. The fixed part is counted with the first
+        page (one round trip for a one-page window), and nothing at all is counted when the
+        whole history is in that page and its byte bound stays under the summary trigger."""
         selected: list[tuple[MessageRecord, int]] = []
         fixed_tokens: int | None = None
         used = 0
@@ -172,6 +210,11 @@ class PromptBuilder:
             eligible = [
                 m for m in page if in_history(m) and (after_id is None or m.message_id > after_id)
             ]
+            last_page = reached_checkpoint or len(page) < PAGE
+            if fixed_tokens is None and last_page:
+                bounded = self._bounded(fixed, eligible, budget)
+                if bounded is not None:
+                    return bounded
             texts = [m.content for m in eligible]
             if fixed_tokens is None:
                 counts, fixed_tokens = await self.inference.count(texts, fixed, chat_id)
@@ -181,14 +224,24 @@ class PromptBuilder:
             for message, count in zip(eligible, counts, strict=True):
                 cost = count + PER_MESSAGE_OVERHEAD
                 if used + cost > budget:
-                    selected.reverse()
-                    return selected, True, fixed_tokens
+                    return Window(selected[::-1], True, fixed_tokens)
                 selected.append((message, cost))
                 used += cost
-            if reached_checkpoint or len(page) < PAGE:
-                selected.reverse()
-                return selected, False, fixed_tokens
+            if last_page:
+                return Window(selected[::-1], False, fixed_tokens)
             cursor = page[-1].message_id
+
+    def _bounded(
+        self, fixed: PromptMessages, history: list[MessageRecord], budget: int
+    ) -> Window | None:
+        """The whole history uncounted, if its byte bound (and the fixed part's, with the
+        generation prompt) stays under the summary trigger: then nothing is cut, no summary is
+        wanted, and the engine's usage gives the exact count."""
+        fixed_bound = sum(byte_bound(content) for _, content in fixed) + PER_MESSAGE_OVERHEAD
+        costs = [byte_bound(m.content) for m in history]
+        if fixed_bound + sum(costs) > self.settings.summary_trigger_ratio * budget:
+            return None
+        return Window(list(zip(history, costs, strict=True))[::-1], False, fixed_bound, False)
 
 
 def stable_start(window: Sequence[tuple[MessageRecord, int]], step_tokens: int) -> int:

@@ -226,7 +226,8 @@ class Answerer:
         with tracer().start_as_current_span("prompt.build") as span:
             prompt = await self.prompts.build(user_id, chat, user)
             span.set_attribute("prompt.policy", prompt.policy.value)
-            span.set_attribute("prompt.tokens", prompt.prompt_tokens)
+            if prompt.counted:
+                span.set_attribute("prompt.tokens", prompt.prompt_tokens)
             return prompt
 
     async def _cached_reply(
@@ -254,10 +255,12 @@ class Answerer:
         self, chat: ChatRecord, turn: Turn, prompt: Prompt, sampling: Sampling, reply: ReplyBuffer
     ) -> AsyncGenerator[ReplyDelta, None]:
         """Streams the model's reply to the assembled prompt."""
-        metrics.PROMPT_TOKENS.labels(prompt.policy.value).observe(prompt.prompt_tokens)
         model = await self.inference.model()
         wanted = sampling.max_tokens or self.settings.default_max_tokens
-        max_tokens = max(1, min(wanted, model.context_length - prompt.prompt_tokens))
+        # Uncounted (far inside the budget): the engine clips to the context its prompt leaves.
+        max_tokens = min(wanted, model.context_length)
+        if prompt.counted:
+            max_tokens = max(1, min(wanted, model.context_length - prompt.prompt_tokens))
         final: GenerationDone | None = None
         # aclosing: if this turn is cancelled, the inference call is cancelled (and the engine
         # request aborted) now, not when the generator is collected.
@@ -278,6 +281,7 @@ class Answerer:
                     final = event
         if final is None:
             raise Unavailable("the model's stream ended early", reason="INFERENCE_FAILED")
+        metrics.PROMPT_TOKENS.labels(prompt.policy.value).observe(final.prompt_tokens)
         reply.assistant = replace(
             reply.assistant,
             content="".join(reply.parts),

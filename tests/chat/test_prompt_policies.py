@@ -106,11 +106,12 @@ class CallSpy:
         return await self.real(*args, **kwargs)
 
 
-async def test_a_short_chat_costs_one_count_and_its_estimate_covers_the_exact_prompt(
+async def test_a_short_chat_is_not_counted_and_its_bound_covers_the_exact_prompt(
     tmp_path: Path, inference_server: RunningService
 ) -> None:
-    """Far from the budget the window's per-message estimate stands (one CountTokens round
-    trip per turn); it must never be below what the model's template really makes of it."""
+    """A history far inside the budget by its bytes (no token is shorter than a byte) costs no
+    CountTokens round trip; the bound it reports is never below what the model's template
+    really makes of the prompt."""
     async for service in make_service(tmp_path, inference_address=inference_server.address):
         user = "estimate-user"
         chat = await service.create_chat(user, "", "Be brief.", ChatOptions(HistoryPolicy.WINDOW))
@@ -118,9 +119,29 @@ async def test_a_short_chat_costs_one_count_and_its_estimate_covers_the_exact_pr
         spy = CallSpy(service.inference._stub.CountTokens)
         service.inference._stub.CountTokens = spy  # a spy on the real call, not a double
         prompt = await service.prompts.build(user, chat, user_message(chat.chat_id, "And 6?"))
-        assert spy.calls == 1
-        exact = await service.inference.count_prompt(prompt.messages)
+        assert spy.calls == 0 and not prompt.counted
         assert len(prompt.messages) == 2 + 12  # the system prompt, 6 turns, the question
+        exact = await service.inference.count_prompt(prompt.messages)
+        assert exact <= prompt.prompt_tokens
+
+
+async def test_a_longer_chat_is_counted_in_one_round_trip(
+    tmp_path: Path, inference_server: RunningService
+) -> None:
+    """Past the byte bound but inside one page of history: the fixed part and the page are
+    counted together, and the estimate (with a margin) spares the exact recount."""
+    async for service in make_service(
+        tmp_path, inference_address=inference_server.address, reserved_output_tokens=1536
+    ):
+        user = "counted-user"
+        chat = await service.create_chat(user, "", "Be brief.", ChatOptions(HistoryPolicy.WINDOW))
+        # a budget of 512 tokens: 8 turns are ~500 bytes (over 0.75 x 512), ~270 tokens
+        await seed_turns(service, user, chat.chat_id, 8)
+        spy = CallSpy(service.inference._stub.CountTokens)
+        service.inference._stub.CountTokens = spy
+        prompt = await service.prompts.build(user, chat, user_message(chat.chat_id, "And 8?"))
+        assert spy.calls == 1 and prompt.counted
+        exact = await service.inference.count_prompt(prompt.messages)
         assert exact <= prompt.prompt_tokens <= exact + 6 * len(prompt.messages)
 
 

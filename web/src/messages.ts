@@ -89,76 +89,94 @@ export function updateMessage(message: UiMessage, onRegenerate: () => void): voi
   meta.replaceChildren();
   if (message.role === "assistant") {
     if (message.cached) {
-      meta.append(
-        h(
-          "span",
-          {
-            class: "badge badge-cached",
-            title: "This answer came from the answer cache: the same question was answered before.",
-          },
-          "cached",
-        ),
-      );
+      meta.append(cachedBadge());
     }
-    if (message.status === "interrupted") {
-      meta.append(
-        h(
-          "span",
-          { class: "badge badge-interrupted", title: "Generation was stopped: the answer is incomplete." },
-          "interrupted",
-        ),
-      );
-    } else if (message.status === "failed") {
-      meta.append(h("span", { class: "badge badge-failed" }, "failed"));
-      meta.append(h("span", { class: "msg-error" }, message.error || "The answer could not be generated."));
-    } else if (message.status === "pending") {
-      meta.append(
-        h(
-          "span",
-          {
-            class: "badge badge-pending",
-            title: "The answer was still being generated when the page loaded.",
-          },
-          "incomplete",
-        ),
-      );
-    } else if (message.truncated) {
-      meta.append(
-        h(
-          "span",
-          { class: "badge badge-truncated", title: "The answer reached the length limit." },
-          "cut at length limit",
-        ),
-      );
-    }
+    appendEndingMarks(meta, message);
     if (message.status !== "streaming" && message.content) {
-      const copy = h(
-        "button",
-        {
-          type: "button",
-          class: "icon-button msg-action msg-copy",
-          "aria-label": "Copy answer",
-          title: "Copy",
-        },
-        icon("copy"),
-      );
-      copy.addEventListener("click", () => void navigator.clipboard?.writeText(message.content));
-      meta.append(copy);
+      meta.append(copyAnswerButton(message));
     }
-    const regen = h(
-      "button",
-      {
-        type: "button",
-        class: "icon-button msg-action msg-regenerate",
-        "aria-label": "Regenerate: a fresh answer, not from the cache",
-        title: "Regenerate (fresh answer)",
-      },
-      icon("regenerate"),
-    );
-    regen.hidden = true;
-    regen.addEventListener("click", onRegenerate);
-    meta.append(regen);
+    meta.append(regenerateButton(onRegenerate));
   }
+}
+
+/** The badge of an answer that came from the answer cache. */
+function cachedBadge(): HTMLElement {
+  return h(
+    "span",
+    {
+      class: "badge badge-cached",
+      title: "This answer came from the answer cache: the same question was answered before.",
+    },
+    "cached",
+  );
+}
+
+/** How an answer ended, if not plainly: stopped, failed (with the error), pending or cut short. */
+function appendEndingMarks(meta: HTMLElement, message: UiMessage): void {
+  if (message.status === "interrupted") {
+    meta.append(
+      h(
+        "span",
+        { class: "badge badge-interrupted", title: "Generation was stopped: the answer is incomplete." },
+        "interrupted",
+      ),
+    );
+  } else if (message.status === "failed") {
+    meta.append(h("span", { class: "badge badge-failed" }, "failed"));
+    meta.append(h("span", { class: "msg-error" }, message.error || "The answer could not be generated."));
+  } else if (message.status === "pending") {
+    meta.append(
+      h(
+        "span",
+        {
+          class: "badge badge-pending",
+          title: "The answer was still being generated when the page loaded.",
+        },
+        "incomplete",
+      ),
+    );
+  } else if (message.truncated) {
+    meta.append(
+      h(
+        "span",
+        { class: "badge badge-truncated", title: "The answer reached the length limit." },
+        "cut at length limit",
+      ),
+    );
+  }
+}
+
+/** Copies the answer's text as it is when clicked. */
+function copyAnswerButton(message: UiMessage): HTMLButtonElement {
+  const copy = h(
+    "button",
+    {
+      type: "button",
+      class: "icon-button msg-action msg-copy",
+      "aria-label": "Copy answer",
+      title: "Copy",
+    },
+    icon("copy"),
+  );
+  copy.addEventListener("click", () => void navigator.clipboard?.writeText(message.content));
+  return copy;
+}
+
+/** Regenerate, hidden until the chat view shows it (on the last answer). */
+function regenerateButton(onRegenerate: () => void): HTMLButtonElement {
+  const regen = h(
+    "button",
+    {
+      type: "button",
+      class: "icon-button msg-action msg-regenerate",
+      "aria-label": "Regenerate: a fresh answer, not from the cache",
+      title: "Regenerate (fresh answer)",
+    },
+    icon("regenerate"),
+  );
+  regen.hidden = true;
+  regen.addEventListener("click", onRegenerate);
+  return regen;
 }
 
 export function renderContent(message: UiMessage): void {

@@ -107,14 +107,13 @@ class UserAdmission:
             cap = self._cap(kind)
             if cap and slot_id not in {s.slot_id for s in live} and len(live) >= cap:
                 raise self._full(kind, len(live))
-            # The turn start is recorded beside the slot (one round trip less; a turn refused
-            # by the slot's race below still counts against the rate).
-            await asyncio.gather(
-                self._take(user_id, kind, Slot(now, slot_id), cap) if cap else _nothing(),
-                self.store.record_turn_start(user_id, now, slot_id, RATE_WINDOW_S)
-                if self.limits.turns_per_minute
-                else _nothing(),
-            )
+            # The turn start is recorded with the slot (one round trip; a turn refused by the
+            # slot's race below still counts against the rate).
+            keep_start_s = RATE_WINDOW_S if self.limits.turns_per_minute else None
+            if cap:
+                await self._take(user_id, kind, Slot(now, slot_id), cap, keep_start_s)
+            elif keep_start_s is not None:
+                await self.store.record_turn_start(user_id, now, slot_id, keep_start_s)
             return Slot(now, slot_id)
 
     async def _check(self, user_id: str, kind: TurnKind, now: int) -> list[Slot]:
@@ -149,11 +148,13 @@ class UserAdmission:
             )
         return live
 
-    async def _take(self, user_id: str, kind: TurnKind, slot: Slot, cap: int) -> None:
+    async def _take(
+        self, user_id: str, kind: TurnKind, slot: Slot, cap: int, keep_start_s: int | None
+    ) -> None:
         """Holds the slot, then keeps it only if it is among the user's `cap` oldest (another
         replica may have admitted the same user meanwhile)."""
         expires = slot.held_at_ms + self._ttl_ms(kind)
-        live = await self.store.take_slot(user_id, kind.value, slot, expires)
+        live = await self.store.take_slot(user_id, kind.value, slot, expires, keep_start_s)
         ids = [s.slot_id for s in live]
         if slot.slot_id in ids and ids.index(slot.slot_id) >= cap:
             await self.store.release_slot(user_id, kind.value, slot.slot_id)

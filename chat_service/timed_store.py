@@ -95,8 +95,12 @@ class TimedStore:
     async def read_usage(self, query: UsageQuery) -> UsageRead:
         return await self._run("read_usage", self.inner.read_usage(query))
 
-    async def take_slot(self, user_id: str, kind: str, slot: Slot, expires_ms: int) -> list[Slot]:
-        return await self._run("take_slot", self.inner.take_slot(user_id, kind, slot, expires_ms))
+    async def take_slot(
+        self, user_id: str, kind: str, slot: Slot, expires_ms: int, keep_start_s: int | None = None
+    ) -> list[Slot]:
+        return await self._run(
+            "take_slot", self.inner.take_slot(user_id, kind, slot, expires_ms, keep_start_s)
+        )
 
     async def live_slots(self, user_id: str, kind: str, now_ms: int) -> list[Slot]:
         return await self._run("live_slots", self.inner.live_slots(user_id, kind, now_ms))

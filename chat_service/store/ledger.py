@@ -64,10 +64,23 @@ class UsageLedger(ABC):
         )
         return UsageRead(used, starts, live)
 
-    async def take_slot(self, user_id: str, kind: str, slot: Slot, expires_ms: int) -> list[Slot]:
-        """Holds the slot, then reads the user's live slots of that kind (with it among them)."""
-        await self.hold_slot(user_id, kind, slot, expires_ms)
-        return await self.live_slots(user_id, kind, slot.held_at_ms)
+    async def take_slot(
+        self, user_id: str, kind: str, slot: Slot, expires_ms: int, keep_start_s: int | None = None
+    ) -> list[Slot]:
+        """Holds the slot, then reads the user's live slots of that kind (with it among them);
+        with `keep_start_s`, also records the turn's start (at the slot's time, under its id),
+        kept that long: one round trip where the store can (SQLite)."""
+
+        async def take() -> list[Slot]:
+            await self.hold_slot(user_id, kind, slot, expires_ms)
+            return await self.live_slots(user_id, kind, slot.held_at_ms)
+
+        if keep_start_s is None:
+            return await take()
+        live, _ = await asyncio.gather(
+            take(), self.record_turn_start(user_id, slot.held_at_ms, slot.slot_id, keep_start_s)
+        )
+        return live
 
     @abstractmethod
     async def live_slots(self, user_id: str, kind: str, now_ms: int) -> list[Slot]:

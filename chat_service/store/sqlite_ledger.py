@@ -38,6 +38,11 @@ HOLD_SLOT = """INSERT INTO user_slots (user_id, kind, slot_id, held_at, expires_
                ON CONFLICT (user_id, kind, slot_id)
                DO UPDATE SET expires_at = excluded.expires_at"""
 
+# Kept until a read's window has passed it (turn_starts deletes what it skips).
+RECORD_START = (
+    "INSERT OR REPLACE INTO user_turn_starts (user_id, started_at, turn_id) VALUES (?, ?, ?)"
+)
+
 
 def _live_slots(conn: sqlite3.Connection, user_id: str, kind: str, now_ms: int) -> list[Slot]:
     conn.execute(
@@ -98,9 +103,13 @@ class SqliteLedger(UsageLedger):
 
         return await self._run(read)
 
-    async def take_slot(self, user_id: str, kind: str, slot: Slot, expires_ms: int) -> list[Slot]:
+    async def take_slot(
+        self, user_id: str, kind: str, slot: Slot, expires_ms: int, keep_start_s: int | None = None
+    ) -> list[Slot]:
         def take(conn: sqlite3.Connection) -> list[Slot]:
             conn.execute(HOLD_SLOT, (user_id, kind, slot.slot_id, slot.held_at_ms, expires_ms))
+            if keep_start_s is not None:
+                conn.execute(RECORD_START, (user_id, slot.held_at_ms, slot.slot_id))
             return _live_slots(conn, user_id, kind, slot.held_at_ms)
 
         return await self._run(take)
@@ -119,11 +128,7 @@ class SqliteLedger(UsageLedger):
 
     async def record_turn_start(self, user_id: str, at_ms: int, turn_id: str, keep_s: int) -> None:
         # Kept until a read's window has passed it (turn_starts deletes what it skips).
-        await self._write(
-            "INSERT OR REPLACE INTO user_turn_starts (user_id, started_at, turn_id)"
-            " VALUES (?, ?, ?)",
-            (user_id, at_ms, turn_id),
-        )
+        await self._write(RECORD_START, (user_id, at_ms, turn_id))
 
     async def tokens_used(self, user_id: str, day: str) -> int:
         return await self._run(lambda conn: _tokens_used(conn, user_id, day))

@@ -107,3 +107,6 @@ async def test_admissions_reads_together_match_the_reads_alone(store: HistorySto
     live = await store.take_slot(user, "stream", Slot(now + 1, "s2"), now + 60_000)
     assert live == [Slot(now, "s1"), Slot(now + 1, "s2")]
     assert await store.live_slots(user, "stream", now) == live
+    # with keep_start_s, the turn's start is recorded with the slot
+    await store.take_slot(user, "stream", Slot(now + 2, "s3"), now + 60_000, keep_start_s=60)
+    assert await store.turn_starts(user, now - 60_000) == [now - 1_000, now + 2]

@@ -1,4 +1,5 @@
-"""Shared helpers of the benchmarks: percentiles, machine info, tables and results files."""
+"""Shared helpers of the benchmarks: percentiles (loadgen.stats), summaries, machine info,
+tables and results files."""
 
 from __future__ import annotations
 
@@ -12,21 +13,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from loadgen.stats import percentile
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100), linearly interpolated between the closest ranks
-    (numpy's default method)."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile {q} is outside [0, 100]")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:

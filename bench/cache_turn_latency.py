@@ -38,7 +38,7 @@ from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
 from local_stack.launch.envoy import start_envoy
 from local_stack.launch.metrics import metric_value
-from server_kit.processes import free_port, service_process, start_service
+from server_kit.processes import ManagedProcess, free_port, service_process, start_service
 
 NAME = "cache_turn_latency"
 USER = "bench-cache-user"
@@ -192,6 +192,24 @@ def report(samples: list[Sample], lookup_mean_ms: float) -> dict[str, Any]:
     return figures
 
 
+async def start_gateway(
+    work: Path, chat_address: str, inf_address: str, emb_address: str
+) -> tuple[ManagedProcess, GatewaySettings]:
+    settings = GatewaySettings(
+        listen_port=free_port(),
+        admin_port=free_port(),
+        internal_port=free_port(),
+        chat_upstreams=[chat_address],
+        inference_upstreams=[inf_address],
+        embedding_upstreams=[emb_address],
+        keys_dir=work / "keys",
+        health_check_interval_s=1.0,
+    )
+    init_keys(settings.keys_dir)
+    envoy = await asyncio.to_thread(start_envoy, settings, work)
+    return envoy, settings
+
+
 async def run(samples: int) -> dict[str, Any]:
     load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as tmp:
@@ -214,18 +232,7 @@ async def run(samples: int) -> dict[str, Any]:
         try:
             await asyncio.gather(start_service(inference), start_service(embedding))
             await start_service(chat)
-            settings = GatewaySettings(
-                listen_port=free_port(),
-                admin_port=free_port(),
-                internal_port=free_port(),
-                chat_upstreams=[chat_address],
-                inference_upstreams=[inf_address],
-                embedding_upstreams=[emb_address],
-                keys_dir=work / "keys",
-                health_check_interval_s=1.0,
-            )
-            init_keys(settings.keys_dir)
-            envoy = await asyncio.to_thread(start_envoy, settings, work)
+            envoy, settings = await start_gateway(work, chat_address, inf_address, emb_address)
             token = mint_token(settings.keys_dir, USER)
             print(f"cached vs generated turns through Envoy, {samples} pairs", flush=True)
             measured = await measure(
@@ -239,21 +246,25 @@ async def run(samples: int) -> dict[str, Any]:
                 if process is not None:
                     process.stop()
     return {
-        "config": {
-            "path": "gRPC client -> Envoy (JWT) -> chat service -> embedding/inference",
-            "store": "sqlite",
-            "cache": "Milvus Lite (temp folder), scope user, lookup deadline 0.25 s",
-            "system_prompt": SYSTEM,
-            "temperature": 0.0,
-            "max_tokens": MAX_TOKENS,
-            "pairs": samples,
-            "warm_up_pairs": 2,
-            "order": "per question: a first ask (miss), then cached and bypass (generated) "
-            "alternating which goes first; each turn in a fresh chat",
-            "load_avg_1m_at_start": load_at_start,
-        },
+        "config": run_config(samples, load_at_start),
         **report(measured, lookup_mean_ms),
         "samples": [asdict(s) for s in measured],
+    }
+
+
+def run_config(samples: int, load_at_start: float) -> dict[str, Any]:
+    return {
+        "path": "gRPC client -> Envoy (JWT) -> chat service -> embedding/inference",
+        "store": "sqlite",
+        "cache": "Milvus Lite (temp folder), scope user, lookup deadline 0.25 s",
+        "system_prompt": SYSTEM,
+        "temperature": 0.0,
+        "max_tokens": MAX_TOKENS,
+        "pairs": samples,
+        "warm_up_pairs": 2,
+        "order": "per question: a first ask (miss), then cached and bypass (generated) "
+        "alternating which goes first; each turn in a fresh chat",
+        "load_avg_1m_at_start": load_at_start,
     }
 
 

@@ -11,13 +11,13 @@ with the length of the chat's stored history.
    persisting the user and pending assistant messages, building the prompt (a CountTokens
    round trip to the inference service), persisting the reply.
 
-2. History length: chats with 10, 1,000 and 10,000 stored turns, seeded straight into the
-   store with begin_turn (SQLite: before the chat service starts; Cassandra: a node started
-   with scripts/cassandra.sh, seeded concurrently, then a chat service on that keyspace).
-   Then a few Complete turns on each chat (window policy, the default), the sizes interleaved
-   per round. The window holds as many of the newest messages as fit the token budget, so the
-   10-turn chat's prompt is much shorter than the others': compare 1,000 with 10,000 for the
-   store's part, 10 with 10,000 for the whole effect.
+2. History length (bench/_chat_history.py): chats with 10, 1,000 and 10,000 stored turns,
+   seeded straight into the store with begin_turn (SQLite: before the chat service starts;
+   Cassandra: a node started with scripts/cassandra.sh, seeded concurrently, then a chat
+   service on that keyspace). Then a few Complete turns on each chat (window policy, the
+   default), the sizes interleaved per round. The window holds as many of the newest messages
+   as fit the token budget, so the 10-turn chat's prompt is much shorter than the others':
+   compare 1,000 with 10,000 for the store's part, 10 with 10,000 for the whole effect.
 
     .venv/bin/python -m bench.chat_overhead [--samples 15] [--turns 8] [--skip-cassandra]
 """
@@ -30,48 +30,33 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import grpc
-from chatstack.chat.v1 import chat_pb2 as chat_pb
 from chatstack.chat.v1 import chat_pb2_grpc as chat_grpc
 from chatstack.inference.v1 import inference_pb2 as inf_pb
 from chatstack.inference.v1 import inference_pb2_grpc as inf_grpc
 
+from bench._chat_grpc import SYSTEM, TEMPERATURE, Sample, chat_service_args, complete, create_chat
+from bench._chat_history import (
+    HISTORY_MAX_TOKENS,
+    SIZES,
+    history_cassandra,
+    history_figures,
+    history_samples,
+    history_sqlite,
+)
 from bench._chat_stack import cache_off_service as service
 from bench._stats import format_table, percentile, ratio, summary, write_results
-from chat_service.domain import (
-    ChatOptions,
-    ChatRecord,
-    HistoryPolicy,
-    MessageRecord,
-    MessageStatus,
-    Role,
-    Turn,
-    utcnow,
-)
-from chat_service.ids import new_id, new_ids
-from chat_service.store.base import HistoryStore
-from chat_service.store.cassandra_store import CassandraStore
-from chat_service.store.sqlite_store import SqliteStore
-from local_stack.launch.cassandra import start_node, stop_node
-from server_kit.processes import (
-    start_service,
-)
+from chat_service.ids import new_id
+from server_kit.processes import start_service
 
 NAME = "chat_overhead"
 CONTEXT_LENGTH = 2048
-USER = "bench-user"
-USER_HEADER = "x-chatstack-user"
-SYSTEM = "You are a helpful assistant."
-TEMPERATURE = 0.0
 OVERHEAD_MAX_TOKENS = 32
-HISTORY_MAX_TOKENS = 16
-SIZES = (10, 1_000, 10_000)
-SEED_CHUNK = 100
-KEYSPACE = "bench_chat"
+WARM_UP = 2
 
 PROMPTS = [
     "What is the capital of France?",
@@ -80,66 +65,9 @@ PROMPTS = [
     "List three tips for writing readable Python code.",
     "What is 17 multiplied by 23?",
 ]
-HISTORY_PROMPTS = [
-    "And what is 7 plus 8?",
-    "What is 12 times 3?",
-    "Name a prime number above 50.",
-    "What is half of 96?",
-]
 
 
-@dataclass
-class Sample:
-    side: str  # "chat" | "direct" | "<store>-<size>"
-    index: int
-    ttft_s: float  # request sent -> first delta received
-    total_s: float  # request sent -> stream finished
-    completion_tokens: int
-    prompt_tokens: int
-    text: str
-
-
-def _metadata() -> tuple[tuple[str, str], ...]:
-    return ((USER_HEADER, USER),)
-
-
-# ----------------------------------------------------------------------------- requests
-
-
-async def create_chat(stub: chat_grpc.ChatServiceStub) -> str:
-    reply = await stub.CreateChat(
-        chat_pb.CreateChatRequest(title="bench", system_prompt=SYSTEM),
-        metadata=_metadata(),
-        timeout=30,
-    )
-    return str(reply.chat.chat_id)
-
-
-async def complete(
-    stub: chat_grpc.ChatServiceStub, side: str, index: int, chat_id: str, text: str, max_tokens: int
-) -> Sample:
-    request = chat_pb.CompleteRequest(
-        chat_id=chat_id,
-        content=text,
-        sampling=chat_pb.SamplingSettings(temperature=TEMPERATURE, max_tokens=max_tokens),
-    )
-    first: float | None = None
-    parts: list[str] = []
-    usage = (0, 0)
-    start = time.perf_counter()
-    async for event in stub.Complete(request, metadata=_metadata(), timeout=300):
-        if event.HasField("delta"):
-            if first is None:
-                first = time.perf_counter()
-            parts.append(event.delta.text)
-        elif event.HasField("final"):
-            usage = (event.final.usage.completion_tokens, event.final.usage.prompt_tokens)
-        elif event.HasField("error"):
-            raise RuntimeError(f"{side}: turn failed: {event.error.message}")
-    end = time.perf_counter()
-    if first is None:
-        raise RuntimeError(f"{side}: no delta came back for sample {index}")
-    return Sample(side, index, first - start, end - start, *usage, "".join(parts))
+# ----------------------------------------------------------------------------- part 1
 
 
 async def generate(stub: inf_grpc.InferenceServiceStub, index: int, text: str) -> Sample:
@@ -166,16 +94,6 @@ async def generate(stub: inf_grpc.InferenceServiceStub, index: int, text: str) -
     if first is None:
         raise RuntimeError(f"direct: no delta came back for sample {index}")
     return Sample("direct", index, first - start, end - start, *usage, "".join(parts))
-
-
-# ----------------------------------------------------------------------------- processes
-
-
-def chat_service_args(inference_address: str, *store_args: str) -> list[str]:
-    return ["--inference-address", inference_address, "--store-timeout-s", "30", *store_args]
-
-
-# ----------------------------------------------------------------------------- part 1
 
 
 async def measure_overhead(
@@ -249,157 +167,26 @@ def overhead_report(
     return figures
 
 
-# ----------------------------------------------------------------------------- part 2
-
-
-async def seed_chat(store: HistoryStore, turns: int, concurrent: bool) -> tuple[str, float]:
-    """A chat of USER with `turns` complete turns, written with begin_turn. Returns its id and
-    the seconds the seeding took."""
-    now = utcnow()
-    chat = ChatRecord(
-        user_id=USER,
-        chat_id=new_id(),
-        title=f"history {turns}",
-        system_prompt=SYSTEM,
-        settings=ChatOptions(HistoryPolicy.WINDOW),
-        created_at=now,
-        updated_at=now,
-        title_from_user=True,
-    )
-    await store.create_chat(chat)
-    chat_id = chat.chat_id
-
-    def turn(i: int) -> Turn:
-        q, a = new_ids(2)
-        at = utcnow()
-        return Turn(
-            MessageRecord(chat_id, q, Role.USER, f"Question {i}: what is {i} plus {i}?",
-                          MessageStatus.COMPLETE, at, at, client_request_id=f"seed-{i}"),
-            MessageRecord(chat_id, a, Role.ASSISTANT, f"The answer is {2 * i}.",
-                          MessageStatus.COMPLETE, at, at, client_request_id=f"seed-{i}"),
-        )  # fmt: skip
-
-    t0 = time.perf_counter()
-    chunk = SEED_CHUNK if concurrent else 1
-    for begin in range(0, turns, chunk):
-        batch = [turn(i) for i in range(begin, min(begin + chunk, turns))]
-        await asyncio.gather(*(store.begin_turn(USER, t) for t in batch))
-    return chat_id, time.perf_counter() - t0
-
-
-async def seed(store: HistoryStore, sizes: Sequence[int], concurrent: bool) -> dict[int, str]:
-    await store.start()
-    chats: dict[int, str] = {}
-    try:
-        for size in sizes:
-            chats[size], took = await seed_chat(store, size, concurrent)
-            print(f"  seeded {size} turns in {took:.1f} s", flush=True)
-    finally:
-        await store.close()
-    return chats
-
-
-async def measure_history(
-    store_name: str, chat_address: str, chats: dict[int, str], turns: int
-) -> dict[int, list[Sample]]:
-    """One warm-up turn per chat, then `turns` rounds; the order of the sizes rotates."""
-    results: dict[int, list[Sample]] = {size: [] for size in chats}
-    sizes = list(chats)
-    async with grpc.aio.insecure_channel(chat_address) as channel:
-        stub = chat_grpc.ChatServiceStub(channel)
-        for round_ in range(turns + 1):
-            order = sizes[round_ % len(sizes) :] + sizes[: round_ % len(sizes)]
-            for size in order:
-                text = HISTORY_PROMPTS[round_ % len(HISTORY_PROMPTS)]
-                sample = await complete(
-                    stub, f"{store_name}-{size}", round_, chats[size], text, HISTORY_MAX_TOKENS
-                )
-                if round_ > 0:
-                    results[size].append(sample)
-    return results
-
-
-def history_report(results: dict[int, list[Sample]]) -> dict[str, Any]:
-    per_size: dict[str, Any] = {
-        str(size): {
-            "ttft_ms": summary([s.ttft_s * 1000 for s in values]),
-            "total_ms": summary([s.total_s * 1000 for s in values]),
-            "prompt_tokens_mean": sum(s.prompt_tokens for s in values) / len(values),
-        }
-        for size, values in results.items()
-    }
-    sizes = sorted(results)
-    low, mid, high = (per_size[str(s)] for s in (sizes[0], sizes[len(sizes) // 2], sizes[-1]))
-    return {
-        "sizes": per_size,
-        f"ratio_{sizes[-1]}_to_{sizes[0]}": {
-            "ttft_p50": ratio(high["ttft_ms"]["p50"], low["ttft_ms"]["p50"]),
-            "total_p50": ratio(high["total_ms"]["p50"], low["total_ms"]["p50"]),
-        },
-        f"ratio_{sizes[-1]}_to_{sizes[len(sizes) // 2]}": {
-            "ttft_p50": ratio(high["ttft_ms"]["p50"], mid["ttft_ms"]["p50"]),
-            "total_p50": ratio(high["total_ms"]["p50"], mid["total_ms"]["p50"]),
-        },
-    }
-
-
-async def history_sqlite(
-    log_dir: Path, inference_address: str, sizes: Sequence[int], turns: int
-) -> dict[str, Any]:
-    """Seeds a fresh SQLite file, then starts a chat service on it."""
-    path = log_dir / "history.db"
-    chats = await seed(SqliteStore(str(path)), sizes, concurrent=False)
-    process, address = service(
-        log_dir,
-        "chat-sqlite-history",
-        "chat_service",
-        *chat_service_args(inference_address, "--store", "sqlite", "--sqlite-path", str(path)),
-    )
-    try:
-        await start_service(process)
-        results = await measure_history("sqlite", address, chats, turns)
-    finally:
-        process.stop()
-    return {"results": results, "sizes": list(sizes)}
-
-
-async def history_cassandra(
-    log_dir: Path, inference_address: str, sizes: Sequence[int], turns: int
-) -> dict[str, Any]:
-    run_dir = log_dir / "cassandra"
-    t0 = time.perf_counter()
-    _, cql_port = await asyncio.to_thread(start_node, run_dir)
-    try:
-        print(f"  cassandra up in {time.perf_counter() - t0:.0f} s", flush=True)
-        store = CassandraStore(
-            ["127.0.0.1"], port=cql_port, keyspace=KEYSPACE, consistency="ONE",
-            request_timeout_s=30,
-        )  # fmt: skip
-        chats = await seed(store, sizes, concurrent=True)
-        process, address = service(
-            log_dir,
-            "chat-cassandra-history",
-            "chat_service",
-            *chat_service_args(
-                inference_address,
-                "--store", "cassandra",
-                "--cassandra-contact-points", "127.0.0.1",
-                "--cassandra-port", str(cql_port),
-                "--cassandra-keyspace", KEYSPACE,
-                "--cassandra-consistency", "ONE",
-            ),
-        )  # fmt: skip
-        try:
-            await start_service(process)
-            results = await measure_history("cassandra", address, chats, turns)
-        finally:
-            process.stop()
-    finally:
-        await asyncio.to_thread(stop_node, run_dir)
-    return {"results": results, "sizes": list(sizes)}
-
-
 # ----------------------------------------------------------------------------- run, report
+
+
+async def overhead(
+    log_dir: Path, inference_address: str, samples: int
+) -> tuple[list[Sample], list[Sample], list[float]]:
+    """Part 1 on a chat service of its own (SQLite): chat vs direct samples, CreateChat ms."""
+    db = log_dir / "overhead.db"
+    chat, chat_address = service(
+        log_dir,
+        "chat-sqlite",
+        "chat_service",
+        *chat_service_args(inference_address, "--store", "sqlite", "--sqlite-path", str(db)),
+    )
+    try:
+        await start_service(chat)
+        print(f"part 1: chat vs direct, {samples} samples each", flush=True)
+        return await measure_overhead(chat_address, inference_address, samples, warm_up=WARM_UP)
+    finally:
+        chat.stop()
 
 
 async def run(samples: int, turns: int, cassandra_sizes: Sequence[int] | None) -> dict[str, Any]:
@@ -414,56 +201,46 @@ async def run(samples: int, turns: int, cassandra_sizes: Sequence[int] | None) -
         )  # fmt: skip
         try:
             await start_service(inference)
-            db = log_dir / "overhead.db"
-            chat, chat_address = service(
-                log_dir,
-                "chat-sqlite",
-                "chat_service",
-                *chat_service_args(inf_address, "--store", "sqlite", "--sqlite-path", str(db)),
-            )
-            try:
-                await start_service(chat)
-                print(f"part 1: chat vs direct, {samples} samples each", flush=True)
-                chat_s, direct_s, create_ms = await measure_overhead(
-                    chat_address, inf_address, samples, warm_up=2
-                )
-            finally:
-                chat.stop()
+            chat_s, direct_s, create_ms = await overhead(log_dir, inf_address, samples)
             out["overhead"] = overhead_report(chat_s, direct_s, create_ms)
             raw += chat_s + direct_s
 
             print(f"part 2: history length, sqlite, sizes {list(SIZES)}", flush=True)
             sqlite = await history_sqlite(log_dir, inf_address, SIZES, turns)
-            out["history_sqlite"] = {"sizes_turns": sqlite["sizes"]}
-            out["history_sqlite"].update(history_report(sqlite["results"]))
-            raw += [s for v in sqlite["results"].values() for s in v]
+            out["history_sqlite"] = history_figures(sqlite)
+            raw += history_samples(sqlite)
 
             if cassandra_sizes is not None:
                 print(f"part 2: history length, cassandra, sizes {cassandra_sizes}", flush=True)
                 cass = await history_cassandra(log_dir, inf_address, cassandra_sizes, turns)
-                out["history_cassandra"] = {"sizes_turns": cass["sizes"]}
-                out["history_cassandra"].update(history_report(cass["results"]))
-                raw += [s for v in cass["results"].values() for s in v]
+                out["history_cassandra"] = history_figures(cass)
+                raw += history_samples(cass)
         finally:
             inference.stop()
     return {
-        "config": {
-            "context_length": CONTEXT_LENGTH,
-            "instances": 1,
-            "system_prompt": SYSTEM,
-            "temperature": TEMPERATURE,
-            "overhead_max_tokens": OVERHEAD_MAX_TOKENS,
-            "overhead_samples_per_side": samples,
-            "overhead_warm_up_pairs": 2,
-            "history_max_tokens": HISTORY_MAX_TOKENS,
-            "history_turns_per_size": turns,
-            "history_policy": "window",
-            "cassandra": "skipped" if cassandra_sizes is None else "single local node, CL ONE",
-            "order": "sequential; sides alternate which goes first; history sizes rotate",
-            "load_avg_1m_at_start": load_at_start,
-        },
+        "config": run_config(samples, turns, cassandra_sizes, load_at_start),
         **out,
         "samples": [{k: v for k, v in asdict(s).items() if k != "text"} for s in raw],
+    }
+
+
+def run_config(
+    samples: int, turns: int, cassandra_sizes: Sequence[int] | None, load_at_start: float
+) -> dict[str, Any]:
+    return {
+        "context_length": CONTEXT_LENGTH,
+        "instances": 1,
+        "system_prompt": SYSTEM,
+        "temperature": TEMPERATURE,
+        "overhead_max_tokens": OVERHEAD_MAX_TOKENS,
+        "overhead_samples_per_side": samples,
+        "overhead_warm_up_pairs": WARM_UP,
+        "history_max_tokens": HISTORY_MAX_TOKENS,
+        "history_turns_per_size": turns,
+        "history_policy": "window",
+        "cassandra": "skipped" if cassandra_sizes is None else "single local node, CL ONE",
+        "order": "sequential; sides alternate which goes first; history sizes rotate",
+        "load_avg_1m_at_start": load_at_start,
     }
 
 

@@ -33,14 +33,9 @@ from chatstack.inference.v1 import inference_pb2 as pb
 from chatstack.inference.v1 import inference_pb2_grpc as inf_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from bench._http import Sample, rest_create_chat, rest_turn
 from bench._stats import format_table, ratio, summary, write_results
-from bench.gateway_overhead import (
-    Sample,
-    chat_process,
-    rest_create_chat,
-    rest_turn,
-    start_gateway,
-)
+from bench.gateway_overhead import chat_process, start_gateway
 from gateway.jwt_keys import mint_token
 from server_kit.processes import ManagedProcess, free_port, python_module, start_service
 

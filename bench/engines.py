@@ -34,8 +34,8 @@ import grpc
 from chatstack.inference.v1 import inference_pb2 as pb
 from chatstack.inference.v1 import inference_pb2_grpc as pb_grpc
 
-from bench._http import open_http
 from bench._stats import format_table, ratio, summary, write_results
+from loadgen.client import open_http
 from local_stack.engines import VLLM_PYTHON
 from server_kit.processes import ManagedProcess, free_port, service_process
 

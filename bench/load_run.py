@@ -6,8 +6,8 @@ The stack is the production wiring on loopback, all real processes: Envoy's publ
 (JWT, transcoding, SSE) -> chat service (SQLite, the semantic answer cache on Milvus Lite, jobs
 on NATS JetStream) -> Envoy's internal listener -> one inference service (llama.cpp,
 SmolLM2-135M, one instance, its default queue) and one embedding service. The users, the
-checks and the figures are bench/load_harness.py's (the test tests/gateway/test_load_run.py
-runs the same harness, shorter).
+checks and the figures are the load generator's (loadgen/; the test
+tests/gateway/test_load_run.py runs the same load, shorter).
 
 Reported: TTFT p50/p95/p99 (from the attempt that got 200; generated and cached turns apart;
 and from a turn's first attempt, 429 retries included), completed turns/s, HTTP statuses by
@@ -25,21 +25,14 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from bench._stats import format_table, write_results
-from bench.load_harness import (
-    LoadConfig,
-    Target,
-    chat_service_args,
-    result_document,
-    run_load,
-    write_turns,
-)
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
+from loadgen import LoadConfig, Target, chat_service_args, result_document, run_load, write_turns
 from local_stack.launch.envoy import start_envoy
 from local_stack.launch.nats import NatsServer
 from server_kit.processes import ManagedProcess, free_port, service_process, start_service
@@ -56,6 +49,45 @@ def work_dir(keep: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         yield Path(tmp)
+
+
+async def start_gateway(
+    work: Path, internal_port: int, chat: str, inference: str, embedding: str
+) -> tuple[ManagedProcess, GatewaySettings]:
+    """Envoy in front of the chat service, its internal listener in front of inference and
+    embedding (access log to a file)."""
+    settings = GatewaySettings(
+        listen_port=free_port(),
+        admin_port=free_port(),
+        internal_port=internal_port,
+        chat_upstreams=[chat],
+        inference_upstreams=[inference],
+        embedding_upstreams=[embedding],
+        keys_dir=work / "keys",
+        health_check_interval_s=1.0,
+        health_check_timeout_s=3.0,  # llama.cpp keeps both cores busy
+        access_log_path=str(work / "envoy-access.log"),
+    )
+    init_keys(settings.keys_dir)
+    envoy = await asyncio.to_thread(start_envoy, settings, work, "envoy")
+    return envoy, settings
+
+
+def load_target(
+    config: LoadConfig,
+    settings: GatewaySettings,
+    processes: Mapping[str, ManagedProcess | None],
+    work: Path,
+) -> Target:
+    """The users' tokens, the services' process groups and the SQLite file of the run."""
+    users = [f"load-{i:03d}" for i in range(config.users)]
+    return Target(
+        host="127.0.0.1",
+        port=settings.listen_port,
+        tokens={user: mint_token(settings.keys_dir, user, ttl_s=3 * 3600) for user in users},
+        processes={n: p.proc.pid for n, p in processes.items() if p and p.proc},
+        sqlite_path=work / "chat.db",
+    )
 
 
 async def run(config: LoadConfig, keep: Path | None, inference_max_queue: int | None) -> Any:
@@ -81,32 +113,12 @@ async def run(config: LoadConfig, keep: Path | None, inference_max_queue: int | 
             for process in (inference, embedding, chat):
                 started.append(process)
                 await start_service(process, 300)
-            settings = GatewaySettings(
-                listen_port=free_port(),
-                admin_port=free_port(),
-                internal_port=internal_port,
-                chat_upstreams=[chat_address],
-                inference_upstreams=[inference_address],
-                embedding_upstreams=[embedding_address],
-                keys_dir=work / "keys",
-                health_check_interval_s=1.0,
-                health_check_timeout_s=3.0,  # llama.cpp keeps both cores busy
-                access_log_path=str(work / "envoy-access.log"),
+            envoy, settings = await start_gateway(
+                work, internal_port, chat_address, inference_address, embedding_address
             )
-            init_keys(settings.keys_dir)
-            envoy = await asyncio.to_thread(start_envoy, settings, work, "envoy")
-            users = [f"load-{i:03d}" for i in range(config.users)]
             processes = {"envoy": envoy, "chat": chat, "inference": inference,
                          "embedding": embedding, "nats": nats.process}  # fmt: skip
-            target = Target(
-                host="127.0.0.1",
-                port=settings.listen_port,
-                tokens={
-                    user: mint_token(settings.keys_dir, user, ttl_s=3 * 3600) for user in users
-                },
-                processes={n: p.proc.pid for n, p in processes.items() if p and p.proc},
-                sqlite_path=work / "chat.db",
-            )
+            target = load_target(config, settings, processes, work)
             print(f"{config.users} users for {config.duration_s:.0f} s", flush=True)
             result = await run_load(config, target, progress=True)
             if keep is not None:
@@ -120,20 +132,23 @@ async def run(config: LoadConfig, keep: Path | None, inference_max_queue: int | 
         if keep is not None:
             print(f"logs, databases and every turn (turns.jsonl) kept in {work}")
     document = result_document(result)
-    document["config"].update(
-        {
-            "path": "asyncio HTTP/1.1 clients (one connection per call) -> Envoy (JWT, JSON "
-            "transcoding, SSE; --concurrency 1) -> chat service (SQLite, answer cache on Milvus "
-            "Lite, jobs on NATS JetStream) -> Envoy internal listener -> inference + embedding",
-            "inference": f"llama.cpp SmolLM2-135M Q4_1, 1 instance, n_ctx {CONTEXT_LENGTH}, "
-            f"max_queue {inference_max_queue if inference_max_queue is not None else 'default'}",
-            "cache": "per-user scope, lookup deadline 3 s",
-            "rss": "VmRSS summed over each service's process group (/proc), MB",
-            "load_avg_1m_at_start": load_at_start,
-        }
-    )
+    document["config"].update(run_config(inference_max_queue, load_at_start))
     document["services_alive_after"] = alive
     return document
+
+
+def run_config(inference_max_queue: int | None, load_at_start: float) -> dict[str, Any]:
+    """What the results file says about the stack, beside the load's own config."""
+    return {
+        "path": "asyncio HTTP/1.1 clients (one connection per call) -> Envoy (JWT, JSON "
+        "transcoding, SSE; --concurrency 1) -> chat service (SQLite, answer cache on Milvus "
+        "Lite, jobs on NATS JetStream) -> Envoy internal listener -> inference + embedding",
+        "inference": f"llama.cpp SmolLM2-135M Q4_1, 1 instance, n_ctx {CONTEXT_LENGTH}, "
+        f"max_queue {inference_max_queue if inference_max_queue is not None else 'default'}",
+        "cache": "per-user scope, lookup deadline 3 s",
+        "rss": "VmRSS summed over each service's process group (/proc), MB",
+        "load_avg_1m_at_start": load_at_start,
+    }
 
 
 def print_report(results: dict[str, Any]) -> None:

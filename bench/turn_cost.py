@@ -42,8 +42,8 @@ from chatstack.inference.v1 import inference_pb2 as inf_pb
 from chatstack.inference.v1 import inference_pb2_grpc as inf_grpc
 
 from bench._chat_stack import ChatStack, chat_behind_envoy
+from bench._http import rest_create_chat, rest_turn
 from bench._stats import format_table, percentile, write_results
-from bench.gateway_overhead import rest_create_chat, rest_turn
 from gateway.jwt_keys import Minter
 from server_kit.processes import ManagedProcess, service_process, start_service
 

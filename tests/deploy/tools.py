@@ -1,5 +1,4 @@
-"""Paths of the deployment artifacts and the pinned tools that scripts/tools.sh installs into
-.tools/bin (helm, promtool, actionlint, hadolint)."""
+"""Paths of the deployment artifacts, and running the pinned tools (tests/fixtures/tools.py)."""
 
 from __future__ import annotations
 
@@ -8,21 +7,25 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-TOOLS_BIN = ROOT / ".tools" / "bin"
+from tests.fixtures.tools import ROOT, TOOLS_BIN, tool
+
+__all__ = [
+    "ALERTS",
+    "CHART",
+    "DASHBOARD",
+    "DOCKER_DIR",
+    "ROOT",
+    "TOOLS_BIN",
+    "WORKFLOW",
+    "run",
+    "tool",
+]
+
 CHART = ROOT / "helm" / "chatstack"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yaml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "chatstack.json"
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 DOCKER_DIR = ROOT / "docker"
-
-
-def tool(name: str) -> Path:
-    """The binary from .tools/bin; skips the test (saying how to get it) when it is absent."""
-    path = TOOLS_BIN / name
-    if not path.is_file():
-        pytest.skip(f"{name} is not in .tools/bin: scripts/tools.sh could not install it")
-    return path
 
 
 def run(args: list[str | Path], *, cwd: Path = ROOT, timeout: float = 120) -> str:

@@ -110,7 +110,8 @@ class Lease:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval_s)
+                async with asyncio.timeout(self.interval_s):  # no task per wait, as wait_for
+                    await self._stopping.wait()
                 return
             try:
                 await self.store.save_message(self.user_id, self.reply.ended(MessageStatus.PENDING))

@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from chat_service.domain import (
     ChatOptions,
     ChatRecord,
+    ChatUpdate,
     HistoryPolicy,
     MessageRecord,
     MessageStatus,
@@ -93,6 +94,33 @@ def settings_from_pb(s: pb.ChatSettings) -> ChatOptions:
         history_policy=_POLICY_FROM_PB[s.history_policy],
         model=s.model,
         sampling=sampling_from_pb(s.sampling, "settings.sampling"),
+    )
+
+
+UPDATABLE = ("title", "settings")
+
+
+def chat_update_from_pb(request: pb.UpdateChatRequest) -> ChatUpdate:
+    """The change an UpdateChat asks for (AIP-134): the fields its mask names ("*": all), or
+    without a mask the fields it sets."""
+    chat = request.chat
+    paths = list(request.update_mask.paths)
+    if paths == ["*"]:
+        paths = list(UPDATABLE)
+    elif not paths:
+        paths = (["title"] if chat.title else []) + (
+            ["settings"] if chat.HasField("settings") else []
+        )
+    for path in paths:
+        if path not in UPDATABLE:
+            raise InvalidArgument(
+                "update_mask", f"{path[:64]!r} cannot be updated (one of: {', '.join(UPDATABLE)})"
+            )
+    if not paths:
+        raise InvalidArgument("update_mask", "names no field, and the chat sets none to change")
+    return ChatUpdate(
+        title=chat.title.strip() if "title" in paths else None,
+        options=settings_from_pb(chat.settings) if "settings" in paths else None,
     )
 
 

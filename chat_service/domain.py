@@ -71,6 +71,14 @@ class ChatRecord:
     title_from_user: bool = False
 
 
+@dataclass(frozen=True)
+class ChatUpdate:
+    """The fields of a chat to change (UpdateChat); None: kept as it is."""
+
+    title: str | None = None
+    options: ChatOptions | None = None
+
+
 @dataclass
 class MessageRecord:
     chat_id: str

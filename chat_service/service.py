@@ -8,7 +8,15 @@ from collections.abc import AsyncGenerator
 
 from chat_service.admission import UserAdmission, UserLimits
 from chat_service.config import ChatSettings
-from chat_service.domain import ChatOptions, ChatRecord, MessageRecord, Sampling, Turn, utcnow
+from chat_service.domain import (
+    ChatOptions,
+    ChatRecord,
+    ChatUpdate,
+    MessageRecord,
+    Sampling,
+    Turn,
+    utcnow,
+)
 from chat_service.ids import new_id
 from chat_service.inference_client import InferenceClient
 from chat_service.jobs.handlers import Handler, make_handlers
@@ -76,6 +84,18 @@ class ChatService:
             title_from_user=bool(title.strip()),
         )
         await self.store.create_chat(chat)
+        return chat
+
+    async def update_chat(self, user_id: str, chat_id: str, update: ChatUpdate) -> ChatRecord:
+        """Applies the change; the chat's activity time stays (a rename does not reorder the
+        list). A title the user sets is never replaced automatically; clearing it lets the next
+        turn name the chat again."""
+        chat = await self.chat_of(user_id, chat_id)
+        if update.title is not None:
+            chat.title, chat.title_from_user = update.title, bool(update.title)
+        if update.options is not None:
+            chat.settings = update.options
+        await self.store.update_chat(chat)
         return chat
 
     async def chat_of(self, user_id: str, chat_id: str) -> ChatRecord:

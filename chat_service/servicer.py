@@ -14,6 +14,7 @@ from chat_service.config import ConversationSettings
 from chat_service.convert import (
     chat_id_from,
     chat_to_pb,
+    chat_update_from_pb,
     final_to_pb,
     message_to_pb,
     sampling_from_pb,
@@ -77,16 +78,32 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
         self, request: pb.CreateChatRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateChatResponse:
         user = await self._user(context)
-        if len(request.title) > self.settings.max_title_chars:
-            raise InvalidArgument("title", f"longer than {self.settings.max_title_chars} chars")
-        if len(request.system_prompt) > self.settings.max_system_prompt_chars:
-            raise InvalidArgument(
-                "system_prompt", f"longer than {self.settings.max_system_prompt_chars} chars"
-            )
+        self._check_texts(request.title, request.system_prompt)
         chat = await self.service.create_chat(
             user, request.title, request.system_prompt, settings_from_pb(request.settings)
         )
         return pb.CreateChatResponse(chat=chat_to_pb(chat))
+
+    async def UpdateChat(
+        self, request: pb.UpdateChatRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateChatResponse:
+        user = await self._user(context)
+        chat_id = chat_id_from(request.chat_id)
+        update = chat_update_from_pb(request)
+        self._check_texts(update.title or "", "", prefix="chat.")
+        chat = await self.service.update_chat(user, chat_id, update)
+        return pb.UpdateChatResponse(chat=chat_to_pb(chat))
+
+    def _check_texts(self, title: str, system_prompt: str, prefix: str = "") -> None:
+        if len(title) > self.settings.max_title_chars:
+            raise InvalidArgument(
+                f"{prefix}title", f"longer than {self.settings.max_title_chars} chars"
+            )
+        if len(system_prompt) > self.settings.max_system_prompt_chars:
+            raise InvalidArgument(
+                f"{prefix}system_prompt",
+                f"longer than {self.settings.max_system_prompt_chars} chars",
+            )
 
     def _turn_input(self, request: TurnRequest) -> tuple[str, str, Sampling]:
         """Validates a new turn's fields: its chat id, message and sampling overrides."""

@@ -179,6 +179,14 @@ export class Api {
     await this.send("DELETE", `/chat/${encodeURIComponent(chatId)}?allow_missing=true`);
   }
 
+  /** Renames a chat (an empty title is allowed: the next turn names it again); the chat as
+   * stored, its title trimmed by the server. A rename does not move the chat in the list. */
+  async renameChat(chatId: string, title: string): Promise<Chat> {
+    const path = `/chat/${encodeURIComponent(chatId)}?update_mask=title`;
+    const reply = await this.json<{ chat: Chat }>("PATCH", path, { title });
+    return reply.chat;
+  }
+
   /** Streams a turn's events. Aborting `signal` closes the connection: the server stores
    * the partial reply as interrupted. */
   async *complete(

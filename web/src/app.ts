@@ -104,6 +104,7 @@ export class App {
         this.shell?.closeSidebarOnMobile();
       },
       remove: (chatId, title, button) => void this.confirmDelete(chatId, title, button),
+      renamed: (chatId, title) => this.chatView.setTitle(chatId, title),
       failed: (err) => this.showError(err),
     });
     this.sidebar = chats;

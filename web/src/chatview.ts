@@ -224,14 +224,20 @@ export class ChatView {
     try {
       const page = await this.api.getChat(chatId, "", 1);
       this.host.sidebar()?.setTitle(chatId, page.chat.title);
-      if (this.chat?.chat_id === chatId) {
-        this.chat.title = page.chat.title;
-        this.titleEl.textContent = page.chat.title || UNTITLED;
-        document.title = `${page.chat.title || UNTITLED} · chatstack`;
-      }
+      this.setTitle(chatId, page.chat.title);
     } catch {
       // the title is cosmetic: the next list refresh brings it
     }
+  }
+
+  /** A chat's new title (titled by the server, or renamed), shown if it is the open chat. */
+  setTitle(chatId: string, title: string): void {
+    if (this.chat?.chat_id !== chatId) {
+      return;
+    }
+    this.chat.title = title;
+    this.titleEl.textContent = title || UNTITLED;
+    document.title = `${title || UNTITLED} · chatstack`;
   }
 
   private markCurrent(): void {

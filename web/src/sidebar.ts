@@ -1,8 +1,10 @@
 // The sidebar's list of chats: most recently active first, paged in as it scrolls, one item per
-// chat with its title and a delete button. The app decides what a click or a delete does.
+// chat with its title, a rename button (the title is edited in place: rename.ts) and a delete
+// button. The app decides what a click or a delete does, and shows a rename elsewhere.
 
 import { type Api, type Chat } from "./api";
 import { h, icon } from "./dom";
+import { editTitle } from "./rename";
 import { chatPath } from "./routes";
 
 const CHATS_PAGE = 30;
@@ -12,13 +14,15 @@ interface SidebarItem {
   chat: Chat;
   li: HTMLLIElement;
   link: HTMLAnchorElement;
+  rename: HTMLButtonElement;
   del: HTMLButtonElement;
 }
 
 export interface SidebarActions {
   open(chatId: string): void; // a plain click on a chat's link
   remove(chatId: string, title: string, button: HTMLButtonElement): void; // its delete button
-  failed(err: unknown): void; // a page of chats could not be read
+  renamed(chatId: string, title: string): void; // a new title is stored
+  failed(err: unknown): void; // a page of chats could not be read, or a title not stored
 }
 
 export class ChatList {
@@ -154,14 +158,20 @@ export class ChatList {
       ev.preventDefault();
       this.actions.open(chat.chat_id);
     });
+    const rename = h(
+      "button",
+      { type: "button", class: "icon-button chat-rename", title: "Rename chat" },
+      icon("pencil"),
+    );
+    rename.addEventListener("click", () => this.startRename(item));
     const del = h(
       "button",
       { type: "button", class: "icon-button chat-delete", title: "Delete chat" },
       icon("trash"),
     );
     del.addEventListener("click", () => this.actions.remove(chat.chat_id, item.chat.title, del));
-    const li = h("li", { class: "chat-item", "data-chat-id": chat.chat_id }, link, del);
-    const item = { chat, li, link, del };
+    const li = h("li", { class: "chat-item", "data-chat-id": chat.chat_id }, link, rename, del);
+    const item = { chat, li, link, rename, del };
     this.items.set(chat.chat_id, item);
     this.setItemTitle(item, chat.title);
     return item;
@@ -171,6 +181,37 @@ export class ChatList {
     item.chat.title = title;
     item.link.textContent = title || UNTITLED;
     item.link.title = title || UNTITLED;
+    item.rename.setAttribute("aria-label", `Rename chat: ${title || UNTITLED}`);
     item.del.setAttribute("aria-label", `Delete chat: ${title || UNTITLED}`);
+  }
+
+  /** The title becomes a text field (rename.ts); its buttons are hidden meanwhile. */
+  private startRename(item: SidebarItem): void {
+    if (item.li.classList.contains("renaming")) {
+      return;
+    }
+    item.li.classList.add("renaming");
+    editTitle(item.link, item.chat.title, {
+      save: (title) => this.saveTitle(item, title),
+      closed: (keyboard) => {
+        item.li.classList.remove("renaming");
+        if (keyboard) {
+          item.rename.focus();
+        }
+      },
+    });
+  }
+
+  /** Stores the title; the item shows it only once stored (else the old one stays). */
+  private async saveTitle(item: SidebarItem, title: string): Promise<void> {
+    const chatId = item.chat.chat_id;
+    try {
+      const chat = await this.api.renameChat(chatId, title);
+      this.setItemTitle(item, chat.title ?? title);
+    } catch (err) {
+      this.actions.failed(err);
+      return;
+    }
+    this.actions.renamed(chatId, item.chat.title);
   }
 }

@@ -1,0 +1,38 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { Api, ApiError } from "../src/api";
+
+function reply(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe("Api.renameChat", () => {
+  it("PATCHes the title with its field mask and returns the stored chat", async () => {
+    const chat = { chat_id: "c/1", title: "New name", system_prompt: "" };
+    const fetch = vi.fn(async () => reply(200, { chat }));
+    vi.stubGlobal("fetch", fetch);
+    const api = new Api(() => "tok", "http://x");
+    await expect(api.renameChat("c/1", "New name")).resolves.toEqual(chat);
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe("http://x/chat/c%2F1?update_mask=title");
+    expect(init.method).toBe("PATCH");
+    expect(JSON.parse(init.body as string)).toEqual({ title: "New name" });
+    const headers = init.headers as Headers;
+    expect(headers.get("authorization")).toBe("Bearer tok");
+    expect(headers.get("content-type")).toBe("application/json");
+  });
+
+  it("turns a refused title into an ApiError with the server's message", async () => {
+    const body = { code: 3, message: "chat.title: at most 200 characters", details: [] };
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => reply(400, body)),
+    );
+    const err = await new Api(() => null).renameChat("c1", "x".repeat(300)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 400, code: 3, message: "chat.title: at most 200 characters" });
+  });
+});

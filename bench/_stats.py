@@ -104,3 +104,20 @@ def _cell(value: object) -> str:
             return f"{value:.1f}"
         return f"{value:.3f}" if abs(value) < 10 else f"{value:.2f}"
     return str(value)
+
+
+def group_cpu_s(pgids: Sequence[int]) -> float:
+    """User + system CPU seconds of every live process in the given process groups."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) in pgids:  # state ppid pgrp ...; utime, stime at 11, 12
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks

@@ -34,7 +34,7 @@ from chatstack.inference.v1 import inference_pb2_grpc as inf_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from bench._http import Sample, rest_create_chat, rest_turn
-from bench._stats import format_table, ratio, summary, write_results
+from bench._stats import format_table, group_cpu_s, ratio, summary, write_results
 from bench.gateway_overhead import chat_process, start_gateway
 from gateway.jwt_keys import mint_token
 from server_kit.processes import ManagedProcess, free_port, python_module, start_service
@@ -118,26 +118,6 @@ async def serve_scripted_inference(port: int) -> None:
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     await server.wait_for_termination()
-
-
-# ----------------------------------------------------------------------------- CPU accounting
-
-
-def group_cpu_s(pgids: Sequence[int]) -> float:
-    """User + system CPU seconds of every live process in the given process groups."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) in pgids:  # state ppid pgrp ...; utime, stime at 11, 12
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
 
 
 # ----------------------------------------------------------------------------- load

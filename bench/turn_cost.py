@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import subprocess
 import tempfile
@@ -43,7 +42,7 @@ from chatstack.inference.v1 import inference_pb2_grpc as inf_grpc
 
 from bench._chat_stack import ChatStack, chat_behind_envoy
 from bench._http import rest_create_chat, rest_turn
-from bench._stats import format_table, percentile, write_results
+from bench._stats import format_table, group_cpu_s, percentile, write_results
 from gateway.jwt_keys import Minter
 from server_kit.processes import ManagedProcess, service_process, start_service
 
@@ -55,22 +54,6 @@ REPO = Path(__file__).resolve().parent.parent
 # 60 R / POOL turns a minute, under the default limit of 30 up to R = 500.
 POOL = 1000
 PROMPTS = ["What is the capital of France?", "And of Italy?", "Why?", "Say it shorter."]
-
-
-def group_cpu_s(pgid: int) -> float:
-    """User + system CPU seconds of every live process in the process group."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # fields from "state": [2] is pgrp, [11], [12] utime, stime
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
 
 
 @dataclass
@@ -137,12 +120,12 @@ async def run_level(
 ) -> Level:
     level = Level(side, users)
     names = ["chat", "envoy"]
-    before = {n: group_cpu_s(p) for n, p in zip(names, stack.pids, strict=True)}
+    before = {n: group_cpu_s([p]) for n, p in zip(names, stack.pids, strict=True)}
     start = time.perf_counter()
     deadline = start + duration_s
     await asyncio.gather(*(user_loop(stack, pool, deadline, level) for i in range(users)))
     level.elapsed_s = time.perf_counter() - start
-    after = {n: group_cpu_s(p) for n, p in zip(names, stack.pids, strict=True)}
+    after = {n: group_cpu_s([p]) for n, p in zip(names, stack.pids, strict=True)}
     level.cpu_s = {n: after[n] - before[n] for n in names}
     level.cpu_s["total"] = sum(level.cpu_s.values())
     return level

@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import AbstractContextManager, aclosing, nullcontext
+from contextlib import AbstractContextManager, ExitStack, aclosing, nullcontext
 from typing import Any, Protocol, TypeAlias
 
 import grpc
@@ -141,13 +141,40 @@ class RpcObserver(Protocol):
         ...
 
 
-class ObservingInterceptor(grpc.aio.ServerInterceptor):
-    """Runs an RpcObserver around every RPC: the one place that decides how an RPC ended
-    (metrics and tracing both build on it). `observe(method, details)` makes the RPC's
-    observer."""
+ObserverFactory = Callable[[str, grpc.HandlerCallDetails], RpcObserver]
 
-    def __init__(self, observe: Callable[[str, grpc.HandlerCallDetails], RpcObserver]) -> None:
-        self._observe = observe
+
+class _Observers:
+    """Several observers of one RPC as one: steps entered in order, ends in reverse (the
+    first observer's step wraps the others', and it sees the end last)."""
+
+    def __init__(self, observers: list[RpcObserver]) -> None:
+        self.observers = observers
+
+    def step(self) -> AbstractContextManager[Any]:
+        stack = ExitStack()
+        for observer in self.observers:
+            stack.enter_context(observer.step())
+        return stack
+
+    def end(self, code: str) -> None:
+        for observer in reversed(self.observers):
+            observer.end(code)
+
+
+class ObservingInterceptor(grpc.aio.ServerInterceptor):
+    """Runs RpcObservers around every RPC: the one place that decides how an RPC ended
+    (metrics and tracing both build on it). Each factory `(method, details)` makes one
+    observer per RPC; several share one wrapping of the handler (one layer per stream message,
+    not one per observer)."""
+
+    def __init__(self, *factories: ObserverFactory) -> None:
+        self._factories = factories
+
+    def _observe(self, method: str, details: grpc.HandlerCallDetails) -> RpcObserver:
+        if len(self._factories) == 1:
+            return self._factories[0](method, details)
+        return _Observers([factory(method, details) for factory in self._factories])
 
     async def intercept_service(
         self,
@@ -222,6 +249,6 @@ class _RpcTimer:
         RPCS.labels(self.method, code).inc()
 
 
-def metrics_interceptor() -> ObservingInterceptor:
+def rpc_timer(method: str, details: grpc.HandlerCallDetails) -> RpcObserver:
     """Counts RPCs by method and code and times them. Cancelled streams count as CANCELLED."""
-    return ObservingInterceptor(lambda method, _details: _RpcTimer(method))
+    return _RpcTimer(method)

@@ -20,8 +20,8 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from server_kit.config import ServerSettings
-from server_kit.interceptors import ErrorInterceptor, metrics_interceptor
-from server_kit.tracing import configure_tracing, shutdown_tracing, tracing_interceptor
+from server_kit.interceptors import ErrorInterceptor, ObservingInterceptor, rpc_timer
+from server_kit.tracing import configure_tracing, server_span, shutdown_tracing
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +54,9 @@ class GrpcService:
         self.spec = spec
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            # Tracing outermost: its span covers the others and sees the final status.
+            # Tracing first: its span covers the timer and the rest, and sees the final status.
             interceptors=[
-                tracing_interceptor(),
-                metrics_interceptor(),
+                ObservingInterceptor(server_span, rpc_timer),
                 ErrorInterceptor(),
                 *spec.interceptors,
             ],

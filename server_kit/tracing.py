@@ -3,9 +3,9 @@
 - `configure_tracing()` installs the process's tracer provider: spans are batched and exported
   over OTLP/gRPC when an endpoint is set; with no endpoint nothing is recorded (the API's no-op
   tracer, so an unconfigured service pays almost nothing).
-- `tracing_interceptor()` continues the caller's trace from the W3C `traceparent` in the
-  request metadata and opens one SERVER span per RPC (for a stream: until it ends or is
-  cancelled).
+- `server_span` (an observer for server_kit.interceptors.ObservingInterceptor) continues the
+  caller's trace from the W3C `traceparent` in the request metadata and opens one SERVER span
+  per RPC (for a stream: until it ends or is cancelled).
 - `client_span()` opens a CLIENT span around an outgoing call and gives the `traceparent`
   metadata to send with it.
 
@@ -32,7 +32,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from server_kit.interceptors import ObservingInterceptor
+from server_kit.interceptors import RpcObserver
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +133,10 @@ class _ServerSpan:
         _end_server_span(self.span, code)
 
 
-def tracing_interceptor() -> ObservingInterceptor:
-    """One SERVER span per RPC (for a stream: until it ends or is cancelled)."""
-    return ObservingInterceptor(
-        lambda method, details: _ServerSpan(method, details.invocation_metadata)
-    )
+def server_span(method: str, details: grpc.HandlerCallDetails) -> RpcObserver:
+    """One SERVER span per RPC (for a stream: until it ends or is cancelled), for an
+    ObservingInterceptor."""
+    return _ServerSpan(method, details.invocation_metadata)
 
 
 # -- client ------------------------------------------------------------------------------------

@@ -6,84 +6,22 @@
 // Env: BASE_URL (required), TEST_ARTIFACTS (screenshots and summary.json; default
 // .run/test-artifacts/web), CHROMIUM (default /usr/bin/chromium). Exits 0 when every step
 // passed; on a failure it saves a screenshot of the page and exits 1. Run by
-// tests/web/test_web_e2e.py.
+// tests/web/test_web_e2e.py. The shared harness (environment, steps, screenshots, the browser
+// run): tests/web/harness.mjs.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import * as harness from "./harness.mjs";
+import { BASE, UI_TIMEOUT, check, shot, step } from "./harness.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "..", "..");
-// playwright-core is a devDependency of web/ (web/package-lock.json).
-const require = createRequire(path.join(root, "web", "package.json"));
-const { chromium } = require("playwright-core");
-
-const BASE = (process.env.BASE_URL ?? "").replace(/\/$/, "");
-if (!BASE) {
-  console.error("BASE_URL is required");
-  process.exit(2);
-}
-const ARTIFACTS = path.resolve(
-  root,
-  process.env.TEST_ARTIFACTS || ".run/test-artifacts/web",
-);
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const GENERATION_TIMEOUT = 120_000; // a turn on a shared 2-core CPU
-const UI_TIMEOUT = 20_000;
-
-mkdirSync(ARTIFACTS, { recursive: true });
-const run = Math.random().toString(36).slice(2, 8);
-const steps = [];
-const screenshots = [];
-const dialogs = [];
-const pageErrors = [];
-const consoleLines = [];
-
-function check(condition, message) {
-  if (!condition) {
-    throw new Error(`check failed: ${message}`);
-  }
-}
-
-async function step(name, fn) {
-  const started = Date.now();
-  process.stdout.write(`-- ${name} ... `);
-  await fn();
-  const ms = Date.now() - started;
-  steps.push({ name, ms });
-  console.log(`ok (${(ms / 1000).toFixed(1)}s)`);
-}
-
-async function shot(page, name) {
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file });
-  screenshots.push(file);
-}
-
-function watch(page) {
-  page.on("dialog", (dialog) => {
-    dialogs.push(`${dialog.type()}: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  page.on("pageerror", (err) => pageErrors.push(String(err)));
-  page.on("console", (msg) =>
-    consoleLines.push(`[${msg.type()}] ${msg.text()}`),
-  );
-}
 
 // --- helpers over the page ---------------------------------------------------------------------
 
 const assistants = (page) => page.locator("#messages article.msg-assistant");
 const lastAssistant = (page) => assistants(page).last();
 
-async function signIn(page, user) {
-  await page.goto(`${BASE}/`);
-  await page.locator("#signin-user").waitFor({ timeout: UI_TIMEOUT });
-  await page.locator("#signin-user").fill(user);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await page.locator("#prompt").waitFor({ timeout: UI_TIMEOUT });
+/** Signs in and checks that the page shows who is signed in. */
+async function signInAs(page, user) {
+  await harness.signIn(page, user);
   check(
     (await page.locator("#user-name").textContent()) === user,
     "the signed-in user is shown",
@@ -128,40 +66,10 @@ async function currentChatId(page) {
   return decodeURIComponent(match[1]);
 }
 
-async function api(method, pathname, token, body) {
-  const response = await fetch(`${BASE}${pathname}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      "content-type": "application/json",
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return {
-    status: response.status,
-    body: await response.json().catch(() => null),
-  };
-}
-
-async function devToken(user) {
-  const response = await fetch(`${BASE}/dev/token`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ user }),
-  });
-  check(response.ok, `POST /dev/token ${response.status}`);
-  return (await response.json()).token;
-}
-
 // --- the scenario ------------------------------------------------------------------------------
 
-async function scenario(browser) {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-  });
-  const page = await context.newPage();
-  watch(page);
-  const user = `web-e2e-${run}`;
+async function scenario(page) {
+  const user = `web-e2e-${harness.runTag}`;
   const outcome = {};
 
   await step("the sign-in page loads without a token", async () => {
@@ -187,7 +95,7 @@ async function scenario(browser) {
   });
 
   await step("sign in with a user name (development token)", async () => {
-    await signIn(page, user);
+    await signInAs(page, user);
     const token = await page.evaluate(() =>
       sessionStorage.getItem("chatstack.token"),
     );
@@ -460,7 +368,10 @@ async function scenario(browser) {
         (await page.locator("#messages [onerror]").count()) === 0,
         "no event handler attribute",
       );
-      check(dialogs.length === 0, `no dialog fired (${dialogs})`);
+      check(
+        harness.dialogs.length === 0,
+        `no dialog fired (${harness.dialogs})`,
+      );
       await shot(page, "07-html-as-text");
       await page.reload();
       await page
@@ -480,7 +391,10 @@ async function scenario(browser) {
         (await page.locator("img").count()) === 0,
         "no img element after reload",
       );
-      check(dialogs.length === 0, `no dialog fired after reload (${dialogs})`);
+      check(
+        harness.dialogs.length === 0,
+        `no dialog fired after reload (${harness.dialogs})`,
+      );
     },
   );
 
@@ -510,7 +424,7 @@ async function scenario(browser) {
     await page.locator("#confirm-ok").click();
     await item.waitFor({ state: "detached", timeout: UI_TIMEOUT });
     await page.waitForURL(`${BASE}/`, { timeout: UI_TIMEOUT });
-    const gone = await api(
+    const gone = await harness.api(
       "GET",
       `/chat/${encodeURIComponent(outcome.chatId)}`,
       outcome.token,
@@ -595,10 +509,10 @@ async function scenario(browser) {
   await step(
     "the sidebar lists chats newest first and scrolls through pages",
     async () => {
-      const scrollUser = `web-scroll-${run}`;
-      const token = await devToken(scrollUser);
+      const scrollUser = `web-scroll-${harness.runTag}`;
+      const token = await harness.devToken(scrollUser);
       for (let i = 1; i <= 45; i++) {
-        const created = await api("POST", "/chat", token, {
+        const created = await harness.api("POST", "/chat", token, {
           title: `Scroll test ${String(i).padStart(2, "0")}`,
         });
         check(created.status === 200, `create chat ${i}: ${created.status}`);
@@ -612,7 +526,7 @@ async function scenario(browser) {
       };
       page.on("request", onRequest);
       await page.locator("#sign-out").click();
-      await signIn(page, scrollUser);
+      await signInAs(page, scrollUser);
       const items = page.locator("#chat-list .chat-link");
       await page.waitForFunction(
         () => document.querySelectorAll("#chat-list li").length >= 30,
@@ -682,91 +596,15 @@ async function scenario(browser) {
   );
 
   check(
-    pageErrors.length === 0,
-    `no uncaught errors in the page: ${pageErrors}`,
+    harness.pageErrors.length === 0,
+    `no uncaught errors in the page: ${harness.pageErrors}`,
   );
-  check(dialogs.length === 0, `no dialogs: ${dialogs}`);
-  await context.close();
+  check(harness.dialogs.length === 0, `no dialogs: ${harness.dialogs}`);
   delete outcome.token;
   return outcome;
 }
 
-async function main() {
-  const profile = mkdtempSync(path.join(tmpdir(), "chatstack-e2e-"));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--disk-cache-dir=${path.join(profile, "cache")}`,
-    ],
-    env: { ...process.env, HOME: profile },
-  });
-  let page = null;
-  const started = Date.now();
-  try {
-    const outcome = await scenario(browser).catch(async (err) => {
-      // A screenshot of whatever page is open, for the report.
-      for (const context of browser.contexts()) {
-        for (const p of context.pages()) {
-          page = p;
-        }
-      }
-      if (page) {
-        await shot(page, "failure").catch(() => {});
-      }
-      throw err;
-    });
-    const summary = {
-      ok: true,
-      seconds: (Date.now() - started) / 1000,
-      steps,
-      screenshots,
-      outcome,
-    };
-    writeFileSync(
-      path.join(ARTIFACTS, "summary.json"),
-      JSON.stringify(summary, null, 2),
-    );
-    console.log(
-      JSON.stringify({
-        ok: true,
-        seconds: summary.seconds,
-        screenshots: screenshots.length,
-      }),
-    );
-  } catch (err) {
-    console.log("FAILED");
-    console.error(err instanceof Error ? err.stack : err);
-    console.error("page errors:", pageErrors);
-    console.error("dialogs:", dialogs);
-    console.error("console (last 30):\n" + consoleLines.slice(-30).join("\n"));
-    writeFileSync(
-      path.join(ARTIFACTS, "summary.json"),
-      JSON.stringify(
-        {
-          ok: false,
-          error: String(err),
-          steps,
-          screenshots,
-          console: consoleLines,
-        },
-        null,
-        2,
-      ),
-    );
-    process.exitCode = 1;
-  } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
-}
-
-await main();
+await harness.runInChromium(scenario, {
+  defaultArtifacts: ".run/test-artifacts/web",
+  profilePrefix: "chatstack-e2e-",
+});

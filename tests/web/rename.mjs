@@ -8,65 +8,15 @@
 // Env: BASE_URL (required), TEST_ARTIFACTS (screenshots and summary.json; default
 // .run/test-artifacts/web/rename), CHROMIUM (default /usr/bin/chromium). Exits 0 when every
 // step passed; on a failure it saves a screenshot and exits 1. Run by
-// tests/web/test_web_rename.py. No turn is sent: the chats are made over the API.
+// tests/web/test_web_rename.py. No turn is sent: the chats are made over the API. The shared
+// harness (environment, steps, screenshots, the browser run): tests/web/harness.mjs.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import * as harness from "./harness.mjs";
+import { BASE, UI_TIMEOUT, check, shot, step } from "./harness.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "..", "..");
-const require = createRequire(path.join(root, "web", "package.json"));
-const { chromium } = require("playwright-core");
+const patches = []; // the URLs of the PATCH requests the page sent
 
-const BASE = (process.env.BASE_URL ?? "").replace(/\/$/, "");
-if (!BASE) {
-  console.error("BASE_URL is required");
-  process.exit(2);
-}
-const ARTIFACTS = path.resolve(
-  root,
-  process.env.TEST_ARTIFACTS || ".run/test-artifacts/web/rename",
-);
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const UI_TIMEOUT = 20_000;
-
-mkdirSync(ARTIFACTS, { recursive: true });
-const run = Math.random().toString(36).slice(2, 8);
-const steps = [];
-const screenshots = [];
-const pageErrors = [];
-const consoleLines = [];
-const patches = [];
-
-function check(condition, message) {
-  if (!condition) {
-    throw new Error(`check failed: ${message}`);
-  }
-}
-
-async function step(name, fn) {
-  const started = Date.now();
-  process.stdout.write(`-- ${name} ... `);
-  await fn();
-  const ms = Date.now() - started;
-  steps.push({ name, ms });
-  console.log(`ok (${(ms / 1000).toFixed(1)}s)`);
-}
-
-async function shot(page, name) {
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file });
-  screenshots.push(file);
-}
-
-function watch(page) {
-  page.on("pageerror", (err) => pageErrors.push(String(err)));
-  page.on("console", (msg) =>
-    consoleLines.push(`[${msg.type()}] ${msg.text()}`),
-  );
+function recordPatches(page) {
   page.on("request", (request) => {
     if (request.method() === "PATCH") {
       patches.push(request.url());
@@ -74,49 +24,22 @@ function watch(page) {
   });
 }
 
-async function api(method, pathname, token, body) {
-  const response = await fetch(`${BASE}${pathname}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      "content-type": "application/json",
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return {
-    status: response.status,
-    body: await response.json().catch(() => null),
-  };
-}
-
-async function devToken(user) {
-  const response = await fetch(`${BASE}/dev/token`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ user }),
-  });
-  check(response.ok, `POST /dev/token ${response.status}`);
-  return (await response.json()).token;
-}
+// --- helpers over the API ----------------------------------------------------------------------
 
 async function createChat(token, title) {
-  const created = await api("POST", "/chat", token, { title });
+  const created = await harness.api("POST", "/chat", token, { title });
   check(created.status === 200, `create chat ${title}: ${created.status}`);
   return created.body.chat.chat_id;
 }
 
 async function storedTitle(token, chatId) {
-  const got = await api("GET", `/chat/${encodeURIComponent(chatId)}`, token);
+  const got = await harness.api(
+    "GET",
+    `/chat/${encodeURIComponent(chatId)}`,
+    token,
+  );
   check(got.status === 200, `GET the chat: ${got.status}`);
   return got.body.chat.title;
-}
-
-async function signIn(page, user) {
-  await page.goto(`${BASE}/`);
-  await page.locator("#signin-user").waitFor({ timeout: UI_TIMEOUT });
-  await page.locator("#signin-user").fill(user);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await page.locator("#prompt").waitFor({ timeout: UI_TIMEOUT });
 }
 
 // --- helpers over the sidebar ------------------------------------------------------------------
@@ -164,20 +87,16 @@ async function waitTitle(page, chatId, title) {
 
 // --- the scenario ------------------------------------------------------------------------------
 
-async function scenario(browser) {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-  });
-  const page = await context.newPage();
-  watch(page);
-  const user = `web-rename-${run}`;
-  const token = await devToken(user);
+async function scenario(page) {
+  recordPatches(page);
+  const user = `web-rename-${harness.runTag}`;
+  const token = await harness.devToken(user);
   const older = await createChat(token, "Rename me");
   const newer = await createChat(token, "Leave me");
-  const renamed = `Trip plans <b>${run}</b>`;
+  const renamed = `Trip plans <b>${harness.runTag}</b>`;
 
   await step("open a chat: it has a labelled rename button", async () => {
-    await signIn(page, user);
+    await harness.signIn(page, user);
     await item(page, older).locator(".chat-link").click();
     await page.waitForURL(`${BASE}/c/${encodeURIComponent(older)}`);
     await page.waitForFunction(
@@ -326,62 +245,13 @@ async function scenario(browser) {
   );
 
   check(
-    pageErrors.length === 0,
-    `no uncaught errors in the page: ${pageErrors}`,
+    harness.pageErrors.length === 0,
+    `no uncaught errors in the page: ${harness.pageErrors}`,
   );
-  await context.close();
   return { chatId: older, title: renamed, patches: patches.length };
 }
 
-async function main() {
-  const profile = mkdtempSync(path.join(tmpdir(), "chatstack-rename-"));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--disk-cache-dir=${path.join(profile, "cache")}`,
-    ],
-    env: { ...process.env, HOME: profile },
-  });
-  const started = Date.now();
-  try {
-    const outcome = await scenario(browser).catch(async (err) => {
-      const page = browser.contexts().at(-1)?.pages().at(-1);
-      if (page) {
-        await shot(page, "failure").catch(() => {});
-      }
-      throw err;
-    });
-    const seconds = (Date.now() - started) / 1000;
-    const summary = { ok: true, seconds, steps, screenshots, outcome };
-    writeFileSync(
-      path.join(ARTIFACTS, "summary.json"),
-      JSON.stringify(summary, null, 2),
-    );
-    console.log(JSON.stringify({ ok: true, seconds, steps: steps.length }));
-  } catch (err) {
-    console.log("FAILED");
-    console.error(err instanceof Error ? err.stack : err);
-    console.error("page errors:", pageErrors);
-    console.error("console (last 30):\n" + consoleLines.slice(-30).join("\n"));
-    const summary = { ok: false, error: String(err), steps, screenshots };
-    writeFileSync(
-      path.join(ARTIFACTS, "summary.json"),
-      JSON.stringify(summary, null, 2),
-    );
-    process.exitCode = 1;
-  } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
-}
-
-await main();
+await harness.runInChromium(scenario, {
+  defaultArtifacts: ".run/test-artifacts/web/rename",
+  profilePrefix: "chatstack-rename-",
+});

@@ -165,7 +165,7 @@ def run(single_calls: int, batches: int, batch_size: int) -> dict[str, Any]:
             "single_calls": single_calls,
             "batches": batches,
             "batch_size": batch_size,
-            "service": "default settings (max_batch 64, batch_window_ms 2.0)",
+            "service": "default settings (max_batch 64, batch_window_ms 0)",
             "order": "alternating per call, sequential, after a warm-up",
             "load_avg_1m_at_start": load_at_start,
         }

@@ -1,8 +1,9 @@
 """Micro-batching: concurrent requests are encoded together in one model call.
 
 Requests queue their texts; one loop takes up to `max_batch` texts (waiting `window_s` for
-more when the queue runs dry), encodes them in a worker thread, and hands each request its
-rows. A model call per request would leave the CPU's vector units mostly idle.
+more when the queue runs dry; by default not at all: what queued while the model was busy is
+the next batch), encodes them in a worker thread, and hands each request its rows. A model
+call per request would leave the CPU's vector units mostly idle under load.
 """
 
 from __future__ import annotations

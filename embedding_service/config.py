@@ -23,6 +23,10 @@ class EmbeddingSettings(CallerAuthSettings, ServerSettings):
     )
     max_batch: int = Field(64, ge=1, description="texts the model encodes in one call")
     batch_window_ms: float = Field(
-        2.0, ge=0, description="how long a batch waits for more requests before encoding"
+        0.0,
+        ge=0,
+        description="how long a batch waits for more requests when none is queued. 0: encode "
+        "at once; requests that arrive while the model is busy still go in the next batch "
+        "together, so batching comes from load and an idle service adds no wait",
     )
     threads: int = Field(0, ge=0, description="torch CPU threads (0: torch's default)")

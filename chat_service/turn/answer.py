@@ -113,8 +113,12 @@ class Answerer:
         )
         building = asyncio.ensure_future(self._build_prompt(user_id, chat, turn.user))
         try:
-            async for delta in self._answer(attempt, user_id, chat, turn, merged, lookup, building):
-                yield delta
+            # aclosing at each level: a turn stopped here closes the inner generators (and so
+            # cancels the inference call) now, not when they are collected.
+            answering = self._answer(attempt, user_id, chat, turn, merged, lookup, building)
+            async with aclosing(answering) as deltas:
+                async for delta in deltas:
+                    yield delta
         except (asyncio.CancelledError, GeneratorExit):
             await attempt.lease.stop()
             await self._stopped(user_id, reply, outcome, mode)
@@ -155,11 +159,12 @@ class Answerer:
         attempt.hit = await lookup if lookup is not None else None
         if attempt.hit is not None:
             _discard(building)
-            async for delta in self._cached_reply(attempt.hit, reply):
-                yield delta
+            text = self._cached_reply(attempt.hit, reply)
         else:
             attempt.prompt = await building
-            async for delta in self._generated_reply(chat, turn, attempt.prompt, sampling, reply):
+            text = self._generated_reply(chat, turn, attempt.prompt, sampling, reply)
+        async with aclosing(text) as deltas:
+            async for delta in deltas:
                 yield delta
         await attempt.lease.stop()
         try:

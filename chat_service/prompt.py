@@ -46,7 +46,9 @@ SUMMARY_PREFIX = "Summary of the earlier conversation:\n"
 class Prompt:
     messages: PromptMessages
     policy: HistoryPolicy
-    prompt_tokens: int  # counted, or (counted False) an upper bound
+    # counted (or summed from counted parts, within a margin of the budget); with counted
+    # False, an upper bound from bytes
+    prompt_tokens: int
     # Older history exists that the prompt leaves out (window/summary), or the history
     # reached the summary trigger: a summary checkpoint would help.
     wants_summary: bool

@@ -189,7 +189,3 @@ class UserAdmission:
         if self.limits.daily_tokens and tokens > 0:
             day, _ = _utc_day(_now_ms())
             await self.store.add_tokens(user_id, day, tokens)
-
-
-async def _nothing() -> None:
-    return None

@@ -124,6 +124,8 @@ def mint_token(
     now: float | None = None,
 ) -> str:
     """A signed JWT for `subject` (the user id the chat service will see)."""
+    if not subject:  # before the key is read: the same error whether or not there is one
+        raise ValueError("subject must not be empty")
     return Minter(directory, ttl_s=ttl_s, issuer=issuer, audience=audience).mint(
         subject, extra_claims=extra_claims, now=now
     )

@@ -67,13 +67,15 @@ def _ms(value: datetime) -> int:
 
 
 class CassandraLedger(UsageLedger):
-    """Mixed into CassandraStore (its prepared statements and `_execute`)."""
+    """Mixed into CassandraStore, after CassandraConnection in its bases: the connection's
+    prepared statements and `_execute` are what these stubs stand for (listed first, they win
+    the lookup; listed after this class, every ledger call would raise)."""
 
     async def _execute(self, statement: Any, params: Sequence[Any] | None = None) -> list[Any]:
-        raise NotImplementedError  # CassandraStore's
+        raise NotImplementedError  # CassandraConnection's
 
     def _stmt(self, name: str) -> Any:
-        raise NotImplementedError  # CassandraStore's
+        raise NotImplementedError  # CassandraConnection's
 
     async def _ledger(self, name: str, params: Sequence[Any]) -> list[Any]:
         return await self._execute(self._stmt(name), params)

@@ -90,6 +90,9 @@ export class App {
     clearToken();
     this.sidebar?.stop();
     this.chatView.clear();
+    if (location.pathname !== "/") {
+      history.replaceState(null, "", "/"); // the next sign-in (maybe someone else's) starts afresh
+    }
     this.showSignIn(notice);
   }
 

@@ -96,8 +96,9 @@ export class ChatView {
     return scroller;
   }
 
-  /** Forgets the open chat (signing out). */
+  /** Forgets the open chat (signing out); late answers for it are dropped. */
   clear(): void {
+    this.viewId++;
     this.chat = null;
     this.messages = [];
   }
@@ -123,6 +124,7 @@ export class ChatView {
   async open(chatId: string): Promise<void> {
     this.show({ chat_id: chatId, title: this.host.sidebar()?.title(chatId) ?? "", system_prompt: "" }, []);
     const view = this.viewId;
+    const stamp = this.host.sidebar()?.titleStamp(chatId) ?? 0;
     this.log.setAttribute("aria-busy", "true");
     try {
       const page = await this.api.getChat(chatId, "", MESSAGES_PAGE);
@@ -130,12 +132,10 @@ export class ChatView {
         return;
       }
       const messages = page.messages.map(fromStored).filter((m): m is UiMessage => m !== null);
+      page.chat.title = this.host.sidebar()?.readTitle(chatId, page.chat.title, stamp) ?? page.chat.title;
       this.show(page.chat, messages);
       this.olderToken = page.next_page_token;
       this.olderButton.hidden = !this.olderToken;
-      if (this.host.sidebar()?.title(chatId) !== page.chat.title) {
-        this.host.sidebar()?.setTitle(chatId, page.chat.title);
-      }
       this.composer.focus();
     } catch (err) {
       if (view !== this.viewId) {
@@ -178,7 +178,9 @@ export class ChatView {
       this.olderButton.hidden = !this.olderToken;
       this.refreshEmptyState();
     } catch (err) {
-      this.host.failed(err);
+      if (view === this.viewId) {
+        this.host.failed(err);
+      }
     } finally {
       this.olderLoading = false;
       this.olderButton.disabled = false;
@@ -219,12 +221,15 @@ export class ChatView {
     }
   }
 
-  /** The server titles a chat from its first message. */
+  /** The server titles a chat from its first message (unless it is renamed meanwhile). */
   async refreshTitle(chatId: string): Promise<void> {
+    const stamp = this.host.sidebar()?.titleStamp(chatId) ?? 0;
     try {
       const page = await this.api.getChat(chatId, "", 1);
-      this.host.sidebar()?.setTitle(chatId, page.chat.title);
-      this.setTitle(chatId, page.chat.title);
+      this.setTitle(
+        chatId,
+        this.host.sidebar()?.readTitle(chatId, page.chat.title, stamp) ?? page.chat.title,
+      );
     } catch {
       // the title is cosmetic: the next list refresh brings it
     }

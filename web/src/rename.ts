@@ -11,7 +11,8 @@ export const MAX_TITLE = 200;
 export interface TitleEditor {
   /** Stores `title`; resolves when done (stored or not: the caller updates the link). */
   save(title: string): Promise<void>;
-  /** The field is gone and the link is back; `keyboard`: closed by Enter or Escape. */
+  /** The field is gone and the link is back; `keyboard`: closed by Enter or Escape, the focus
+   * still in the field (not moved elsewhere while the title was being saved). */
   closed(keyboard: boolean): void;
 }
 
@@ -39,23 +40,26 @@ export function editTitle(link: HTMLElement, current: string, editor: TitleEdito
       return;
     }
     state = "closed"; // first: removing the focused field may fire its blur
+    const focused = document.activeElement === input; // else the user went elsewhere meanwhile
     input.remove();
     link.hidden = false;
-    editor.closed(keyboard);
+    editor.closed(keyboard && focused);
   };
   const commit = async (keyboard: boolean): Promise<void> => {
     if (state !== "editing") {
       return;
     }
     const title = input.value.trim();
-    if (title !== current) {
-      state = "saving";
-      input.readOnly = true;
-      input.setAttribute("aria-busy", "true");
-      await editor.save(title);
-      state = "editing";
+    try {
+      if (title !== current) {
+        state = "saving";
+        input.readOnly = true;
+        input.setAttribute("aria-busy", "true");
+        await editor.save(title);
+      }
+    } finally {
+      close(keyboard); // also when the save rejected: the field is never left read-only
     }
-    close(keyboard);
   };
   input.addEventListener("keydown", (ev) => onKey(ev, state, commit, close));
   input.addEventListener("blur", () => void commit(false));

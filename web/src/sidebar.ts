@@ -16,6 +16,9 @@ interface SidebarItem {
   link: HTMLAnchorElement;
   rename: HTMLButtonElement;
   del: HTMLButtonElement;
+  saving: boolean; // a new title is on its way to the server
+  renames: number; // titles stored by a rename: a title read started before is stale
+  bumped: boolean; // had a turn while being renamed: moves to the top once the rename closes
 }
 
 export interface SidebarActions {
@@ -74,11 +77,25 @@ export class ChatList {
     return this.items.get(chatId)?.chat.title;
   }
 
-  setTitle(chatId: string, title: string): void {
+  /** Taken as a read of a chat's title starts; given back to readTitle with what it read. */
+  titleStamp(chatId: string): number {
+    return this.items.get(chatId)?.renames ?? 0;
+  }
+
+  /**
+   * A title read from the server (the read started at `stamp`): shown unless a rename of the
+   * chat is being saved or was stored since the read started (it may predate the rename).
+   * Returns the chat's title now.
+   */
+  readTitle(chatId: string, title: string, stamp: number): string {
     const item = this.items.get(chatId);
-    if (item) {
+    if (!item) {
+      return title;
+    }
+    if (!item.saving && item.renames === stamp && item.chat.title !== title) {
       this.setItemTitle(item, title);
     }
+    return item.chat.title;
   }
 
   /** The open chat's item is marked as the current page. */
@@ -96,6 +113,10 @@ export class ChatList {
   /** A chat that just had a turn moves to the top (the list is most recently active first). */
   bump(chat: Chat): void {
     const item = this.items.get(chat.chat_id) ?? this.item(chat);
+    if (item.li.classList.contains("renaming")) {
+      item.bumped = true; // moving its title field now would blur it: a half-typed title saved
+      return;
+    }
     this.list.prepend(item.li);
     this.markCurrent(this.current);
   }
@@ -171,7 +192,7 @@ export class ChatList {
     );
     del.addEventListener("click", () => this.actions.remove(chat.chat_id, item.chat.title, del));
     const li = h("li", { class: "chat-item", "data-chat-id": chat.chat_id }, link, rename, del);
-    const item = { chat, li, link, rename, del };
+    const item = { chat, li, link, rename, del, saving: false, renames: 0, bumped: false };
     this.items.set(chat.chat_id, item);
     this.setItemTitle(item, chat.title);
     return item;
@@ -195,6 +216,10 @@ export class ChatList {
       save: (title) => this.saveTitle(item, title),
       closed: (keyboard) => {
         item.li.classList.remove("renaming");
+        if (item.bumped && this.items.get(item.chat.chat_id) === item) {
+          this.bump(item.chat); // the move deferred while it was renamed
+        }
+        item.bumped = false;
         if (keyboard) {
           item.rename.focus();
         }
@@ -205,12 +230,16 @@ export class ChatList {
   /** Stores the title; the item shows it only once stored (else the old one stays). */
   private async saveTitle(item: SidebarItem, title: string): Promise<void> {
     const chatId = item.chat.chat_id;
+    item.saving = true;
     try {
       const chat = await this.api.renameChat(chatId, title);
+      item.renames++;
       this.setItemTitle(item, chat.title ?? title);
     } catch (err) {
       this.actions.failed(err);
       return;
+    } finally {
+      item.saving = false;
     }
     this.actions.renamed(chatId, item.chat.title);
   }

@@ -24,6 +24,26 @@ async function settle(): Promise<void> {
   }
 }
 
+interface NodeProcess {
+  on(event: "unhandledRejection", listener: (reason: unknown) => void): void;
+  off(event: "unhandledRejection", listener: (reason: unknown) => void): void;
+}
+
+/** The promise rejections left unhandled while `run` runs (Vitest leaves them to this listener). */
+async function unhandledRejections(run: () => Promise<void>): Promise<unknown[]> {
+  const proc = (globalThis as unknown as { process: NodeProcess }).process;
+  const reasons: unknown[] = [];
+  const listener = (reason: unknown): void => void reasons.push(reason);
+  proc.on("unhandledRejection", listener);
+  try {
+    await run();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  } finally {
+    proc.off("unhandledRejection", listener);
+  }
+  return reasons;
+}
+
 describe("editTitle", () => {
   let link: HTMLAnchorElement;
 
@@ -64,7 +84,41 @@ describe("editTitle", () => {
     expect(editor.closed).not.toHaveBeenCalled();
     saved.resolve();
     await settle();
+    expect(editor.closed).toHaveBeenCalledOnce();
+    expect(editor.closed).toHaveBeenCalledWith(false); // the focus left the field meanwhile
+    expect(link.hidden).toBe(false);
+  });
+
+  it("does not take the focus back after the save if the user moved it meanwhile", async () => {
+    const saved = deferred<void>();
+    const editor = { save: vi.fn(() => saved.promise), closed: vi.fn() };
+    const input = editTitle(link, "Old", editor);
+    input.value = "New";
+    key(input, "Enter");
+    const elsewhere = document.createElement("textarea");
+    document.body.append(elsewhere);
+    elsewhere.focus(); // the blur while saving changes nothing
+    expect(editor.save).toHaveBeenCalledTimes(1);
+    saved.resolve();
+    await settle();
+    expect(editor.closed).toHaveBeenCalledWith(false);
+    expect(document.activeElement).toBe(elsewhere);
+    expect(input.isConnected).toBe(false);
+  });
+
+  it("closes the field when the save rejects, and lets the error through", async () => {
+    const err = new Error("save broke");
+    const editor = { save: vi.fn(() => Promise.reject(err)), closed: vi.fn() };
+    let input!: HTMLInputElement;
+    const reasons = await unhandledRejections(async () => {
+      input = editTitle(link, "Old", editor);
+      input.value = "New";
+      key(input, "Enter");
+      await settle();
+    });
+    expect(reasons).toEqual([err]);
     expect(editor.closed).toHaveBeenCalledWith(true);
+    expect(input.isConnected).toBe(false);
     expect(link.hidden).toBe(false);
   });
 
@@ -86,8 +140,10 @@ describe("editTitle", () => {
 
 describe("ChatList rename", () => {
   const chat: Chat = { chat_id: "c1", title: "Old", system_prompt: "" };
+  const other: Chat = { chat_id: "c2", title: "Other", system_prompt: "" };
   let actions: { [K in keyof SidebarActions]: ReturnType<typeof vi.fn> };
   let renameChat: ReturnType<typeof vi.fn>;
+  let list: ChatList;
 
   beforeEach(async () => {
     vi.stubGlobal(
@@ -99,11 +155,11 @@ describe("ChatList rename", () => {
     );
     renameChat = vi.fn();
     const api = {
-      listChats: async () => ({ chats: [{ ...chat }], next_page_token: "" }),
+      listChats: async () => ({ chats: [{ ...other }, { ...chat }], next_page_token: "" }),
       renameChat,
     } as unknown as Api;
     actions = { open: vi.fn(), remove: vi.fn(), renamed: vi.fn(), failed: vi.fn() };
-    const list = new ChatList(api, actions as unknown as SidebarActions);
+    list = new ChatList(api, actions as unknown as SidebarActions);
     document.body.replaceChildren(list.scroller);
     await list.start();
   });
@@ -112,16 +168,19 @@ describe("ChatList rename", () => {
     vi.unstubAllGlobals();
   });
 
+  const item = (id: string): HTMLElement => document.querySelector(`[data-chat-id="${id}"]`) as HTMLElement;
+  const linkText = (): string | null | undefined => item("c1").querySelector(".chat-link")?.textContent;
+  const order = (): (string | undefined)[] =>
+    [...document.querySelectorAll<HTMLElement>(".chat-item")].map((li) => li.dataset.chatId);
+
   function startRename(): HTMLInputElement {
-    const button = document.querySelector<HTMLButtonElement>(".chat-rename");
+    const button = item("c1").querySelector<HTMLButtonElement>(".chat-rename");
     expect(button?.getAttribute("aria-label")).toBe("Rename chat: Old");
     button?.click();
     const input = document.querySelector<HTMLInputElement>(".chat-rename-input");
     expect(input?.value).toBe("Old");
     return input as HTMLInputElement;
   }
-
-  const linkText = (): string | null | undefined => document.querySelector(".chat-link")?.textContent;
 
   it("shows the stored title once saved and tells the app", async () => {
     renameChat.mockResolvedValue({ ...chat, title: "Renamed" });
@@ -133,8 +192,8 @@ describe("ChatList rename", () => {
     expect(renameChat).toHaveBeenCalledWith("c1", "Renamed");
     expect(linkText()).toBe("Renamed");
     expect(actions.renamed).toHaveBeenCalledWith("c1", "Renamed");
-    expect(document.activeElement?.classList.contains("chat-rename")).toBe(true);
-    expect(document.querySelector(".chat-rename")?.getAttribute("aria-label")).toBe("Rename chat: Renamed");
+    expect(document.activeElement).toBe(item("c1").querySelector(".chat-rename"));
+    expect(item("c1").querySelector(".chat-rename")?.getAttribute("aria-label")).toBe("Rename chat: Renamed");
   });
 
   it("keeps the old title and reports the error when the save fails", async () => {
@@ -148,5 +207,57 @@ describe("ChatList rename", () => {
     expect(actions.renamed).not.toHaveBeenCalled();
     expect(linkText()).toBe("Old");
     expect(document.querySelector(".chat-rename-input")).toBeNull();
+  });
+
+  it("leaves the focus where the user put it while the title was being saved", async () => {
+    const stored = deferred<Chat>();
+    renameChat.mockReturnValue(stored.promise);
+    const input = startRename();
+    input.value = "Renamed";
+    key(input, "Enter");
+    const composer = document.createElement("textarea");
+    document.body.append(composer);
+    composer.focus();
+    stored.resolve({ ...chat, title: "Renamed" });
+    await settle();
+    expect(linkText()).toBe("Renamed");
+    expect(document.activeElement).toBe(composer);
+  });
+
+  it("moves a chat that had a turn while being renamed only once the rename closes", async () => {
+    const input = startRename();
+    input.value = "Half-ty";
+    list.bump({ ...chat });
+    expect(order()).toEqual(["c2", "c1"]);
+    expect(input.isConnected).toBe(true);
+    expect(document.activeElement).toBe(input);
+    expect(input.value).toBe("Half-ty");
+    expect(renameChat).not.toHaveBeenCalled();
+    key(input, "Escape");
+    expect(order()).toEqual(["c1", "c2"]);
+    expect(document.activeElement).toBe(item("c1").querySelector(".chat-rename"));
+    list.bump({ ...other }); // not being renamed: moves at once
+    expect(order()).toEqual(["c2", "c1"]);
+  });
+
+  it("drops a title read that started before a rename was stored, or lands while it is saved", async () => {
+    const stored = deferred<Chat>();
+    renameChat.mockReturnValue(stored.promise);
+    const before = list.titleStamp("c1");
+    const input = startRename();
+    expect(list.readTitle("c1", "Typing meanwhile", before)).toBe("Typing meanwhile"); // nothing saved yet
+    input.value = "Renamed";
+    key(input, "Enter");
+    const during = list.titleStamp("c1");
+    expect(list.readTitle("c1", "Old", before)).toBe("Typing meanwhile"); // being saved
+    stored.resolve({ ...chat, title: "Renamed" });
+    await settle();
+    expect(list.readTitle("c1", "Old", before)).toBe("Renamed");
+    expect(list.readTitle("c1", "Old", during)).toBe("Renamed");
+    expect(linkText()).toBe("Renamed");
+    const after = list.titleStamp("c1");
+    expect(list.readTitle("c1", "Later", after)).toBe("Later"); // read after the rename: shown
+    expect(linkText()).toBe("Later");
+    expect(list.readTitle("c2", "Other title", before)).toBe("Other title"); // another chat's
   });
 });

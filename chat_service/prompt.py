@@ -46,8 +46,8 @@ SUMMARY_PREFIX = "Summary of the earlier conversation:\n"
 class Prompt:
     messages: PromptMessages
     policy: HistoryPolicy
-    # counted (or summed from counted parts, within a margin of the budget); with counted
-    # False, an upper bound from bytes
+    # counted exactly near the budget, else summed from counted parts; with counted False, an
+    # upper bound from bytes
     prompt_tokens: int
     # Older history exists that the prompt leaves out (window/summary), or the history
     # reached the summary trigger: a summary checkpoint would help.
@@ -239,6 +239,8 @@ class PromptBuilder:
         """The whole history uncounted, if its byte bound (and the fixed part's, with the
         generation prompt) stays under the summary trigger: then nothing is cut, no summary is
         wanted, and the engine's usage gives the exact count."""
+        if not any(role is Role.SYSTEM for role, _ in fixed):
+            return None  # a template may put its own default system prompt there: count it
         fixed_bound = sum(byte_bound(content) for _, content in fixed) + PER_MESSAGE_OVERHEAD
         costs = [byte_bound(m.content) for m in history]
         if fixed_bound + sum(costs) > self.settings.summary_trigger_ratio * budget:

@@ -10,7 +10,6 @@ and every token goes out alone as soon as it is made. Nothing is held back to be
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from chatstack.inference.v1 import inference_pb2 as pb
@@ -36,10 +35,11 @@ async def coalesced(
         try:
             async for response in responses:
                 queue.put_nowait(response)
-        except asyncio.CancelledError:
-            raise
         except BaseException as exc:  # handed to the reader, raised there
-            queue.put_nowait(_Failed(exc))
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # our own cancellation (the reader closed): nobody reads any more
+            queue.put_nowait(_Failed(exc))  # the source's failure, its own cancellation too
         finally:
             queue.put_nowait(_END)
 
@@ -68,5 +68,6 @@ async def coalesced(
                 item = await queue.get()
     finally:
         reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        # wait(), not await: a cancellation of this task meanwhile is not swallowed with the
+        # reader's own.
+        await asyncio.wait([reader])

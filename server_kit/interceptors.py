@@ -152,14 +152,23 @@ class _Observers:
         self.observers = observers
 
     def step(self) -> AbstractContextManager[Any]:
-        stack = ExitStack()
-        for observer in self.observers:
-            stack.enter_context(observer.step())
-        return stack
+        with ExitStack() as stack:  # a step that fails to enter leaves none entered
+            for observer in self.observers:
+                stack.enter_context(observer.step())
+            return stack.pop_all()
 
     def end(self, code: str) -> None:
-        for observer in reversed(self.observers):
-            observer.end(code)
+        self._end(list(reversed(self.observers)), code)
+
+    @staticmethod
+    def _end(observers: list[RpcObserver], code: str) -> None:
+        """Ends each, even if an earlier one raised (as separate interceptors would)."""
+        if not observers:
+            return
+        try:
+            observers[0].end(code)
+        finally:
+            _Observers._end(observers[1:], code)
 
 
 class ObservingInterceptor(grpc.aio.ServerInterceptor):

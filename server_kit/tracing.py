@@ -166,6 +166,9 @@ def client_span(method: str) -> Iterator[tuple[tuple[str, str], ...]]:
     except grpc.aio.AioRpcError as err:
         code = err.code()
         raise
+    except TimeoutError:  # a deadline of the caller's own (the first token's)
+        code = grpc.StatusCode.DEADLINE_EXCEEDED
+        raise
     except (asyncio.CancelledError, GeneratorExit):
         code = grpc.StatusCode.CANCELLED
         raise

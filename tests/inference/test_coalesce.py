@@ -79,3 +79,16 @@ async def test_closing_early_stops_the_source() -> None:
     assert (await anext(stream)).delta.text.startswith("x")
     await stream.aclose()
     assert stopped.is_set()
+
+
+async def test_a_source_cancelled_by_itself_is_an_error_not_a_clean_end() -> None:
+    """A CancelledError the engine raises on its own (nobody cancelled the stream) must not
+    look like a finished generation."""
+
+    async def gives_up() -> AsyncGenerator[pb.GenerateResponse, None]:
+        yield delta("a", 1)
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        async for _ in coalesced(gives_up()):
+            pass

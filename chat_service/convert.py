@@ -6,6 +6,9 @@ import math
 from datetime import datetime
 
 from chatstack.chat.v1 import chat_pb2 as pb
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chat_service.domain import (
@@ -85,42 +88,64 @@ def sampling_to_pb(s: Sampling) -> pb.SamplingSettings:
     )
 
 
-def settings_from_pb(s: pb.ChatSettings) -> ChatOptions:
+def settings_from_pb(s: pb.ChatSettings, field: str = "settings") -> ChatOptions:
     if s.history_policy not in _POLICY_FROM_PB:
-        raise InvalidArgument("settings.history_policy", f"unknown policy {s.history_policy}")
+        raise InvalidArgument(f"{field}.history_policy", f"unknown policy {s.history_policy}")
     if len(s.model) > 200:
-        raise InvalidArgument("settings.model", "longer than 200 characters")
+        raise InvalidArgument(f"{field}.model", "longer than 200 characters")
     return ChatOptions(
         history_policy=_POLICY_FROM_PB[s.history_policy],
         model=s.model,
-        sampling=sampling_from_pb(s.sampling, "settings.sampling"),
+        sampling=sampling_from_pb(s.sampling, f"{field}.sampling"),
     )
 
 
-UPDATABLE = ("title", "settings")
+UPDATABLE = ("title", "settings")  # and the fields inside settings, as settings.sampling.top_p
+CHAT_DESCRIPTOR: Descriptor = pb.Chat.DESCRIPTOR  # type: ignore[assignment]  # upb's is one too
 
 
-def chat_update_from_pb(request: pb.UpdateChatRequest) -> ChatUpdate:
-    """The change an UpdateChat asks for (AIP-134): the fields its mask names ("*": all), or
-    without a mask the fields it sets."""
-    chat = request.chat
+def update_mask_of(request: pb.UpdateChatRequest) -> FieldMask:
+    """The fields an UpdateChat changes (AIP-134): its mask ("*": every updatable field), or
+    without one the fields its chat sets, down to the nested ones (so a body that sets one
+    sampling field changes only that)."""
     paths = list(request.update_mask.paths)
     if paths == ["*"]:
         paths = list(UPDATABLE)
     elif not paths:
-        paths = (["title"] if chat.title else []) + (
-            ["settings"] if chat.HasField("settings") else []
-        )
+        paths = [p for p in _set_paths(request.chat) if p.split(".")[0] in UPDATABLE]
+    mask = FieldMask(paths=paths)
     for path in paths:
-        if path not in UPDATABLE:
+        valid = FieldMask(paths=[path]).IsValidForDescriptor(CHAT_DESCRIPTOR)
+        if path.split(".")[0] not in UPDATABLE or not valid:
             raise InvalidArgument(
-                "update_mask", f"{path[:64]!r} cannot be updated (one of: {', '.join(UPDATABLE)})"
+                "update_mask",
+                f"{path[:64]!r} cannot be updated (title, settings or a field inside settings)",
             )
     if not paths:
         raise InvalidArgument("update_mask", "names no field, and the chat sets none to change")
+    return mask
+
+
+def _set_paths(message: Message, prefix: str = "") -> list[str]:
+    paths = []
+    for field, value in message.ListFields():
+        if field.message_type is not None and not field.is_repeated:
+            paths.extend(_set_paths(value, f"{prefix}{field.name}."))
+        else:
+            paths.append(prefix + field.name)
+    return paths
+
+
+def chat_update_from_pb(request: pb.UpdateChatRequest, stored: ChatRecord) -> ChatUpdate:
+    """The stored chat with the request's fields merged in where its mask says (a message
+    field named whole is replaced whole; a field not set in the request is cleared)."""
+    mask = update_mask_of(request)
+    merged = chat_to_pb(stored)
+    mask.MergeMessage(request.chat, merged, replace_message_field=True)
+    tops = {path.split(".")[0] for path in mask.paths}
     return ChatUpdate(
-        title=chat.title.strip() if "title" in paths else None,
-        options=settings_from_pb(chat.settings) if "settings" in paths else None,
+        title=merged.title.strip() if "title" in tops else None,
+        options=settings_from_pb(merged.settings, "chat.settings") if "settings" in tops else None,
     )
 
 

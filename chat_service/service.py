@@ -4,7 +4,7 @@ describes a turn's path and where each guarantee is kept."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 
 from chat_service.admission import UserAdmission, UserLimits
 from chat_service.config import ChatSettings
@@ -86,11 +86,14 @@ class ChatService:
         await self.store.create_chat(chat)
         return chat
 
-    async def update_chat(self, user_id: str, chat_id: str, update: ChatUpdate) -> ChatRecord:
-        """Applies the change; the chat's activity time stays (a rename does not reorder the
-        list). A title the user sets is never replaced automatically; clearing it lets the next
-        turn name the chat again."""
+    async def update_chat(
+        self, user_id: str, chat_id: str, change: Callable[[ChatRecord], ChatUpdate]
+    ) -> ChatRecord:
+        """Applies the change `change` makes of the stored chat; the chat's activity time stays
+        (a rename does not reorder the list). A title the user sets is never replaced
+        automatically; clearing it lets the next turn name the chat again."""
         chat = await self.chat_of(user_id, chat_id)
+        update = change(chat)
         if update.title is not None:
             chat.title, chat.title_from_user = update.title, bool(update.title)
         if update.options is not None:

@@ -19,8 +19,9 @@ from chat_service.convert import (
     message_to_pb,
     sampling_from_pb,
     settings_from_pb,
+    update_mask_of,
 )
-from chat_service.domain import Sampling
+from chat_service.domain import ChatRecord, ChatUpdate, Sampling
 from chat_service.identity import Identity
 from chat_service.service import ChatService, ReplyDelta, ReplyEvent, ReplyFinal
 from server_kit.errors import InvalidArgument, google_rpc_code
@@ -89,9 +90,14 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
     ) -> pb.UpdateChatResponse:
         user = await self._user(context)
         chat_id = chat_id_from(request.chat_id)
-        update = chat_update_from_pb(request)
-        self._check_texts(update.title or "", "", prefix="chat.")
-        chat = await self.service.update_chat(user, chat_id, update)
+        update_mask_of(request)  # a bad mask is refused before anything is read
+
+        def change(stored: ChatRecord) -> ChatUpdate:
+            update = chat_update_from_pb(request, stored)
+            self._check_texts(update.title or "", "", prefix="chat.")
+            return update
+
+        chat = await self.service.update_chat(user, chat_id, change)
         return pb.UpdateChatResponse(chat=chat_to_pb(chat))
 
     def _check_texts(self, title: str, system_prompt: str, prefix: str = "") -> None:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import TypeVar
 
 from chat_service import metrics
@@ -63,6 +64,9 @@ class TimedStore:
 
     async def update_chat(self, chat: ChatRecord) -> None:
         await self._run("update_chat", self.inner.update_chat(chat))
+
+    async def name_chat(self, user_id: str, chat_id: str, title: str, updated_at: datetime) -> None:
+        await self._run("name_chat", self.inner.name_chat(user_id, chat_id, title, updated_at))
 
     async def delete_chat(self, user_id: str, chat_id: str) -> None:
         await self._run("delete_chat", self.inner.delete_chat(user_id, chat_id))

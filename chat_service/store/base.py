@@ -9,6 +9,7 @@ backend cannot be reached or times out, so the service can answer UNAVAILABLE.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from datetime import datetime
 
 from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
 from chat_service.store.ledger import UsageLedger
@@ -44,6 +45,11 @@ class HistoryStore(UsageLedger, ABC):
     @abstractmethod
     async def update_chat(self, chat: ChatRecord) -> None:
         """Writes title, title_from_user, settings and updated_at of an existing chat."""
+
+    @abstractmethod
+    async def name_chat(self, user_id: str, chat_id: str, title: str, updated_at: datetime) -> None:
+        """Gives an existing chat the title its first turn suggests: writes the title and the
+        activity time only (never the settings), and nothing if the user has titled the chat."""
 
     @abstractmethod
     async def delete_chat(self, user_id: str, chat_id: str) -> None:

@@ -104,6 +104,7 @@ def statements(ks: str) -> dict[str, str]:
         " WHERE user_id = ? AND chat_id < ? LIMIT ?",
         "update_chat": f"UPDATE {ks}.chats_by_user SET title = ?, title_from_user = ?,"
         f" settings = ?, updated_at = ? WHERE {chat_key}",
+        "name_chat": f"UPDATE {ks}.chats_by_user SET title = ?, updated_at = ? WHERE {chat_key}",
         "delete_chat": f"DELETE FROM {ks}.chats_by_user WHERE {chat_key}",
         "insert_message": f"INSERT INTO {ks}.messages (user_id, bucket, {_MSG_COLS})"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from chat_service.domain import (
@@ -159,6 +160,17 @@ class CassandraStore(CassandraConnection, CassandraLedger, HistoryStore):
                 chat.user_id,
                 uuid.UUID(chat.chat_id),
             ),
+        )
+
+    async def name_chat(self, user_id: str, chat_id: str, title: str, updated_at: datetime) -> None:
+        # Read first, as update_chat: no partial row, and no title over the user's (a rename
+        # landing between this read and the write is still overwritten: a window of one round
+        # trip, where SQLite's conditional UPDATE has none).
+        chat = await self.get_chat(user_id, chat_id)
+        if chat is None or chat.title_from_user:
+            return
+        await self._execute(
+            self._stmt("name_chat"), (title, to_ms(updated_at), user_id, uuid.UUID(chat_id))
         )
 
     async def delete_chat(self, user_id: str, chat_id: str) -> None:

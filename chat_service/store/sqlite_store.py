@@ -17,6 +17,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, TypeVar
 
 from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
@@ -194,6 +195,18 @@ class SqliteStore(SqliteLedger, HistoryStore):
             conn.execute(
                 """UPDATE chats SET title = ?, title_from_user = ?, settings = ?, updated_at = ?
                    WHERE user_id = ? AND chat_id = ?""",
+                params,
+            )
+
+        await self._run(write)
+
+    async def name_chat(self, user_id: str, chat_id: str, title: str, updated_at: datetime) -> None:
+        params = (title, to_ms(updated_at), user_id, norm_id(chat_id))
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(  # one statement: a title the user sets meanwhile is never overwritten
+                """UPDATE chats SET title = ?, updated_at = ?
+                   WHERE user_id = ? AND chat_id = ? AND title_from_user = 0""",
                 params,
             )
 

@@ -208,9 +208,11 @@ class TurnLifecycle:
         )  # fmt: skip
         turn = await self.store.begin_turn(user_id, turn)
         if not chat.title and not chat.title_from_user:
+            # The title only: a rename or a settings change made since this turn read the chat
+            # is kept (name_chat writes nothing else, and nothing over a user's title).
             chat.title = title_from(content)
             chat.updated_at = now
-            await self.store.update_chat(chat)
+            await self.store.name_chat(user_id, chat.chat_id, chat.title, now)
         return turn
 
     # -- the user's slots ----------------------------------------------------------------

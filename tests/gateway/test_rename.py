@@ -32,6 +32,19 @@ def test_without_a_mask_the_fields_sent_are_changed(gateway: Gateway) -> None:
     chat = reply.json()["chat"]
     assert chat["title"] == "Before"
     assert chat["settings"]["history_policy"] == "HISTORY_POLICY_FULL"
+    assert chat["settings"]["sampling"]["max_tokens"] == 16  # not sent: kept
+
+
+def test_a_nested_mask_changes_that_field_only(gateway: Gateway) -> None:
+    _, token = user_token(gateway)
+    chat_id = create_chat(gateway, token, "Tuned")
+    path = f"/chat/{chat_id}?update_mask=settings.sampling.temperature"
+    body = {"title": "ignored", "settings": {"sampling": {"temperature": 1.5, "max_tokens": 99}}}
+    reply = call(gateway, "PATCH", path, body, token)
+    assert reply.status == 200, reply.body
+    chat = reply.json()["chat"]
+    assert chat["title"] == "Tuned"
+    assert chat["settings"]["sampling"] == {"temperature": 1.5, "max_tokens": 16}
 
 
 def test_bad_updates_are_400_and_change_nothing(gateway: Gateway) -> None:
@@ -40,6 +53,12 @@ def test_bad_updates_are_400_and_change_nothing(gateway: Gateway) -> None:
     for path, body, field in [
         (f"/chat/{chat_id}?update_mask=chat_id", {"title": "x"}, "update_mask"),
         (f"/chat/{chat_id}?update_mask=system_prompt", {"title": "x"}, "update_mask"),
+        (f"/chat/{chat_id}?update_mask=settings.nope", {"title": "x"}, "update_mask"),
+        (
+            f"/chat/{chat_id}?update_mask=settings",
+            {"settings": {"model": "m" * 300}},
+            "chat.settings.model",
+        ),
         (f"/chat/{chat_id}", {}, "update_mask"),
         (f"/chat/{chat_id}?update_mask=title", {"title": "x" * 1000}, "chat.title"),
         ("/chat/not-a-chat-id?update_mask=title", {"title": "x"}, "chat_id"),

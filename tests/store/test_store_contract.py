@@ -180,6 +180,28 @@ async def test_update_chat(store: HistoryStore) -> None:
     )
 
 
+async def test_naming_a_chat_writes_its_title_only_and_never_over_the_users(
+    store: HistoryStore,
+) -> None:
+    user = new_user()
+    chat = make_chat(user, title="")
+    await store.create_chat(chat)
+    # a settings change made after the turn read the chat: naming it must not revert it
+    tuned = replace(chat, settings=ChatOptions(history_policy=HistoryPolicy.FULL))
+    await store.update_chat(tuned)
+    await store.name_chat(user, chat.chat_id, "First question", at(BASE_MS + 5_000))
+    assert await store.get_chat(user, chat.chat_id) == replace(
+        tuned, title="First question", updated_at=at(BASE_MS + 5_000)
+    )
+    renamed = replace(tuned, title="Mine", title_from_user=True)
+    await store.update_chat(renamed)
+    await store.name_chat(user, chat.chat_id, "Second question", at(BASE_MS + 9_000))
+    assert await store.get_chat(user, chat.chat_id) == renamed
+    ghost = make_chat(user, BASE_MS + 1).chat_id
+    await store.name_chat(user, ghost, "ghost", at(BASE_MS))  # no such chat: no row made
+    assert [c.chat_id for c in await store.list_chats(user, 10)] == [chat.chat_id]
+
+
 async def test_update_of_a_missing_chat_creates_nothing(store: HistoryStore) -> None:
     user = new_user()
     ghost = make_chat(user)

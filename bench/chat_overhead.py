@@ -9,7 +9,8 @@ with the length of the chat's stored history.
    set temperature/top_p/max_tokens/seed, so the direct request sets exactly those too.
    The chat side's time includes everything a turn does besides inference: reading the chat,
    persisting the user and pending assistant messages, building the prompt (a CountTokens
-   round trip to the inference service), persisting the reply.
+   round trip to the inference service unless the history is far inside the budget: a fresh
+   chat needs none), persisting the reply.
 
 2. History length (bench/_chat_history.py): chats with 10, 1,000 and 10,000 stored turns,
    seeded straight into the store with begin_turn (SQLite: before the chat service starts;

@@ -318,8 +318,8 @@ async def run(levels: Sequence[int], turns: int) -> dict[str, Any]:
             "warm_up_turns": WARM_UP,
             "order": "ours (all levels), then theirs; one system running at a time",
             "differences": [
-                "ours stores the user and assistant messages of each turn (SQLite) and makes "
-                "a CountTokens round trip for the prompt window",
+                "ours stores the user and assistant messages of each turn (SQLite) and builds "
+                "the prompt window (a fresh chat needs no CountTokens round trip)",
                 "ours verifies a JWT at Envoy; LiteLLM checks its master key (no database)",
                 "ours: a fresh chat per turn, created before the level (not timed)",
                 "llama_cpp.server serialises requests on one Llama behind a lock; ours "

@@ -3,22 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, type Api, type Chat, type GetChatResponse } from "../src/api";
 import { ChatView } from "../src/chatview";
 import { ChatList } from "../src/sidebar";
-
-function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(err: unknown): void } {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) {
-    await Promise.resolve();
-  }
-}
+import { deferred, settle } from "./async";
 
 const chat: Chat = { chat_id: "c1", title: "Old", system_prompt: "" };
 

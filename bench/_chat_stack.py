@@ -63,10 +63,8 @@ async def chat_behind_envoy(
         "--embedding-address", internal,
         "--cache-enabled", "false",
         env=chat_env,
+        source=source,
     )  # fmt: skip
-    if source is not None:  # -P: the checkout on PYTHONPATH, not the working directory, is imported
-        chat.argv = [chat.argv[0], "-P", *chat.argv[1:]]
-        chat.env["PYTHONPATH"] = str(source)
     envoy = None
     try:
         await start_service(chat)

@@ -156,11 +156,8 @@ async def instant_inference(
     process: ManagedProcess
     process, address, _ = service_process(
         work, f"instant-inference-{name}", "bench.instant_inference", "--log-level", "warning",
-        env={"INSTANT_TOKEN_INTERVAL_MS": str(interval_ms)},
+        env={"INSTANT_TOKEN_INTERVAL_MS": str(interval_ms)}, source=source,
     )  # fmt: skip
-    if source is not None:  # as chat_behind_envoy does: that checkout's code, not this one's
-        process.argv = [process.argv[0], "-P", *process.argv[1:]]
-        process.env["PYTHONPATH"] = str(source)
     try:
         await start_service(process)
         yield address

@@ -152,18 +152,25 @@ def service_process(
     *args: str,
     env: Mapping[str, str] | None = None,
     python: str | None = None,
+    source: Path | None = None,
 ) -> tuple[ManagedProcess, str, str]:
     """One of our services (`python -m module`) on free loopback ports, not started yet:
     (the process, its gRPC address, its metrics URL). Tests and benchmarks use it. `python`:
-    another environment's interpreter (the vLLM engine runs in .venv-vllm)."""
+    another environment's interpreter (the vLLM engine runs in .venv-vllm); `source`: another
+    checkout whose code runs (a baseline a benchmark measures side by side)."""
     port, metrics_port = free_port(), free_port()
     address = f"127.0.0.1:{port}"
     ports = ("--port", str(port), "--metrics-port", str(metrics_port))
+    argv = python_module(module, *ports, *args, python=python)
+    extra_env: dict[str, str] = {}
+    if source is not None:  # -P: that checkout on PYTHONPATH, not the working directory
+        argv = [argv[0], "-P", *argv[1:]]
+        extra_env["PYTHONPATH"] = str(source)
     process = ManagedProcess(
         name=name,
-        argv=python_module(module, *ports, *args, python=python),
+        argv=argv,
         log_path=log_dir / f"{name}.log",
-        env={"OMP_WAIT_POLICY": "PASSIVE", **(env or {})},
+        env={"OMP_WAIT_POLICY": "PASSIVE", **(env or {}), **extra_env},
         grpc_address=address,
     )
     return process, address, f"http://127.0.0.1:{metrics_port}/metrics"

@@ -136,10 +136,11 @@ def _set_paths(message: Message, prefix: str = "") -> list[str]:
     return paths
 
 
-def chat_update_from_pb(request: pb.UpdateChatRequest, stored: ChatRecord) -> ChatUpdate:
-    """The stored chat with the request's fields merged in where its mask says (a message
-    field named whole is replaced whole; a field not set in the request is cleared)."""
-    mask = update_mask_of(request)
+def chat_update_from_pb(
+    request: pb.UpdateChatRequest, mask: FieldMask, stored: ChatRecord
+) -> ChatUpdate:
+    """The stored chat with the request's fields merged in where `mask` (update_mask_of) says:
+    a message field named whole is replaced whole; a field not set in the request is cleared."""
     merged = chat_to_pb(stored)
     mask.MergeMessage(request.chat, merged, replace_message_field=True)
     tops = {path.split(".")[0] for path in mask.paths}

@@ -90,10 +90,10 @@ class ChatServicer(pb_grpc.ChatServiceServicer):
     ) -> pb.UpdateChatResponse:
         user = await self._user(context)
         chat_id = chat_id_from(request.chat_id)
-        update_mask_of(request)  # a bad mask is refused before anything is read
+        mask = update_mask_of(request)  # a bad mask is refused before anything is read
 
         def change(stored: ChatRecord) -> ChatUpdate:
-            update = chat_update_from_pb(request, stored)
+            update = chat_update_from_pb(request, mask, stored)
             self._check_texts(update.title or "", "", prefix="chat.")
             return update
 

@@ -158,17 +158,15 @@ class _Observers:
             return stack.pop_all()
 
     def end(self, code: str) -> None:
-        self._end(list(reversed(self.observers)), code)
-
-    @staticmethod
-    def _end(observers: list[RpcObserver], code: str) -> None:
         """Ends each, even if an earlier one raised (as separate interceptors would)."""
-        if not observers:
-            return
-        try:
-            observers[0].end(code)
-        finally:
-            _Observers._end(observers[1:], code)
+        failure: BaseException | None = None
+        for observer in reversed(self.observers):
+            try:
+                observer.end(code)
+            except BaseException as exc:  # the first is raised once all have ended
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
 
 class ObservingInterceptor(grpc.aio.ServerInterceptor):

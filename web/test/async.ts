@@ -1,5 +1,6 @@
-// Small helpers the UI's unit tests share: a promise settled from outside, and letting queued
-// microtasks run.
+// Small helpers the UI's unit tests share: a promise settled from outside, letting queued
+// microtasks run, and the IntersectionObserver jsdom lacks (the chat list's paging uses one).
+import { vi } from "vitest";
 
 export function deferred<T>(): {
   promise: Promise<T>;
@@ -19,4 +20,14 @@ export async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) {
     await Promise.resolve();
   }
+}
+
+export function stubIntersectionObserver(): void {
+  vi.stubGlobal(
+    "IntersectionObserver",
+    class {
+      observe(): void {}
+      disconnect(): void {}
+    },
+  );
 }

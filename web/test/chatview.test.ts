@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, type Api, type Chat, type GetChatResponse } from "../src/api";
 import { ChatView } from "../src/chatview";
 import { ChatList } from "../src/sidebar";
-import { deferred, settle } from "./async";
+import { deferred, settle, stubIntersectionObserver } from "./async";
 
 const chat: Chat = { chat_id: "c1", title: "Old", system_prompt: "" };
 
@@ -18,13 +18,7 @@ describe("ChatView with the sidebar", () => {
   let view: ChatView;
 
   beforeEach(async () => {
-    vi.stubGlobal(
-      "IntersectionObserver",
-      class {
-        observe(): void {}
-        disconnect(): void {}
-      },
-    );
+    stubIntersectionObserver();
     getChat = vi.fn();
     renameChat = vi.fn();
     failed = vi.fn();

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, type Api, type Chat } from "../src/api";
 import { editTitle } from "../src/rename";
 import { ChatList, type SidebarActions } from "../src/sidebar";
-import { deferred, settle } from "./async";
+import { deferred, settle, stubIntersectionObserver } from "./async";
 
 function key(el: HTMLElement, name: string): void {
   el.dispatchEvent(new KeyboardEvent("keydown", { key: name, bubbles: true, cancelable: true }));
@@ -131,13 +131,7 @@ describe("ChatList rename", () => {
   let list: ChatList;
 
   beforeEach(async () => {
-    vi.stubGlobal(
-      "IntersectionObserver",
-      class {
-        observe(): void {}
-        disconnect(): void {}
-      },
-    );
+    stubIntersectionObserver();
     renameChat = vi.fn();
     const api = {
       listChats: async () => ({ chats: [{ ...other }, { ...chat }], next_page_token: "" }),

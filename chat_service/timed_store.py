@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from chat_service import metrics
 from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
+from chat_service.store.api_keys import ApiKeyRecord
 from chat_service.store.base import HistoryStore, StoreUnavailable
 from chat_service.store.ledger import Slot, UsageQuery, UsageRead
 from server_kit.errors import Unavailable
@@ -128,3 +129,17 @@ class TimedStore:
 
     async def add_tokens(self, user_id: str, day: str, tokens: int) -> None:
         await self._run("add_tokens", self.inner.add_tokens(user_id, day, tokens))
+
+    # -- the users' API keys (store/api_keys.py) ---------------------------------------------
+
+    async def create_api_key(self, key: ApiKeyRecord) -> None:
+        await self._run("create_api_key", self.inner.create_api_key(key))
+
+    async def api_keys_of(self, user_id: str) -> list[ApiKeyRecord]:
+        return await self._run("api_keys_of", self.inner.api_keys_of(user_id))
+
+    async def api_key_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
+        return await self._run("api_key_by_hash", self.inner.api_key_by_hash(key_hash))
+
+    async def delete_api_key(self, user_id: str, key_id: str) -> bool:
+        return await self._run("delete_api_key", self.inner.delete_api_key(user_id, key_id))

@@ -1,9 +1,10 @@
 """The history store contract. Two implementations: Cassandra (production) and SQLite
 (the embedded default). tests/store/ runs one contract suite unchanged against both.
 
-Every method is scoped by user id: a chat of another user is invisible (None / False),
-exactly like a chat that does not exist. Implementations raise StoreUnavailable when the
-backend cannot be reached or times out, so the service can answer UNAVAILABLE.
+Every method is scoped by user id (but api_key_by_hash, which is how a key finds its user):
+a chat of another user is invisible (None / False), exactly like a chat that does not exist.
+Implementations raise StoreUnavailable when the backend cannot be reached or times out, so the
+service can answer UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 
 from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
+from chat_service.store.api_keys import ApiKeyStore
 from chat_service.store.ledger import UsageLedger
 
 
@@ -19,8 +21,9 @@ class StoreUnavailable(Exception):
     """The backend is down, overloaded or did not answer within its deadline."""
 
 
-class HistoryStore(UsageLedger, ABC):
-    """Chats, messages and summaries; and (UsageLedger) what per-user admission counts."""
+class HistoryStore(UsageLedger, ApiKeyStore, ABC):
+    """Chats, messages and summaries; (UsageLedger) what per-user admission counts; and
+    (ApiKeyStore) the users' API keys."""
 
     @abstractmethod
     async def start(self) -> None:

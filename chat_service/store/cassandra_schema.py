@@ -9,6 +9,7 @@ from typing import Any
 
 from chat_service.domain import ChatRecord, MessageRecord, MessageStatus, Role
 from chat_service.store._codec import from_ms, settings_from_json
+from chat_service.store.cassandra_api_keys import api_key_statements, api_key_tables
 from chat_service.store.cassandra_ledger import ledger_statements, ledger_tables
 
 Row = dict[str, Any]
@@ -81,6 +82,7 @@ def migrations(ks: str) -> list[list[str]]:
     return [
         [table.format(ks=ks) for table in _HISTORY_TABLES],
         ledger_tables(ks),  # 2: per-user admission (slots, turn starts, daily token usage)
+        api_key_tables(ks),  # 3: the users' API keys
     ]
 
 
@@ -130,6 +132,7 @@ def statements(ks: str) -> dict[str, str]:
         f" FROM {ks}.summaries WHERE {chat_key} LIMIT 1",
         "delete_summaries": f"DELETE FROM {ks}.summaries WHERE {chat_key}",
         **ledger_statements(ks),
+        **api_key_statements(ks),
     }
 
 

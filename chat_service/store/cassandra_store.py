@@ -9,6 +9,7 @@ so a chat of another user is invisible by construction:
   turns_by_request  ((user_id, chat_id), client_request_id) -> the turn's message ids
   summaries         ((user_id, chat_id), upto_message_id DESC)
   user_slots, user_turn_starts, user_usage            per-user admission (cassandra_ledger.py)
+  api_keys_by_user, api_keys_by_hash                  the users' API keys (cassandra_api_keys.py)
   schema_version    ((component))                         applied migrations
 
 Chat and message ids are UUIDv7 stored as `uuid`. Cassandra's UUIDType orders non-v1 UUIDs
@@ -63,6 +64,7 @@ from chat_service.store._codec import (
     to_ms,
 )
 from chat_service.store.base import HistoryStore
+from chat_service.store.cassandra_api_keys import CassandraApiKeys
 from chat_service.store.cassandra_connection import CassandraConnection
 from chat_service.store.cassandra_ledger import CassandraLedger
 from chat_service.store.cassandra_schema import (
@@ -82,9 +84,10 @@ def bucket_of(message_id: str) -> int:
     return unix_ms_of(message_id) // BUCKET_MS
 
 
-class CassandraStore(CassandraConnection, CassandraLedger, HistoryStore):
+class CassandraStore(CassandraConnection, CassandraLedger, CassandraApiKeys, HistoryStore):
     """Chats, turns, messages and summaries on the connection that CassandraConnection opens
-    (start, close, prepared statements); the admission ledger: CassandraLedger."""
+    (start, close, prepared statements); the admission ledger: CassandraLedger; the users' API
+    keys: CassandraApiKeys."""
 
     def _message_params(self, user_id: str, m: MessageRecord) -> tuple[Any, ...]:
         message_id = norm_id(m.message_id)

@@ -9,6 +9,7 @@ from typing import Any
 
 from chat_service.domain import ChatRecord, MessageRecord, MessageStatus, Role
 from chat_service.store._codec import from_ms, norm_id, settings_from_json, to_ms
+from chat_service.store.sqlite_api_keys import API_KEY_TABLES
 from chat_service.store.sqlite_ledger import LEDGER_TABLES
 
 # PRAGMA user_version after each migration; migrations run in order, each in a transaction.
@@ -66,6 +67,8 @@ MIGRATIONS: list[list[str]] = [
     ],
     # 2: per-user admission (slots, turn starts, daily token usage)
     LEDGER_TABLES,
+    # 3: the users' API keys
+    API_KEY_TABLES,
 ]
 
 CHAT_COLS = (

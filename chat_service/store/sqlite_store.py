@@ -29,6 +29,7 @@ from chat_service.store._codec import (
     to_ms,
 )
 from chat_service.store.base import HistoryStore, StoreUnavailable
+from chat_service.store.sqlite_api_keys import SqliteApiKeys
 from chat_service.store.sqlite_ledger import SqliteLedger
 from chat_service.store.sqlite_schema import (
     CHAT_COLS,
@@ -44,7 +45,7 @@ from chat_service.store.sqlite_schema import (
 T = TypeVar("T")
 
 
-class SqliteStore(SqliteLedger, HistoryStore):
+class SqliteStore(SqliteLedger, SqliteApiKeys, HistoryStore):
     def __init__(self, path: str) -> None:
         self.path = path
         self._executor: ThreadPoolExecutor | None = None

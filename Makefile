@@ -25,7 +25,7 @@ protos: gen/.stamp ## generate Python stubs, .pyi and the Envoy descriptor set
 
 # Copies the googleapis protos from the installed package (buf's registry is unreachable),
 # generates Python code into gen/ and the descriptor set (with imports) for Envoy's transcoder.
-gen/.stamp: $(PROTO_FILES) buf.yaml scripts/gen_protos.sh scripts/gen_openapi.sh
+gen/.stamp: $(PROTO_FILES) third_party/envoy_ext_authz/envoy_ext_authz.proto buf.yaml scripts/gen_protos.sh scripts/gen_openapi.sh
 	@scripts/gen_protos.sh
 	@touch $@
 
@@ -50,4 +50,4 @@ bench: setup ## run the benchmarks (figures printed and written to bench/results
 	@scripts/run_benchmarks.sh
 
 clean: ## remove generated code (keeps the venv)
-	rm -rf gen third_party
+	rm -rf gen third_party/googleapis

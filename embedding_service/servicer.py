@@ -50,3 +50,11 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
             dimension=self.dimension,
             embeddings=[pb.Embedding(values=row.tolist()) for row in vectors],
         )
+
+    async def ListModels(
+        self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListModelsResponse:
+        model = pb.ModelInfo(
+            id=self.settings.model_id, dimension=self.dimension, max_texts=self.settings.max_texts
+        )
+        return pb.ListModelsResponse(models=[model])

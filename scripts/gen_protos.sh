@@ -18,6 +18,10 @@ mapfile -t PROTOS < <(cd protos && find . -name '*.proto' | sed 's#^\./##' | sor
   --python_out=gen --pyi_out=gen --grpc_python_out=gen "${PROTOS[@]}"
 "$PY" -m grpc_tools.protoc -Iprotos -Ithird_party/googleapis \
   --include_imports --include_source_info --descriptor_set_out=gen/descriptor.pb "${PROTOS[@]}"
+# Envoy's external-authorization messages the chat service answers (API keys): a subset kept
+# in third_party/envoy_ext_authz, outside the published API and its descriptor set.
+"$PY" -m grpc_tools.protoc -Ithird_party/envoy_ext_authz -Ithird_party/googleapis \
+  --python_out=gen --pyi_out=gen --grpc_python_out=gen envoy_ext_authz.proto
 echo "==> generated $(find gen -name '*.py' | wc -l) Python modules and gen/descriptor.pb"
 # The OpenAPI description of the REST API (gen/openapi/), from the same annotations.
 scripts/gen_openapi.sh

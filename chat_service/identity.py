@@ -53,6 +53,20 @@ def user_id_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None, he
     return check_user_id(user)
 
 
+def bearer_of(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
+    """The call's bearer token (exactly one Authorization of scheme Bearer)."""
+    values = [v for k, v in (metadata or ()) if k == "authorization"]
+    if len(values) != 1:
+        raise Unauthenticated(
+            "no user identity: the request carries no bearer token", reason="NO_IDENTITY"
+        )
+    value = values[0].decode() if isinstance(values[0], bytes) else values[0]
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("the authorization is not a bearer token", reason="BAD_IDENTITY")
+    return token.strip()
+
+
 class Identity(Protocol):
     async def start(self) -> None: ...
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import jwt
 
-from chat_service.identity import check_user_id
+from chat_service.identity import bearer_of, check_user_id
 from server_kit.errors import Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class JwtIdentity:
             raise ValueError(f"no usable signing key in {self._file or self._uri}")
 
     async def user_of(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
-        token = _bearer(metadata)
+        token = bearer_of(metadata)
         try:
             kid = str(jwt.get_unverified_header(token).get("kid", ""))
         except jwt.PyJWTError:
@@ -159,19 +159,6 @@ def _parse_jwks(data: Any) -> dict[str, Any]:
         if jwk.public_key_use in (None, "sig"):
             keys[str(jwk.key_id or "")] = jwk.key
     return keys
-
-
-def _bearer(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
-    values = [v for k, v in (metadata or ()) if k == "authorization"]
-    if len(values) != 1:
-        raise Unauthenticated(
-            "no user identity: the request carries no bearer token", reason="NO_IDENTITY"
-        )
-    value = values[0].decode() if isinstance(values[0], bytes) else values[0]
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated("the authorization is not a bearer token", reason="BAD_IDENTITY")
-    return token.strip()
 
 
 def _refused(why: str) -> Unauthenticated:

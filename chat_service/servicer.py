@@ -10,6 +10,7 @@ import grpc
 from chatstack.chat.v1 import chat_pb2 as pb
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
+from chat_service.api_keys import ApiKeys
 from chat_service.config import ConversationSettings
 from chat_service.convert import (
     chat_id_from,
@@ -24,6 +25,7 @@ from chat_service.convert import (
 from chat_service.domain import ChatRecord, ChatUpdate, Sampling
 from chat_service.identity import Identity
 from chat_service.service import ChatService, ReplyDelta, ReplyEvent, ReplyFinal
+from chat_service.servicer_keys import ApiKeyRpcs
 from server_kit.errors import InvalidArgument, google_rpc_code
 
 MAX_REQUEST_ID_CHARS = 128
@@ -64,13 +66,18 @@ def page_size_of(value: int, default: int, maximum: int) -> int:
     return value
 
 
-class ChatServicer(pb_grpc.ChatServiceServicer):
+class ChatServicer(ApiKeyRpcs, pb_grpc.ChatServiceServicer):
     def __init__(
-        self, service: ChatService, settings: ConversationSettings, identity: Identity
+        self,
+        service: ChatService,
+        settings: ConversationSettings,
+        identity: Identity,
+        keys: ApiKeys,
     ) -> None:
         self.service = service
         self.settings = settings
         self.identity = identity
+        self.keys = keys
 
     async def _user(self, context: grpc.aio.ServicerContext) -> str:
         return await self.identity.user_of(context.invocation_metadata())

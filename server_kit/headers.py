@@ -11,3 +11,10 @@ CHAT_ID = "x-chat-id"
 FAIRNESS_KEY = "x-fairness-key"
 # Seconds to wait before retrying, on RESOURCE_EXHAUSTED and UNAVAILABLE (and HTTP 429/503).
 RETRY_AFTER = "retry-after"
+# What an API key's bearer value starts with (`Authorization: Bearer sk-cs-...`): Envoy sends
+# only such requests to the key check, and skips JWT verification for them.
+API_KEY_PREFIX = "sk-cs-"
+# On an OpenAI-compatible reply: "hit" when it came from the answer cache, else "miss".
+CACHE_STATUS = "x-chatstack-cache"
+# On an OpenAI-compatible request: the caller's chat that the turn is stored in (optional).
+OPENAI_CHAT_ID = "x-chatstack-chat-id"

@@ -35,6 +35,13 @@ class IdentitySettings(BaseModel):
     jwt_max_lifetime_s: float = Field(
         86_400.0, gt=0, description="jwt: the longest token lifetime accepted (exp - iat)"
     )
+    api_key_cache_s: float = Field(
+        5.0,
+        ge=0,
+        description="how long a checked API key is remembered per replica: a revoked key "
+        "stops working everywhere within this time (0: every call reads the store)",
+    )
+    max_api_keys_per_user: int = Field(50, ge=1, description="API keys a user may hold")
     user_header: str = Field(
         headers.USER_ID,
         description="header mode: metadata key holding the user id (the gateway sets it from "

@@ -49,13 +49,21 @@ class EmbeddingClient:
     ) -> list[list[float]]:
         """One L2-normalized vector per text, in order. `timeout_s` shortens the configured
         deadline (a caller with a tighter budget of its own)."""
+        _, vectors = await self.embed_with("", texts, timeout_s)
+        return vectors
+
+    async def embed_with(
+        self, model: str, texts: Sequence[str], timeout_s: float | None = None
+    ) -> tuple[str, list[list[float]]]:
+        """The vectors of `model` ("": the served one; another is INVALID_ARGUMENT on field
+        "model"), and the model's name."""
         deadline = self.settings.embedding_timeout_s
         if timeout_s is not None:
             deadline = min(deadline, timeout_s)
         try:
             with client_span("/chatstack.embedding.v1.EmbeddingService/Embed") as traced:
                 reply = await self._stub.Embed(
-                    pb.EmbedRequest(texts=list(texts)),
+                    pb.EmbedRequest(texts=list(texts), model=model),
                     timeout=deadline,
                     metadata=(*traced, *self._auth),
                 )
@@ -67,4 +75,16 @@ class EmbeddingClient:
                 f"{len(texts)} texts",
                 reason="EMBEDDING_FAILED",
             )
-        return [list(e.values) for e in reply.embeddings]
+        return reply.model, [list(e.values) for e in reply.embeddings]
+
+    async def models(self) -> list[pb.ModelInfo]:
+        try:
+            with client_span("/chatstack.embedding.v1.EmbeddingService/ListModels") as traced:
+                reply = await self._stub.ListModels(
+                    pb.ListModelsRequest(),
+                    timeout=self.settings.embedding_timeout_s,
+                    metadata=(*traced, *self._auth),
+                )
+        except grpc.aio.AioRpcError as err:
+            raise map_rpc_error(err) from err
+        return list(reply.models)

@@ -163,6 +163,13 @@ class InferenceClient:
                     self._model = next(m for m in reply.models if m.id == reply.default_model)
         return self._model
 
+    async def models(self) -> list[pb.ModelInfo]:
+        """Every model the inference replicas serve (not cached: for listings)."""
+        reply = await self._unary(
+            "ListModels", pb.ListModelsRequest(), self.settings.count_tokens_timeout_s
+        )
+        return list(reply.models)
+
     async def count(
         self, texts: Sequence[str], messages: PromptMessages, chat_id: str = ""
     ) -> tuple[list[int], int]:
@@ -206,11 +213,12 @@ class InferenceClient:
         max_tokens: int,
         chat_id: str = "",
         user_id: str = "",
+        stop: Sequence[str] = (),
     ) -> AsyncGenerator[GenerationEvent, None]:
         """Streams the engine's events. Cancelling the consumer cancels the RPC, which aborts
         the engine request. `chat_id` (metadata) lets the gateway keep a chat on one replica;
         `user_id`: whose busy window a refusal opens (none for background work)."""
-        params = pb.SamplingParams(max_tokens=max_tokens)
+        params = pb.SamplingParams(max_tokens=max_tokens, stop=list(stop))
         if sampling.temperature is not None:
             params.temperature = sampling.temperature
         if sampling.top_p is not None:

@@ -29,6 +29,7 @@ from chat_service.turn.events import ReplyDelta, ReplyError, ReplyEvent, ReplyFi
 from chat_service.turn.lifecycle import TurnLifecycle
 from chat_service.turn.outcome import TurnTracker
 from chat_service.turn.side_work import SideWork
+from chat_service.turn.stateless import StatelessTurns
 from chat_service.turn.streamed import StreamedTurns
 from chat_service.turn.submitted import SubmittedTurns
 from chat_service.turn_cache import TurnCache
@@ -58,6 +59,7 @@ class ChatService:
         self.summarizer = self.answerer.summarizer
         self.tracker = TurnTracker(settings.log_content)
         self.streamed = StreamedTurns(settings, self.lifecycle, self.answerer, self.tracker)
+        self.stateless = StatelessTurns(settings, self.lifecycle, inference, cache, self.tracker)
         self.submitted = SubmittedTurns(
             store, settings, self.lifecycle, self.answerer, self.side_work, self.tracker
         )

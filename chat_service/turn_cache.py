@@ -17,6 +17,8 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from chat_service import metrics
 from chat_service.cache.keys import context_fingerprint, is_self_contained
@@ -38,6 +40,16 @@ STORE_TIMEOUT_S = 30.0
 DELETE_TIMEOUT_S = 5.0
 _CHUNK_RE = re.compile(r"\S+\s*|\s+")
 CacheFailure = (ServiceError, CacheUnavailable, TimeoutError, ValueError)
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
+    """A question with the conversation it was asked in, as a client sent them."""
+
+    question: str
+    history: tuple[tuple[Role, str], ...]  # the messages before it (system ones are skipped)
+    system_prompt: str
+    sampling: Sampling
 
 
 def answer_chunks(text: str) -> list[str]:
@@ -74,32 +86,49 @@ class TurnCache:
         if bypass:
             self._count("bypass")
             return None
-        return asyncio.create_task(self._lookup(user_id, chat, question, sampling))
+
+        def context() -> Awaitable[CacheContext | None]:
+            return self._context(user_id, chat, question, sampling, for_store=False)
+
+        return asyncio.create_task(self._lookup(user_id, question.content, context))
+
+    def start_lookup_of(self, user_id: str, asked: AskedQuestion) -> asyncio.Task[CacheHit | None]:
+        """The same, for a question that comes with its conversation instead of a stored chat
+        (the OpenAI-compatible API: the client sends the messages)."""
+        return asyncio.create_task(
+            self._lookup(user_id, asked.question, lambda: self._context_of(asked, False))
+        )
 
     async def _lookup(
-        self, user_id: str, chat: ChatRecord, question: MessageRecord, sampling: Sampling
+        self,
+        user_id: str,
+        question: str,
+        context: Callable[[], Awaitable[CacheContext | None]],
     ) -> CacheHit | None:
         with tracer().start_as_current_span("cache.lookup") as span:
-            hit = await self._lookup_once(user_id, chat, question, sampling)
+            hit = await self._lookup_once(user_id, question, context)
             span.set_attribute("cache.hit", hit is not None)
             if hit is not None:
                 span.set_attribute("cache.similarity", hit.similarity)
             return hit
 
     async def _lookup_once(
-        self, user_id: str, chat: ChatRecord, question: MessageRecord, sampling: Sampling
+        self,
+        user_id: str,
+        question: str,
+        context: Callable[[], Awaitable[CacheContext | None]],
     ) -> CacheHit | None:
         started = time.perf_counter()
         budget = self.settings.cache_lookup_timeout_s
         result: str | None = "error"
         try:
             async with asyncio.timeout(budget):
-                ctx = await self._context(user_id, chat, question, sampling, for_store=False)
+                ctx = await context()
                 if ctx is None:
                     result = "ineligible"
                     return None
                 remaining = max(0.01, budget - (time.perf_counter() - started))
-                hit = await self.cache.lookup(user_id, question.content, ctx, remaining)
+                hit = await self.cache.lookup(user_id, question, ctx, remaining)
             result = "hit" if hit else "miss"
             return hit
         except asyncio.CancelledError:
@@ -136,11 +165,33 @@ class TurnCache:
         history: list[tuple[Role, str]] = []
         if not standalone or (for_store and self.settings.cache_scope == "global"):
             history = await self._preceding(user_id, chat.chat_id, question.message_id)
+        system_prompt = chat.system_prompt or self.conversation.default_system_prompt
+        return await self._keyed(standalone, history, system_prompt, sampling)
+
+    async def _context_of(self, asked: AskedQuestion, for_store: bool) -> CacheContext | None:
+        normalized = normalized_if_eligible(asked.question)
+        if normalized is None:
+            return None
+        history = [m for m in asked.history if m[0] is not Role.SYSTEM][-CONTEXT_MESSAGES:]
+        standalone = is_self_contained(normalized)
+        if standalone and not (for_store and self.settings.cache_scope == "global"):
+            history = []
+        return await self._keyed(standalone, history, asked.system_prompt, asked.sampling)
+
+    async def _keyed(
+        self,
+        standalone: bool,
+        history: list[tuple[Role, str]],
+        system_prompt: str,
+        sampling: Sampling,
+    ) -> CacheContext | None:
+        """A standalone question is keyed without its history; one asked inside a
+        conversation is not shared in global scope (its answer may carry that conversation)."""
         if standalone and history:
             return None  # global scope, generated inside a conversation: not shared
         return CacheContext(
             model=(await self.inference.model()).id,
-            system_prompt=chat.system_prompt or self.conversation.default_system_prompt,
+            system_prompt=system_prompt,
             sampling=sampling,
             max_tokens=sampling.max_tokens or self.conversation.default_max_tokens,
             context_fp="" if standalone else context_fingerprint(history),
@@ -189,6 +240,23 @@ class TurnCache:
             raise
         metrics.CACHE_STORES.labels("stored" if stored else "skipped").inc()
         return bool(stored)
+
+    async def store_answer_of(
+        self, user_id: str, entry_id: str, asked: AskedQuestion, answer: str
+    ) -> None:
+        """Caches an answer to a question that came with its conversation (no chat: the entry
+        belongs to the user alone, and no chat's deletion removes it)."""
+        try:
+            async with asyncio.timeout(STORE_TIMEOUT_S):
+                ctx = await self._context_of(asked, for_store=True)
+                stored = ctx is not None and await self.cache.store(
+                    user_id, "", entry_id, asked.question, answer, ctx
+                )
+        except Exception:
+            metrics.CACHE_ERRORS.labels("store").inc()
+            log.warning("answer cache store failed", exc_info=True)
+            return
+        metrics.CACHE_STORES.labels("stored" if stored else "skipped").inc()
 
     # -- deletion ------------------------------------------------------------------------
 

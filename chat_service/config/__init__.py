@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 from chat_service.config.cache import CacheSettings
 from chat_service.config.conversation import ConversationSettings
 from chat_service.config.identity import IdentitySettings
+from chat_service.config.openai import OpenAiSettings
 from chat_service.config.queue import QueueSettings
 from chat_service.config.store import StoreSettings
 from chat_service.config.turns import TurnSettings
@@ -20,6 +21,7 @@ __all__ = [
     "ChatSettings",
     "ConversationSettings",
     "IdentitySettings",
+    "OpenAiSettings",
     "QueueSettings",
     "StoreSettings",
     "TurnSettings",
@@ -30,6 +32,7 @@ __all__ = [
 # Listed last to first: pydantic gathers fields from the far end of the MRO, so the flags keep
 # the order they had (server, identity, store, ...); the groups (plain models) add no config.
 class ChatSettings(
+    OpenAiSettings,
     QueueSettings,
     TurnSettings,
     CacheSettings,

@@ -101,6 +101,16 @@ class GatewaySettings(BaseSettings):
         default_factory=list,
         description="web UI static servers, host:port each (empty: no UI route)",
     )
+    # The chat replicas' OpenAI-compatible HTTP ports (chat_service/openai_api): /v1/ goes
+    # there. Empty: no /v1/ route.
+    openai_upstreams: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="the chat replicas' OpenAI API ports, host:port each (empty: no /v1/)",
+    )
+    # API keys (`Bearer sk-cs-...`) are checked by the chat service through Envoy's external
+    # authorization filter, wherever a JWT is accepted (docs/security.md).
+    api_keys: bool = Field(default=True, description="accept personal API keys as well as JWTs")
+    api_key_check_timeout_s: float = Field(default=1.0, gt=0)
     inference_service: str = "chatstack.inference.v1.InferenceService"
     embedding_service: str = "chatstack.embedding.v1.EmbeddingService"
     generate_idle_timeout_s: float = Field(
@@ -225,6 +235,7 @@ class GatewaySettings(BaseSettings):
         "inference_upstreams",
         "embedding_upstreams",
         "web_upstreams",
+        "openai_upstreams",
         "jwt_audiences",
         mode="before",
     )
@@ -235,7 +246,11 @@ class GatewaySettings(BaseSettings):
         return value
 
     @field_validator(
-        "chat_upstreams", "inference_upstreams", "embedding_upstreams", "web_upstreams"
+        "chat_upstreams",
+        "inference_upstreams",
+        "embedding_upstreams",
+        "web_upstreams",
+        "openai_upstreams",
     )
     @classmethod
     def _check_endpoints(cls, value: list[str]) -> list[str]:
@@ -309,6 +324,10 @@ class GatewaySettings(BaseSettings):
     @property
     def embedding_endpoints(self) -> list[Endpoint]:
         return [parse_endpoint(item) for item in self.embedding_upstreams]
+
+    @property
+    def openai_endpoints(self) -> list[Endpoint]:
+        return [parse_endpoint(item) for item in self.openai_upstreams]
 
     @property
     def web_endpoints(self) -> list[Endpoint]:

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from gateway.config import GatewaySettings
+from gateway.envoy_api_keys import api_key_jwt_rule
 from gateway.envoy_base import (
     JWKS_CLUSTER,
     JWT_PROVIDER,
+    OPENAI_PREFIX,
     RATE_LIMIT_FILTER,
     RATE_LIMIT_USER_KEY,
     REST_API_PATHS,
@@ -57,14 +59,17 @@ def jwt_rules(settings: GatewaySettings) -> list[Config]:
     """Without a web UI every request needs a token. With one: gRPC requests (any path) and the
     API's REST and gRPC paths; other paths (the UI) match no rule, so need none."""
     requires = {"provider_name": JWT_PROVIDER}
+    keys = [api_key_jwt_rule()] if settings.api_keys else []
     if not settings.web_upstreams:
-        return [{"match": {"prefix": "/"}, "requires": requires}]
+        return [*keys, {"match": {"prefix": "/"}, "requires": requires}]
     grpc = {
         "prefix": "/",
         "headers": [{"name": "content-type", "string_match": {"prefix": "application/grpc"}}],
     }
     api = [*REST_API_PATHS, {"prefix": f"/{settings.chat_service}/"}]
-    return [{"match": match, "requires": requires} for match in (grpc, *api)]
+    if settings.openai_upstreams:
+        api.append({"prefix": OPENAI_PREFIX})
+    return [*keys, *({"match": match, "requires": requires} for match in (grpc, *api))]
 
 
 def token_bucket(per_minute: int, burst: int) -> Config:

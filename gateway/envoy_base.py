@@ -15,12 +15,20 @@ INFERENCE_CLUSTER = "inference"
 EMBEDDING_CLUSTER = "embedding"
 JWKS_CLUSTER = "jwks"
 WEB_CLUSTER = "web"
+OPENAI_CLUSTER = "openai"  # the chat replicas' OpenAI-compatible HTTP ports
+OPENAI_PREFIX = "/v1/"
 OTLP_CLUSTER = "opentelemetry_collector"
 JWT_PROVIDER = "chatstack"
 HEALTH_PATH = "/healthz"
 # The REST paths of the chat API (protos/chatstack/chat/v1/chat.proto): with a web UI these
 # need a token and stay with the transcoder; everything else is the UI's.
-REST_API_PATHS: tuple[Config, ...] = ({"path": "/chat"}, {"path": "/chats"}, {"prefix": "/chat/"})
+REST_API_PATHS: tuple[Config, ...] = (
+    {"path": "/chat"},
+    {"path": "/chats"},
+    {"prefix": "/chat/"},
+    {"path": "/api-keys"},
+    {"prefix": "/api-keys/"},
+)
 WEB_HEALTH_PATH = "/ui-config.json"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
 RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"

@@ -64,6 +64,7 @@ from gateway.envoy_http import (
     internal_connection_manager,
     listener,
 )
+from gateway.envoy_openai import openai_cluster
 
 
 def build_config(settings: GatewaySettings) -> Config:
@@ -80,6 +81,8 @@ def build_config(settings: GatewaySettings) -> Config:
     ]
     if settings.web_upstreams:
         clusters.append(web_cluster(settings))
+    if settings.openai_upstreams:
+        clusters.append(openai_cluster(settings))
     if settings.jwks_fetch is not None:
         clusters.append(jwks_cluster(settings))
     if settings.otlp_collector is not None:

@@ -8,6 +8,7 @@ import base64
 
 from gateway.config import GatewaySettings
 from gateway.descriptors import transcoder_descriptor_set
+from gateway.envoy_api_keys import api_key_filters
 from gateway.envoy_auth import jwt_provider, jwt_rules, user_rate_limit
 from gateway.envoy_base import (
     BUFFER_FILTER,
@@ -25,6 +26,7 @@ from gateway.envoy_base import (
     socket_address,
     type_url,
 )
+from gateway.envoy_openai import openai_local_reply_mappers
 from gateway.envoy_routes import internal_routes, routes
 
 
@@ -96,7 +98,7 @@ def status_filter(op: str, status: int) -> Config:
     }
 
 
-def local_reply_config() -> Config:
+def local_reply_config(settings: GatewaySettings) -> Config:
     """Local replies (auth failures, 404, 413, no upstream...) get a JSON body for REST clients.
 
     gRPC clients are excluded: Envoy already turns their local replies into grpc-status plus
@@ -130,7 +132,8 @@ def local_reply_config() -> Config:
             },
         }
 
-    mappers = [mapper(status_filter("EQ", status), code) for status, code in LOCAL_REPLY_CODES]
+    mappers = openai_local_reply_mappers() if settings.openai_upstreams else []
+    mappers += [mapper(status_filter("EQ", status), code) for status, code in LOCAL_REPLY_CODES]
     mappers.append(mapper(status_filter("GE", 400), UNKNOWN_CODE))
     return {"mappers": mappers}
 
@@ -154,6 +157,7 @@ def http_filters(settings: GatewaySettings) -> list[Config]:
                 "rules": jwt_rules(settings),
             },
         },
+        *api_key_filters(settings),
         *user_rate_limit(settings),
         {
             "name": BUFFER_FILTER,
@@ -243,7 +247,7 @@ def http_connection_manager(settings: GatewaySettings) -> Config:
         ],
         "access_log": access_log(settings),
         **tracing(settings),
-        "local_reply_config": local_reply_config(),
+        "local_reply_config": local_reply_config(settings),
         "route_config": {
             "name": "chatstack",
             "virtual_hosts": [{"name": "chatstack", "domains": ["*"], "routes": routes(settings)}],

@@ -22,6 +22,7 @@ from gateway.envoy_base import (
     duration,
     type_url,
 )
+from gateway.envoy_openai import openai_route
 
 FILTER_CONFIG = type_url("envoy.config.route.v3.FilterConfig")
 
@@ -70,6 +71,7 @@ def routes(settings: GatewaySettings) -> list[Config]:
         *(idempotent_route(settings, prefix, method) for method in IDEMPOTENT_METHODS),
         reflection_route(settings, unbuffered),
         chat_other_route(settings, prefix),
+        *([openai_route(settings)] if settings.openai_upstreams else []),
         grpc_unknown_route(unbuffered),
     ]
     if settings.web_upstreams:

@@ -374,7 +374,8 @@ def test_config_structure() -> None:
     hcm = hcm["typed_config"]
     names = [f["name"].rsplit(".", 1)[-1] for f in hcm["http_filters"]]
     assert names == [
-        "health_check", "jwt_authn", "local_ratelimit", "buffer", "grpc_json_transcoder", "router"
+        "health_check", "jwt_authn", "ext_authz", "local_ratelimit", "buffer",
+        "grpc_json_transcoder", "router",
     ]  # fmt: skip
     all_routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
     routes = {r["name"]: r["route"] for r in all_routes if "route" in r}

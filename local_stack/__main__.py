@@ -45,6 +45,7 @@ from local_stack.launch.milvus import milvus_lite_process
 from local_stack.options import (
     chat_ports,
     inference_ports,
+    openai_port,
     parse_args,
     shared_cache,
 )
@@ -113,6 +114,7 @@ def envoy_process(args: argparse.Namespace) -> tuple[ManagedProcess, GatewaySett
         inference_upstreams=[f"127.0.0.1:{port}" for port in inference_ports(args)],
         embedding_upstreams=[f"127.0.0.1:{args.embedding_port}"],
         web_upstreams=[f"127.0.0.1:{args.web_port}"] if args.web else [],
+        openai_upstreams=[f"127.0.0.1:{openai_port(port)}" for port in chat_ports(args)],
         keys_dir=RUN_DIR / "keys",
         jwks_file_server=f"127.0.0.1:{args.jwks_port}",
         tls_cert_file=cert,
@@ -189,7 +191,11 @@ def build_stack(args: argparse.Namespace) -> tuple[list[ManagedProcess], Gateway
     # Chat starts before Envoy: it connects to the internal listener lazily, on its first turn.
     chat = [
         grpc_service(
-            "chat" if args.chat_replicas == 1 else f"chat-{i}", "chat_service", port, *chat_args
+            "chat" if args.chat_replicas == 1 else f"chat-{i}",
+            "chat_service",
+            port,
+            *chat_args,
+            *("--openai-port", str(openai_port(port))),
         )
         for i, port in enumerate(chat_ports(args))
     ]
@@ -288,6 +294,8 @@ API: {base}
        -H "authorization: Bearer $TOKEN" -d '{{"content": "Write a haiku about the sea."}}'
 
 More: {curl} {base}/chats -H "authorization: Bearer $TOKEN"
+OpenAI SDKs and tools: base URL {base}/v1, API key: $TOKEN, or a key of your own
+  ({curl} -X POST {base}/api-keys -H "authorization: Bearer $TOKEN" -d '{{"name": "sdk"}}')
 Tokens for other users: .venv/bin/python -m gateway.token <user name>
 Chat from the terminal: .venv/bin/python -m chat_service.cli --token $TOKEN
 Chat: {len(chats)} replica(s) behind Envoy {base}; inference: {len(replicas)} replica(s) \

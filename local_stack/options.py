@@ -127,6 +127,11 @@ def chat_ports(args: argparse.Namespace) -> list[int]:
     return [args.chat_port + i for i in range(args.chat_replicas)]
 
 
+def openai_port(chat_port: int) -> int:
+    """A chat replica's OpenAI-compatible API: its gRPC port + 2000 (metrics: + 1000)."""
+    return chat_port + 2000
+
+
 def inference_ports(args: argparse.Namespace) -> list[int]:
     return [args.inference_port + i for i in range(args.inference_replicas)]
 
@@ -154,6 +159,7 @@ def check_ports(args: argparse.Namespace) -> None:
         args.http_port, args.envoy_admin_port, args.internal_port, args.web_port, args.jwks_port,
         args.nats_port, args.nats_port + 1000,
         *grpc_ports, *(port + 1000 for port in grpc_ports),
+        *(openai_port(port) for port in chat_ports(args)),
         *([args.cache_port] if shared_cache(args) else []),
     ]  # fmt: skip
     clashes = sorted({port for port in ports if ports.count(port) > 1})

@@ -17,6 +17,8 @@ export default defineConfig({
   server: {
     proxy: {
       "^/chats?(/|$|\\?)": api,
+      "^/api-keys(/|$)": api,
+      "^/v1/": api,
       "/dev/token": api,
       "/ui-config.json": api,
     },

@@ -1,4 +1,5 @@
-// The REST API (Envoy's gRPC-JSON transcoding of chatstack.chat.v1.ChatService), same origin.
+// The REST API (Envoy's gRPC-JSON transcoding of chatstack.chat.v1.ChatService), same origin,
+// and the user's API keys for the OpenAI-compatible API (/api-keys).
 // Field names are snake_case; enums are names ("MESSAGE_STATUS_INTERRUPTED"); errors are
 // {"code": <google.rpc.Code>, "message": "...", "details": [...]} with a fitting HTTP status.
 
@@ -43,6 +44,21 @@ export interface GetChatResponse {
   chat: Chat;
   messages: Message[];
   next_page_token: string;
+}
+
+/** A key for the OpenAI-compatible API (/v1): the server keeps only a hash of its secret. */
+export interface ApiKey {
+  key_id: string;
+  name: string;
+  /** A recognizable, harmless part of the secret ("sk-cs-…Ab3d"). */
+  hint: string;
+  create_time?: string;
+}
+
+/** A new key: its secret is in this answer only (never again). */
+export interface CreatedApiKey {
+  api_key: ApiKey;
+  secret: string;
 }
 
 export interface CompleteRequest {
@@ -185,6 +201,22 @@ export class Api {
     const path = `/chat/${encodeURIComponent(chatId)}?update_mask=title`;
     const reply = await this.json<{ chat: Chat }>("PATCH", path, { title });
     return reply.chat;
+  }
+
+  /** Creates an API key labelled `name`; the answer holds its secret, shown to no one again. */
+  createApiKey(name: string): Promise<CreatedApiKey> {
+    return this.json<CreatedApiKey>("POST", "/api-keys", { name });
+  }
+
+  /** The user's API keys, newest first (no secrets: their hints). */
+  async listApiKeys(): Promise<ApiKey[]> {
+    const reply = await this.json<{ api_keys?: ApiKey[] }>("GET", "/api-keys");
+    return reply.api_keys ?? [];
+  }
+
+  /** Revokes an API key at once; a key already gone is an ApiError 404. */
+  async deleteApiKey(keyId: string): Promise<void> {
+    await this.send("DELETE", `/api-keys/${encodeURIComponent(keyId)}`);
   }
 
   /** Streams a turn's events. Aborting `signal` closes the connection: the server stores

@@ -4,9 +4,10 @@
 //   /c/<id>     a stored chat
 // App composes the components: the sign-in screen (signin.ts), the page's layout (layout.ts),
 // the sidebar's chat list (sidebar.ts), the open chat (chatview.ts), the turn being streamed
-// (turn.ts) and the confirmation dialog (confirm.ts).
+// (turn.ts), the confirmation dialog (confirm.ts) and the API keys dialog (apikeys.ts).
 
 import { Api } from "./api";
+import { ApiKeysPanel } from "./apikeys";
 import {
   clearToken,
   fetchUiConfig,
@@ -36,6 +37,7 @@ export class App {
   private readonly turns: TurnStream;
   private shell: Shell | null = null;
   private dialog!: ConfirmDialog;
+  private apiKeys: ApiKeysPanel | null = null;
 
   constructor(private readonly root: HTMLElement) {
     this.chatView = new ChatView(this.api, {
@@ -73,6 +75,7 @@ export class App {
   private showSignIn(notice: string): void {
     this.turns.stop();
     this.sidebar?.stop();
+    this.apiKeys?.close(); // forgets a new key's secret
     this.token = null;
     document.title = "Sign in · chatstack";
     const { screen, focus } = signInScreen(this.config, notice, (token) => this.signIn(token));
@@ -111,14 +114,21 @@ export class App {
       failed: (err) => this.showError(err),
     });
     this.sidebar = chats;
-    this.dialog = new ConfirmDialog();
+    const dialog = new ConfirmDialog();
+    this.dialog = dialog;
+    const apiKeys = new ApiKeysPanel(this.api, {
+      confirm: (title, body, action) => dialog.ask(title, body, action),
+      failed: (err) => this.showError(err),
+    });
+    this.apiKeys = apiKeys;
     this.shell = new Shell({
       userName: claims?.sub || "signed in",
       chats,
       newChat: () => this.navigate("/"),
+      apiKeys: () => void apiKeys.open(),
       signOut: () => this.signOut(),
       main: (menu) => this.chatView.render(menu),
-      dialog: this.dialog.el,
+      dialogs: [dialog.el, apiKeys.el],
     });
     this.root.replaceChildren(this.shell.el);
     await Promise.all([chats.start(), this.route()]);

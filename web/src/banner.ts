@@ -1,5 +1,5 @@
-// The error banner above the messages: what went wrong, in words, until it is dismissed or the
-// next navigation or turn hides it.
+// The error banner above the messages (and atop the API keys dialog): what went wrong, in words,
+// until it is dismissed or the next navigation or turn hides it.
 
 import { h, icon } from "./dom";
 import { type ErrorAction } from "./errors";
@@ -9,7 +9,8 @@ export class ErrorBanner {
   private readonly text: HTMLElement;
   private readonly action: HTMLButtonElement;
 
-  constructor() {
+  /** `id`: the page's banner is #error-banner; a dialog's own has another. */
+  constructor(id = "error-banner") {
     this.text = h("span", { class: "banner-text" });
     this.action = h("button", { type: "button", class: "banner-action" });
     const dismiss = h(
@@ -18,13 +19,7 @@ export class ErrorBanner {
       icon("close"),
     );
     dismiss.addEventListener("click", () => this.hide());
-    this.el = h(
-      "div",
-      { class: "banner", id: "error-banner", role: "alert" },
-      this.text,
-      this.action,
-      dismiss,
-    );
+    this.el = h("div", { class: "banner", id, role: "alert" }, this.text, this.action, dismiss);
     this.el.hidden = true;
   }
 

@@ -1,6 +1,6 @@
-// The signed-in page: the sidebar (New chat, the list of chats, the user and Sign out) beside
-// the chat. On narrow screens the sidebar slides over the chat from the header's menu button;
-// a click beside it or Escape closes it.
+// The signed-in page: the sidebar (New chat, the list of chats, API keys, the user and Sign out)
+// beside the chat. On narrow screens the sidebar slides over the chat from the header's menu
+// button; a click beside it or Escape closes it.
 
 import { h, icon } from "./dom";
 import { type ChatList } from "./sidebar";
@@ -9,10 +9,13 @@ export interface ShellParts {
   userName: string;
   chats: ChatList;
   newChat(): void;
+  /** Opens the API keys dialog (apikeys.ts). */
+  apiKeys(): void;
   signOut(): void;
   /** The chat pane, with the sidebar's toggle (`menu`) in its header. */
   main(menu: HTMLElement): HTMLElement;
-  dialog: HTMLElement;
+  /** The modal dialogs (the confirmation, API keys). */
+  dialogs: HTMLElement[];
 }
 
 function sidebarPanel(parts: ShellParts, closeOnMobile: () => void): HTMLElement {
@@ -27,6 +30,13 @@ function sidebarPanel(parts: ShellParts, closeOnMobile: () => void): HTMLElement
     parts.newChat();
     closeOnMobile();
   });
+  const apiKeys = h(
+    "button",
+    { type: "button", class: "sidebar-button", id: "api-keys-open", "aria-haspopup": "dialog" },
+    icon("key"),
+    "API keys",
+  );
+  apiKeys.addEventListener("click", () => parts.apiKeys());
   const signOut = h("button", { type: "button", class: "link-button", id: "sign-out" }, "Sign out");
   signOut.addEventListener("click", () => parts.signOut());
   return h(
@@ -34,6 +44,7 @@ function sidebarPanel(parts: ShellParts, closeOnMobile: () => void): HTMLElement
     { class: "sidebar", id: "sidebar" },
     h("div", { class: "sidebar-top" }, newChat),
     parts.chats.scroller,
+    h("div", { class: "sidebar-settings" }, apiKeys),
     h(
       "div",
       { class: "sidebar-user" },
@@ -76,7 +87,7 @@ export class Shell {
         menu.focus();
       }
     });
-    this.el = h("div", { class: "shell" }, sidebar, main, parts.dialog);
+    this.el = h("div", { class: "shell" }, sidebar, main, ...parts.dialogs);
   }
 
   closeSidebarOnMobile(): void {

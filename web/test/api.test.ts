@@ -36,3 +36,44 @@ describe("Api.renameChat", () => {
     expect(err).toMatchObject({ status: 400, code: 3, message: "chat.title: at most 200 characters" });
   });
 });
+
+describe("Api API keys", () => {
+  const key = { key_id: "k/1", name: "laptop", hint: "sk-cs-…Ab3d", create_time: "2026-12-06T07:00:00.123Z" };
+
+  it("creates a key with its name and returns the key with its secret", async () => {
+    const created = { api_key: key, secret: "sk-cs-" + "a".repeat(43) };
+    const fetch = vi.fn(async () => reply(200, created));
+    vi.stubGlobal("fetch", fetch);
+    await expect(new Api(() => "tok", "http://x").createApiKey("laptop")).resolves.toEqual(created);
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe("http://x/api-keys");
+    expect(init.method).toBe("POST");
+    expect(JSON.parse(init.body as string)).toEqual({ name: "laptop" });
+    expect((init.headers as Headers).get("authorization")).toBe("Bearer tok");
+  });
+
+  it("lists the keys; none when the field is absent", async () => {
+    const fetch = vi.fn(async () => reply(200, { api_keys: [key] }));
+    vi.stubGlobal("fetch", fetch);
+    const api = new Api(() => "tok", "http://x");
+    await expect(api.listApiKeys()).resolves.toEqual([key]);
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe("http://x/api-keys");
+    expect(init.method).toBe("GET");
+    fetch.mockResolvedValueOnce(reply(200, {}));
+    await expect(api.listApiKeys()).resolves.toEqual([]);
+  });
+
+  it("deletes a key by its id; a missing one is an ApiError 404", async () => {
+    const fetch = vi.fn(async () => reply(200, {}));
+    vi.stubGlobal("fetch", fetch);
+    const api = new Api(() => "tok", "http://x");
+    await api.deleteApiKey("k/1");
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe("http://x/api-keys/k%2F1");
+    expect(init.method).toBe("DELETE");
+    fetch.mockResolvedValueOnce(reply(404, { code: 5, message: "api key not found" }));
+    const err = await api.deleteApiKey("k/1").catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 404, code: 5, message: "api key not found" });
+  });
+});

@@ -1,5 +1,6 @@
 // Small helpers the UI's unit tests share: a promise settled from outside, letting queued
-// microtasks run, and the IntersectionObserver jsdom lacks (the chat list's paging uses one).
+// microtasks run, the IntersectionObserver jsdom lacks (the chat list's paging uses one) and
+// the modal dialogs it lacks too (the confirmation and API keys dialogs).
 import { vi } from "vitest";
 
 export function deferred<T>(): {
@@ -30,4 +31,18 @@ export function stubIntersectionObserver(): void {
       disconnect(): void {}
     },
   );
+}
+
+/** jsdom's <dialog> has no showModal or close: these set `open`, and close fires "close". */
+export function stubDialogs(): void {
+  const proto = HTMLDialogElement.prototype;
+  proto.showModal = function (this: HTMLDialogElement): void {
+    this.open = true;
+  };
+  proto.close = function (this: HTMLDialogElement): void {
+    if (this.open) {
+      this.open = false;
+      this.dispatchEvent(new Event("close"));
+    }
+  };
 }

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gateway.envoy_api_keys import api_key_jwt_rule
 from gateway.envoy_base import WEB_CLUSTER, WEB_HEALTH_PATH
 from gateway.jwt_keys import init_keys
 from scripts.render_envoy_for_helm import (
@@ -42,6 +43,7 @@ KUBE_VERSION = "1.33.0"
 FULLNAME = f"{RELEASE}-chatstack"
 GPU_VALUES = "values-gpu.yaml"
 WEB_PORT = 8080  # values.yaml web.port
+OPENAI_PORT = 8000  # values.yaml chat.openaiPort
 PYTHON_COMPONENTS = {
     "chat": 50051,
     "inference-cpu": 50052,
@@ -631,13 +633,15 @@ def test_envoy_file_is_up_to_date() -> None:
     )
 
 
-def expected_envoy(*, web: bool = True, **overrides: Any) -> dict[str, Any]:
+def expected_envoy(*, web: bool = True, openai: bool = True, **overrides: Any) -> dict[str, Any]:
     """The generator's config for the chart's hosts; with the web UI (web.enabled, the
-    default) unless `web` is false."""
+    default) unless `web` is false, and the OpenAI API on the chat Service's openai port
+    (openai.enabled, the default) unless `openai` is false."""
     settings = kubernetes_settings(
         chat_upstreams=[f"{host('chat')}:{CHAT_PORT}"],
         embedding_upstreams=[f"{host('embedding')}:{EMBEDDING_PORT}"],
         web_upstreams=[f"{host('web')}:{WEB_PORT}"] if web else [],
+        openai_upstreams=[f"{host('chat')}:{OPENAI_PORT}"] if openai else [],
         **overrides,
     )
     return kubernetes_config(settings)
@@ -739,9 +743,10 @@ def test_envoy_has_no_web_route_when_web_is_disabled(helm: Path, chart_dir: Path
     routes = public_routes(config)
     assert not any(r.get("route", {}).get("cluster") == WEB_CLUSTER for r in routes)
     assert WEB_CLUSTER not in {c["name"] for c in config["static_resources"]["clusters"]}
-    # every request needs a token again
+    # every request needs a token again (or an API key, which the ext_authz filter checks)
     assert jwt_rules(config) == [
-        {"match": {"prefix": "/"}, "requires": {"provider_name": "chatstack"}}
+        api_key_jwt_rule(),
+        {"match": {"prefix": "/"}, "requires": {"provider_name": "chatstack"}},
     ]
 
 

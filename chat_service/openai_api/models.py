@@ -4,12 +4,16 @@ and a burst of requests does not ask for it each time)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
 from chat_service.embedding_client import EmbeddingClient
 from chat_service.inference_client import InferenceClient
 from chat_service.openai_api.protocol import OpenAiError
+from server_kit.errors import ServiceError
+
+log = logging.getLogger(__name__)
 
 REFRESH_S = 10.0
 OWNER = "chatstack"
@@ -33,13 +37,22 @@ class ModelCatalog:
         known = self._known
         if known is None or time.monotonic() - known.read_at > REFRESH_S:
             chat = tuple(m.id for m in await self.inference.models())
-            embedding = {}
-            if self.embedder is not None:
-                embedding = {m.id: m.max_texts for m in await self.embedder.models()}
+            embedding = await self._embedding()
             known = self._known = _Known(chat, embedding, time.monotonic())
             for model_id in (*chat, *embedding):
                 self._first_seen.setdefault(model_id, int(time.time()))
         return known
+
+    async def _embedding(self) -> dict[str, int]:
+        """The embedding models; none while the embedding service is down (chat completions
+        and the chat models' listing do not depend on it)."""
+        if self.embedder is None:
+            return {}
+        try:
+            return {m.id: m.max_texts for m in await self.embedder.models()}
+        except ServiceError as exc:
+            log.warning("embedding models unavailable", extra={"error": exc.message})
+            return {}
 
     async def listing(self) -> list[tuple[str, int, str]]:
         known = await self._read()

@@ -21,6 +21,7 @@ from chat_service.config import ConversationSettings
 from chat_service.domain import MessageRecord, MessageStatus, Role, Sampling, utcnow
 from chat_service.ids import new_id
 from chat_service.inference_client import GenerationDone, InferenceClient, TextDelta
+from chat_service.store.ledger import Slot
 from chat_service.turn.events import ReplyDelta, ReplyEvent, ReplyFinal, TurnRequest
 from chat_service.turn.lifecycle import TurnLifecycle
 from chat_service.turn.outcome import Outcome, TurnOutcome, TurnTracker
@@ -86,11 +87,16 @@ class StatelessTurns:
         try:
             asked = asked_question(request)
             hit = await self._lookup(user_id, asked)
-            yield ReplyStart(cached=hit is not None)
             reply = _Reply(new_id())
             text = self._cached(hit, reply) if hit else self._generated(request, reply)
             try:
                 async with aclosing(text) as deltas:
+                    # The first text before the start: a refusal of the model (busy, a prompt
+                    # too long) is then the caller's HTTP status, not an error mid-stream.
+                    first = await anext(deltas, None)
+                    yield ReplyStart(cached=hit is not None)
+                    if first is not None:
+                        yield first
                     async for delta in deltas:
                         yield delta
             except (asyncio.CancelledError, GeneratorExit):
@@ -106,13 +112,13 @@ class StatelessTurns:
             renewing.cancel()
             self.lifecycle.release(user_id, TurnKind.STREAM, slot.slot_id)
 
-    async def _renew(self, user_id: str, slot: object) -> None:
+    async def _renew(self, user_id: str, slot: Slot) -> None:
         """Keeps the user's stream slot alive while the reply runs (it expires otherwise)."""
         period = max(1.0, self.admission.limits.stream_slot_s / 3)
         with contextlib.suppress(Exception):
             while True:
                 await asyncio.sleep(period)
-                await self.admission.renew(user_id, TurnKind.STREAM, slot)  # type: ignore[arg-type]
+                await self.admission.renew(user_id, TurnKind.STREAM, slot)
 
     async def _lookup(self, user_id: str, asked: AskedQuestion | None) -> CacheHit | None:
         if self.cache is None or asked is None:

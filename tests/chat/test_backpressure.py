@@ -10,10 +10,11 @@ import pytest
 from chatstack.inference.v1.inference_pb2 import ModelInfo
 
 from chat_service.config import ChatSettings
-from chat_service.domain import ChatOptions, MessageStatus, Sampling
+from chat_service.domain import ChatOptions, MessageStatus, Role, Sampling
 from chat_service.service import ChatService
 from chat_service.store.sqlite_store import SqliteStore
 from chat_service.timed_store import TimedStore
+from chat_service.turn.stateless import StatelessRequest
 from server_kit.errors import ResourceExhausted
 
 
@@ -118,5 +119,32 @@ async def test_a_submitted_turn_fails_when_the_model_stays_busy(tmp_path: Path) 
         assert stored is not None and stored.assistant.message_id == turn.assistant.message_id
         assert stored.assistant.status is MessageStatus.FAILED
         assert "queue is full" in stored.assistant.error
+    finally:
+        await store.close()
+
+
+async def test_a_stateless_turn_refused_by_the_model_fails_before_it_starts(
+    tmp_path: Path,
+) -> None:
+    """The OpenAI API's turn: a busy model is refused before the start event, so a streaming
+    client gets a plain 429 (which SDKs retry), not an error inside a 200 stream; the user's
+    slot is released."""
+    settings = ChatSettings.model_validate(
+        {"sqlite_path": str(tmp_path / "chat.db"), "cache_enabled": False, "user_max_streams": 1}
+    )
+    store = SqliteStore(settings.sqlite_path)
+    await store.start()
+    try:
+        service = ChatService(TimedStore(store, 5), SaturatedModel(), settings)  # type: ignore[arg-type]
+        request = StatelessRequest("someone", ((Role.USER, "Hi"),), Sampling())
+        for _ in range(3):  # the slot is free again each time
+            events = []
+            with pytest.raises(ResourceExhausted) as refused:
+                async for event in service.stateless.complete(request):
+                    events.append(event)
+            assert events == []
+            assert refused.value.reason == "QUEUE_FULL"  # the model's, not the user's limit
+            await service.wait_published()
+            await service.lifecycle.final_saves.wait(5)
     finally:
         await store.close()

@@ -170,6 +170,7 @@ def limited_gateway(
         chat_server_sqlite.address,
         user_rate_limit_per_minute=6,  # a token every 10 s
         user_rate_limit_burst=3,
+        openai_upstreams=[chat_server_sqlite.openai_address],
     )
     process = start_envoy(settings, work, "envoy-limited")
     with contextlib.ExitStack() as stack:
@@ -202,3 +203,20 @@ def test_one_user_over_the_limit_gets_429_json_while_others_pass(
     assert call(gw, "GET", "/chats", token=other).status == 200
     # Anonymous requests are still rejected by jwt_authn (401), not counted as a user.
     assert call(gw, "GET", "/chats").status == 401
+
+
+def test_a_users_api_keys_and_tokens_share_one_bucket(limited_gateway: Gateway) -> None:
+    """The key check sets the key owner's id, which the limit keys on: a key is not a way
+    around the user's limit. On /v1/ the refusal is in OpenAI's error shape."""
+    gw = limited_gateway
+    _, token = user_token(gw)
+    created = call(gw, "POST", "/api-keys", {"name": "limited"}, token)  # 1 of the burst of 3
+    assert created.status == 200, created.body
+    secret = created.json()["secret"]
+    assert call(gw, "GET", "/chats", token=secret).status == 200
+    assert call(gw, "GET", "/chats", token=token).status == 200
+    refused = call(gw, "GET", "/v1/models", token=secret)
+    assert refused.status == 429, refused.body
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+    assert refused.headers["retry-after"] == "10"
+    assert call(gw, "GET", "/chats", token=token).status == 429

@@ -25,6 +25,7 @@ HEALTH_PATH = "/healthz"
 REST_API_PATHS: tuple[Config, ...] = (
     {"path": "/chat"},
     {"path": "/chats"},
+    {"prefix": "/chats:"},  # custom methods: /chats:search, :export, :import
     {"prefix": "/chat/"},
     {"path": "/api-keys"},
     {"prefix": "/api-keys/"},
@@ -38,7 +39,7 @@ BUFFER_FILTER = "envoy.filters.http.buffer"
 # Set by the transcoder on every request it converted from REST.
 ORIGINAL_PATH_HEADER = "x-envoy-original-path"
 # Methods safe to retry before any response byte: reads and the idempotent delete.
-IDEMPOTENT_METHODS = ("ListChats", "GetChat", "DeleteChat", "GetTurn")
+IDEMPOTENT_METHODS = ("ListChats", "GetChat", "DeleteChat", "GetTurn", "SearchChats", "ExportChats")
 STREAMING_METHODS = ("Complete", "StreamTurn")
 # Server reflection (grpcurl, Postman, Kreya discover the API): grpcio serves v1alpha; a client
 # that asks v1 first gets UNIMPLEMENTED and falls back.

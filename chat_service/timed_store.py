@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -15,6 +15,7 @@ from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
 from chat_service.store.api_keys import ApiKeyRecord
 from chat_service.store.base import HistoryStore, StoreUnavailable
 from chat_service.store.ledger import Slot, UsageQuery, UsageRead
+from chat_service.store.search_index import SearchMatch
 from server_kit.errors import Unavailable
 from server_kit.tracing import tracer
 
@@ -143,3 +144,14 @@ class TimedStore:
 
     async def delete_api_key(self, user_id: str, key_id: str) -> bool:
         return await self._run("delete_api_key", self.inner.delete_api_key(user_id, key_id))
+
+    # -- search ------------------------------------------------------------------------
+
+    async def search(
+        self,
+        user_id: str,
+        words: Sequence[str],
+        limit: int,
+        before: tuple[int, str] | None = None,
+    ) -> list[SearchMatch]:
+        return await self._run("search", self.inner.search(user_id, words, limit, before))

@@ -15,15 +15,16 @@ from datetime import datetime
 from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
 from chat_service.store.api_keys import ApiKeyStore
 from chat_service.store.ledger import UsageLedger
+from chat_service.store.search_index import SearchIndex
 
 
 class StoreUnavailable(Exception):
     """The backend is down, overloaded or did not answer within its deadline."""
 
 
-class HistoryStore(UsageLedger, ApiKeyStore, ABC):
-    """Chats, messages and summaries; (UsageLedger) what per-user admission counts; and
-    (ApiKeyStore) the users' API keys."""
+class HistoryStore(UsageLedger, ApiKeyStore, SearchIndex, ABC):
+    """Chats, messages and summaries; (UsageLedger) what per-user admission counts;
+    (ApiKeyStore) the users' API keys; and (SearchIndex) search over titles and messages."""
 
     @abstractmethod
     async def start(self) -> None:

@@ -1,6 +1,6 @@
 """The Cassandra store's schema and rows: the migrations that create its tables (applied in order,
 recorded in schema_version), its prepared statements by name, and rows converted to records.
-Table design and why: cassandra_store.py."""
+Table design and why: cassandra_store.py (the search index: cassandra_search.py)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,30 @@ _HISTORY_TABLES: tuple[str, ...] = (
 )
 
 
+# The search index (schema version 4; design: cassandra_search.py). Postings are derived data
+# that every search checks against the records, so a posting a repair brings back after its
+# tombstone was purged is harmless: a short gc_grace_seconds (the hint window, 3 h) keeps
+# deleted chats' tombstones from piling up in the users' busiest term partitions.
+_SEARCH_TABLES: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS {ks}.search_postings (
+        user_id text,
+        term text,
+        at timestamp,
+        doc_id text,
+        chat_id uuid,
+        PRIMARY KEY ((user_id, term), at, doc_id)
+    ) WITH CLUSTERING ORDER BY (at DESC, doc_id DESC) AND gc_grace_seconds = 10800""",
+    """CREATE TABLE IF NOT EXISTS {ks}.search_docs (
+        user_id text,
+        chat_id uuid,
+        doc_id text,
+        at timestamp,
+        terms frozen<set<text>>,
+        PRIMARY KEY ((user_id, chat_id), doc_id, at)
+    ) WITH gc_grace_seconds = 10800""",
+)
+
+
 def migrations(ks: str) -> list[list[str]]:
     """Schema versions, applied in order; each statement is idempotent (IF NOT EXISTS) so a
     migration interrupted halfway simply runs again."""
@@ -83,6 +107,7 @@ def migrations(ks: str) -> list[list[str]]:
         [table.format(ks=ks) for table in _HISTORY_TABLES],
         ledger_tables(ks),  # 2: per-user admission (slots, turn starts, daily token usage)
         api_key_tables(ks),  # 3: the users' API keys
+        [table.format(ks=ks) for table in _SEARCH_TABLES],  # 4: the search index (no backfill)
     ]
 
 
@@ -131,6 +156,22 @@ def statements(ks: str) -> dict[str, str]:
         "latest_summary": f"SELECT chat_id, upto_message_id, content, token_count, created_at"
         f" FROM {ks}.summaries WHERE {chat_key} LIMIT 1",
         "delete_summaries": f"DELETE FROM {ks}.summaries WHERE {chat_key}",
+        "insert_posting": f"INSERT INTO {ks}.search_postings (user_id, term, at, doc_id, chat_id)"
+        " VALUES (?, ?, ?, ?, ?)",
+        "delete_posting": f"DELETE FROM {ks}.search_postings"
+        " WHERE user_id = ? AND term = ? AND at = ? AND doc_id = ?",
+        "postings": f"SELECT at, doc_id, chat_id FROM {ks}.search_postings"
+        " WHERE user_id = ? AND term = ? LIMIT ?",
+        "postings_upto": f"SELECT at, doc_id, chat_id FROM {ks}.search_postings"
+        " WHERE user_id = ? AND term = ? AND (at, doc_id) <= (?, ?) LIMIT ?",
+        "postings_before": f"SELECT at, doc_id, chat_id FROM {ks}.search_postings"
+        " WHERE user_id = ? AND term = ? AND (at, doc_id) < (?, ?) LIMIT ?",
+        "insert_search_doc": f"INSERT INTO {ks}.search_docs (user_id, chat_id, doc_id, at, terms)"
+        " VALUES (?, ?, ?, ?, ?)",
+        "delete_search_doc": f"DELETE FROM {ks}.search_docs WHERE {chat_key} AND doc_id = ?"
+        " AND at = ?",
+        "search_docs": f"SELECT doc_id, at, terms FROM {ks}.search_docs WHERE {chat_key}",
+        "delete_search_docs": f"DELETE FROM {ks}.search_docs WHERE {chat_key}",
         **ledger_statements(ks),
         **api_key_statements(ks),
     }

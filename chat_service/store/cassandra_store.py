@@ -10,6 +10,7 @@ so a chat of another user is invisible by construction:
   summaries         ((user_id, chat_id), upto_message_id DESC)
   user_slots, user_turn_starts, user_usage            per-user admission (cassandra_ledger.py)
   api_keys_by_user, api_keys_by_hash                  the users' API keys (cassandra_api_keys.py)
+  search_postings, search_docs                        the search index (cassandra_search.py)
   schema_version    ((component))                         applied migrations
 
 Chat and message ids are UUIDv7 stored as `uuid`. Cassandra's UUIDType orders non-v1 UUIDs
@@ -73,6 +74,7 @@ from chat_service.store.cassandra_schema import (
     message_from_row,
     utc,
 )
+from chat_service.store.cassandra_search import CassandraSearch, message_terms
 
 BUCKET_MS = 30 * 24 * 3600 * 1000
 # delete_chat drops message partitions in LOGGED batches of at most this many statements
@@ -84,10 +86,12 @@ def bucket_of(message_id: str) -> int:
     return unix_ms_of(message_id) // BUCKET_MS
 
 
-class CassandraStore(CassandraConnection, CassandraLedger, CassandraApiKeys, HistoryStore):
+class CassandraStore(
+    CassandraConnection, CassandraLedger, CassandraApiKeys, CassandraSearch, HistoryStore
+):
     """Chats, turns, messages and summaries on the connection that CassandraConnection opens
     (start, close, prepared statements); the admission ledger: CassandraLedger; the users' API
-    keys: CassandraApiKeys."""
+    keys: CassandraApiKeys; search, and the index its write paths keep: CassandraSearch."""
 
     def _message_params(self, user_id: str, m: MessageRecord) -> tuple[Any, ...]:
         message_id = norm_id(m.message_id)
@@ -114,6 +118,7 @@ class CassandraStore(CassandraConnection, CassandraLedger, CassandraApiKeys, His
     # ------------------------------------------------------------------ chats
 
     async def create_chat(self, chat: ChatRecord) -> None:
+        await self._index_title(chat.user_id, chat.chat_id, chat.title, chat.updated_at)
         await self._execute(
             self._stmt("insert_chat"),
             (
@@ -151,8 +156,10 @@ class CassandraStore(CassandraConnection, CassandraLedger, CassandraApiKeys, His
 
     async def update_chat(self, chat: ChatRecord) -> None:
         # Read first: an UPDATE of a missing row would create a partial one.
-        if await self.get_chat(chat.user_id, chat.chat_id) is None:
+        old = await self.get_chat(chat.user_id, chat.chat_id)
+        if old is None:
             return
+        await self._index_title(chat.user_id, chat.chat_id, chat.title, chat.updated_at)
         await self._execute(
             self._stmt("update_chat"),
             (
@@ -164,6 +171,7 @@ class CassandraStore(CassandraConnection, CassandraLedger, CassandraApiKeys, His
                 uuid.UUID(chat.chat_id),
             ),
         )
+        await self._unindex_old_title(chat.user_id, old, chat.title, chat.updated_at)
 
     async def name_chat(self, user_id: str, chat_id: str, title: str, updated_at: datetime) -> None:
         # Read first, as update_chat: no partial row, and no title over the user's (a rename
@@ -172,22 +180,32 @@ class CassandraStore(CassandraConnection, CassandraLedger, CassandraApiKeys, His
         chat = await self.get_chat(user_id, chat_id)
         if chat is None or chat.title_from_user:
             return
+        await self._index_title(user_id, chat_id, title, updated_at)
         await self._execute(
             self._stmt("name_chat"), (title, to_ms(updated_at), user_id, uuid.UUID(chat_id))
         )
+        await self._unindex_old_title(user_id, chat, title, updated_at)
 
     async def delete_chat(self, user_id: str, chat_id: str) -> None:
         key = (user_id, uuid.UUID(chat_id))
+        # The search postings first, then the message partitions, the chat, its bucket list
+        # and its search_docs rows last: if a write fails, the chat is still there and a
+        # retried delete still finds every posting and bucket.
+        await self._unindex_chat(*key)
         buckets = [r["bucket"] for r in await self._execute(self._stmt("buckets"), key)]
-        # Message partitions first, the chat and its bucket list last: if a batch fails, the
-        # chat is still there and a retried delete still finds every bucket.
         for i in range(0, len(buckets), _DELETE_BATCH):
             chunk = buckets[i : i + _DELETE_BATCH]
             await self._execute(self._batch(("delete_messages", (*key, b)) for b in chunk))
         await self._execute(
             self._batch(
                 (name, key)
-                for name in ("delete_turns", "delete_summaries", "delete_buckets", "delete_chat")
+                for name in (
+                    "delete_turns",
+                    "delete_summaries",
+                    "delete_buckets",
+                    "delete_search_docs",
+                    "delete_chat",
+                )
             )
         )
 
@@ -222,6 +240,10 @@ class CassandraStore(CassandraConnection, CassandraLedger, CassandraApiKeys, His
         if request_id:
             stored = await self.find_turn(user_id, chat_id, request_id)
             if stored is not None:
+                # Its search_docs rows came with it; its postings may not have (the write
+                # after the batch failed, and this is the retry): posting again repairs that.
+                await self._post_message(user_id, stored.user)
+                await self._post_message(user_id, stored.assistant)
                 return stored
         user = self._message_params(user_id, turn.user)
         assistant = self._message_params(user_id, turn.assistant)
@@ -232,20 +254,41 @@ class CassandraStore(CassandraConnection, CassandraLedger, CassandraApiKeys, His
         items += [("insert_message", user), ("insert_message", assistant)]
         if request_id:
             items.append(("insert_turn", (user_id, chat, request_id, user[3], assistant[3])))
+        # The search index: the messages' search_docs rows in the batch, their postings after
+        # it (one partition each: concurrent upserts, not a batch; see cassandra_search.py).
+        docs = [
+            (norm_id(m.message_id), to_ms(m.created_at), terms)
+            for m in (turn.user, turn.assistant)
+            if (terms := message_terms(m))
+        ]
+        items += [self._doc_row(user_id, chat, *doc) for doc in docs]
         await self._execute(self._batch(items))
+        for doc in docs:
+            await self._post(user_id, chat, *doc)
         return Turn(user=normalize_message(turn.user), assistant=normalize_message(turn.assistant))
 
     async def save_message(self, user_id: str, message: MessageRecord) -> None:
         params = self._message_params(user_id, message)
         # The bucket row first: a message is then never in a bucket that reads do not know.
         # (begin_turn already wrote it for a turn's messages; the upsert costs one tiny row.)
-        await self._execute(self._stmt("insert_bucket"), (user_id, params[2], params[1]))
+        # A complete message's search_docs row goes with it, and its postings before the
+        # message: once the message reads as complete, it can be found.
+        before: list[tuple[str, Sequence[Any]]] = [
+            ("insert_bucket", (user_id, params[2], params[1]))
+        ]
+        doc = (str(params[3]), to_ms(message.created_at), message_terms(message))
+        if doc[2]:
+            before.append(self._doc_row(user_id, params[2], *doc))
+        await self._each(before)
+        if doc[2]:
+            await self._post(user_id, params[2], *doc)
         await self._execute(self._stmt("insert_message"), params)
         # A chat deleted meanwhile (a turn stopped just before the delete): the upserts above
         # brought its rows back, so they go again. A delete after this check removes them
         # itself (its tombstones are newer), so either order leaves nothing behind.
         if await self.get_chat(user_id, message.chat_id) is None:
             key = (user_id, params[2])  # params: user, bucket, chat, ...
+            await self._unindex_message(user_id, message)
             await self._execute(
                 self._batch([("delete_messages", (*key, params[1])), ("delete_buckets", key)])
             )

@@ -11,6 +11,7 @@ from chat_service.domain import ChatRecord, MessageRecord, MessageStatus, Role
 from chat_service.store._codec import from_ms, norm_id, settings_from_json, to_ms
 from chat_service.store.sqlite_api_keys import API_KEY_TABLES
 from chat_service.store.sqlite_ledger import LEDGER_TABLES
+from chat_service.store.sqlite_search import SEARCH_TABLES
 
 # PRAGMA user_version after each migration; migrations run in order, each in a transaction.
 MIGRATIONS: list[list[str]] = [
@@ -69,6 +70,8 @@ MIGRATIONS: list[list[str]] = [
     LEDGER_TABLES,
     # 3: the users' API keys
     API_KEY_TABLES,
+    # 4: search over titles and messages (FTS5, kept by triggers)
+    SEARCH_TABLES,
 ]
 
 CHAT_COLS = (

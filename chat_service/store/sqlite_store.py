@@ -41,11 +41,12 @@ from chat_service.store.sqlite_schema import (
     message_from_row,
     message_params,
 )
+from chat_service.store.sqlite_search import SqliteSearch
 
 T = TypeVar("T")
 
 
-class SqliteStore(SqliteLedger, SqliteApiKeys, HistoryStore):
+class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
     def __init__(self, path: str) -> None:
         self.path = path
         self._executor: ThreadPoolExecutor | None = None

@@ -34,3 +34,32 @@ def decode_page_token(token: str, field: str = "page_token") -> str | None:
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidArgument(field, "not a page token returned by this API") from exc
     return before
+
+
+def encode_search_token(at_ms: int, before_id: str) -> str:
+    """A search page: the results older than (at_ms, before_id)."""
+    raw = json.dumps({"v": _VERSION, "at": at_ms, "before": before_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_search_token(token: str, field: str = "page_token") -> tuple[int, str] | None:
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        at, before = data["at"], data["before"]
+        if data.get("v") != _VERSION or not isinstance(at, int) or not isinstance(before, str):
+            raise ValueError
+        parse_id(before)
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidArgument(field, "not a page token returned by this API") from exc
+    return at, before
+
+
+def page_size_of(value: int, default: int, maximum: int) -> int:
+    if value == 0:
+        return default
+    if not 1 <= value <= maximum:
+        raise InvalidArgument("page_size", f"{value} is outside [1, {maximum}]")
+    return value

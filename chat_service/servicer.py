@@ -24,8 +24,12 @@ from chat_service.convert import (
 )
 from chat_service.domain import ChatRecord, ChatUpdate, Sampling
 from chat_service.identity import Identity
+from chat_service.page_tokens import page_size_of
+from chat_service.search import ChatSearch
 from chat_service.service import ChatService, ReplyDelta, ReplyEvent, ReplyFinal
 from chat_service.servicer_keys import ApiKeyRpcs
+from chat_service.servicer_search import SearchRpcs
+from chat_service.servicer_transfer import TransferRpcs
 from server_kit.errors import InvalidArgument, google_rpc_code
 
 MAX_REQUEST_ID_CHARS = 128
@@ -58,15 +62,7 @@ def event_fields(event: ReplyEvent) -> dict[str, Any]:
     }
 
 
-def page_size_of(value: int, default: int, maximum: int) -> int:
-    if value == 0:
-        return default
-    if not 1 <= value <= maximum:
-        raise InvalidArgument("page_size", f"{value} is outside [1, {maximum}]")
-    return value
-
-
-class ChatServicer(ApiKeyRpcs, pb_grpc.ChatServiceServicer):
+class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServicer):
     def __init__(
         self,
         service: ChatService,
@@ -78,6 +74,7 @@ class ChatServicer(ApiKeyRpcs, pb_grpc.ChatServiceServicer):
         self.settings = settings
         self.identity = identity
         self.keys = keys
+        self.searcher = ChatSearch(service.store)
 
     async def _user(self, context: grpc.aio.ServicerContext) -> str:
         return await self.identity.user_of(context.invocation_metadata())

@@ -1,0 +1,196 @@
+"""ChatGPT's `conversations.json` (its data export): a JSON array of conversations, each a tree
+of messages in `mapping` ({node id: {id, message, parent, children}}) with `current_node` the
+message the user last saw. Chats here are linear: the branch from the root to `current_node` is
+imported, the other branches are not (docs/export-format.md says what is kept and skipped)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chat_service.domain import MessageStatus, Role
+from chat_service.transfer.fields import Field
+from chat_service.transfer.model import MAX_MODEL_CHARS, ImportedChat, ImportedMessage, ImportLimits
+
+ROLES = {"user": Role.USER, "assistant": Role.ASSISTANT, "system": Role.SYSTEM}
+SKIPPED_ROLES = ("tool",)  # tool calls and their results: not part of a chat here
+TEXT_TYPES = ("text", "multimodal_text")  # multimodal: its text parts (images are left out)
+INTERRUPTED = ("in_progress", "finished_partial_completion")
+FINISH_REASONS = {"stop": "stop", "max_tokens": "length"}
+
+
+def is_chatgpt(doc: Any) -> bool:
+    """A conversations.json (an array), or one conversation of it (an object with a mapping)."""
+    return isinstance(doc, list) or (isinstance(doc, dict) and "mapping" in doc)
+
+
+def parse_chatgpt(root: Field, limits: ImportLimits) -> list[ImportedChat]:
+    conversations = [root] if isinstance(root.value, dict) else list(root.items())
+    if len(conversations) > limits.max_chats:
+        root.fail(
+            f"{len(conversations)} conversations; at most {limits.max_chats} are imported at "
+            "once: split the file"
+        )
+    return [_conversation(c, limits) for c in conversations]
+
+
+def _conversation(f: Field, limits: ImportLimits) -> ImportedChat:
+    f.obj()
+    named = f.key("conversation_id")
+    if named.missing:
+        named = f.key("id")
+    if named.missing:
+        f.key("id").fail("required: the conversation's id (id or conversation_id)")
+    created = f.key("create_time").epoch_seconds()
+    if created is None:
+        f.key("create_time").fail("required")
+    nodes = _nodes(f.key("mapping"))
+    system, messages = _messages(_branch(f, nodes), created, limits)
+    return ImportedChat(
+        path=f.path,
+        source_id=named.identifier(),
+        title=f.key("title").text("", limits.max_title_chars).strip(),
+        system_prompt=system,
+        created_at=created,
+        updated_at=f.key("update_time").epoch_seconds() or created,
+        messages=messages,
+    )
+
+
+def _nodes(mapping: Field) -> dict[str, Field]:
+    """The tree's nodes by id, each checked for its shape (message checked later, on the path)."""
+    ids = mapping.obj()
+    nodes = {}
+    for node_id in ids:
+        node = mapping.key(node_id)
+        node.obj()
+        parent = node.key("parent")
+        if not parent.missing and parent.text() not in ids:
+            parent.fail(f"{parent.value[:64]!r} is not a node of mapping")
+        children = node.key("children")
+        if not children.missing:
+            for child in children.items():
+                child.text()
+        message = node.key("message")
+        if not message.missing:
+            message.obj()
+        nodes[node_id] = node
+    return nodes
+
+
+def _branch(conversation: Field, nodes: dict[str, Field]) -> list[tuple[str, Field]]:
+    """The nodes from the root to the current node (else to the newest leaf), root first."""
+    current = conversation.key("current_node")
+    if current.missing:
+        leaf = _newest_leaf(nodes)
+        if leaf is None and nodes:
+            conversation.key("mapping").fail("has no root (a node without a parent)")
+    else:
+        leaf = current.text()
+        if leaf not in nodes:
+            current.fail(f"{leaf[:64]!r} is not a node of mapping")
+    path: list[tuple[str, Field]] = []
+    seen: set[str] = set()
+    node_id = leaf
+    while node_id is not None:
+        if node_id in seen:
+            nodes[node_id].key("parent").fail("the parents form a cycle")
+        seen.add(node_id)
+        path.append((node_id, nodes[node_id]))
+        node_id = nodes[node_id].key("parent").value
+    path.reverse()
+    return path
+
+
+def _newest_leaf(nodes: dict[str, Field]) -> str | None:
+    """Without a current node: from the root, the newest child (the last) at every fork."""
+    roots = [node_id for node_id, node in nodes.items() if node.key("parent").missing]
+    if not roots:
+        return None
+    node_id = roots[0]
+    for _ in range(len(nodes)):  # at most every node once, whatever the children say
+        children = [c for c in nodes[node_id].key("children").value or [] if c in nodes]
+        if not children:
+            break
+        node_id = children[-1]
+    return node_id
+
+
+def _messages(
+    path: list[tuple[str, Field]], created: datetime, limits: ImportLimits
+) -> tuple[str, list[ImportedMessage]]:
+    """The system prompt (the system messages before the first other one) and the messages."""
+    system: list[str] = []
+    messages: list[ImportedMessage] = []
+    when = created  # a message without a time (system ones) takes the one before it
+    for node_id, node in path:
+        if node.key("message").missing:
+            continue  # the root
+        message = _message(node_id, node, when, limits)
+        if message is None:
+            continue
+        when = message.created_at
+        if message.role is Role.SYSTEM and not messages:
+            system.append(message.content)
+            chars = len("\n\n".join(system))
+            if chars > limits.max_system_prompt_chars:
+                node.key("message").key("content").fail(
+                    f"the system messages before the first message hold {chars} characters; "
+                    f"a system prompt holds at most {limits.max_system_prompt_chars}"
+                )
+            continue
+        messages.append(message)
+    return "\n\n".join(system), messages
+
+
+def _message(
+    node_id: str, node: Field, when: datetime, limits: ImportLimits
+) -> ImportedMessage | None:
+    """The node's message; None when it is not imported (a tool's, hidden, not text, empty)."""
+    m = node.key("message")
+    author = m.key("author")
+    author.obj()
+    role = author.key("role").text()
+    if role not in ROLES and role not in SKIPPED_ROLES:
+        author.key("role").fail(f"{role[:32]!r} is not user, assistant, system or tool")
+    content = m.key("content")
+    content.obj()
+    kind = content.key("content_type").text()
+    metadata = m.key("metadata")
+    if not metadata.missing:
+        metadata.obj()
+    hidden = metadata.key("is_visually_hidden_from_conversation").value is True
+    if role in SKIPPED_ROLES or kind not in TEXT_TYPES or hidden:
+        return None
+    text = _text(content.key("parts"))
+    if not text.strip():
+        return None
+    if len(text) > limits.max_message_chars:
+        content.key("parts").fail(
+            f"{len(text)} characters; the limit is {limits.max_message_chars}"
+        )
+    status = m.key("status").text("")
+    created = m.key("create_time").epoch_seconds() or when
+    finish = metadata.key("finish_details")
+    finish_type = finish.key("type").value if isinstance(finish.value, dict) else None
+    return ImportedMessage(
+        source_id=node_id,
+        role=ROLES[role],
+        content=text,
+        status=MessageStatus.INTERRUPTED if status in INTERRUPTED else MessageStatus.COMPLETE,
+        created_at=created,
+        updated_at=max(m.key("update_time").epoch_seconds() or created, created),
+        model=metadata.key("model_slug").text("", MAX_MODEL_CHARS),
+        finish_reason=FINISH_REASONS.get(str(finish_type), ""),
+    )
+
+
+def _text(parts: Field) -> str:
+    """The text parts, one per line; other parts (images, files) are left out."""
+    texts = []
+    for part in parts.items():
+        if isinstance(part.value, str):
+            texts.append(part.value)
+        elif not isinstance(part.value, dict):
+            part.fail("must be a string (text) or an object (an image or a file)")
+    return "\n".join(texts)

@@ -175,6 +175,11 @@ class GatewaySettings(BaseSettings):
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="bigger bodies get 413"
     )
+    # An import file (POST /chats:import) and an export (GET /chats:export) are one message
+    # each: up to the chat service's gRPC message limit (max_message_bytes, 16 MiB).
+    max_transfer_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="largest chat import or export"
+    )
     num_retries: int = Field(default=2, ge=0, description="idempotent methods only")
     max_upstream_requests: int = Field(default=1024, ge=1, description="circuit breaker")
     max_downstream_connections: int = Field(default=10_000, ge=1)

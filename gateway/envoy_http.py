@@ -188,6 +188,11 @@ def http_filters(settings: GatewaySettings) -> list[Config]:
                     "stream_sse_style_delimited": True,
                 },
                 "convert_grpc_status": True,
+                # Past the stream buffer (1 MiB) a transcoded body would be refused: an export
+                # (HttpBody) is as large as the chats; an import as its file (its route's
+                # buffer limit, envoy_routes.import_route, lets it through).
+                "max_request_body_size": settings.max_transfer_bytes,
+                "max_response_body_size": settings.max_transfer_bytes,
                 # Unknown paths and query parameters are the client's error (4xx) rather than
                 # being passed to the upstream as opaque gRPC calls.
                 "request_validation_options": {

@@ -25,6 +25,7 @@ from gateway.envoy_base import (
 from gateway.envoy_openai import openai_route
 
 FILTER_CONFIG = type_url("envoy.config.route.v3.FilterConfig")
+IMPORT_PATH = "/chats:import"
 
 
 def unsent_retry_policy(settings: GatewaySettings, per_try_timeout: bool) -> Config:
@@ -67,16 +68,34 @@ def routes(settings: GatewaySettings) -> list[Config]:
     # object for both routes that use it: the YAML dump writes it once, as an anchor.
     unbuffered: Config = {BUFFER_FILTER: {"@type": FILTER_CONFIG, "disabled": True}}
     routes: list[Config] = [
+        import_route(settings),
         *(streaming_route(settings, prefix, method) for method in STREAMING_METHODS),
         *(idempotent_route(settings, prefix, method) for method in IDEMPOTENT_METHODS),
         reflection_route(settings, unbuffered),
         chat_other_route(settings, prefix),
         *([openai_route(settings)] if settings.openai_upstreams else []),
+        *rest_routes(settings),
         grpc_unknown_route(unbuffered),
     ]
     if settings.web_upstreams:
         routes.extend(web_routes(settings))
     return routes
+
+
+def import_route(settings: GatewaySettings) -> Config:
+    """POST /chats:import as it arrives (before the transcoder turns it into ImportChats): its
+    body is a whole file, allowed up to max_transfer_bytes instead of max_request_bytes. Not
+    retried: an import is idempotent, but large."""
+    buffer = {
+        "@type": type_url("envoy.extensions.filters.http.buffer.v3.BufferPerRoute"),
+        "buffer": {"max_request_bytes": settings.max_transfer_bytes},
+    }
+    return {
+        "name": "chats-import",
+        "match": {"path": IMPORT_PATH},
+        "route": {"cluster": CHAT_CLUSTER, "timeout": duration(settings.route_timeout_s)},
+        "typed_per_filter_config": {BUFFER_FILTER: buffer},
+    }
 
 
 def streaming_route(settings: GatewaySettings, prefix: str, method: str) -> Config:
@@ -160,13 +179,12 @@ def grpc_unknown_route(unbuffered: Config) -> Config:
     }
 
 
-def web_routes(settings: GatewaySettings) -> list[Config]:
-    """After the API's routes: REST paths (before the transcoder rewrites them to the gRPC
-    paths above, and when it rejects them), then everything else to the UI, with the
-    transcoder and buffer off."""
+def rest_routes(settings: GatewaySettings) -> list[Config]:
+    """The REST paths as they arrive, before the transcoder rewrites them to the gRPC paths
+    above (and when it rejects them). The filters before it see these routes: without one, the
+    per-user rate limit found no user in a request whose user the API-key check had set."""
     unary_timeout = duration(settings.route_timeout_s)
-    disabled = {"@type": FILTER_CONFIG, "disabled": True}
-    rest = [
+    return [
         {
             "name": f"rest-{index}",
             "match": match,
@@ -174,8 +192,14 @@ def web_routes(settings: GatewaySettings) -> list[Config]:
         }
         for index, match in enumerate(REST_API_PATHS)
     ]
+
+
+def web_routes(settings: GatewaySettings) -> list[Config]:
+    """After the API's routes: everything else to the UI, with the transcoder and buffer
+    off."""
+    unary_timeout = duration(settings.route_timeout_s)
+    disabled = {"@type": FILTER_CONFIG, "disabled": True}
     return [
-        *rest,
         {
             "name": "web",
             "match": {"prefix": "/"},

@@ -99,11 +99,12 @@ def test_rate_limit_is_on_by_default_and_keys_on_the_verified_user(tmp_path: Pat
     )
     filters = _public_filters(settings)
     names = [str(f["name"]).rsplit(".", 1)[-1] for f in filters]
-    # After jwt_authn (the user header is Envoy's own), before the buffer.
+    # After jwt_authn and the API-key check (the user header is Envoy's own), before the buffer.
     assert names == [
-        "health_check", "jwt_authn", "local_ratelimit", "buffer", "grpc_json_transcoder", "router"
+        "health_check", "jwt_authn", "ext_authz", "local_ratelimit", "buffer",
+        "grpc_json_transcoder", "router",
     ]  # fmt: skip
-    limit: dict[str, object] = yaml.safe_load(yaml.safe_dump(filters[2]["typed_config"]))
+    limit: dict[str, object] = yaml.safe_load(yaml.safe_dump(filters[3]["typed_config"]))
     action = limit["rate_limits"][0]["actions"][0]["request_headers"]  # type: ignore[index]
     assert action["header_name"] == "x-chatstack-user" and action["skip_if_absent"] is True
     descriptor = limit["descriptors"][0]  # type: ignore[index]
@@ -117,7 +118,7 @@ def test_rate_limit_is_on_by_default_and_keys_on_the_verified_user(tmp_path: Pat
     envoy_validate(settings, tmp_path)
     # A high rate: several tokens per fill (Envoy's fill interval is at least 50 ms).
     fast = GatewaySettings(user_rate_limit_per_minute=6000, user_rate_limit_burst=0)
-    bucket = _public_filters(fast)[2]["typed_config"]["descriptors"][0]["token_bucket"]  # type: ignore[index]
+    bucket = _public_filters(fast)[3]["typed_config"]["descriptors"][0]["token_bucket"]  # type: ignore[index]
     assert bucket == {"max_tokens": 6000, "tokens_per_fill": 5, "fill_interval": "0.05s"}
 
 

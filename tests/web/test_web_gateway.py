@@ -16,6 +16,7 @@ from chatstack.chat.v1 import chat_pb2 as pb
 from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
 from gateway.config import GatewaySettings
+from gateway.envoy_api_keys import api_key_jwt_rule
 from gateway.envoy_base import BUFFER_FILTER, TRANSCODER_FILTER, WEB_CLUSTER
 from gateway.envoy_config import build_config, write_config
 from gateway.jwt_keys import init_keys
@@ -53,7 +54,7 @@ def test_without_web_upstreams_nothing_changes(tmp_path: Path) -> None:
     config = build_config(settings(tmp_path))
     hcm = public_hcm(config)
     everything = {"match": {"prefix": "/"}, "requires": {"provider_name": "chatstack"}}
-    assert jwt_rules(hcm) == [everything]
+    assert jwt_rules(hcm) == [api_key_jwt_rule(), everything]  # a key, else a token
     forwarded = [route for route in routes(hcm) if "route" in route]
     assert all(route["route"]["cluster"] == "chat" for route in forwarded)
     # Besides: unrouted gRPC methods answered by Envoy itself (UNIMPLEMENTED).
@@ -64,7 +65,8 @@ def test_without_web_upstreams_nothing_changes(tmp_path: Path) -> None:
 def test_web_upstreams_add_a_tokenless_ui_route_last(tmp_path: Path) -> None:
     config = build_config(settings(tmp_path, web_upstreams="127.0.0.1:8090,web.local:8090"))
     hcm = public_hcm(config)
-    rules = jwt_rules(hcm)
+    key_rule, *rules = jwt_rules(hcm)
+    assert key_rule == api_key_jwt_rule()  # with an API key, checked by ext_authz instead
     matches = [rule["match"] for rule in rules]
     assert all(rule["requires"] == {"provider_name": "chatstack"} for rule in rules)
     assert {"path": "/chat"} in matches and {"path": "/chats"} in matches

@@ -16,7 +16,7 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      "^/chats?(/|$|\\?)": api,
+      "^/chats?(/|$|\\?|:)": api,
       "^/api-keys(/|$)": api,
       "^/v1/": api,
       "/dev/token": api,

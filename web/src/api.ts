@@ -3,6 +3,7 @@
 // Field names are snake_case; enums are names ("MESSAGE_STATUS_INTERRUPTED"); errors are
 // {"code": <google.rpc.Code>, "message": "...", "details": [...]} with a fitting HTTP status.
 
+import type { SearchHit } from "./search";
 import { readCompletion, type CompletionEvent, type Usage } from "./sse";
 
 export interface Chat {
@@ -59,6 +60,15 @@ export interface ApiKey {
 export interface CreatedApiKey {
   api_key: ApiKey;
   secret: string;
+}
+
+/** What POST /chats:import answers: the file's chats as stored, new or imported before. */
+export interface ImportResult {
+  chats: Chat[];
+  imported: number;
+  skipped: number;
+  /** "chatstack" (this service's export) or "chatgpt" (ChatGPT's conversations.json). */
+  format: string;
 }
 
 export interface CompleteRequest {
@@ -142,13 +152,19 @@ export class Api {
     return headers;
   }
 
+  /** `body`: sent as JSON, but a Blob (a file) as it is. */
   private async send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     let response: Response;
+    const raw = body instanceof Blob;
+    const headers = this.headers(body !== undefined && !raw);
+    if (raw) {
+      headers.set("content-type", body.type || "application/octet-stream");
+    }
     try {
       response = await fetch(this.base + path, {
         method,
-        headers: this.headers(body !== undefined),
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers,
+        body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
         signal,
         cache: "no-store",
       });
@@ -203,12 +219,46 @@ export class Api {
     return reply.chat;
   }
 
+  /** The user's chats as one JSON document (docs/export-format.md): those named, else all. */
+  async exportChats(chatIds: string[] = []): Promise<Blob> {
+    const query = new URLSearchParams(chatIds.map((id) => ["chat_ids", id]));
+    const response = await this.send("GET", `/chats:export${chatIds.length ? `?${query}` : ""}`);
+    return response.blob();
+  }
+
+  /** Imports a file (an export of this service or ChatGPT's conversations.json), sent as it
+   * is: the server checks it whole, and a bad one (an ApiError 400 naming the field) changes
+   * nothing. Importing a file again adds nothing. */
+  async importChats(file: Blob): Promise<ImportResult> {
+    const reply = await this.json<Partial<ImportResult>>("POST", "/chats:import", file);
+    return {
+      chats: reply.chats ?? [],
+      imported: reply.imported ?? 0,
+      skipped: reply.skipped ?? 0,
+      format: reply.format ?? "",
+    };
+  }
+
   /** Creates an API key labelled `name`; the answer holds its secret, shown to no one again. */
   createApiKey(name: string): Promise<CreatedApiKey> {
     return this.json<CreatedApiKey>("POST", "/api-keys", { name });
   }
 
   /** The user's API keys, newest first (no secrets: their hints). */
+  async searchChats(query: string, pageToken = ""): Promise<{ hits: SearchHit[]; next_page_token: string }> {
+    const params = new URLSearchParams({ query });
+    if (pageToken) {
+      params.set("page_token", pageToken);
+    }
+    // The transcoder reads %20, not "+", as a space.
+    const qs = params.toString().replace(/\+/g, "%20");
+    const reply = await this.json<{ hits?: SearchHit[]; next_page_token?: string }>(
+      "GET",
+      `/chats:search?${qs}`,
+    );
+    return { hits: reply.hits ?? [], next_page_token: reply.next_page_token ?? "" };
+  }
+
   async listApiKeys(): Promise<ApiKey[]> {
     const reply = await this.json<{ api_keys?: ApiKey[] }>("GET", "/api-keys");
     return reply.api_keys ?? [];

@@ -4,9 +4,10 @@
 //   /c/<id>     a stored chat
 // App composes the components: the sign-in screen (signin.ts), the page's layout (layout.ts),
 // the sidebar's chat list (sidebar.ts), the open chat (chatview.ts), the turn being streamed
-// (turn.ts), the confirmation dialog (confirm.ts) and the API keys dialog (apikeys.ts).
+// (turn.ts), the confirmation dialog (confirm.ts), the API keys dialog (apikeys.ts), the
+// export and import of chats (transfer.ts) and the search over them (search.ts).
 
-import { Api } from "./api";
+import { Api, type Chat } from "./api";
 import { ApiKeysPanel } from "./apikeys";
 import {
   clearToken,
@@ -23,8 +24,10 @@ import { append, h } from "./dom";
 import { describeError } from "./errors";
 import { Shell } from "./layout";
 import { chatIdFromPath, chatPath } from "./routes";
+import { ChatSearchBox } from "./search";
 import { ChatList, UNTITLED } from "./sidebar";
 import { signInScreen } from "./signin";
+import { TransferControls } from "./transfer";
 import { TurnStream } from "./turn";
 
 export class App {
@@ -121,11 +124,24 @@ export class App {
       failed: (err) => this.showError(err),
     });
     this.apiKeys = apiKeys;
+    const transfer = new TransferControls(this.api, {
+      imported: (result) => this.showImported(result.chats),
+      failed: (err) => this.showError(err),
+    });
+    const search = new ChatSearchBox(this.api, {
+      open: (chatId) => this.navigate(chatPath(chatId)),
+      showing: (active) => {
+        chats.scroller.hidden = active;
+      },
+      failed: (err) => this.showError(err),
+    });
     this.shell = new Shell({
       userName: claims?.sub || "signed in",
       chats,
+      search,
       newChat: () => this.navigate("/"),
       apiKeys: () => void apiKeys.open(),
+      transfer: transfer.el,
       signOut: () => this.signOut(),
       main: (menu) => this.chatView.render(menu),
       dialogs: [dialog.el, apiKeys.el],
@@ -141,6 +157,14 @@ export class App {
       return;
     }
     this.chatView.banner.show(text, action);
+  }
+
+  /** Imported chats go to the top of the list (the newest first), as if just active. */
+  private showImported(chats: Chat[]): void {
+    const time = (chat: Chat): number => Date.parse(chat.create_time ?? "") || 0;
+    for (const chat of [...chats].sort((a, b) => time(a) - time(b))) {
+      this.sidebar?.bump(chat);
+    }
   }
 
   // --- navigation ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-// The signed-in page: the sidebar (New chat, the list of chats, API keys, the user and Sign out)
-// beside the chat. On narrow screens the sidebar slides over the chat from the header's menu
-// button; a click beside it or Escape closes it.
+// The signed-in page: the sidebar (New chat, the list of chats, API keys, Export and Import, the
+// user and Sign out) beside the chat. On narrow screens the sidebar slides over the chat from the
+// header's menu button; a click beside it or Escape closes it.
 
 import { h, icon } from "./dom";
 import { type ChatList } from "./sidebar";
@@ -11,6 +11,10 @@ export interface ShellParts {
   newChat(): void;
   /** Opens the API keys dialog (apikeys.ts). */
   apiKeys(): void;
+  /** Export and import of chats (transfer.ts), below the API keys. */
+  transfer: HTMLElement;
+  /** The search field (search.ts) above the list, and its results, shown in the list's place. */
+  search: { el: HTMLElement; results: HTMLElement };
   signOut(): void;
   /** The chat pane, with the sidebar's toggle (`menu`) in its header. */
   main(menu: HTMLElement): HTMLElement;
@@ -42,9 +46,10 @@ function sidebarPanel(parts: ShellParts, closeOnMobile: () => void): HTMLElement
   return h(
     "aside",
     { class: "sidebar", id: "sidebar" },
-    h("div", { class: "sidebar-top" }, newChat),
+    h("div", { class: "sidebar-top" }, newChat, parts.search.el),
+    parts.search.results,
     parts.chats.scroller,
-    h("div", { class: "sidebar-settings" }, apiKeys),
+    h("div", { class: "sidebar-settings" }, apiKeys, parts.transfer),
     h(
       "div",
       { class: "sidebar-user" },

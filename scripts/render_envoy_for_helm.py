@@ -40,6 +40,9 @@ One addition the chart needs and the generator has no reason to know: Envoy's ad
 is bound to loopback, so a `metrics` listener on METRICS_PORT exposes only its
 /stats/prometheus to Prometheus (the ServiceMonitor scrapes it).
 
+How the web UI's, the OpenAI API's and the JWKS source's pieces are found and cut out (with
+the checks that nothing else differs): helm_envoy_pieces.py.
+
 `kubernetes_config(settings)` is the same config as plain data for concrete settings: the chart
 tests compare `helm template` output against it.
 """
@@ -47,16 +50,29 @@ tests compare `helm template` output against it.
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from gateway.config import GatewaySettings
-from gateway.envoy_base import ADMIN_HOST, JWKS_CLUSTER, WEB_CLUSTER
+from gateway.envoy_base import ADMIN_HOST, JWKS_CLUSTER
 from gateway.envoy_config import build_config
+from scripts.helm_envoy_pieces import (
+    AUDIENCES,
+    JWKS_CLUSTER_ITEM,
+    JWKS_SOURCE,
+    OPENAI_TOKENS,
+    WEB_CLUSTER_ITEM,
+    WEB_JWT_RULES,
+    WEB_ROUTES,
+    JwksPieces,
+    OpenAiPieces,
+    WebPieces,
+    split_jwks,
+    split_openai,
+    split_web,
+)
 
 # PUBLIC_LISTENER: re-exported for the chart tests.
 from scripts.render_envoy_for_helm_tools import PUBLIC_LISTENER as PUBLIC_LISTENER
@@ -64,11 +80,7 @@ from scripts.render_envoy_for_helm_tools import (
     Config,
     dump,
     if_block,
-    jwt_authn,
-    provider,
     public_chain,
-    public_routes,
-    replace_key,
     split_tls,
     swap,
     swap_line,
@@ -105,16 +117,7 @@ _JWKS_HOST = "jwks.helm-placeholder.invalid"
 _JWKS_PORT = 65000
 _JWKS_URI = f"https://{_JWKS_HOST}:{_JWKS_PORT}/helm-placeholder-path"
 _ISSUER = "__HELM_JWT_ISSUER__"
-_AUDIENCES = "__HELM_JWT_AUDIENCES__"
-_JWKS_SOURCE = "__HELM_JWKS_SOURCE__"
-_JWKS_CLUSTER_ITEM = "__HELM_JWKS_CLUSTER__"
-_WEB_JWT_RULES = "__HELM_WEB_JWT_RULES__"
-_WEB_ROUTES = "__HELM_WEB_ROUTES__"
-_WEB_CLUSTER_ITEM = "__HELM_WEB_CLUSTER__"
-_OPENAI_ROUTE = "__HELM_OPENAI_ROUTE__"
-_OPENAI_CLUSTER_ITEM = "__HELM_OPENAI_CLUSTER__"
-_OPENAI_REPLIES = "__HELM_OPENAI_LOCAL_REPLIES__"
-_OPENAI_JWT_RULE = "__HELM_OPENAI_JWT_RULE__"
+# The audiences' placeholder and those the cut-out pieces leave are helm_envoy_pieces.py's.
 
 _TLS_SOCKET = "__HELM_TLS_SOCKET__"
 
@@ -131,7 +134,7 @@ _EXPRESSIONS = {
     f"port_value: {_WEB_PORT}": "port_value: {{ .Values.web.port }}",
     f"port_value: {_OPENAI_PORT}": "port_value: {{ .Values.chat.openaiPort }}",
     _ISSUER: "{{ .Values.envoy.jwt.issuer | toJson }}",
-    _AUDIENCES: "{{ .Values.envoy.jwt.audiences | toJson }}",
+    AUDIENCES: "{{ .Values.envoy.jwt.audiences | toJson }}",
 }
 # Replacements inside the remote-JWKS pieces only.
 _JWKS_EXPRESSIONS = {
@@ -226,154 +229,6 @@ def kubernetes_config(settings: GatewaySettings) -> Config:
     return config
 
 
-class _WebPieces(NamedTuple):
-    """What the web UI adds: its JWT rules (and the rules without it), routes and cluster."""
-
-    rules: Config
-    plain_rules: Config
-    routes: list[Config]
-    cluster: Config
-
-
-def _split_web(with_web: Config, without: Config) -> _WebPieces:
-    """Cuts the web UI's pieces out of `with_web`, leaving placeholders where they go. Fails
-    unless `with_web` minus those pieces is `without`."""
-    check = copy.deepcopy(with_web)
-    authn, plain_authn = jwt_authn(with_web), jwt_authn(without)
-    web_rules = {"rules": authn["rules"]}
-    plain_rules = {"rules": plain_authn["rules"]}
-    replace_key(authn, "rules", _WEB_JWT_RULES)
-    routes, plain_routes = public_routes(with_web), public_routes(without)
-    if routes[: len(plain_routes)] != plain_routes:
-        raise AssertionError("the web UI changes the API's routes, not only appends its own")
-    web_routes = routes[len(plain_routes) :]
-    del routes[len(plain_routes) :]
-    routes.append(_WEB_ROUTES)  # type: ignore[arg-type]  # a placeholder line
-    clusters = with_web["static_resources"]["clusters"]
-    at = next(i for i, c in enumerate(clusters) if _is_cluster(c, WEB_CLUSTER))
-    web_cluster = clusters[at]
-    clusters[at] = _WEB_CLUSTER_ITEM
-    # The check: the UI's pieces removed from the full config leave the config without a UI.
-    jwt_authn(check)["rules"] = plain_rules["rules"]
-    check_routes = public_routes(check)
-    del check_routes[len(plain_routes) :]
-    check["static_resources"]["clusters"] = [
-        c for c in check["static_resources"]["clusters"] if not _is_cluster(c, WEB_CLUSTER)
-    ]
-    if check != without or not web_routes:
-        raise AssertionError("the generator's configs with and without a web UI differ elsewhere")
-    return _WebPieces(web_rules, plain_rules, web_routes, web_cluster)
-
-
-def _is_cluster(item: object, name: str) -> bool:
-    """Whether a cluster list's item is the cluster `name` (not another, nor a placeholder)."""
-    return isinstance(item, dict) and item.get("name") == name
-
-
-class _OpenAiPieces(NamedTuple):
-    """What the OpenAI API adds: its route, cluster, local-reply mappers and (with a web UI,
-    where not every path needs a token) its JWT rule."""
-
-    routes: list[Config]
-    clusters: list[Config]
-    mappers: list[Config]
-    jwt_rules: list[Config]
-
-
-def _local_reply_mappers(config: Config) -> list[Config]:
-    hcm = public_chain(config)["filters"][0]["typed_config"]
-    mappers: list[Config] = hcm["local_reply_config"]["mappers"]
-    return mappers
-
-
-def _openai_lists(config: Config) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
-    """The lists the OpenAI API adds to, in _OpenAiPieces' order."""
-    return (
-        public_routes(config),
-        config["static_resources"]["clusters"],
-        _local_reply_mappers(config),
-        jwt_authn(config)["rules"],
-    )
-
-
-_OPENAI_TOKENS = (_OPENAI_ROUTE, _OPENAI_CLUSTER_ITEM, _OPENAI_REPLIES, _OPENAI_JWT_RULE)
-
-
-def _cut_extra(items: list[Any], plain: list[Any], token: str) -> list[Config]:
-    """Cuts the items that `plain` lacks (one run of neighbours) out of `items`, leaving `token`
-    in their place (nothing when there are none); returns them."""
-    extra = [i for i, item in enumerate(items) if item not in plain]
-    if not extra:
-        return []
-    start, end = extra[0], extra[-1] + 1
-    if extra != list(range(start, end)):
-        raise AssertionError(f"the OpenAI API's additions before {token} are not contiguous")
-    cut: list[Config] = items[start:end]
-    items[start:end] = [token]
-    return cut
-
-
-def _split_openai(with_openai: Config, without: Config) -> _OpenAiPieces:
-    """Cuts the OpenAI API's pieces out of `with_openai`, leaving placeholders where they go.
-    Fails unless `with_openai` minus those pieces is `without`."""
-    pieces = _OpenAiPieces(
-        *(
-            _cut_extra(items, plain, token)
-            for items, plain, token in zip(
-                _openai_lists(with_openai), _openai_lists(without), _OPENAI_TOKENS, strict=True
-            )
-        )
-    )
-    check = copy.deepcopy(with_openai)
-    for items in _openai_lists(check):
-        items[:] = [item for item in items if item not in _OPENAI_TOKENS]
-    if check != without or not (pieces.routes and pieces.clusters):
-        raise AssertionError(
-            "the generator's configs with and without the OpenAI API differ elsewhere"
-        )
-    return pieces
-
-
-@dataclass(frozen=True)
-class _JwksPieces:
-    """Where each variant fetches the keys from (a `remote_jwks` mapping) and its jwks cluster."""
-
-    local_source: Config
-    remote_source: Config
-    local_cluster: Config
-    remote_cluster: Config
-
-
-def _split_jwks(local: Config, remote: Config) -> _JwksPieces:
-    """Cuts the JWKS source and the jwks cluster out of both variants, leaving placeholders in
-    `local`. Fails unless those are the only differences between them."""
-    local_provider, remote_provider = provider(local), provider(remote)
-    local_source = {"remote_jwks": local_provider.pop("remote_jwks")}
-    remote_source = {"remote_jwks": remote_provider.pop("remote_jwks")}
-    local_cluster = local["static_resources"]["clusters"].pop()
-    remote_cluster = remote["static_resources"]["clusters"].pop()
-    if {remote_cluster["name"], local_cluster["name"]} != {JWKS_CLUSTER} or local != remote:
-        raise AssertionError("the generator's local and remote JWKS variants differ elsewhere")
-    _mark_jwks_source(local_provider)
-    local["static_resources"]["clusters"].append(_JWKS_CLUSTER_ITEM)
-    return _JwksPieces(local_source, remote_source, local_cluster, remote_cluster)
-
-
-def _mark_jwks_source(jwt_provider: Config) -> None:
-    """Puts the JWKS source's placeholder at the generator's key position (after from_headers),
-    and the audiences' expression in place of the list."""
-    ordered: Config = {}
-    for key, value in jwt_provider.items():
-        ordered[key] = value
-        if key == "from_headers":
-            ordered[_JWKS_SOURCE] = None
-    if _JWKS_SOURCE not in ordered:
-        ordered[_JWKS_SOURCE] = None
-    jwt_provider.clear()
-    jwt_provider.update(ordered)
-    jwt_provider["audiences"] = _AUDIENCES  # a list in the values: one flow expression
-
-
 def _placeholder_config(**overrides: Any) -> Config:
     """The chart's config with placeholders for the hosts and JWT values (and `overrides`)."""
     return kubernetes_config(
@@ -382,7 +237,7 @@ def _placeholder_config(**overrides: Any) -> Config:
             inference_upstreams=[f"{_INFERENCE_HOST}:{INFERENCE_PORT}"],
             embedding_upstreams=[f"{_EMBEDDING_HOST}:{EMBEDDING_PORT}"],
             jwt_issuer=_ISSUER,
-            jwt_audiences=[_AUDIENCES],
+            jwt_audiences=[AUDIENCES],
             **overrides,
         )
     )
@@ -402,13 +257,13 @@ def render_chart_template() -> str:
 
     # The OpenAI API's pieces, under `if openai.enabled`: the same in every web and JWKS variant
     # but for the JWT rule, which only a web UI needs (without one every path needs a token).
-    openai_pieces = _split_openai(local, _placeholder_config(**web))
+    openai_pieces = split_openai(local, _placeholder_config(**web))
     for config, variant in (
         (remote, {**web, "jwks_uri": _JWKS_URI}),
         (without_web, {}),
         (without_web_remote, {"jwks_uri": _JWKS_URI}),
     ):
-        pieces = _split_openai(config, _placeholder_config(**variant))
+        pieces = split_openai(config, _placeholder_config(**variant))
         expected = (
             openai_pieces if variant.get("web_upstreams") else openai_pieces._replace(jwt_rules=[])
         )
@@ -419,11 +274,11 @@ def render_chart_template() -> str:
         public_chain(config)[_TLS_SOCKET] = None  # after the filters, where the generator puts it
 
     # The web UI's pieces, under `if web.enabled` (the same in both JWKS variants).
-    web_pieces = _split_web(local, without_web)
-    if _split_web(remote, without_web_remote) != web_pieces:
+    web_pieces = split_web(local, without_web)
+    if split_web(remote, without_web_remote) != web_pieces:
         raise AssertionError("the web UI's pieces depend on the JWKS source")
     # The two JWKS variants differ only in where the keys are fetched from and the jwks cluster.
-    jwks_pieces = _split_jwks(local, remote)
+    jwks_pieces = split_jwks(local, remote)
 
     text = _swap_jwks(dump(local), jwks_pieces)
     text = _swap_web(text, web_pieces)
@@ -437,37 +292,37 @@ def render_chart_template() -> str:
     return HEADER + text
 
 
-def _swap_jwks(text: str, jwks: _JwksPieces) -> str:
+def _swap_jwks(text: str, jwks: JwksPieces) -> str:
     """Both JWKS variants' source and cluster, under `if envoy.jwt.jwksUri`."""
     remote_source = swap(dump(jwks.remote_source), {_JWKS_URI: _JWKS_EXPRESSIONS[_JWKS_URI]})
     local_source = dump(jwks.local_source)
     text = swap_line(
-        text, _JWKS_SOURCE, lambda n: if_block(_IF_REMOTE, n, remote_source, local_source)
+        text, JWKS_SOURCE, lambda n: if_block(_IF_REMOTE, n, remote_source, local_source)
     )
     cluster_swaps = {k: v for k, v in _JWKS_EXPRESSIONS.items() if k != _JWKS_URI}
     remote_cluster = swap(dump([jwks.remote_cluster]), cluster_swaps)
     local_cluster = dump([jwks.local_cluster])
     return swap_line(
-        text, _JWKS_CLUSTER_ITEM, lambda n: if_block(_IF_REMOTE, n, remote_cluster, local_cluster)
+        text, JWKS_CLUSTER_ITEM, lambda n: if_block(_IF_REMOTE, n, remote_cluster, local_cluster)
     )
 
 
-def _swap_web(text: str, web: _WebPieces) -> str:
+def _swap_web(text: str, web: WebPieces) -> str:
     """The web UI's JWT rules (else the token-for-everything rule), routes and cluster, under
     `if web.enabled`. Dumped without anchors: the rest of the file defines its own."""
     rules = dump(web.rules, aliases=False)
     plain_rules = dump(web.plain_rules, aliases=False)
-    text = swap_line(text, _WEB_JWT_RULES, lambda n: if_block(_IF_WEB, n, rules, plain_rules))
+    text = swap_line(text, WEB_JWT_RULES, lambda n: if_block(_IF_WEB, n, rules, plain_rules))
     routes = dump(web.routes, aliases=False)
-    text = swap_line(text, _WEB_ROUTES, lambda n: if_block(_IF_WEB, n, routes))
+    text = swap_line(text, WEB_ROUTES, lambda n: if_block(_IF_WEB, n, routes))
     cluster = dump([web.cluster], aliases=False)
-    return swap_line(text, _WEB_CLUSTER_ITEM, lambda n: if_block(_IF_WEB, n, cluster))
+    return swap_line(text, WEB_CLUSTER_ITEM, lambda n: if_block(_IF_WEB, n, cluster))
 
 
-def _swap_openai(text: str, openai: _OpenAiPieces) -> str:
+def _swap_openai(text: str, openai: OpenAiPieces) -> str:
     """The OpenAI API's route, cluster, local-reply mappers and (inside the web UI's JWT rules)
     JWT rule, each under `if openai.enabled`. Dumped without anchors, like the web UI's."""
-    for token, items in zip(_OPENAI_TOKENS, openai, strict=True):
+    for token, items in zip(OPENAI_TOKENS, openai, strict=True):
         block = partial(if_block, _IF_OPENAI, then=dump(items, aliases=False))
         text = swap_line(text, token, block)
     return text

@@ -132,6 +132,10 @@ class OpenAiApi:
         if role is not Role.USER:
             why = f"with {OPENAI_CHAT_ID}, the last message must be the user's (the chat's turn)"
             raise OpenAiError(400, why, param="messages")
+        limit = self.service.settings.max_message_chars
+        if not content.strip() or len(content) > limit:  # as a native turn's message
+            why = f"the last message must hold 1 to {limit} characters"
+            raise OpenAiError(400, why, param=f"messages[{len(parsed.messages) - 1}].content")
         return self.service.complete(user, chat_id_from(chat_id), content, "", parsed.sampling)
 
     async def _streamed(

@@ -193,6 +193,13 @@ def test_a_named_chat_keeps_the_turn(gateway: Gateway, api_key: str) -> None:
     )  # fmt: skip
     stored = call(gateway, "GET", f"/chat/{chat_id}", token=token).json()["messages"]
     assert [m["content"] for m in stored] == [content, reply.choices[0].message.content]
+    # The chat's rules for a message hold: an empty one is refused, and nothing is stored.
+    with pytest.raises(openai.BadRequestError):
+        client(gateway, key).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "  "}],
+            extra_headers={OPENAI_CHAT_ID: chat_id}, **SHORT,
+        )  # fmt: skip
+    assert len(call(gateway, "GET", f"/chat/{chat_id}", token=token).json()["messages"]) == 2
     # Another user's key cannot write to this chat.
     with pytest.raises(openai.NotFoundError):
         client(gateway, api_key).chat.completions.create(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chat_service.json_kind import json_kind
 from chat_service.openai_api.errors import OpenAiError
 
 INVALID_JSON = "invalid_json"
@@ -28,7 +29,7 @@ def load_object(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise OpenAiError(
             400,
-            f"The request body must be a JSON object, not {json_type(data)}.",
+            f"The request body must be a JSON object, not {json_kind(data)}.",
             code=INVALID_JSON,
         )
     return data
@@ -36,18 +37,6 @@ def load_object(body: bytes) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
 
 
 def shown(value: object) -> str:
@@ -63,7 +52,7 @@ def missing(param: str) -> OpenAiError:
 
 
 def wrong_type(param: str, expected: str, value: Any) -> OpenAiError:
-    message = f"Invalid type for '{param}': expected {expected}, but got {json_type(value)}."
+    message = f"Invalid type for '{param}': expected {expected}, but got {json_kind(value)}."
     return OpenAiError(400, message, param=param, code=INVALID_TYPE)
 
 

@@ -9,25 +9,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
+from chat_service.json_kind import json_kind
 from server_kit.errors import InvalidArgument
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 # What Python's datetime can hold, in Unix seconds (years 1970 to 9999).
 _MAX_EPOCH_S = 253_402_300_799.0
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 class Field:
@@ -53,13 +40,13 @@ class Field:
 
     def obj(self) -> dict[str, Any]:
         if not isinstance(self.value, dict):
-            self.fail(f"must be an object, not {_describe(self.value)}")
+            self.fail(f"must be an object, not {json_kind(self.value)}")
         return self.value
 
     def items(self) -> Iterator[Field]:
         """The elements of this array, each with its index in the path."""
         if not isinstance(self.value, list):
-            self.fail(f"must be an array, not {_describe(self.value)}")
+            self.fail(f"must be an array, not {json_kind(self.value)}")
         for index, value in enumerate(self.value):
             yield Field(value, f"{self.path}[{index}]")
 
@@ -68,7 +55,7 @@ class Field:
         if self.value is None and default is not None:
             return default
         if not isinstance(self.value, str):
-            self.fail(f"must be a string, not {_describe(self.value)}")
+            self.fail(f"must be a string, not {json_kind(self.value)}")
         if max_chars is not None and len(self.value) > max_chars:
             self.fail(f"{len(self.value)} characters; the limit is {max_chars}")
         return self.value
@@ -85,7 +72,7 @@ class Field:
         if self.value is None:
             return None
         if isinstance(self.value, bool) or not isinstance(self.value, int | float):
-            self.fail(f"must be a number, not {_describe(self.value)}")
+            self.fail(f"must be a number, not {json_kind(self.value)}")
         try:
             number = float(self.value)
         except OverflowError:

@@ -44,6 +44,16 @@ async def store(
         yield instance
 
 
+@pytest.fixture(scope="module", params=[b for b in BACKENDS if b != "sqlite"])
+async def cassandra(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[CassandraStore]:
+    """For what only Cassandra's index has (its reads, its tables, its write order)."""
+    async with open_backend(request, tmp_path_factory) as (instance, _):
+        assert isinstance(instance, CassandraStore)
+        yield instance
+
+
 async def find(
     store: HistoryStore,
     user_id: str,
@@ -321,12 +331,11 @@ async def test_words_far_apart_in_long_histories(store: HistoryStore) -> None:
 
 
 async def test_a_search_reads_the_index_not_the_history(
-    store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+    cassandra: CassandraStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cassandra: a rare word among many messages costs a few posting reads and one read
     per match, however long the history."""
-    if not isinstance(store, CassandraStore):
-        pytest.skip("what Cassandra reads")
+    store = cassandra
     user = new_user()
     chat = await new_chat(store, user, BASE_MS)
     msgs = [
@@ -350,10 +359,9 @@ async def test_a_search_reads_the_index_not_the_history(
     assert len(statements) <= 8, statements
 
 
-async def test_deleting_a_chat_deletes_its_postings(store: HistoryStore) -> None:
+async def test_deleting_a_chat_deletes_its_postings(cassandra: CassandraStore) -> None:
     """Cassandra: the index of a deleted chat is deleted, not only skipped by searches."""
-    if not isinstance(store, CassandraStore):
-        pytest.skip("Cassandra's index tables")
+    store = cassandra
     user = new_user()
     chat = await new_chat(store, user, BASE_MS, title="Puffin log")
     await full_turn(store, user, chat, BASE_MS + 1_000, "puffin beaks", "Puffin beaks: orange.")
@@ -374,12 +382,11 @@ async def test_deleting_a_chat_deletes_its_postings(store: HistoryStore) -> None
 
 
 async def test_a_retried_turn_repairs_postings_that_failed(
-    store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+    cassandra: CassandraStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cassandra: begin_turn writes the postings after the turn's batch; when they fail, the
     client's retry (same request id) finds the turn and posts them again."""
-    if not isinstance(store, CassandraStore):
-        pytest.skip("Cassandra's write order")
+    store = cassandra
     user = new_user()
     chat = await new_chat(store, user, BASE_MS)
     post = store._post

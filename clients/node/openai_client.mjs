@@ -1,8 +1,11 @@
 // The official `openai` npm package against the gateway's OpenAI-compatible API (/v1): lists
 // the models, asks for a whole and a streamed completion (with usage), embeds two texts and
-// sends one bad request. Prints a JSON summary; exits non-zero on any unexpected failure.
+// sends one bad request, asks one question twice (the second answer from the answer cache,
+// x-chatstack-cache: hit) and, given a revoked key, sees it refused. Prints a JSON summary;
+// exits non-zero on any unexpected failure.
 //   node openai_client.mjs --base-url http://127.0.0.1:8080/v1 --api-key sk-cs-... \
-//     --model smollm2-135m-instruct-q4_1 --embedding-model all-MiniLM-L6-v2
+//     --model smollm2-135m-instruct-q4_1 --embedding-model all-MiniLM-L6-v2 \
+//     [--revoked-key sk-cs-...]
 import OpenAI from "openai";
 import { parseArgs } from "node:util";
 
@@ -12,6 +15,7 @@ const { values: args } = parseArgs({
     "api-key": { type: "string" },
     model: { type: "string" },
     "embedding-model": { type: "string" },
+    "revoked-key": { type: "string" },
   },
 });
 
@@ -73,6 +77,38 @@ try {
   await client.chat.completions.create({ model: args.model, messages, n: 2 });
   summary.bad_request = "accepted";
 } catch (err) {
-  summary.bad_request = err instanceof OpenAI.BadRequestError ? err.param : String(err);
+  summary.bad_request =
+    err instanceof OpenAI.BadRequestError ? err.param : String(err);
+}
+// The same question twice: the second reply comes from the cache (stored off the request
+// path, so it is asked again a few times, bounded).
+const question = {
+  model: args.model,
+  messages: [{ role: "user", content: "What is the capital of France?" }],
+  max_tokens: 96,
+  temperature: 0,
+};
+const cacheStatus = async () =>
+  (
+    await client.chat.completions.create(question).withResponse()
+  ).response.headers.get("x-chatstack-cache");
+summary.cache = [await cacheStatus()];
+while (summary.cache.at(-1) !== "hit" && summary.cache.length < 20) {
+  summary.cache.push(await cacheStatus());
+}
+
+if (args["revoked-key"]) {
+  const revoked = new OpenAI({
+    baseURL: args["base-url"],
+    apiKey: args["revoked-key"],
+    maxRetries: 0,
+  });
+  try {
+    await revoked.models.list();
+    summary.revoked = "accepted";
+  } catch (err) {
+    summary.revoked =
+      err instanceof OpenAI.AuthenticationError ? err.status : String(err);
+  }
 }
 console.log(JSON.stringify(summary));

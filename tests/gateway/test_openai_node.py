@@ -1,6 +1,6 @@
 """The official `openai` npm package (clients/node/openai_client.mjs) against the gateway's
 OpenAI-compatible API, with an API key: models, a whole and a streamed completion with usage,
-embeddings, and a bad request."""
+embeddings, a bad request, a repeated question answered from the cache, a revoked key."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ def test_the_openai_npm_package_through_envoy(gateway: Gateway) -> None:
         pytest.fail("the Node client's packages are missing: run scripts/setup.sh (npm ci)")
     _, token = user_token(gateway)
     secret = call(gateway, "POST", "/api-keys", {"name": "node"}, token).json()["secret"]
+    revoked = call(gateway, "POST", "/api-keys", {"name": "gone"}, token).json()
+    key_id = revoked["api_key"]["key_id"]
+    assert call(gateway, "DELETE", f"/api-keys/{key_id}", token=token).status == 200
     result = subprocess.run(
         [
             NODE, str(CLIENT_DIR / "openai_client.mjs"),
@@ -34,6 +37,7 @@ def test_the_openai_npm_package_through_envoy(gateway: Gateway) -> None:
             "--api-key", secret,
             "--model", MODEL,
             "--embedding-model", EMBEDDING_MODEL,
+            "--revoked-key", revoked["secret"],
         ],
         capture_output=True, text=True, timeout=180, cwd=PROJECT_ROOT,
     )  # fmt: skip
@@ -50,3 +54,5 @@ def test_the_openai_npm_package_through_envoy(gateway: Gateway) -> None:
     assert stream["usage"]["completion_tokens"] > 0
     assert summary["embeddings"] == [384, 384]
     assert summary["bad_request"] == "n"
+    assert summary["cache"][0] == "miss" and summary["cache"][-1] == "hit", summary["cache"]
+    assert summary["revoked"] == 401

@@ -108,7 +108,7 @@ describe("ChatSearchBox", () => {
     }
   });
 
-  it("reports a failed search", async () => {
+  it("reports an error when the search cannot be made", async () => {
     api.answers.set("boom", Promise.reject(new Error("down")));
     type(box, "boom");
     await box.run();

@@ -21,5 +21,6 @@ echo "==> bench.affinity --engine vllm" && .venv/bin/python -m bench.affinity --
   --clients 4 --chats 3 --turns 5 --opening-details 40
 echo "==> bench.window_prefix" && .venv/bin/python -m bench.window_prefix
 echo "==> bench.fair_share --engine vllm" && .venv/bin/python -m bench.fair_share --engine vllm
+echo "==> bench.openai_overhead --vllm" && .venv/bin/python -m bench.openai_overhead --vllm
 echo "==> bench.cache_eval" && .venv/bin/python -m bench.cache_eval
 echo "==> bench.vs_litellm" && scripts/compare_venv.sh && .venv/bin/python -m bench.vs_litellm

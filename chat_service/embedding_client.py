@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import grpc
 from chatstack.embedding.v1 import embedding_pb2 as pb
@@ -31,6 +32,13 @@ def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
     return Unavailable(f"embedding failed ({code.name})", reason="EMBEDDING_FAILED")
 
 
+@dataclass(frozen=True)
+class Embedded:
+    model: str
+    vectors: list[list[float]]
+    prompt_tokens: int  # 0 unless counted
+
+
 class EmbeddingClient:
     def __init__(self, settings: UpstreamSettings) -> None:
         self.settings = settings
@@ -49,21 +57,24 @@ class EmbeddingClient:
     ) -> list[list[float]]:
         """One L2-normalized vector per text, in order. `timeout_s` shortens the configured
         deadline (a caller with a tighter budget of its own)."""
-        _, vectors = await self.embed_with("", texts, timeout_s)
-        return vectors
+        return (await self.embed_with("", texts, timeout_s)).vectors
 
     async def embed_with(
-        self, model: str, texts: Sequence[str], timeout_s: float | None = None
-    ) -> tuple[str, list[list[float]]]:
+        self,
+        model: str,
+        texts: Sequence[str],
+        timeout_s: float | None = None,
+        count_tokens: bool = False,
+    ) -> Embedded:
         """The vectors of `model` ("": the served one; another is INVALID_ARGUMENT on field
-        "model"), and the model's name."""
+        "model"), the model's name and, with `count_tokens`, the texts' tokens."""
         deadline = self.settings.embedding_timeout_s
         if timeout_s is not None:
             deadline = min(deadline, timeout_s)
         try:
             with client_span("/chatstack.embedding.v1.EmbeddingService/Embed") as traced:
                 reply = await self._stub.Embed(
-                    pb.EmbedRequest(texts=list(texts), model=model),
+                    pb.EmbedRequest(texts=list(texts), model=model, count_tokens=count_tokens),
                     timeout=deadline,
                     metadata=(*traced, *self._auth),
                 )
@@ -75,7 +86,8 @@ class EmbeddingClient:
                 f"{len(texts)} texts",
                 reason="EMBEDDING_FAILED",
             )
-        return reply.model, [list(e.values) for e in reply.embeddings]
+        vectors = [list(e.values) for e in reply.embeddings]
+        return Embedded(reply.model, vectors, reply.prompt_tokens)
 
     async def models(self) -> list[pb.ModelInfo]:
         try:

@@ -37,7 +37,7 @@ async def serve(settings: EmbeddingSettings) -> None:
 
     def register(server: grpc.aio.Server) -> None:
         assert encoder is not None and batcher is not None
-        servicer = EmbeddingServicer(batcher, settings, encoder.dimension)
+        servicer = EmbeddingServicer(batcher, settings, encoder.dimension, encoder.count_tokens)
         pb_grpc.add_EmbeddingServiceServicer_to_server(servicer, server)
 
     spec = ServiceSpec(

@@ -37,6 +37,12 @@ class SentenceEncoder:
             raise ValueError(f"{path}: the model does not report its embedding dimension")
         self.dimension = int(dimension)
 
+    def count_tokens(self, texts: list[str]) -> int:
+        """The tokens the model reads of `texts` (each cut to its window, as encode cuts it)."""
+        model = self._model
+        ids = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
+        return sum(len(row) for row in ids)
+
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors: np.ndarray = self._model.encode(
             texts,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import grpc
 from chatstack.embedding.v1 import embedding_pb2 as pb
 from chatstack.embedding.v1 import embedding_pb2_grpc as pb_grpc
@@ -29,10 +32,17 @@ def validate_texts(texts: list[str], settings: EmbeddingSettings) -> None:
 
 
 class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
-    def __init__(self, batcher: MicroBatcher, settings: EmbeddingSettings, dimension: int) -> None:
+    def __init__(
+        self,
+        batcher: MicroBatcher,
+        settings: EmbeddingSettings,
+        dimension: int,
+        count_tokens: Callable[[list[str]], int],
+    ) -> None:
         self.batcher = batcher
         self.settings = settings
         self.dimension = dimension
+        self.count_tokens = count_tokens  # blocking (the tokenizer): run in a thread
 
     async def Embed(
         self, request: pb.EmbedRequest, context: grpc.aio.ServicerContext
@@ -44,11 +54,13 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
         texts = list(request.texts)
         validate_texts(texts, self.settings)
         vectors = await self.batcher.embed(texts)
+        tokens = await asyncio.to_thread(self.count_tokens, texts) if request.count_tokens else 0
         TEXTS.inc(len(texts))
         return pb.EmbedResponse(
             model=self.settings.model_id,
             dimension=self.dimension,
             embeddings=[pb.Embedding(values=row.tolist()) for row in vectors],
+            prompt_tokens=tokens,
         )
 
     async def ListModels(

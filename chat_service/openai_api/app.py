@@ -176,10 +176,13 @@ class OpenAiApi:
                               param="model", code="model_not_found")  # fmt: skip
         batch = await self.models.embedding_batch(parsed.model)
         vectors: list[list[float]] = []
+        tokens = 0
         for start in range(0, len(parsed.inputs), batch):
-            _, part = await self.embedder.embed_with("", parsed.inputs[start : start + batch])
-            vectors.extend(part)
-        body = embeddings_body(model=parsed.model, vectors=vectors, prompt_tokens=0,
+            texts = parsed.inputs[start : start + batch]
+            part = await self.embedder.embed_with("", texts, count_tokens=True)
+            vectors.extend(part.vectors)
+            tokens += part.prompt_tokens
+        body = embeddings_body(model=parsed.model, vectors=vectors, prompt_tokens=tokens,
                                encoding_format=parsed.encoding_format)  # fmt: skip
         return JSONResponse(body)
 

@@ -74,3 +74,21 @@ async def test_bad_input_is_invalid_argument(
         await stub.Embed(pb.EmbedRequest(texts=texts), timeout=10)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_violations(err.value) == [field]
+
+
+async def test_tokens_are_counted_when_asked_and_the_model_is_listed(
+    stub: pb_grpc.EmbeddingServiceStub,
+) -> None:
+    texts = ["a cat", "a cat sat on the mat"]
+    counted = await stub.Embed(pb.EmbedRequest(texts=texts, count_tokens=True), timeout=30)
+    # WordPiece with [CLS] and [SEP]: 4 and 8 tokens.
+    assert counted.prompt_tokens == 12
+    plain = await stub.Embed(pb.EmbedRequest(texts=texts), timeout=30)
+    assert plain.prompt_tokens == 0
+    assert [list(e.values) for e in plain.embeddings] == [
+        list(e.values) for e in counted.embeddings
+    ]
+    long = await stub.Embed(pb.EmbedRequest(texts=["word " * 1500], count_tokens=True), timeout=30)
+    assert long.prompt_tokens <= 512  # cut to the model's window, as the vector is
+    listed = await stub.ListModels(pb.ListModelsRequest(), timeout=30)
+    assert [(m.id, m.dimension) for m in listed.models] == [(counted.model, 384)]

@@ -139,6 +139,7 @@ def test_embeddings_as_floats_and_as_base64(gateway: Gateway, api_key: str) -> N
     assert all(len(d.embedding) == 384 for d in floats.data)
     norm = sum(x * x for x in floats.data[0].embedding)
     assert abs(norm - 1.0) < 1e-3  # L2-normalized
+    assert floats.usage.prompt_tokens == floats.usage.total_tokens == 12  # [CLS] a cat [SEP]
     packed = sdk.embeddings.create(model=EMBEDDING_MODEL, input="a cat")  # SDK asks base64
     assert packed.data[0].embedding == pytest.approx(floats.data[0].embedding, abs=1e-6)
 

@@ -24,7 +24,8 @@ def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
         return DeadlineExceeded("the embedding service did not answer in time",
                                 reason="EMBEDDING_TIMEOUT")  # fmt: skip
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgument("texts", f"the embedding service refused the text: {details}")
+        return InvalidArgument("texts", f"the embedding service refused the text: {details}",
+                               metadata={"details": details})  # fmt: skip
     # The transport's or the server's own details (addresses): logged, not shown to clients.
     log.warning("embedding call failed", extra={"code": code.name, "details": details})
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):

@@ -108,6 +108,7 @@ def map_rpc_error(err: grpc.aio.AioRpcError) -> ServiceError:
                 "the conversation no longer fits the model's context "
                 f"({details}); use the window or summary history policy",
                 reason="PROMPT_TOO_LONG",
+                metadata={"details": details},  # for callers that word it their own way
             )
         return InvalidArgument("settings", f"the model refused the request: {details}")
     # Past this point the details are the transport's or the server's own (addresses, host

@@ -70,10 +70,18 @@ class InvalidArgument(ServiceError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     default_reason = "INVALID_ARGUMENT"
 
-    def __init__(self, field: str, description: str, *, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        field: str,
+        description: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(
             f"{field}: {description}",
             reason=reason,
+            metadata=metadata,
             violations=[FieldViolation(field, description)],
         )
         self.field = field

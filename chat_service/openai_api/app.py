@@ -10,6 +10,7 @@ the events rendered by `render`. Stateless by default, as OpenAI's API is; with 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
@@ -45,10 +46,11 @@ from chat_service.openai_api.render import (
 from chat_service.openai_api.streaming import EventStream, unless_disconnected
 from chat_service.service import ChatService
 from chat_service.turn.stateless import ReplyStart, StatelessRequest
-from server_kit.errors import ServiceError
+from server_kit.errors import InvalidArgument, ServiceError
 from server_kit.headers import CACHE_STATUS, OPENAI_CHAT_ID
 
 Handler = Callable[[Request], Awaitable[Response]]
+_INPUT_INDEX = re.compile(r"texts\[(\d+)\]")  # the embedding service's name for a text
 TurnEvents = AsyncGenerator[Any, None]
 
 
@@ -179,12 +181,23 @@ class OpenAiApi:
         tokens = 0
         for start in range(0, len(parsed.inputs), batch):
             texts = parsed.inputs[start : start + batch]
-            part = await self.embedder.embed_with("", texts, count_tokens=True)
+            try:
+                part = await self.embedder.embed_with("", texts, count_tokens=True)
+            except InvalidArgument as exc:
+                raise _refused_input(exc, start) from exc
             vectors.extend(part.vectors)
             tokens += part.prompt_tokens
         body = embeddings_body(model=parsed.model, vectors=vectors, prompt_tokens=tokens,
                                encoding_format=parsed.encoding_format)  # fmt: skip
         return JSONResponse(body)
+
+
+def _refused_input(exc: InvalidArgument, offset: int) -> OpenAiError:
+    """A text the embedding service refused, named as the caller's input (its index in the
+    whole request, not in the batch)."""
+    details = exc.metadata.get("details", exc.message)
+    why = _INPUT_INDEX.sub(lambda m: f"input[{offset + int(m.group(1))}]", details)
+    return OpenAiError(400, why, param="input", code="invalid_value")
 
 
 async def _without_start(events: TurnEvents) -> TurnEvents:

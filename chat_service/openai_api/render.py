@@ -34,6 +34,9 @@ _STATUS: dict[grpc.StatusCode, tuple[int, str]] = {
 
 
 def openai_error(exc: ServiceError) -> OpenAiError:
+    if exc.reason == "PROMPT_TOO_LONG":  # worded for a chat's turn; here the caller's messages
+        why = f"The messages do not fit the model's context ({exc.metadata.get('details', '')})."
+        return OpenAiError(400, why, param="messages", code="context_length_exceeded")
     status, kind = _STATUS.get(exc.code, (500, "server_error"))
     param = exc.field if isinstance(exc, InvalidArgument) else None
     return OpenAiError(status, exc.message, type=kind, param=param, code=exc.reason.lower())

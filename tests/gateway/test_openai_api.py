@@ -159,6 +159,16 @@ def test_bad_requests_get_openai_errors(gateway: Gateway, api_key: str) -> None:
     assert error_field(model.value, "code") == "model_not_found"
     with pytest.raises(openai.BadRequestError):
         sdk.embeddings.create(model=EMBEDDING_MODEL, input=[[1, 2, 3]])
+    with pytest.raises(openai.BadRequestError) as too_long:  # refused by the embedding service
+        sdk.embeddings.create(model=EMBEDDING_MODEL, input=["fine", "x" * 20_000])
+    assert error_field(too_long.value, "param") == "input"
+    assert "input[1]" in error_field(too_long.value, "message")
+    with pytest.raises(openai.BadRequestError) as context:  # more than the model's context
+        sdk.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "word " * 6000}], max_tokens=4
+        )
+    assert error_field(context.value, "code") == "context_length_exceeded"
+    assert error_field(context.value, "param") == "messages"
 
 
 def test_a_revoked_key_is_refused(gateway: Gateway) -> None:

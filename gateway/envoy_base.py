@@ -82,3 +82,21 @@ def duration(seconds: float) -> str:
 
 def socket_address(host: str, port: int) -> Config:
     return {"socket_address": {"address": host, "port_value": port}}
+
+
+FILTER_CONFIG = type_url("envoy.config.route.v3.FilterConfig")  # a filter off on a route
+
+
+def status_filter(op: str, status: int) -> Config:
+    """A local-reply mapper's test of the reply's status (its value a runtime key)."""
+    return {
+        "status_code_filter": {
+            "comparison": {
+                "op": op,
+                "value": {
+                    "default_value": status,
+                    "runtime_key": f"chatstack.local_reply.{op.lower()}_{status}",
+                },
+            }
+        }
+    }

@@ -135,31 +135,45 @@ def bounded_loads(settings: GatewaySettings) -> Config:
     }
 
 
-def web_cluster(settings: GatewaySettings) -> Config:
-    """The UI's static servers (HTTP/1.1), health-checked on their config endpoint."""
-    endpoints = settings.web_endpoints
+def http_cluster(
+    settings: GatewaySettings,
+    name: str,
+    endpoints: list[Endpoint],
+    health_path: str,
+    **extra: Config | str,
+) -> Config:
+    """Plain HTTP/1.1 upstreams (the UI's static servers, the chat replicas' OpenAI ports),
+    health-checked on `health_path`; `extra`: more cluster fields."""
     cluster_type = discovery_type(endpoints)
     cluster: Config = {
-        "name": WEB_CLUSTER,
+        "name": name,
         "type": cluster_type,
         "connect_timeout": duration(settings.connect_timeout_s),
         "lb_policy": "ROUND_ROBIN",
         "load_assignment": {
-            "cluster_name": WEB_CLUSTER,
+            "cluster_name": name,
             "endpoints": [{"lb_endpoints": lb_endpoints(endpoints)}],
         },
-        "health_checks": [health_check(settings, {"http_health_check": {"path": WEB_HEALTH_PATH}})],
-        "outlier_detection": {
-            "consecutive_gateway_failure": 3,
-            "enforcing_consecutive_gateway_failure": 100,
-            "interval": "10s",
-            "base_ejection_time": "30s",
-            "max_ejection_percent": 50,
-        },
+        "health_checks": [health_check(settings, {"http_health_check": {"path": health_path}})],
+        **extra,
     }
     if cluster_type == "STRICT_DNS":
         cluster["dns_lookup_family"] = "V4_PREFERRED"
     return cluster
+
+
+def web_cluster(settings: GatewaySettings) -> Config:
+    """The UI's static servers, health-checked on their config endpoint."""
+    outliers = {
+        "consecutive_gateway_failure": 3,
+        "enforcing_consecutive_gateway_failure": 100,
+        "interval": "10s",
+        "base_ejection_time": "30s",
+        "max_ejection_percent": 50,
+    }
+    return http_cluster(
+        settings, WEB_CLUSTER, settings.web_endpoints, WEB_HEALTH_PATH, outlier_detection=outliers
+    )
 
 
 def jwks_cluster(settings: GatewaySettings) -> Config:

@@ -24,6 +24,7 @@ from gateway.envoy_base import (
     Config,
     duration,
     socket_address,
+    status_filter,
     type_url,
 )
 from gateway.envoy_openai import openai_local_reply_mappers
@@ -82,20 +83,6 @@ def access_log(settings: GatewaySettings) -> list[Config]:
             },
         }
     ]
-
-
-def status_filter(op: str, status: int) -> Config:
-    return {
-        "status_code_filter": {
-            "comparison": {
-                "op": op,
-                "value": {
-                    "default_value": status,
-                    "runtime_key": f"chatstack.local_reply.{op.lower()}_{status}",
-                },
-            }
-        }
-    }
 
 
 def local_reply_config(settings: GatewaySettings) -> Config:

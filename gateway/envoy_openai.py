@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from gateway.config import GatewaySettings
 from gateway.envoy_base import (
+    FILTER_CONFIG,
     OPENAI_CLUSTER,
     OPENAI_PREFIX,
     TRANSCODER_FILTER,
     UNSENT_RETRY_ON,
     Config,
     duration,
+    status_filter,
 )
-from gateway.envoy_clusters import discovery_type, health_check, lb_endpoints
+from gateway.envoy_clusters import http_cluster
 
 OPENAI_HEALTH_PATH = "/healthz"
-FILTER_CONFIG = "type.googleapis.com/envoy.config.route.v3.FilterConfig"
 # HTTP status -> OpenAI's error `type` and `code` for the gateway's own replies.
 OPENAI_LOCAL_REPLIES: tuple[tuple[int, str, str], ...] = (
     (400, "invalid_request_error", "bad_request"),
@@ -52,25 +53,26 @@ def openai_route(settings: GatewaySettings) -> Config:
 
 
 def openai_cluster(settings: GatewaySettings) -> Config:
-    endpoints = settings.openai_endpoints
-    cluster_type = discovery_type(endpoints)
-    cluster: Config = {
-        "name": OPENAI_CLUSTER,
-        "type": cluster_type,
-        "connect_timeout": duration(settings.connect_timeout_s),
-        "lb_policy": "LEAST_REQUEST",
-        "load_assignment": {
-            "cluster_name": OPENAI_CLUSTER,
-            "endpoints": [{"lb_endpoints": lb_endpoints(endpoints)}],
-        },
-        "health_checks": [
-            health_check(settings, {"http_health_check": {"path": OPENAI_HEALTH_PATH}})
-        ],
-        "circuit_breakers": {"thresholds": [{"max_requests": settings.max_upstream_requests}]},
+    """The chat replicas' OpenAI ports: least-request (a completion holds a replica for its
+    length). A replica that fails connections or resets them is set aside for a while (never
+    more than half of them); its HTTP errors are not counted: a 503 (the model is busy) or a
+    429 says the same on every replica."""
+    outliers = {
+        "split_external_local_origin_errors": True,
+        "consecutive_local_origin_failure": 5,
+        "interval": "10s",
+        "base_ejection_time": "30s",
+        "max_ejection_percent": 50,
     }
-    if cluster_type == "STRICT_DNS":
-        cluster["dns_lookup_family"] = "V4_PREFERRED"
-    return cluster
+    return http_cluster(
+        settings,
+        OPENAI_CLUSTER,
+        settings.openai_endpoints,
+        OPENAI_HEALTH_PATH,
+        lb_policy="LEAST_REQUEST",
+        circuit_breakers={"thresholds": [{"max_requests": settings.max_upstream_requests}]},
+        outlier_detection=outliers,
+    )
 
 
 def openai_local_reply_mappers() -> list[Config]:
@@ -80,7 +82,7 @@ def openai_local_reply_mappers() -> list[Config]:
     }
     return [
         {
-            "filter": {"and_filter": {"filters": [status_is(status), on_openai_path]}},
+            "filter": {"and_filter": {"filters": [status_filter("EQ", status), on_openai_path]}},
             "body_format_override": {
                 "json_format": {
                     "error": {
@@ -94,17 +96,3 @@ def openai_local_reply_mappers() -> list[Config]:
         }
         for status, error_type, code in OPENAI_LOCAL_REPLIES
     ]
-
-
-def status_is(status: int) -> Config:
-    return {
-        "status_code_filter": {
-            "comparison": {
-                "op": "EQ",
-                "value": {
-                    "default_value": status,
-                    "runtime_key": f"chatstack.openai_local_reply.eq_{status}",
-                },
-            }
-        }
-    }

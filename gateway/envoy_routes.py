@@ -9,6 +9,7 @@ from gateway.envoy_base import (
     CHAT_CLUSTER,
     CHAT_ID_HEADER,
     EMBEDDING_CLUSTER,
+    FILTER_CONFIG,
     IDEMPOTENT_METHODS,
     INFERENCE_CLUSTER,
     INTERNAL_RETRY_ON,
@@ -24,7 +25,6 @@ from gateway.envoy_base import (
 )
 from gateway.envoy_openai import openai_route
 
-FILTER_CONFIG = type_url("envoy.config.route.v3.FilterConfig")
 IMPORT_PATH = "/chats:import"
 
 

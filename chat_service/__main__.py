@@ -17,6 +17,7 @@ from chat_service.embedding_client import EmbeddingClient
 from chat_service.ext_authz import ApiKeyCheck
 from chat_service.identity import Identity, make_identity
 from chat_service.inference_client import InferenceClient
+from chat_service.jobs.nats_feed import NatsTurnFeed
 from chat_service.jobs.queue import JobQueue
 from chat_service.jobs.runtime import QueueRuntime
 from chat_service.openai_api.app import OpenAiApi
@@ -25,6 +26,8 @@ from chat_service.service import ChatService
 from chat_service.servicer import ChatServicer
 from chat_service.store.factory import make_store
 from chat_service.timed_store import TimedStore
+from chat_service.turn.feed import TurnFeed
+from chat_service.turn.running import RunningTurns
 from chat_service.turn_cache import TurnCache
 from server_kit.logs import configure_logging
 from server_kit.server import ServiceSpec, run_service
@@ -64,7 +67,9 @@ async def serve(settings: ChatSettings) -> None:
     embedder = EmbeddingClient(settings)
     turn_cache = make_cache(settings, timed, inference, embedder)
     queue = JobQueue(settings) if settings.queue_url else None
-    service = ChatService(timed, inference, settings, turn_cache, queue)
+    running = RunningTurns()
+    feed = NatsTurnFeed(running, queue) if queue is not None else None
+    service = ChatService(timed, inference, settings, turn_cache, queue, feed or TurnFeed(running))
     keys = ApiKeys(timed, settings.api_key_cache_s, settings.max_api_keys_per_user)
     identity = KeyOrTokenIdentity(make_identity(settings), keys)
     openai = make_openai_server(settings, service, identity, inference, embedder)
@@ -74,6 +79,7 @@ async def serve(settings: ChatSettings) -> None:
             service.handlers,
             settings,
             on_dead_letter=service.dead_letter_hooks,
+            feed=feed,
         )
         if queue is not None
         else None

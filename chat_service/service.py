@@ -25,9 +25,13 @@ from chat_service.jobs.queue import JobQueue
 from chat_service.page_tokens import decode_page_token, encode_page_token
 from chat_service.timed_store import TimedStore
 from chat_service.turn.answer import Answerer
+from chat_service.turn.cancel import TurnStopper
 from chat_service.turn.events import ReplyDelta, ReplyError, ReplyEvent, ReplyFinal, TurnRequest
+from chat_service.turn.feed import TurnFeed
+from chat_service.turn.follow import Follower
 from chat_service.turn.lifecycle import TurnLifecycle
 from chat_service.turn.outcome import TurnTracker
+from chat_service.turn.running import RunningTurns, TurnKey
 from chat_service.turn.side_work import SideWork
 from chat_service.turn.stateless import StatelessTurns
 from chat_service.turn.streamed import StreamedTurns
@@ -45,6 +49,7 @@ class ChatService:
         settings: ChatSettings,
         cache: TurnCache | None = None,
         queue: JobQueue | None = None,
+        feed: TurnFeed | None = None,
     ) -> None:
         self.store = store
         self.inference = inference
@@ -54,7 +59,11 @@ class ChatService:
         self.admission = UserAdmission(store, UserLimits.from_settings(settings))
         self.side_work = SideWork(queue, settings)
         self.lifecycle = TurnLifecycle(store, inference, settings, self.admission)
-        self.answerer = Answerer(store, inference, settings, cache, self.lifecycle, self.side_work)
+        # Followers and stops reach turns through the feed (in process unless given NATS's).
+        self.feed = feed if feed is not None else TurnFeed(RunningTurns())
+        self.answerer = Answerer(
+            store, inference, settings, cache, self.lifecycle, self.side_work, self.feed.running
+        )
         self.prompts = self.answerer.prompts
         self.summarizer = self.answerer.summarizer
         self.tracker = TurnTracker(settings.log_content)
@@ -63,6 +72,8 @@ class ChatService:
         self.submitted = SubmittedTurns(
             store, settings, self.lifecycle, self.answerer, self.side_work, self.tracker
         )
+        self.follower = Follower(self.feed, settings, self.submitted.get_turn)
+        self.stopper = TurnStopper(store, self.lifecycle, self.feed, self.submitted.get_turn)
         # What each job does, wherever it runs: here (no queue, or publishing failed) or on a
         # queue worker of any replica (__main__ hands the workers the same handlers).
         self.handlers = make_handlers(store, self.summarizer, cache, self.run_submitted)
@@ -170,9 +181,13 @@ class ChatService:
         return await self.submitted.get_turn(user_id, chat_id, client_request_id)
 
     def follow_turn(
-        self, user_id: str, chat_id: str, client_request_id: str
+        self, user_id: str, chat_id: str, client_request_id: str, offset: int = 0
     ) -> AsyncGenerator[ReplyEvent, None]:
-        return self.submitted.follow_turn(user_id, chat_id, client_request_id)
+        """The turn's reply from `offset` (code points the caller holds) on, then its end."""
+        return self.follower.follow(TurnKey(user_id, chat_id, client_request_id), offset)
+
+    async def cancel_turn(self, user_id: str, chat_id: str, client_request_id: str) -> Turn:
+        return await self.stopper.cancel(TurnKey(user_id, chat_id, client_request_id))
 
     async def run_submitted(self, job: GenerateTurn) -> None:
         await self.submitted.run_submitted(job)

@@ -49,7 +49,7 @@ def request_id_of(value: str, required: bool = False) -> str:
 def event_fields(event: ReplyEvent) -> dict[str, Any]:
     """A turn event as the `event` oneof of CompleteResponse / StreamTurnResponse."""
     if isinstance(event, ReplyDelta):
-        return {"delta": pb.CompleteDelta(text=event.text)}
+        return {"delta": pb.CompleteDelta(text=event.text, offset=event.offset or 0)}
     if isinstance(event, ReplyFinal):
         return {"final": final_to_pb(event.user_message_id, event.assistant)}
     return {
@@ -174,9 +174,23 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
         user = await self._user(context)
         chat_id = chat_id_from(request.chat_id)
         request_id = request_id_of(request.client_request_id, True)
-        async with aclosing(self.service.follow_turn(user, chat_id, request_id)) as events:
+        if request.offset < 0:
+            raise InvalidArgument("offset", "must be 0 or more (code points of the reply held)")
+        follow = self.service.follow_turn(user, chat_id, request_id, request.offset)
+        async with aclosing(follow) as events:
             async for event in events:
                 yield pb.StreamTurnResponse(**event_fields(event))
+
+    async def CancelTurn(
+        self, request: pb.CancelTurnRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CancelTurnResponse:
+        user = await self._user(context)
+        turn = await self.service.cancel_turn(
+            user, chat_id_from(request.chat_id), request_id_of(request.client_request_id, True)
+        )
+        return pb.CancelTurnResponse(
+            user_message=message_to_pb(turn.user), assistant_message=message_to_pb(turn.assistant)
+        )
 
     async def ListChats(
         self, request: pb.ListChatsRequest, context: grpc.aio.ServicerContext

@@ -117,6 +117,11 @@ class Unavailable(ServiceError):
     default_reason = "UNAVAILABLE"
 
 
+class Cancelled(ServiceError):
+    code = grpc.StatusCode.CANCELLED
+    default_reason = "CANCELLED"
+
+
 class DeadlineExceeded(ServiceError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
     default_reason = "DEADLINE_EXCEEDED"

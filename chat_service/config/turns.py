@@ -58,7 +58,10 @@ class TurnSettings(BaseModel):
         0.5, gt=0, description="a submitted turn saves its reply so far this often (StreamTurn)"
     )
     stream_turn_poll_s: float = Field(
-        0.25, gt=0, description="how often StreamTurn reads the stored reply"
+        1.0,
+        gt=0,
+        description="StreamTurn reads the stored reply after this long without pushed progress "
+        "(new text is pushed from the replica generating it; the store is the fallback)",
     )
     stream_turn_keepalive_s: float = Field(
         30.0,

@@ -81,6 +81,11 @@ class JobQueue:
         return self._nc is not None and self._nc.is_connected
 
     @property
+    def client(self) -> Client | None:
+        """The connection (reconnecting by itself once made), for core NATS subjects."""
+        return self._nc
+
+    @property
     def js(self) -> JetStreamContext:
         if self._js is None:
             raise QueueUnavailable("not connected to the message queue")

@@ -11,6 +11,7 @@ import logging
 from chat_service.config import ChatSettings
 from chat_service.jobs.handlers import Handler
 from chat_service.jobs.jobs import Job
+from chat_service.jobs.nats_feed import NatsTurnFeed
 from chat_service.jobs.queue import JobQueue
 from chat_service.jobs.worker import Worker, turn_consumer
 
@@ -29,8 +30,10 @@ class QueueRuntime:
         handlers: dict[type[Job], Handler],
         settings: ChatSettings,
         on_dead_letter: dict[type[Job], Handler] | None = None,
+        feed: NatsTurnFeed | None = None,
     ) -> None:
         self.queue = queue
+        self.feed = feed  # subscribes once connected (turn/feed.py)
         self.workers = [
             Worker(queue, handlers, settings, on_dead_letter=on_dead_letter),
             Worker(
@@ -54,6 +57,8 @@ class QueueRuntime:
                 await self.queue.connect()
                 for worker in self.workers:
                     await worker.start()
+                if self.feed is not None:
+                    await self.feed.start()
                 self.started.set()
                 return
             except Exception as exc:  # logged, retried
@@ -73,4 +78,6 @@ class QueueRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await asyncio.gather(*(worker.stop() for worker in self.workers))
+        if self.feed is not None:
+            await self.feed.close()
         await self.queue.close()

@@ -32,10 +32,15 @@ from chat_service.timed_store import TimedStore
 from chat_service.turn.events import ReplyDelta, ReplyError, ReplyEvent, ReplyFinal, TurnRequest
 from chat_service.turn.lifecycle import Lease, ReplyBuffer, RunMode, TurnLifecycle
 from chat_service.turn.outcome import Outcome, TurnOutcome
+from chat_service.turn.running import RunningTurns, TurnKey
 from chat_service.turn.side_work import SideWork
 from chat_service.turn_cache import TurnCache, answer_chunks
-from server_kit.errors import ResourceExhausted, ServiceError, Unavailable
+from server_kit.errors import Cancelled, ResourceExhausted, ServiceError, Unavailable
 from server_kit.tracing import tracer
+
+
+def stopped_by_user() -> Cancelled:
+    return Cancelled("the turn was stopped (CancelTurn)", reason="TURN_STOPPED")
 
 
 def merge_sampling(turn: Sampling, chat: Sampling) -> Sampling:
@@ -75,7 +80,9 @@ class Answerer:
         cache: TurnCache | None,
         lifecycle: TurnLifecycle,
         side_work: SideWork,
+        running: RunningTurns,
     ) -> None:
+        self.running = running  # the turns answered here now: followers' snapshots, stops
         self.store = store
         self.inference = inference
         self.settings = settings
@@ -112,17 +119,25 @@ class Answerer:
             else None
         )
         building = asyncio.ensure_future(self._build_prompt(user_id, chat, turn.user))
+        key = TurnKey(user_id, chat.chat_id, turn.user.client_request_id)
+        running = self.running.start(key, reply, followed=mode.publish_progress)
         try:
             # aclosing at each level: a turn stopped here closes the inner generators (and so
             # cancels the inference call) now, not when they are collected.
             answering = self._answer(attempt, user_id, chat, turn, merged, lookup, building)
             async with aclosing(answering) as deltas:
                 async for delta in deltas:
+                    self.running.delta(running, delta.text)
                     yield delta
-        except (asyncio.CancelledError, GeneratorExit):
+        except (asyncio.CancelledError, GeneratorExit) as exc:
             await attempt.lease.stop()
-            await self._stopped(user_id, reply, outcome, mode)
-            raise
+            await self._stopped(user_id, reply, outcome, mode, running.stop_requested)
+            if not (running.stop_requested and isinstance(exc, asyncio.CancelledError)):
+                raise
+            # Stopped by CancelTurn (running.py): the turn ends here, the caller carries on.
+            self._uncancel()
+            yield ReplyError(stopped_by_user(), reply.assistant.message_id)
+            return
         except ServiceError as exc:
             await attempt.lease.stop()
             await self._failed(user_id, reply, outcome, mode, exc)
@@ -131,11 +146,18 @@ class Answerer:
             yield ReplyError(exc, reply.assistant.message_id)
             return
         finally:
+            self.running.finish(running)
             await attempt.lease.stop()
             for task in (lookup, building):
                 if task is not None and not task.done():
                     _discard(task)
         yield self._ended(attempt, outcome, user_id, chat, turn, merged)
+
+    @staticmethod
+    def _uncancel() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
 
     def _renewal(self, user_id: str, mode: RunMode) -> Callable[[], Awaitable[None]] | None:
         """What the lease renews beside the pending reply: the user's stream slot, if held."""
@@ -198,11 +220,16 @@ class Answerer:
         return ReplyFinal(turn.user.message_id, answer)
 
     async def _stopped(
-        self, user_id: str, reply: ReplyBuffer, outcome: TurnOutcome, mode: RunMode
+        self,
+        user_id: str,
+        reply: ReplyBuffer,
+        outcome: TurnOutcome,
+        mode: RunMode,
+        by_user: bool,
     ) -> None:
-        """The client cancelled or disconnected: keep what it saw. A submitted turn stopped by
-        a shutdown goes back to the queue instead."""
-        if mode.requeue_when_stopped:
+        """Stopped (CancelTurn) or the client disconnected: keep what was generated. A
+        submitted turn stopped by a shutdown goes back to the queue instead."""
+        if mode.requeue_when_stopped and not by_user:
             outcome.outcome = Outcome.REQUEUED
             await self.lifecycle.save_quietly(user_id, replace(
                 reply.assistant, content="", status=MessageStatus.QUEUED, updated_at=utcnow()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chat_service.domain import MessageRecord, Sampling
 from server_kit.errors import ServiceError
@@ -21,6 +21,9 @@ class TurnRequest:
 @dataclass(frozen=True)
 class ReplyDelta:
     text: str
+    # A followed turn's deltas only: where `text` starts in the reply, in code points (one
+    # below what the follower holds means the turn restarted: see StreamTurnResponse).
+    offset: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,9 @@ class RunMode:
     # client asked it to stop).
     requeue_when_stopped: bool = False
     slot: Slot | None = None  # the user's stream slot (admission.py), renewed with the lease
+    # Publish every delta to followers from the start (submitted turns: a client follows
+    # them); otherwise only once a follower asks (turn/running.py).
+    publish_progress: bool = False
 
 
 class Lease:

@@ -1,6 +1,6 @@
 """A submitted turn (SubmitCompletion): stored with a QUEUED reply and published as a job, so
 the caller gets it back at once and any replica's worker generates it (the in-process fallback
-without a queue). Readers follow it from the store (GetTurn, StreamTurn) on any replica. A busy
+without a queue). Readers follow it on any replica (GetTurn; StreamTurn: follow.py). A busy
 model is waited for (backing off) instead of failing the turn; a shutdown hands it back to the
 queue; a job given up on marks the turn failed. The user's queue slot is held until it ends."""
 
@@ -19,16 +19,14 @@ from chat_service.domain import ChatRecord, MessageStatus, Sampling, Turn, utcno
 from chat_service.jobs.jobs import GenerateTurn
 from chat_service.timed_store import TimedStore
 from chat_service.turn.answer import Answerer
-from chat_service.turn.events import ReplyDelta, ReplyError, ReplyEvent, ReplyFinal, TurnRequest
+from chat_service.turn.events import ReplyEvent, TurnRequest
 from chat_service.turn.lifecycle import RunMode, TurnLifecycle, queued_slot
 from chat_service.turn.outcome import Outcome, TurnOutcome, TurnTracker
 from chat_service.turn.side_work import SideWork
 from server_kit.errors import (
-    FailedPrecondition,
     NotFound,
     ResourceExhausted,
     ServiceError,
-    Unavailable,
 )
 
 
@@ -117,45 +115,6 @@ class SubmittedTurns:
             )
         return Turn(turn.user, self.lifecycle.as_seen(user_id, turn.assistant))
 
-    async def follow_turn(
-        self, user_id: str, chat_id: str, client_request_id: str
-    ) -> AsyncGenerator[ReplyEvent, None]:
-        """Streams a turn from the store: the reply so far, then what each read adds, then how
-        it ended. Reading the store (not the generating replica) works from any replica and
-        survives restarts; the cost is up to `stream_turn_poll_s` of extra latency."""
-        sent = ""
-        last_event = time.monotonic()
-        while True:
-            turn = await self.get_turn(user_id, chat_id, client_request_id)
-            reply = turn.assistant
-            if reply.content == sent and (
-                time.monotonic() - last_event >= self.settings.stream_turn_keepalive_s
-            ):
-                yield ReplyDelta("")  # still queued or thinking: keeps the stream open
-                last_event = time.monotonic()
-            if reply.content != sent:
-                if not reply.content.startswith(sent):  # restarted from scratch elsewhere
-                    restarted = FailedPrecondition(
-                        "the turn was restarted; follow it again", reason="TURN_RESTARTED"
-                    )
-                    yield ReplyError(restarted, reply.message_id)
-                    return
-                yield ReplyDelta(reply.content[len(sent) :])
-                sent, last_event = reply.content, time.monotonic()
-            if reply.status is MessageStatus.COMPLETE:
-                yield ReplyFinal(turn.user.message_id, reply)
-                return
-            if reply.status in (MessageStatus.FAILED, MessageStatus.INTERRUPTED):
-                failure: ServiceError = Unavailable(
-                    reply.error or f"the turn was {reply.status.value}",
-                    reason="TURN_FAILED"
-                    if reply.status is MessageStatus.FAILED
-                    else "TURN_INTERRUPTED",
-                )
-                yield ReplyError(failure, reply.message_id)
-                return
-            await asyncio.sleep(self.settings.stream_turn_poll_s)
-
     async def run_submitted(self, job: GenerateTurn) -> None:
         """Generates a submitted turn: the queue's handler (and the in-process fallback).
         Idempotent under redelivery: a finished turn is left alone; a turn whose lease is live
@@ -173,8 +132,9 @@ class SubmittedTurns:
             return
         sampling = Sampling(job.temperature, job.top_p, job.max_tokens, job.seed)
         mode = RunMode(
-            lease_s=self.settings.async_progress_s, retry_when_busy=True, requeue_when_stopped=True
-        )
+            lease_s=self.settings.async_progress_s, retry_when_busy=True,
+            requeue_when_stopped=True, publish_progress=True,
+        )  # fmt: skip
         busy_until = time.monotonic() + self.settings.async_busy_wait_s
         delay = 1.0
         request = TurnRequest(
@@ -185,11 +145,17 @@ class SubmittedTurns:
                 mode = replace(mode, retry_when_busy=False)  # last attempt: busy means failed
             outcome = TurnOutcome()
             events = self.answerer.reply(request, chat, turn, outcome, started_at, mode)
+            # In a task of its own, which CancelTurn may cancel (running.py): never the
+            # worker's, whose cancellation means a shutdown (the job is redelivered).
+            attempt = asyncio.ensure_future(self._drain(events, outcome, request))
             try:
-                async with aclosing(self.tracker.track(events, outcome, request)) as tracked:
-                    async for _ in tracked:
-                        pass
+                await attempt
                 return
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # this worker is stopping
+                return  # stopped by CancelTurn; stored as interrupted
             except ResourceExhausted:
                 if not mode.retry_when_busy:
                     return
@@ -197,6 +163,13 @@ class SubmittedTurns:
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    async def _drain(
+        self, events: AsyncGenerator[ReplyEvent, None], outcome: TurnOutcome, request: TurnRequest
+    ) -> None:
+        async with aclosing(self.tracker.track(events, outcome, request)) as tracked:
+            async for _ in tracked:
+                pass
 
     async def fail_submitted(self, job: GenerateTurn) -> None:
         """A submitted turn given up on (its job was dead-lettered): marked failed, not left

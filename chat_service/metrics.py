@@ -66,3 +66,7 @@ JOBS_PROCESSED = Counter(
     "Queue jobs handled by this replica's worker by job type and outcome",
     ["job", "outcome"],  # ok | retry | dead_letter
 )
+TURNS_GENERATING = Gauge(
+    "chat_turns_generating", "Turns this replica is answering now (streamed and submitted)"
+)
+FOLLOWERS = Gauge("chat_turn_followers", "StreamTurn callers following a turn on this replica")

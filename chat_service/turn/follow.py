@@ -8,9 +8,12 @@ current attempt up to what the caller holds; a delta starting below that replace
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
+from chat_service import metrics
 from chat_service.config import TurnSettings
 from chat_service.domain import MessageStatus, Turn
 from chat_service.turn.events import ReplyDelta, ReplyError, ReplyEvent, ReplyFinal
@@ -48,6 +51,19 @@ class _Position:
             return None  # the store lags behind what the caller saw: wait for more
         return self._take(text, attempt, 0)  # it holds more than the turn has: another attempt
 
+    def settle(self, final: str) -> ReplyDelta | None:
+        """The delta that leaves the caller holding exactly `final`, the stored text of an
+        ended turn: the store has the last word (a replica that died after pushing text it
+        had not saved yet leaves the caller holding more than the record)."""
+        if self.text is None:
+            start = self.length if len(final) >= self.length else 0
+        else:
+            start = len(os.path.commonprefix([self.text, final]))
+        if final == self.text or (start == len(final) == self.length):
+            return None
+        self.text, self.length = final, len(final)
+        return self._sent(final[start:], start)
+
     def _take(self, text: str, attempt: str | None, start: int) -> ReplyDelta | None:
         self.text, self.length = text, len(text)
         self.attempt = attempt if attempt is not None else self.attempt
@@ -74,6 +90,15 @@ class _Position:
         return ReplyDelta(text, start)
 
 
+@contextlib.asynccontextmanager
+async def _counted() -> AsyncIterator[None]:
+    metrics.FOLLOWERS.inc()
+    try:
+        yield
+    finally:
+        metrics.FOLLOWERS.dec()
+
+
 class Follower:
     def __init__(
         self,
@@ -88,7 +113,7 @@ class Follower:
     async def follow(self, key: TurnKey, offset: int) -> AsyncGenerator[ReplyEvent, None]:
         position = _Position(offset)
         # Subscribed before anything is read: no delta falls between the read and the push.
-        async with self.feed.subscribe(key) as events:
+        async with self.feed.subscribe(key) as events, _counted():
             turn = await self._read(key)
             ended = await self._catch_up(key, turn, position)
             for event in ended:
@@ -123,8 +148,8 @@ class Follower:
     def _ending(self, turn: Turn, position: _Position) -> list[ReplyEvent]:
         reply = turn.assistant
         events: list[ReplyEvent] = []
-        delta = position.align(reply.content, position.attempt)
-        if delta is not None and delta.text:
+        delta = position.settle(reply.content)
+        if delta is not None:
             events.append(delta)
         if reply.status is MessageStatus.COMPLETE:
             events.append(ReplyFinal(turn.user.message_id, reply))

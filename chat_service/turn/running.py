@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from chat_service import metrics
 from chat_service.turn.lifecycle import ReplyBuffer
 
 # A stop that arrives for a turn no replica runs yet (queued, or between two attempts while the
@@ -91,6 +92,7 @@ class RunningTurns:
         """Registers an attempt run by the current task (which a stop cancels)."""
         running = RunningTurn(key, reply, asyncio.current_task(), followed=followed)
         self._by_token[key.token] = running
+        metrics.TURNS_GENERATING.set(len(self._by_token))
         if self._remembered_stop(key.token):
             running.request_stop()
         return running
@@ -105,6 +107,7 @@ class RunningTurns:
         """The attempt ended (its end stored, or handed back to the queue)."""
         if self._by_token.get(running.key.token) is running:
             del self._by_token[running.key.token]
+            metrics.TURNS_GENERATING.set(len(self._by_token))
         if running.followed:
             self.publish(running.key, Ended(running.attempt))
 

@@ -62,6 +62,22 @@ def test_a_lagging_store_never_takes_text_back() -> None:
     assert delta is not None and (delta.text, delta.offset) == ("Different", 0)
 
 
+def test_an_ended_turn_leaves_the_caller_with_exactly_the_stored_text() -> None:
+    position = _Position(0)
+    position.align("It was a dark and", "a1")
+    # Its replica died after pushing text it had not saved: the record is shorter.
+    delta = position.settle("It was a dark")
+    assert delta is not None and (delta.text, delta.offset) == ("", 13)
+    assert apply("It was a dark and", delta) == "It was a dark"
+    assert position.settle("It was a dark") is None
+    resumed = _Position(4)  # a caller that brought text this follower never saw
+    delta = resumed.settle("It was")
+    assert delta is not None and apply("It w", delta) == "It was"
+    shorter = _Position(9)
+    delta = shorter.settle("It was")
+    assert delta is not None and (delta.text, delta.offset) == ("It was", 0)
+
+
 def test_a_gap_in_the_pushes_asks_again() -> None:
     position = _Position(0)
     position.align("abc", "a1")

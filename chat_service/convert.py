@@ -162,10 +162,11 @@ def chat_to_pb(chat: ChatRecord) -> pb.Chat:
         ),
         create_time=timestamp(chat.created_at),
         update_time=timestamp(chat.updated_at),
+        current_message_id=chat.current_message_id,
     )
 
 
-def message_to_pb(m: MessageRecord) -> pb.Message:
+def message_to_pb(m: MessageRecord, sibling_ids: list[str] | None = None) -> pb.Message:
     return pb.Message(
         message_id=m.message_id,
         role=_ROLE_TO_PB[m.role],
@@ -178,7 +179,19 @@ def message_to_pb(m: MessageRecord) -> pb.Message:
         cached=m.cached,
         finish_reason=FINISH_TO_PB.get(m.finish_reason, pb.FINISH_REASON_UNSPECIFIED),
         error=m.error,
+        parent_id=m.parent_id,
+        sibling_ids=sibling_ids or [],
     )
+
+
+def message_id_from(value: str, field: str) -> str:
+    """A message id a client names (canonical, lower case), or "" when it names none."""
+    if not value:
+        return ""
+    try:
+        return str(parse_id(value))
+    except ValueError as exc:
+        raise InvalidArgument(field, f"{value[:64]!r} is not a message id (a UUID)") from exc
 
 
 def final_to_pb(user_message_id: str, a: MessageRecord) -> pb.CompleteFinal:

@@ -69,6 +69,9 @@ class ChatRecord:
     updated_at: datetime
     # True when the user supplied the title: then it is never replaced automatically.
     title_from_user: bool = False
+    # The leaf of the branch shown (docs/branches.md); "": the newest message, which is what a
+    # chat that never branched (every chat stored before branches existed) shows.
+    current_message_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,27 @@ class MessageRecord:
     cache_similarity: float = 0.0
     finish_reason: str = ""  # "stop" | "length" | ""
     error: str = ""
+    # The message this one answers or follows ("": none, a first message). Stored "" also
+    # means "legacy": the previous message of the chat in id order, which is how chats from
+    # before branches read as one line. Reads fill in the effective parent. Not part of the
+    # message's value (compare=False): where a record sits in the tree is the store's to say.
+    parent_id: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a new turn goes in the chat's tree (docs/branches.md)."""
+
+    # None: after the chat's current leaf (an append). "": a new first message (an edit of the
+    # chat's first question). An id: under that message (an edit: the edited one's parent).
+    parent_id: str | None = None
+    # The turn's user message is stored already: only the reply is new, a sibling of that
+    # question's other answers (Regenerate).
+    regenerate: bool = False
+
+    @property
+    def is_append(self) -> bool:
+        return self.parent_id is None and not self.regenerate
 
 
 @dataclass

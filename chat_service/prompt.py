@@ -8,8 +8,11 @@ Policies:
   Whole messages only: a message never gets cut in half. Once older messages are left out,
   the window starts at a stable point (stable_start) so that consecutive turns share their
   prompt prefix, which an engine's prefix cache (vLLM) reuses.
-- summary: the newest summary checkpoint (turns 1..N) plus the newest messages after it that
-  fit. Without a checkpoint yet it behaves as window.
+- summary: the newest summary checkpoint on the turn's path (turns 1..N of this branch) plus
+  the newest messages after it that fit. Without a checkpoint yet it behaves as window.
+
+The history is the path to the new message in the chat's tree (docs/branches.md): its
+ancestors, never another branch's messages or summaries.
 
 Only the needed tail of the history is read: pages of newest messages until the budget is
 full, so a turn costs the same with 10 or 10,000 stored messages.
@@ -65,6 +68,7 @@ class Window:
     truncated: bool  # older history was left out
     fixed_tokens: int  # the system prompt(s) and the new message, rendered
     counted: bool = True
+    summary: SummaryRecord | None = None  # the checkpoint the window starts after
 
 
 def byte_bound(text: str) -> int:
@@ -108,19 +112,16 @@ class PromptBuilder:
             tokens = await self.inference.count_prompt(messages, chat.chat_id)
             return Prompt(messages, policy, tokens, False)
 
-        summary: SummaryRecord | None = None
-        if policy is HistoryPolicy.SUMMARY:
-            summary = await self.store.latest_summary(user_id, chat.chat_id)
-            if summary:
-                head.append((Role.SYSTEM, SUMMARY_PREFIX + summary.content))
         window = await self._window(
             user_id,
             chat.chat_id,
             user_message.message_id,
             [*head, *tail],
             budget,
-            after_id=summary.upto_message_id if summary else None,
+            with_summary=policy is HistoryPolicy.SUMMARY,
         )
+        if window.summary is not None:
+            head.append((Role.SYSTEM, SUMMARY_PREFIX + window.summary.content))
         if not window.counted:  # the whole history, far inside the budget: nothing to cut
             history = [message for message, _ in window.messages]
             messages = [*head, *((m.role, m.content) for m in history), *tail]
@@ -194,44 +195,66 @@ class PromptBuilder:
         before: str,
         fixed: PromptMessages,
         budget: int,
-        after_id: str | None,
+        with_summary: bool,
     ) -> Window:
-        """Newest messages (older than `before`, newer than `after_id`) that fit `budget`
-        tokens beside the `fixed` part of the prompt. The fixed part is counted with the first
-        page (one round trip for a one-page window), and nothing at all is counted when the
-        whole history is in that page and its byte bound stays under the summary trigger."""
+        """Newest messages of the path to `before` (its ancestors) that fit `budget` tokens
+        beside the `fixed` part of the prompt; with `with_summary`, down to the newest summary
+        checkpoint on that path (one made on another branch never applies), whose text then
+        joins the fixed part. The fixed part is counted with the first page (one round trip
+        for a one-page window), and nothing at all is counted when the whole history is in
+        that page and its byte bound stays under the summary trigger."""
         selected: list[tuple[MessageRecord, int]] = []
+        summary: SummaryRecord | None = None
         fixed_tokens: int | None = None
         used = 0
         cursor: str | None = before
         while True:
             page = await self.store.recent_messages(user_id, chat_id, PAGE, cursor)
-            reached_checkpoint = after_id is not None and any(
-                m.message_id <= after_id for m in page
-            )
-            eligible = [
-                m for m in page if in_history(m) and (after_id is None or m.message_id > after_id)
-            ]
-            last_page = reached_checkpoint or len(page) < PAGE
+            if with_summary and summary is None:
+                summary, page = await self._checkpoint(user_id, chat_id, page)
+            eligible = [m for m in page if in_history(m)]
+            last_page = summary is not None or len(page) < PAGE
+            if summary is not None and fixed_tokens is None:
+                fixed = [*fixed[:-1], (Role.SYSTEM, SUMMARY_PREFIX + summary.content), fixed[-1]]
             if fixed_tokens is None and last_page:
                 bounded = self._bounded(fixed, eligible, budget)
                 if bounded is not None:
+                    bounded.summary = summary
                     return bounded
             texts = [m.content for m in eligible]
             if fixed_tokens is None:
                 counts, fixed_tokens = await self.inference.count(texts, fixed, chat_id)
                 used = fixed_tokens
             else:
+                if summary is not None:  # found past the first page: its text joins now
+                    texts.append(SUMMARY_PREFIX + summary.content)
                 counts = await self.inference.count_texts(texts, chat_id)
+                if summary is not None:
+                    late = counts.pop() + PER_MESSAGE_OVERHEAD
+                    used, fixed_tokens = used + late, fixed_tokens + late
             for message, count in zip(eligible, counts, strict=True):
                 cost = count + PER_MESSAGE_OVERHEAD
                 if used + cost > budget:
-                    return Window(selected[::-1], True, fixed_tokens)
+                    return Window(selected[::-1], True, fixed_tokens, summary=summary)
                 selected.append((message, cost))
                 used += cost
             if last_page:
-                return Window(selected[::-1], False, fixed_tokens)
+                return Window(selected[::-1], False, fixed_tokens, summary=summary)
             cursor = page[-1].message_id
+
+    async def _checkpoint(
+        self, user_id: str, chat_id: str, page: list[MessageRecord]
+    ) -> tuple[SummaryRecord | None, list[MessageRecord]]:
+        """The newest checkpoint made up to a message of this page of the path, and the page's
+        messages after it (all of them when there is none)."""
+        if not page:
+            return None, page
+        found = await self.store.summaries_at(user_id, chat_id, [m.message_id for m in page])
+        by_upto = {s.upto_message_id: s for s in found}
+        for index, message in enumerate(page):  # newest first
+            if message.message_id in by_upto:
+                return by_upto[message.message_id], page[:index]
+        return None, page
 
     def _bounded(
         self, fixed: PromptMessages, history: list[MessageRecord], budget: int

@@ -5,6 +5,8 @@ describes a turn's path and where each guarantee is kept."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+from dataclasses import replace
 
 from chat_service.admission import UserAdmission, UserLimits
 from chat_service.config import ChatSettings
@@ -25,6 +27,7 @@ from chat_service.jobs.queue import JobQueue
 from chat_service.page_tokens import decode_page_token, encode_page_token
 from chat_service.timed_store import TimedStore
 from chat_service.turn.answer import Answerer
+from chat_service.turn.branch import BranchRequest, check_branch
 from chat_service.turn.cancel import TurnStopper
 from chat_service.turn.events import ReplyDelta, ReplyError, ReplyEvent, ReplyFinal, TurnRequest
 from chat_service.turn.feed import TurnFeed
@@ -37,6 +40,7 @@ from chat_service.turn.stateless import StatelessTurns
 from chat_service.turn.streamed import StreamedTurns
 from chat_service.turn.submitted import SubmittedTurns
 from chat_service.turn_cache import TurnCache
+from server_kit.errors import NotFound
 
 __all__ = ["ChatService", "ReplyDelta", "ReplyError", "ReplyEvent", "ReplyFinal"]
 
@@ -138,6 +142,26 @@ class ChatService:
         page.reverse()
         return chat, [self.lifecycle.as_seen(user_id, m) for m in page], token
 
+    async def versions(
+        self, user_id: str, chat_id: str, page: list[MessageRecord]
+    ) -> dict[str, list[str]]:
+        """The versions at each fork of a page of GetChat (message id -> its siblings and itself,
+        oldest first), for those that have siblings: one indexed read (docs/branches.md)."""
+        return await self.store.siblings(user_id, chat_id, page) if page else {}
+
+    async def select_message(self, user_id: str, chat_id: str, message_id: str) -> ChatRecord:
+        """Shows the branch through a message (SelectMessage): the chat's current message
+        becomes the newest of that message's line. NOT_FOUND for a message not in the chat."""
+        chat = await self.chat_of(user_id, chat_id)
+        leaf = await self.store.select_message(user_id, chat_id, message_id)
+        if leaf is None:
+            raise NotFound(
+                f"message_id: message {message_id} not found in chat {chat_id}",
+                reason="MESSAGE_NOT_FOUND",
+            )
+        chat.current_message_id = leaf
+        return chat
+
     async def delete_chat(self, user_id: str, chat_id: str, allow_missing: bool = False) -> None:
         """NOT_FOUND for a chat the user does not have, unless `allow_missing`: then the delete
         runs anyway (a no-op in the store; it also retries a cache cleanup left behind)."""
@@ -161,9 +185,24 @@ class ChatService:
         client_request_id: str,
         sampling: Sampling,
         bypass_cache: bool = False,
+        branch: BranchRequest | None = None,
     ) -> AsyncGenerator[ReplyEvent, None]:
+        """`branch`: an edit or a regenerated answer (docs/branches.md); None: an append. A
+        regenerated answer never comes from the answer cache: a new answer is what is asked."""
+        bypass_cache = bypass_cache or bool(branch and branch.regenerate_message_id)
         request = TurnRequest(user_id, chat_id, content, client_request_id, sampling, bypass_cache)
-        return self.streamed.complete(request)
+        if branch is None or branch.is_append:
+            return self.streamed.complete(request)
+        return self._complete_placed(request, branch)
+
+    async def _complete_placed(
+        self, request: TurnRequest, branch: BranchRequest
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        """A streamed turn placed in the tree: its placement checked first."""
+        placed = await check_branch(self.store, request.user_id, request.chat_id, branch)
+        async with aclosing(self.streamed.complete(replace(request, branching=placed))) as events:
+            async for event in events:
+                yield event
 
     async def submit(
         self,
@@ -173,9 +212,14 @@ class ChatService:
         client_request_id: str,
         sampling: Sampling,
         bypass_cache: bool = False,
+        branch: BranchRequest | None = None,
     ) -> Turn:
+        bypass_cache = bypass_cache or bool(branch and branch.regenerate_message_id)
         request = TurnRequest(user_id, chat_id, content, client_request_id, sampling, bypass_cache)
-        return await self.submitted.submit(request)
+        if branch is None or branch.is_append:
+            return await self.submitted.submit(request)
+        placed = await check_branch(self.store, user_id, chat_id, branch)
+        return await self.submitted.submit(replace(request, branching=placed))
 
     async def get_turn(self, user_id: str, chat_id: str, client_request_id: str) -> Turn:
         return await self.submitted.get_turn(user_id, chat_id, client_request_id)

@@ -17,6 +17,7 @@ from chat_service.convert import (
     chat_to_pb,
     chat_update_from_pb,
     final_to_pb,
+    message_id_from,
     message_to_pb,
     sampling_from_pb,
     settings_from_pb,
@@ -30,6 +31,7 @@ from chat_service.service import ChatService, ReplyDelta, ReplyEvent, ReplyFinal
 from chat_service.servicer_keys import ApiKeyRpcs
 from chat_service.servicer_search import SearchRpcs
 from chat_service.servicer_transfer import TransferRpcs
+from chat_service.turn.branch import BranchRequest
 from server_kit.errors import InvalidArgument, google_rpc_code
 
 MAX_REQUEST_ID_CHARS = 128
@@ -44,6 +46,30 @@ def request_id_of(value: str, required: bool = False) -> str:
     if len(value) > MAX_REQUEST_ID_CHARS:
         raise InvalidArgument("client_request_id", f"longer than {MAX_REQUEST_ID_CHARS} characters")
     return value
+
+
+def branch_of(request: TurnRequest) -> BranchRequest:
+    """Where a turn goes (docs/branches.md): at most one of an edit's parent, a regenerated
+    question and an edit of the first question."""
+    branch = BranchRequest(
+        parent_message_id=message_id_from(request.parent_message_id, "parent_message_id"),
+        regenerate_message_id=message_id_from(
+            request.regenerate_message_id, "regenerate_message_id"
+        ),
+        edit_first_message=request.edit_first_message,
+    )
+    named = [
+        name
+        for name, value in (
+            ("parent_message_id", branch.parent_message_id),
+            ("regenerate_message_id", branch.regenerate_message_id),
+            ("edit_first_message", branch.edit_first_message),
+        )
+        if value
+    ]
+    if len(named) > 1:
+        raise InvalidArgument(named[1], f"cannot be combined with {named[0]}")
+    return branch
 
 
 def event_fields(event: ReplyEvent) -> dict[str, Any]:
@@ -115,10 +141,16 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
                 f"longer than {self.settings.max_system_prompt_chars} chars",
             )
 
-    def _turn_input(self, request: TurnRequest) -> tuple[str, str, Sampling]:
-        """Validates a new turn's fields: its chat id, message and sampling overrides."""
+    def _turn_input(self, request: TurnRequest) -> tuple[str, str, Sampling, BranchRequest]:
+        """Validates a new turn's fields: its chat id, message, sampling overrides and where it
+        goes in the chat's tree."""
         chat_id = chat_id_from(request.chat_id)
         content = request.content
+        branch = branch_of(request)
+        if branch.regenerate_message_id:
+            if content:
+                raise InvalidArgument("content", "must be empty to regenerate an answer")
+            return chat_id, content, sampling_from_pb(request.sampling, "sampling"), branch
         if not content.strip():
             raise InvalidArgument("content", "the message is empty")
         if len(content) > self.settings.max_message_chars:
@@ -127,17 +159,23 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
                 f"{len(content)} characters; the limit is {self.settings.max_message_chars}",
             )
         request_id_of(request.client_request_id)
-        return chat_id, content, sampling_from_pb(request.sampling, "sampling")
+        return chat_id, content, sampling_from_pb(request.sampling, "sampling"), branch
 
     async def Complete(
         self, request: pb.CompleteRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.CompleteResponse]:
         user = await self._user(context)
-        chat_id, content, sampling = self._turn_input(request)
+        chat_id, content, sampling, branch = self._turn_input(request)
         # aclosing: if this handler is cancelled, the turn's cleanup (interrupted) runs now.
         async with aclosing(
             self.service.complete(
-                user, chat_id, content, request.client_request_id, sampling, request.bypass_cache
+                user,
+                chat_id,
+                content,
+                request.client_request_id,
+                sampling,
+                request.bypass_cache,
+                branch,
             )
         ) as events:
             async for event in events:
@@ -147,9 +185,15 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
         self, request: pb.SubmitCompletionRequest, context: grpc.aio.ServicerContext
     ) -> pb.SubmitCompletionResponse:
         user = await self._user(context)
-        chat_id, content, sampling = self._turn_input(request)
+        chat_id, content, sampling, branch = self._turn_input(request)
         turn = await self.service.submit(
-            user, chat_id, content, request.client_request_id, sampling, request.bypass_cache
+            user,
+            chat_id,
+            content,
+            request.client_request_id,
+            sampling,
+            request.bypass_cache,
+            branch,
         )
         return pb.SubmitCompletionResponse(
             client_request_id=turn.user.client_request_id,
@@ -207,11 +251,23 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
         chat_id = chat_id_from(request.chat_id)
         size = page_size_of(request.page_size, 50, 200)
         chat, messages, token = await self.service.get_chat(user, chat_id, size, request.page_token)
+        versions = await self.service.versions(user, chat_id, messages)
         return pb.GetChatResponse(
             chat=chat_to_pb(chat),
-            messages=[message_to_pb(m) for m in messages],
+            messages=[message_to_pb(m, versions.get(m.message_id)) for m in messages],
             next_page_token=token,
         )
+
+    async def SelectMessage(
+        self, request: pb.SelectMessageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SelectMessageResponse:
+        user = await self._user(context)
+        chat_id = chat_id_from(request.chat_id)
+        message_id = message_id_from(request.message_id, "message_id")
+        if not message_id:
+            raise InvalidArgument("message_id", "is required")
+        chat = await self.service.select_message(user, chat_id, message_id)
+        return pb.SelectMessageResponse(chat=chat_to_pb(chat))
 
     async def DeleteChat(
         self, request: pb.DeleteChatRequest, context: grpc.aio.ServicerContext

@@ -3,8 +3,9 @@
 After a turn whose prompt left history out (or came near the budget), the service schedules a
 summary of the older messages: the previous checkpoint plus the messages after it, except the
 newest few, folded into a new checkpoint "summary of messages up to M". Checkpoints only move
-forward, so the prompt prefix stays stable between them, and a summary computed twice (a job
-run again) adds nothing. The work is a SummarizeChat job (turn/side_work.py).
+forward along a branch (the path to the chat's current leaf: a checkpoint of another branch is
+never continued), so the prompt prefix stays stable between them, and a summary computed twice
+(a job run again) adds nothing. The work is a SummarizeChat job (turn/side_work.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 
 from chat_service import metrics
 from chat_service.config import ConversationSettings
-from chat_service.domain import Role, Sampling, SummaryRecord, utcnow
+from chat_service.domain import MessageRecord, Role, Sampling, SummaryRecord, utcnow
 from chat_service.inference_client import InferenceClient, TextDelta
 from chat_service.prompt import in_history
 from chat_service.timed_store import TimedStore
@@ -36,25 +37,30 @@ class Summarizer:
         self.inference = inference
         self.settings = settings
 
-    async def summarize_counted(self, user_id: str, chat_id: str) -> bool:
+    async def summarize_counted(self, user_id: str, chat_id: str, leaf_id: str = "") -> bool:
         """summarize_now, counted; raises on failure (the queue worker retries it)."""
         try:
-            made = await self.summarize_now(user_id, chat_id)
+            made = await self.summarize_now(user_id, chat_id, leaf_id)
         except Exception:
             metrics.SUMMARIES.labels("failed").inc()
             raise
         metrics.SUMMARIES.labels("computed" if made else "skipped").inc()
         return made
 
-    async def summarize_now(self, user_id: str, chat_id: str) -> bool:
-        previous = await self.store.latest_summary(user_id, chat_id)
+    async def summarize_now(self, user_id: str, chat_id: str, leaf_id: str = "") -> bool:
+        """Folds the branch ending at `leaf_id` (the turn that asked; "": the branch shown)."""
         keep = self.settings.summary_keep_recent_messages
-        newest = await self.store.recent_messages(user_id, chat_id, keep + MAX_FOLD, None)
-        fold = [
-            m
-            for m in newest[keep:]
-            if in_history(m) and (previous is None or m.message_id > previous.upto_message_id)
-        ]
+        # That branch's own newest checkpoint, if one is among these messages, is what the new
+        # one continues; one of another branch never is.
+        newest = await self._branch(user_id, chat_id, leaf_id, keep + MAX_FOLD)
+        found = await self.store.summaries_at(user_id, chat_id, [m.message_id for m in newest])
+        on_path = {s.upto_message_id: s for s in found}
+        previous = None
+        for index, message in enumerate(newest):  # newest first
+            if message.message_id in on_path:
+                previous, newest = on_path[message.message_id], newest[:index]
+                break
+        fold = [m for m in newest[keep:] if in_history(m)]
         if not fold:
             return False
         fold.reverse()  # oldest first
@@ -83,3 +89,14 @@ class Summarizer:
             SummaryRecord(chat_id, fold[-1].message_id, summary, tokens, utcnow()),
         )
         return True
+
+    async def _branch(
+        self, user_id: str, chat_id: str, leaf_id: str, n: int
+    ) -> list[MessageRecord]:
+        """The newest `n` messages of the path to `leaf_id` (itself first), newest first."""
+        if not leaf_id:
+            return await self.store.recent_messages(user_id, chat_id, n, None)
+        leaf = await self.store.get_message(user_id, chat_id, leaf_id)
+        if leaf is None:
+            return []
+        return [leaf, *await self.store.recent_messages(user_id, chat_id, n - 1, leaf_id)]

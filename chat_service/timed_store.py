@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from chat_service import metrics
-from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
+from chat_service.domain import ChatRecord, MessageRecord, Placement, SummaryRecord, Turn
 from chat_service.store.api_keys import ApiKeyRecord
 from chat_service.store.base import HistoryStore, StoreUnavailable
 from chat_service.store.ledger import Slot, UsageQuery, UsageRead
@@ -76,8 +76,42 @@ class TimedStore:
     async def find_turn(self, user_id: str, chat_id: str, request_id: str) -> Turn | None:
         return await self._run("find_turn", self.inner.find_turn(user_id, chat_id, request_id))
 
-    async def begin_turn(self, user_id: str, turn: Turn) -> Turn:
-        return await self._run("begin_turn", self.inner.begin_turn(user_id, turn))
+    async def begin_turn(
+        self, user_id: str, turn: Turn, placement: Placement | None = None
+    ) -> Turn:
+        return await self._run("begin_turn", self.inner.begin_turn(user_id, turn, placement))
+
+    async def get_message(
+        self, user_id: str, chat_id: str, message_id: str
+    ) -> MessageRecord | None:
+        return await self._run("get_message", self.inner.get_message(user_id, chat_id, message_id))
+
+    async def all_messages(
+        self, user_id: str, chat_id: str, limit: int, after_message_id: str | None
+    ) -> list[MessageRecord]:
+        return await self._run(
+            "all_messages", self.inner.all_messages(user_id, chat_id, limit, after_message_id)
+        )
+
+    async def add_messages(self, user_id: str, messages: Sequence[MessageRecord]) -> None:
+        await self._run("add_messages", self.inner.add_messages(user_id, messages))
+
+    async def siblings(
+        self, user_id: str, chat_id: str, messages: Sequence[MessageRecord]
+    ) -> dict[str, list[str]]:
+        return await self._run("siblings", self.inner.siblings(user_id, chat_id, messages))
+
+    async def select_message(self, user_id: str, chat_id: str, message_id: str) -> str | None:
+        return await self._run(
+            "select_message", self.inner.select_message(user_id, chat_id, message_id)
+        )
+
+    async def summaries_at(
+        self, user_id: str, chat_id: str, message_ids: Sequence[str]
+    ) -> list[SummaryRecord]:
+        return await self._run(
+            "summaries_at", self.inner.summaries_at(user_id, chat_id, message_ids)
+        )
 
     async def save_message(self, user_id: str, message: MessageRecord) -> None:
         await self._run("save_message", self.inner.save_message(user_id, message))

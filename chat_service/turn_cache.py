@@ -200,6 +200,8 @@ class TurnCache:
     async def _preceding(
         self, user_id: str, chat_id: str, before_id: str
     ) -> list[tuple[Role, str]]:
+        # The question's ancestors: its own branch only (docs/branches.md), so an answer given
+        # on one branch is only reused where the same conversation led to the question.
         page = await self.store.recent_messages(user_id, chat_id, 2 * CONTEXT_MESSAGES, before_id)
         newest = [m for m in page if in_history(m)][:CONTEXT_MESSAGES]
         return [(m.role, m.content) for m in reversed(newest)]

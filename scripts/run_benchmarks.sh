@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
 
 for bench in llama_build inference_overhead embedding_overhead chat_overhead cache_turn_latency affinity replica_scaling \
-  gateway_overhead concurrent_streams admission_overhead fair_share turn_cost; do
+  gateway_overhead concurrent_streams admission_overhead branch_read fair_share turn_cost; do
   echo "==> bench.$bench"
   .venv/bin/python -m "bench.$bench"
 done

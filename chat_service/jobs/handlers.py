@@ -43,7 +43,7 @@ def make_handlers(
     async def summarize(job: SummarizeChat) -> None:
         if await store.get_chat(job.user_id, job.chat_id) is None:
             return  # deleted meanwhile
-        await summarizer.summarize_counted(job.user_id, job.chat_id)
+        await summarizer.summarize_counted(job.user_id, job.chat_id, job.after_message_id)
 
     async def store_entry(job: StoreCacheEntry) -> None:
         if cache is None:

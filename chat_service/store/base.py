@@ -10,9 +10,10 @@ service can answer UNAVAILABLE.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from datetime import datetime
 
-from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
+from chat_service.domain import ChatRecord, MessageRecord, Placement, SummaryRecord, Turn
 from chat_service.store.api_keys import ApiKeyStore
 from chat_service.store.ledger import UsageLedger
 from chat_service.store.search_index import SearchIndex
@@ -64,10 +65,19 @@ class HistoryStore(UsageLedger, ApiKeyStore, SearchIndex, ABC):
         """The turn an earlier attempt with this client request id created, if any."""
 
     @abstractmethod
-    async def begin_turn(self, user_id: str, turn: Turn) -> Turn:
+    async def begin_turn(
+        self, user_id: str, turn: Turn, placement: Placement | None = None
+    ) -> Turn:
         """Persists the user message (complete) and the assistant message (pending) of a new
-        turn, indexed by the client request id. Idempotent: if a turn with the same
-        (chat, client_request_id) exists, writes nothing and returns the stored one."""
+        turn, indexed by the assistant's client request id. Idempotent: if a turn with the same
+        (chat, client_request_id) exists, writes nothing and returns the stored one.
+
+        `placement` (None: an append) says where the turn goes (docs/branches.md). An append
+        to a chat that has never branched stores legacy parents ("": the previous message) and
+        leaves the current leaf unset, exactly as before branches; any other turn stores
+        explicit parents and makes its reply the chat's current leaf. Regenerate writes the
+        reply only, under the stored `turn.user`. The returned messages carry their parents
+        (but a legacy append's question: get_message reads it)."""
 
     @abstractmethod
     async def save_message(self, user_id: str, message: MessageRecord) -> None:
@@ -75,14 +85,57 @@ class HistoryStore(UsageLedger, ApiKeyStore, SearchIndex, ABC):
         or fails). Upsert by (chat_id, message_id)."""
 
     @abstractmethod
+    async def get_message(
+        self, user_id: str, chat_id: str, message_id: str
+    ) -> MessageRecord | None:
+        """One message, with its effective parent id."""
+
+    @abstractmethod
     async def recent_messages(
         self, user_id: str, chat_id: str, limit: int, before_message_id: str | None = None
     ) -> list[MessageRecord]:
-        """Up to `limit` messages, newest first, older than `before_message_id` when given.
-        Reads only what it returns (no full-partition scans)."""
+        """A path of the chat's tree, newest first, up to `limit` messages, each with its
+        effective parent id: without `before_message_id`, the current leaf and its ancestors;
+        with it, the ancestors of that message (itself excluded). An id that is not a message
+        reads as a legacy one: the messages before it in id order (a linear chat's paging).
+        Cost grows with `limit`, not with the chat (docs/branches.md)."""
+
+    @abstractmethod
+    async def all_messages(
+        self, user_id: str, chat_id: str, limit: int, after_message_id: str | None = None
+    ) -> list[MessageRecord]:
+        """Every message of the chat, branches included, oldest first (id order), up to
+        `limit` after `after_message_id`; each with its effective parent id (an export)."""
+
+    @abstractmethod
+    async def add_messages(self, user_id: str, messages: Sequence[MessageRecord]) -> None:
+        """Writes new messages with their parent ids as given (an import of a tree). Unlike
+        save_message, whose upsert never moves a stored message in the tree."""
+
+    @abstractmethod
+    async def siblings(
+        self, user_id: str, chat_id: str, messages: Sequence[MessageRecord]
+    ) -> dict[str, list[str]]:
+        """For the messages (as read, with their parents) that have siblings: the ids of all
+        the versions at that fork, theirs included, oldest first. One indexed read for the
+        page, whatever the chat's size."""
+
+    @abstractmethod
+    async def select_message(self, user_id: str, chat_id: str, message_id: str) -> str | None:
+        """Shows the branch through `message_id`: the chat's current leaf becomes the tip of
+        that message's thread (the line of first children through it: docs/branches.md), a
+        leaf under it. Returns the new current leaf; None when there is no such message."""
 
     @abstractmethod
     async def save_summary(self, user_id: str, summary: SummaryRecord) -> None: ...
 
     @abstractmethod
-    async def latest_summary(self, user_id: str, chat_id: str) -> SummaryRecord | None: ...
+    async def latest_summary(self, user_id: str, chat_id: str) -> SummaryRecord | None:
+        """The newest checkpoint in id order, whatever its branch (see summaries_at)."""
+
+    @abstractmethod
+    async def summaries_at(
+        self, user_id: str, chat_id: str, message_ids: Sequence[str]
+    ) -> list[SummaryRecord]:
+        """The checkpoints made up to one of `message_ids` (a page of a path: a checkpoint
+        applies to a branch only if its last message is on it), newest first."""

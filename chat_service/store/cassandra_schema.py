@@ -100,6 +100,31 @@ _SEARCH_TABLES: tuple[str, ...] = (
 )
 
 
+# The message tree (schema version 5; design: cassandra_tree.py). Existing rows keep a null
+# parent (legacy: the previous message in id order) and thread (the chat's first line).
+_TREE_TABLES: tuple[str, ...] = (
+    "ALTER TABLE {ks}.messages ADD IF NOT EXISTS parent_id uuid",
+    "ALTER TABLE {ks}.messages ADD IF NOT EXISTS thread_id uuid",
+    "ALTER TABLE {ks}.chats_by_user ADD IF NOT EXISTS current_message_id uuid",
+    # The versions at each fork; a root's parent is the chat's id. One row per placed message.
+    """CREATE TABLE IF NOT EXISTS {ks}.message_children (
+        user_id text,
+        chat_id uuid,
+        parent_id uuid,
+        child_id uuid,
+        PRIMARY KEY ((user_id, chat_id), parent_id, child_id)
+    )""",
+    # Each thread's newest message (a leaf); the chat's first thread is keyed by the chat's id.
+    """CREATE TABLE IF NOT EXISTS {ks}.thread_tips (
+        user_id text,
+        chat_id uuid,
+        thread_id uuid,
+        tip_id uuid,
+        PRIMARY KEY ((user_id, chat_id), thread_id)
+    )""",
+)
+
+
 def migrations(ks: str) -> list[list[str]]:
     """Schema versions, applied in order; each statement is idempotent (IF NOT EXISTS) so a
     migration interrupted halfway simply runs again."""
@@ -108,6 +133,7 @@ def migrations(ks: str) -> list[list[str]]:
         ledger_tables(ks),  # 2: per-user admission (slots, turn starts, daily token usage)
         api_key_tables(ks),  # 3: the users' API keys
         [table.format(ks=ks) for table in _SEARCH_TABLES],  # 4: the search index (no backfill)
+        [table.format(ks=ks) for table in _TREE_TABLES],  # 5: the message tree (no backfill)
     ]
 
 
@@ -118,6 +144,9 @@ _MSG_COLS = (
     "chat_id, message_id, role, content, status, created_at, updated_at, client_request_id,"
     " model, prompt_tokens, completion_tokens, cached, cache_similarity, finish_reason, error"
 )
+# Reads also take the message's place in the tree; save_message's upsert never writes it.
+_READ_COLS = f"{_MSG_COLS}, parent_id, thread_id"
+_CHAT_READ_COLS = f"{_CHAT_COLS}, current_message_id"
 
 
 def statements(ks: str) -> dict[str, str]:
@@ -125,9 +154,9 @@ def statements(ks: str) -> dict[str, str]:
     return {
         "insert_chat": f"INSERT INTO {ks}.chats_by_user ({_CHAT_COLS})"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        "get_chat": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user WHERE {chat_key}",
-        "list_chats": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user WHERE user_id = ? LIMIT ?",
-        "list_chats_before": f"SELECT {_CHAT_COLS} FROM {ks}.chats_by_user"
+        "get_chat": f"SELECT {_CHAT_READ_COLS} FROM {ks}.chats_by_user WHERE {chat_key}",
+        "list_chats": f"SELECT {_CHAT_READ_COLS} FROM {ks}.chats_by_user WHERE user_id = ? LIMIT ?",
+        "list_chats_before": f"SELECT {_CHAT_READ_COLS} FROM {ks}.chats_by_user"
         " WHERE user_id = ? AND chat_id < ? LIMIT ?",
         "update_chat": f"UPDATE {ks}.chats_by_user SET title = ?, title_from_user = ?,"
         f" settings = ?, updated_at = ? WHERE {chat_key}",
@@ -135,11 +164,33 @@ def statements(ks: str) -> dict[str, str]:
         "delete_chat": f"DELETE FROM {ks}.chats_by_user WHERE {chat_key}",
         "insert_message": f"INSERT INTO {ks}.messages (user_id, bucket, {_MSG_COLS})"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        "get_message": f"SELECT {_MSG_COLS} FROM {ks}.messages"
+        "insert_placed": f"INSERT INTO {ks}.messages (user_id, bucket, {_MSG_COLS},"
+        " parent_id, thread_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "set_parent": f"UPDATE {ks}.messages SET parent_id = ?"
         f" WHERE {chat_key} AND bucket = ? AND message_id = ?",
-        "recent": f"SELECT {_MSG_COLS} FROM {ks}.messages WHERE {chat_key} AND bucket = ? LIMIT ?",
-        "recent_before": f"SELECT {_MSG_COLS} FROM {ks}.messages"
+        "set_thread": f"UPDATE {ks}.messages SET thread_id = ?"
+        f" WHERE {chat_key} AND bucket = ? AND message_id = ?",
+        "get_message": f"SELECT {_READ_COLS} FROM {ks}.messages"
+        f" WHERE {chat_key} AND bucket = ? AND message_id = ?",
+        "recent": f"SELECT {_READ_COLS} FROM {ks}.messages WHERE {chat_key} AND bucket = ? LIMIT ?",
+        "recent_before": f"SELECT {_READ_COLS} FROM {ks}.messages"
         f" WHERE {chat_key} AND bucket = ? AND message_id < ? LIMIT ?",
+        "recent_upto": f"SELECT {_READ_COLS} FROM {ks}.messages"
+        f" WHERE {chat_key} AND bucket = ? AND message_id <= ? LIMIT ?",
+        "oldest_after": f"SELECT {_READ_COLS} FROM {ks}.messages"
+        f" WHERE {chat_key} AND bucket = ? AND message_id > ? ORDER BY message_id ASC LIMIT ?",
+        "insert_child": f"INSERT INTO {ks}.message_children (user_id, chat_id, parent_id,"
+        " child_id) VALUES (?, ?, ?, ?)",
+        "children_of": f"SELECT parent_id, child_id FROM {ks}.message_children"
+        f" WHERE {chat_key} AND parent_id IN ?",
+        "first_child": f"SELECT child_id FROM {ks}.message_children"
+        f" WHERE {chat_key} AND parent_id = ? LIMIT 1",
+        "delete_children": f"DELETE FROM {ks}.message_children WHERE {chat_key}",
+        "set_tip": f"INSERT INTO {ks}.thread_tips (user_id, chat_id, thread_id, tip_id)"
+        " VALUES (?, ?, ?, ?)",
+        "get_tip": f"SELECT tip_id FROM {ks}.thread_tips WHERE {chat_key} AND thread_id = ?",
+        "delete_tips": f"DELETE FROM {ks}.thread_tips WHERE {chat_key}",
+        "set_current": f"UPDATE {ks}.chats_by_user SET current_message_id = ? WHERE {chat_key}",
         "delete_messages": f"DELETE FROM {ks}.messages WHERE {chat_key} AND bucket = ?",
         "insert_bucket": f"INSERT INTO {ks}.message_buckets (user_id, chat_id, bucket)"
         " VALUES (?, ?, ?)",
@@ -155,6 +206,8 @@ def statements(ks: str) -> dict[str, str]:
         " content, token_count, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         "latest_summary": f"SELECT chat_id, upto_message_id, content, token_count, created_at"
         f" FROM {ks}.summaries WHERE {chat_key} LIMIT 1",
+        "summaries_at": f"SELECT chat_id, upto_message_id, content, token_count, created_at"
+        f" FROM {ks}.summaries WHERE {chat_key} AND upto_message_id IN ?",
         "delete_summaries": f"DELETE FROM {ks}.summaries WHERE {chat_key}",
         "insert_posting": f"INSERT INTO {ks}.search_postings (user_id, term, at, doc_id, chat_id)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -201,6 +254,7 @@ def chat_from_row(row: Row) -> ChatRecord:
         created_at=utc(row["created_at"]),
         updated_at=utc(row["updated_at"]),
         title_from_user=bool(row["title_from_user"]),
+        current_message_id=str(row["current_message_id"] or ""),
     )
 
 

@@ -54,10 +54,10 @@ from typing import Any
 from chat_service.domain import (
     ChatRecord,
     MessageRecord,
+    Placement,
     SummaryRecord,
     Turn,
 )
-from chat_service.ids import unix_ms_of
 from chat_service.store._codec import (
     norm_id,
     normalize_message,
@@ -75,23 +75,26 @@ from chat_service.store.cassandra_schema import (
     utc,
 )
 from chat_service.store.cassandra_search import CassandraSearch, message_terms
+from chat_service.store.cassandra_tree import BUCKET_MS, CassandraTree, Item, bucket_of
 
-BUCKET_MS = 30 * 24 * 3600 * 1000
+__all__ = ["BUCKET_MS", "CassandraStore", "bucket_of"]
 # delete_chat drops message partitions in LOGGED batches of at most this many statements
 # (Cassandra warns on batches over 5 kB and rejects them over 50 kB).
 _DELETE_BATCH = 50
 
 
-def bucket_of(message_id: str) -> int:
-    return unix_ms_of(message_id) // BUCKET_MS
-
-
 class CassandraStore(
-    CassandraConnection, CassandraLedger, CassandraApiKeys, CassandraSearch, HistoryStore
+    CassandraConnection,
+    CassandraLedger,
+    CassandraApiKeys,
+    CassandraSearch,
+    CassandraTree,
+    HistoryStore,
 ):
     """Chats, turns, messages and summaries on the connection that CassandraConnection opens
     (start, close, prepared statements); the admission ledger: CassandraLedger; the users' API
-    keys: CassandraApiKeys; search, and the index its write paths keep: CassandraSearch."""
+    keys: CassandraApiKeys; search, and the index its write paths keep: CassandraSearch; the
+    message tree (paths, forks, threads): CassandraTree."""
 
     def _message_params(self, user_id: str, m: MessageRecord) -> tuple[Any, ...]:
         message_id = norm_id(m.message_id)
@@ -118,6 +121,7 @@ class CassandraStore(
     # ------------------------------------------------------------------ chats
 
     async def create_chat(self, chat: ChatRecord) -> None:
+        chat_id = uuid.UUID(chat.chat_id)
         await self._index_title(chat.user_id, chat.chat_id, chat.title, chat.updated_at)
         await self._execute(
             self._stmt("insert_chat"),
@@ -132,6 +136,9 @@ class CassandraStore(
                 to_ms(chat.updated_at),
             ),
         )
+        if chat.current_message_id:  # an imported tree's branch shown
+            current = uuid.UUID(chat.current_message_id)
+            await self._execute(self._stmt("set_current"), (current, chat.user_id, chat_id))
 
     async def get_chat(self, user_id: str, chat_id: str) -> ChatRecord | None:
         row = await self._one("get_chat", (user_id, uuid.UUID(chat_id)))
@@ -202,6 +209,8 @@ class CassandraStore(
                 for name in (
                     "delete_turns",
                     "delete_summaries",
+                    "delete_children",
+                    "delete_tips",
                     "delete_buckets",
                     "delete_search_docs",
                     "delete_chat",
@@ -231,11 +240,15 @@ class CassandraStore(
             return None
         return Turn(user=user, assistant=assistant)
 
-    async def begin_turn(self, user_id: str, turn: Turn) -> Turn:
+    async def begin_turn(
+        self, user_id: str, turn: Turn, placement: Placement | None = None
+    ) -> Turn:
         chat_id = norm_id(turn.user.chat_id)
         if norm_id(turn.assistant.chat_id) != chat_id:
             raise ValueError("a turn's messages must belong to one chat")
-        request_id = turn.user.client_request_id
+        new = Turn(user=normalize_message(turn.user), assistant=normalize_message(turn.assistant))
+        # The reply's: a regenerated answer has a request id of its own.
+        request_id = new.assistant.client_request_id
         # An empty request id cannot identify a retry: such a turn is never deduplicated.
         if request_id:
             stored = await self.find_turn(user_id, chat_id, request_id)
@@ -245,27 +258,38 @@ class CassandraStore(
                 await self._post_message(user_id, stored.user)
                 await self._post_message(user_id, stored.assistant)
                 return stored
-        user = self._message_params(user_id, turn.user)
-        assistant = self._message_params(user_id, turn.assistant)
+        place = placement or Placement()
         chat = uuid.UUID(chat_id)
-        items: list[tuple[str, Sequence[Any]]] = [
+        if place.is_append:  # after the current leaf; a chat that never branched has none
+            row = await self._one("get_chat", (user_id, chat))
+            current = row["current_message_id"] if row else None
+            place = Placement(parent_id=str(current)) if current is not None else place
+        written = [new.assistant] if place.regenerate else [new.user, new.assistant]
+        user = self._message_params(user_id, new.user)
+        assistant = self._message_params(user_id, new.assistant)
+        items: list[Item] = [
             ("insert_bucket", (user_id, chat, bucket)) for bucket in {user[1], assistant[1]}
         ]
-        items += [("insert_message", user), ("insert_message", assistant)]
+        if place.is_append:  # legacy parents: one line in id order, as before branches
+            items += [("insert_message", user), ("insert_message", assistant)]
+        else:
+            items += await self._placed_items(
+                user_id, new, place, lambda m: self._message_params(user_id, m)
+            )
         if request_id:
             items.append(("insert_turn", (user_id, chat, request_id, user[3], assistant[3])))
         # The search index: the messages' search_docs rows in the batch, their postings after
         # it (one partition each: concurrent upserts, not a batch; see cassandra_search.py).
         docs = [
             (norm_id(m.message_id), to_ms(m.created_at), terms)
-            for m in (turn.user, turn.assistant)
+            for m in written
             if (terms := message_terms(m))
         ]
         items += [self._doc_row(user_id, chat, *doc) for doc in docs]
         await self._execute(self._batch(items))
         for doc in docs:
             await self._post(user_id, chat, *doc)
-        return Turn(user=normalize_message(turn.user), assistant=normalize_message(turn.assistant))
+        return new
 
     async def save_message(self, user_id: str, message: MessageRecord) -> None:
         params = self._message_params(user_id, message)
@@ -293,31 +317,21 @@ class CassandraStore(
                 self._batch([("delete_messages", (*key, params[1])), ("delete_buckets", key)])
             )
 
-    async def recent_messages(
-        self, user_id: str, chat_id: str, limit: int, before_message_id: str | None = None
-    ) -> list[MessageRecord]:
-        if limit <= 0:
-            return []
-        key = (user_id, uuid.UUID(chat_id))
-        before = uuid.UUID(before_message_id) if before_message_id is not None else None
-        if before is None:
-            bucket_rows = await self._execute(self._stmt("buckets"), key)
-        else:
-            upto = bucket_of(str(before))
-            bucket_rows = await self._execute(self._stmt("buckets_upto"), (*key, upto))
-        messages: list[MessageRecord] = []
-        for row in bucket_rows:  # newest bucket first
-            want = limit - len(messages)
-            if before is None:
-                rows = await self._execute(self._stmt("recent"), (*key, row["bucket"], want))
-            else:
-                rows = await self._execute(
-                    self._stmt("recent_before"), (*key, row["bucket"], before, want)
-                )
-            messages.extend(message_from_row(r) for r in rows)
-            if len(messages) >= limit:
-                break
-        return messages
+    async def add_messages(self, user_id: str, messages: Sequence[MessageRecord]) -> None:
+        for message in messages:  # in order: a parent's children are counted when placed
+            m = normalize_message(message)
+            key = (user_id, uuid.UUID(m.chat_id))
+            parent = uuid.UUID(m.parent_id) if m.parent_id else None
+            items: list[Item] = []
+            thread = await self._thread_under(key, parent, items)
+            mid = uuid.UUID(m.message_id)
+            stored_thread = mid if thread is False else thread
+            await self.save_message(user_id, m)
+            items.append(("set_parent", (parent or key[1], *key, bucket_of(str(mid)), mid)))
+            items.append(("set_thread", (stored_thread, *key, bucket_of(str(mid)), mid)))
+            items.append(("insert_child", (*key, parent or key[1], mid)))
+            items.append(("set_tip", (*key, stored_thread or key[1], mid)))
+            await self._execute(self._batch(items))
 
     # ------------------------------------------------------------------ summaries
 
@@ -336,12 +350,23 @@ class CassandraStore(
 
     async def latest_summary(self, user_id: str, chat_id: str) -> SummaryRecord | None:
         row = await self._one("latest_summary", (user_id, uuid.UUID(chat_id)))
-        if row is None:
-            return None
-        return SummaryRecord(
-            chat_id=str(row["chat_id"]),
-            upto_message_id=str(row["upto_message_id"]),
-            content=row["content"] or "",
-            token_count=row["token_count"] or 0,
-            created_at=utc(row["created_at"]),
-        )
+        return _summary(row) if row is not None else None
+
+    async def summaries_at(
+        self, user_id: str, chat_id: str, message_ids: Sequence[str]
+    ) -> list[SummaryRecord]:
+        if not message_ids:
+            return []
+        ids = [uuid.UUID(m) for m in message_ids]
+        rows = await self._execute(self._stmt("summaries_at"), (user_id, uuid.UUID(chat_id), ids))
+        return [_summary(row) for row in rows]  # clustered newest first
+
+
+def _summary(row: Any) -> SummaryRecord:
+    return SummaryRecord(
+        chat_id=str(row["chat_id"]),
+        upto_message_id=str(row["upto_message_id"]),
+        content=row["content"] or "",
+        token_count=row["token_count"] or 0,
+        created_at=utc(row["created_at"]),
+    )

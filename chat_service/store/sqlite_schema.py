@@ -72,10 +72,22 @@ MIGRATIONS: list[list[str]] = [
     API_KEY_TABLES,
     # 4: search over titles and messages (FTS5, kept by triggers)
     SEARCH_TABLES,
+    # 5: the message tree (docs/branches.md). Existing rows keep parent "" (legacy: the
+    # previous message in id order) and thread "" (the chat's first line): no rewrite.
+    [
+        "ALTER TABLE messages ADD COLUMN parent_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE messages ADD COLUMN thread_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE chats ADD COLUMN current_message_id TEXT NOT NULL DEFAULT ''",
+        # The versions at a fork: one range per parent.
+        "CREATE INDEX messages_by_parent ON messages (user_id, chat_id, parent_id, message_id)",
+        # A thread's tip (its newest message): the last entry of one range.
+        "CREATE INDEX messages_by_thread ON messages (user_id, chat_id, thread_id, message_id)",
+    ],
 ]
 
 CHAT_COLS = (
-    "user_id, chat_id, title, title_from_user, system_prompt, settings, created_at, updated_at"
+    "user_id, chat_id, title, title_from_user, system_prompt, settings, created_at, updated_at,"
+    " current_message_id"
 )
 MSG_COLS = (
     "chat_id, message_id, role, content, status, created_at, updated_at, client_request_id,"
@@ -90,9 +102,11 @@ _ON_CONFLICT_UPDATE = """
         cached = excluded.cached, cache_similarity = excluded.cache_similarity,
         finish_reason = excluded.finish_reason, error = excluded.error
 """
+# With the message's place in the tree (parent_id, thread_id): written when the row is made,
+# never changed by an upsert (_ON_CONFLICT_UPDATE leaves them).
 UPSERT_MESSAGE = f"""
-    INSERT INTO messages (user_id, {MSG_COLS})
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO messages (user_id, {MSG_COLS}, parent_id, thread_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 {_ON_CONFLICT_UPDATE}"""
 # The same upsert, but only into a chat that exists: a turn stopped just before its chat was
 # deleted must not bring its reply back (an upsert would re-insert the deleted row).
@@ -113,6 +127,7 @@ def chat_from_row(row: sqlite3.Row) -> ChatRecord:
         created_at=from_ms(row["created_at"]),
         updated_at=from_ms(row["updated_at"]),
         title_from_user=bool(row["title_from_user"]),
+        current_message_id=row["current_message_id"],
     )
 
 

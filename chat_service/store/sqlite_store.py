@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
-from chat_service.domain import ChatRecord, MessageRecord, SummaryRecord, Turn
+from chat_service.domain import ChatRecord, MessageRecord, Placement, SummaryRecord, Turn
 from chat_service.store._codec import (
     from_ms,
     norm_id,
@@ -34,14 +34,20 @@ from chat_service.store.sqlite_ledger import SqliteLedger
 from chat_service.store.sqlite_schema import (
     CHAT_COLS,
     MIGRATIONS,
-    MSG_COLS,
     SAVE_MESSAGE,
-    UPSERT_MESSAGE,
     chat_from_row,
-    message_from_row,
     message_params,
 )
 from chat_service.store.sqlite_search import SqliteSearch
+from chat_service.store.sqlite_tree import (
+    read_all,
+    read_message,
+    read_path,
+    read_siblings,
+    select,
+    write_added,
+    write_placed_turn,
+)
 
 T = TypeVar("T")
 
@@ -142,13 +148,14 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
             settings_to_json(chat.settings),
             to_ms(chat.created_at),
             to_ms(chat.updated_at),
+            norm_id(chat.current_message_id) if chat.current_message_id else "",
         )
 
         def write(conn: sqlite3.Connection) -> None:
             # An upsert, like Cassandra's INSERT.
             conn.execute(
                 f"""INSERT OR REPLACE INTO chats ({CHAT_COLS})
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 params,
             )
 
@@ -226,19 +233,8 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
     # ------------------------------------------------------------------ turns and messages
 
     @staticmethod
-    def _read_message(
-        conn: sqlite3.Connection, user_id: str, chat_id: str, message_id: str
-    ) -> MessageRecord | None:
-        row = conn.execute(
-            f"""SELECT {MSG_COLS} FROM messages
-                WHERE user_id = ? AND chat_id = ? AND message_id = ?""",
-            (user_id, chat_id, message_id),
-        ).fetchone()
-        return message_from_row(row) if row else None
-
-    @classmethod
     def _read_turn(
-        cls, conn: sqlite3.Connection, user_id: str, chat_id: str, client_request_id: str
+        conn: sqlite3.Connection, user_id: str, chat_id: str, client_request_id: str
     ) -> Turn | None:
         row = conn.execute(
             """SELECT user_message_id, assistant_message_id FROM turns_by_request
@@ -247,8 +243,8 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
         ).fetchone()
         if row is None:
             return None
-        user = cls._read_message(conn, user_id, chat_id, row["user_message_id"])
-        assistant = cls._read_message(conn, user_id, chat_id, row["assistant_message_id"])
+        user = read_message(conn, user_id, chat_id, row["user_message_id"])
+        assistant = read_message(conn, user_id, chat_id, row["assistant_message_id"])
         if user is None or assistant is None:
             return None
         return Turn(user=user, assistant=assistant)
@@ -257,13 +253,19 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
         cid = norm_id(chat_id)
         return await self._run(lambda conn: self._read_turn(conn, user_id, cid, client_request_id))
 
-    async def begin_turn(self, user_id: str, turn: Turn) -> Turn:
+    async def begin_turn(
+        self, user_id: str, turn: Turn, placement: Placement | None = None
+    ) -> Turn:
         chat_id = norm_id(turn.user.chat_id)
         if norm_id(turn.assistant.chat_id) != chat_id:
             raise ValueError("a turn's messages must belong to one chat")
-        request_id = turn.user.client_request_id
-        user_row = message_params(user_id, turn.user)
-        assistant_row = message_params(user_id, turn.assistant)
+        place = placement or Placement()
+        if place.parent_id:
+            norm_id(place.parent_id)
+        new = Turn(user=normalize_message(turn.user), assistant=normalize_message(turn.assistant))
+        # The reply's: a regenerated answer has a request id of its own, its question the
+        # request id of the turn that asked it.
+        request_id = new.assistant.client_request_id
 
         def write(conn: sqlite3.Connection) -> Turn:
             # An empty request id cannot identify a retry: such a turn is never deduplicated.
@@ -271,18 +273,15 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
                 stored = self._read_turn(conn, user_id, chat_id, request_id)
                 if stored is not None:
                     return stored
-            conn.execute(UPSERT_MESSAGE, user_row)
-            conn.execute(UPSERT_MESSAGE, assistant_row)
+            write_placed_turn(conn, user_id, new, place)
             if request_id:
                 conn.execute(
                     """INSERT OR REPLACE INTO turns_by_request (user_id, chat_id,
                        client_request_id, user_message_id, assistant_message_id)
                        VALUES (?, ?, ?, ?, ?)""",
-                    (user_id, chat_id, request_id, user_row[2], assistant_row[2]),
+                    (user_id, chat_id, request_id, new.user.message_id, new.assistant.message_id),
                 )
-            return Turn(
-                user=normalize_message(turn.user), assistant=normalize_message(turn.assistant)
-            )
+            return new
 
         return await self._run(lambda conn: self._tx(conn, write))
 
@@ -300,18 +299,43 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
     ) -> list[MessageRecord]:
         if limit <= 0:
             return []
-        sql = f"SELECT {MSG_COLS} FROM messages WHERE user_id = ? AND chat_id = ?"
-        params: list[Any] = [user_id, norm_id(chat_id)]
-        if before_message_id is not None:
-            sql += " AND message_id < ?"
-            params.append(norm_id(before_message_id))
-        sql += " ORDER BY message_id DESC LIMIT ?"
-        params.append(limit)
+        cid = norm_id(chat_id)
+        before = norm_id(before_message_id) if before_message_id is not None else None
+        return await self._run(lambda conn: read_path(conn, user_id, cid, limit, before))
 
-        def read(conn: sqlite3.Connection) -> list[MessageRecord]:
-            return [message_from_row(r) for r in conn.execute(sql, params)]
+    async def get_message(
+        self, user_id: str, chat_id: str, message_id: str
+    ) -> MessageRecord | None:
+        cid, mid = norm_id(chat_id), norm_id(message_id)
+        return await self._run(lambda conn: read_message(conn, user_id, cid, mid))
 
-        return await self._run(read)
+    async def all_messages(
+        self, user_id: str, chat_id: str, limit: int, after_message_id: str | None = None
+    ) -> list[MessageRecord]:
+        if limit <= 0:
+            return []
+        cid = norm_id(chat_id)
+        after = norm_id(after_message_id) if after_message_id is not None else None
+        return await self._run(lambda conn: read_all(conn, user_id, cid, limit, after))
+
+    async def add_messages(self, user_id: str, messages: Sequence[MessageRecord]) -> None:
+        added = [normalize_message(m) for m in messages]
+
+        def write(conn: sqlite3.Connection) -> None:
+            for message in added:
+                write_added(conn, user_id, message)
+
+        await self._run(lambda conn: self._tx(conn, write))
+
+    async def siblings(
+        self, user_id: str, chat_id: str, messages: Sequence[MessageRecord]
+    ) -> dict[str, list[str]]:
+        cid = norm_id(chat_id)
+        return await self._run(lambda conn: read_siblings(conn, user_id, cid, messages))
+
+    async def select_message(self, user_id: str, chat_id: str, message_id: str) -> str | None:
+        cid, mid = norm_id(chat_id), norm_id(message_id)
+        return await self._run(lambda conn: self._tx(conn, lambda c: select(c, user_id, cid, mid)))
 
     # ------------------------------------------------------------------ summaries
 
@@ -335,23 +359,38 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
         await self._run(write)
 
     async def latest_summary(self, user_id: str, chat_id: str) -> SummaryRecord | None:
-        key = (user_id, norm_id(chat_id))
+        found = await self._summaries(user_id, chat_id, None)
+        return found[0] if found else None
 
-        def read(conn: sqlite3.Connection) -> SummaryRecord | None:
-            row = conn.execute(
-                """SELECT chat_id, upto_message_id, content, token_count, created_at
-                   FROM summaries WHERE user_id = ? AND chat_id = ?
-                   ORDER BY upto_message_id DESC LIMIT 1""",
-                key,
-            ).fetchone()
-            if row is None:
-                return None
-            return SummaryRecord(
-                chat_id=row["chat_id"],
-                upto_message_id=row["upto_message_id"],
-                content=row["content"],
-                token_count=row["token_count"],
-                created_at=from_ms(row["created_at"]),
-            )
+    async def summaries_at(
+        self, user_id: str, chat_id: str, message_ids: Sequence[str]
+    ) -> list[SummaryRecord]:
+        if not message_ids:
+            return []
+        return await self._summaries(user_id, chat_id, [norm_id(m) for m in message_ids])
+
+    async def _summaries(
+        self, user_id: str, chat_id: str, upto: list[str] | None
+    ) -> list[SummaryRecord]:
+        """The newest checkpoint (upto None), or those made up to one of `upto`."""
+        sql = """SELECT chat_id, upto_message_id, content, token_count, created_at
+                 FROM summaries WHERE user_id = ? AND chat_id = ?"""
+        params: list[Any] = [user_id, norm_id(chat_id)]
+        if upto is not None:
+            sql += f" AND upto_message_id IN ({', '.join('?' * len(upto))})"
+            params.extend(upto)
+        sql += " ORDER BY upto_message_id DESC" + (" LIMIT 1" if upto is None else "")
+
+        def read(conn: sqlite3.Connection) -> list[SummaryRecord]:
+            return [
+                SummaryRecord(
+                    chat_id=row["chat_id"],
+                    upto_message_id=row["upto_message_id"],
+                    content=row["content"],
+                    token_count=row["token_count"],
+                    created_at=from_ms(row["created_at"]),
+                )
+                for row in conn.execute(sql, params)
+            ]
 
         return await self._run(read)

@@ -85,19 +85,18 @@ class Exporter:
     async def _messages(
         self, user_id: str, chat_id: str, room: int, chats_done: int
     ) -> list[MessageRecord]:
-        """Every message of the chat, oldest first; stops reading once their text alone is
-        more than `room` bytes (the export cannot fit)."""
-        newest_first: list[MessageRecord] = []
+        """Every message of the chat, every branch, oldest first, with its parent; stops
+        reading once their text alone is more than `room` bytes (the export cannot fit)."""
+        messages: list[MessageRecord] = []
         size = 0
-        before: str | None = None
+        after: str | None = None
         while True:
-            page = await self.store.recent_messages(user_id, chat_id, MESSAGES_PAGE, before)
-            newest_first.extend(page)
+            page = await self.store.all_messages(user_id, chat_id, MESSAGES_PAGE, after)
+            messages.extend(page)
             size += sum(len(m.content.encode()) + len(m.error.encode()) for m in page)
             if size > room:
                 raise ExportTooLarge(self.limit, chats_done)
             if len(page) < MESSAGES_PAGE:
                 break
-            before = page[-1].message_id
-        newest_first.reverse()
-        return [self.as_seen(user_id, m) for m in newest_first]
+            after = page[-1].message_id
+        return [self.as_seen(user_id, m) for m in messages]

@@ -7,6 +7,7 @@ them (export_bytes), so it can stop as soon as the export would be too large."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,9 +80,13 @@ def message_document(m: MessageRecord, parent_id: str | None) -> dict[str, Any]:
 
 
 def chat_document(chat: ChatRecord, messages: list[MessageRecord]) -> dict[str, Any]:
-    """A chat and its messages, oldest first; each message's parent is the one before it."""
-    parents = [None, *(m.message_id for m in messages)][: len(messages)]
-    return {
+    """A chat and all its messages (every branch), oldest first, each with its parent; records
+    that carry no parent at all (a line built by hand) are linked in order."""
+    if any(m.parent_id for m in messages):
+        parents: list[str | None] = [m.parent_id or None for m in messages]
+    else:
+        parents = [None, *(m.message_id for m in messages)][: len(messages)]
+    doc = {
         "chat_id": chat.chat_id,
         "title": chat.title,
         "system_prompt": chat.system_prompt,
@@ -90,6 +95,9 @@ def chat_document(chat: ChatRecord, messages: list[MessageRecord]) -> dict[str, 
         "update_time": rfc3339(chat.updated_at),
         "messages": [message_document(m, p) for m, p in zip(messages, parents, strict=True)],
     }
+    if chat.current_message_id:  # the branch shown (absent: the newest message's)
+        doc["current_message_id"] = chat.current_message_id
+    return doc
 
 
 def chat_bytes(chat: ChatRecord, messages: list[MessageRecord]) -> bytes:
@@ -136,6 +144,11 @@ def _chat(f: Field, limits: ImportLimits) -> ImportedChat:
     created = f.key("create_time").rfc3339()
     if created is None:
         f.key("create_time").fail("required")
+    messages = _messages(f.key("messages"), limits)
+    current = f.key("current_message_id")
+    current_id = current.text("", 200)
+    if current_id and current_id not in {m.source_id for m in messages}:
+        current.fail(f"{current_id[:64]!r} is not a message of this chat")
     return ImportedChat(
         path=f.path,
         source_id=f.key("chat_id").identifier(),
@@ -144,7 +157,8 @@ def _chat(f: Field, limits: ImportLimits) -> ImportedChat:
         settings=_settings(f.key("settings")),
         created_at=created,
         updated_at=f.key("update_time").rfc3339() or created,
-        messages=_messages(f.key("messages"), limits),
+        messages=messages,
+        current_source_id=current_id,
     )
 
 
@@ -177,25 +191,24 @@ def _settings(f: Field) -> ChatOptions:
 
 
 def _messages(f: Field, limits: ImportLimits) -> list[ImportedMessage]:
-    """A linear chat's messages, oldest first: each one's parent_id is the previous one's id."""
+    """A chat's messages, oldest first, each one's parent_id an earlier message's id (null:
+    a first message). A linear chat's parents are the previous messages; branches (edits,
+    regenerated answers) share a parent."""
     if f.missing:
         return []
     messages: list[ImportedMessage] = []
-    seen: set[str] = set()
+    index: dict[str, int] = {}
     for item in f.items():
         message = _message(item, limits)
-        if message.source_id in seen:
+        if message.source_id in index:
             item.key("message_id").fail("the same as an earlier message's")
         parent = item.key("parent_id")
         parent_id = None if parent.missing else parent.identifier()
-        expected = messages[-1].source_id if messages else None
-        if parent_id != expected:
-            parent.fail(
-                f"must be the previous message's id ({expected!r}; null for the first): "
-                f"the chats of version {VERSION} are linear"
-            )
-        seen.add(message.source_id)
-        messages.append(message)
+        if parent_id is not None and parent_id not in index:
+            parent.fail(f"{parent_id[:64]!r} is not an earlier message of this chat")
+        position = None if parent_id is None else index[parent_id]
+        index[message.source_id] = len(messages)
+        messages.append(replace(message, parent_index=position))
     return messages
 
 

@@ -52,6 +52,11 @@ def records_of(
         title_from_user=bool(chat.title),  # an imported title is kept: no turn renames it
     )
     ids = message_ids_for(chat_id, chat.messages)
+    linear = chat.is_linear()
+    if not linear:  # the branch shown: the file's, else its last message (always a leaf)
+        source_ids = [m.source_id for m in chat.messages]
+        shown = chat.current_source_id or source_ids[-1]
+        record.current_message_id = ids[source_ids.index(shown)]
     messages = [
         MessageRecord(
             chat_id=chat_id,
@@ -66,6 +71,9 @@ def records_of(
             completion_tokens=m.completion_tokens,
             finish_reason=m.finish_reason,
             error=m.error,
+            # A linear chat is stored with legacy parents (one line in id order), as appended
+            # turns are; a tree with its parents (docs/branches.md).
+            parent_id="" if linear or m.parent_index is None else ids[m.parent_index],
         )
         for message_id, m in zip(ids, chat.messages, strict=True)
     ]
@@ -104,7 +112,10 @@ class Importer:
             return stored, False
         if stored is None:
             await self.store.create_chat(record)
-        await self._write_messages(user_id, messages)
+        if record.current_message_id:  # a tree: placed in order, parents first
+            await self._add_messages(user_id, messages)
+        else:
+            await self._write_messages(user_id, messages)
         return stored or record, True
 
     async def _still_here(self, user_id: str, source_id: str) -> ChatRecord | None:
@@ -123,6 +134,15 @@ class Importer:
         last = messages[-1].message_id
         found = await self.store.recent_messages(user_id, chat_id, 1, next_id(last))
         return bool(found) and found[0].message_id == last
+
+    async def _add_messages(self, user_id: str, messages: list[MessageRecord]) -> None:
+        """A tree's messages in batches, in order (a message is placed under its stored
+        parent), the last alone after all the others, as _write_messages."""
+        for start in range(0, len(messages) - 1, WRITE_BATCH):
+            await self.store.add_messages(
+                user_id, messages[start : min(start + WRITE_BATCH, len(messages) - 1)]
+            )
+        await self.store.add_messages(user_id, messages[-1:])
 
     async def _write_messages(self, user_id: str, messages: list[MessageRecord]) -> None:
         """All but the last in batches, then the last: stored only once every other one is."""

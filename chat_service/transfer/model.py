@@ -14,6 +14,7 @@ from chat_service.domain import ChatOptions, MessageStatus, Role
 MAX_CHATS = 1000
 MAX_MESSAGES = 100_000
 MAX_MODEL_CHARS = 200  # as the API's ChatSettings.model
+PREVIOUS = -1  # ImportedMessage.parent_index of a linear source: the message before it
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class ImportedMessage:
     completion_tokens: int = 0
     finish_reason: str = ""  # "stop" | "length" | ""
     error: str = ""
+    # Its parent's position in the chat's messages (always an earlier one); None: a first
+    # message; PREVIOUS: the message before it (a linear source, such as ChatGPT's path).
+    parent_index: int | None = PREVIOUS
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,13 @@ class ImportedChat:
     updated_at: datetime
     messages: list[ImportedMessage]
     settings: ChatOptions = field(default_factory=ChatOptions)
+    current_source_id: str = ""  # the branch shown (its last message); "": the newest message
+
+    def is_linear(self) -> bool:
+        """Each message follows the one before it (what chats without branches are)."""
+        return all(
+            m.parent_index in (PREVIOUS, i - 1 if i else None) for i, m in enumerate(self.messages)
+        )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chat_service.domain import MessageRecord, Sampling
+from chat_service.turn.branch import Branching
 from server_kit.errors import ServiceError
 
 
@@ -16,6 +17,8 @@ class TurnRequest:
     client_request_id: str  # the caller's idempotency key ("" : none, a new turn every time)
     sampling: Sampling  # the turn's own settings; unset fields fall back to the chat's
     bypass_cache: bool = False
+    # Where a new turn goes in the chat's tree (checked: turn/branch.py); None: an append.
+    branching: Branching | None = None
 
 
 @dataclass(frozen=True)

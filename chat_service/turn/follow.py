@@ -9,7 +9,6 @@ current attempt up to what the caller holds; a delta starting below that replace
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
@@ -22,6 +21,15 @@ from chat_service.turn.running import Ended, FeedEvent, Progress, Snapshot, Turn
 from server_kit.errors import ServiceError, Unavailable
 
 ENDED = (MessageStatus.COMPLETE, MessageStatus.FAILED, MessageStatus.INTERRUPTED)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of `a` and `b`."""
+    length = min(len(a), len(b))
+    for index in range(length):
+        if a[index] != b[index]:
+            return index
+    return length
 
 
 class _Position:
@@ -58,7 +66,7 @@ class _Position:
         if self.text is None:
             start = self.length if len(final) >= self.length else 0
         else:
-            start = len(os.path.commonprefix([self.text, final]))
+            start = _common_prefix(self.text, final)
         if final == self.text or (start == len(final) == self.length):
             return None
         self.text, self.length = final, len(final)

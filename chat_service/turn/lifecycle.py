@@ -21,12 +21,21 @@ from dataclasses import dataclass, field, replace
 from chat_service import metrics
 from chat_service.admission import TurnKind, UserAdmission
 from chat_service.config import TurnSettings
-from chat_service.domain import ChatRecord, MessageRecord, MessageStatus, Role, Turn, utcnow
+from chat_service.domain import (
+    ChatRecord,
+    MessageRecord,
+    MessageStatus,
+    Placement,
+    Role,
+    Turn,
+    utcnow,
+)
 from chat_service.ids import new_id, new_ids
 from chat_service.inference_client import InferenceClient
 from chat_service.jobs.jobs import GenerateTurn
 from chat_service.store.ledger import Slot
 from chat_service.timed_store import TimedStore
+from chat_service.turn.branch import Branching
 from chat_service.turn.events import ReplyDelta
 from server_kit.errors import FailedPrecondition, NotFound, ResourceExhausted, ServiceError
 from server_kit.tasks import BackgroundTasks
@@ -153,10 +162,15 @@ class TurnLifecycle:
     # -- starting ------------------------------------------------------------------------
 
     async def start_turn(
-        self, user_id: str, chat: ChatRecord, content: str, client_request_id: str
+        self,
+        user_id: str,
+        chat: ChatRecord,
+        content: str,
+        client_request_id: str,
+        branching: Branching | None = None,
     ) -> tuple[Turn, Slot | None]:
         """The turn to generate and the user's stream slot it holds; a retry of a finished turn
-        (to replay) holds none."""
+        (to replay) holds none. `branching`: where a new turn goes (new_turn)."""
         existing: Turn | None = None
         if client_request_id:
             existing = await self.store.find_turn(user_id, chat.chat_id, client_request_id)
@@ -175,7 +189,7 @@ class TurnLifecycle:
             if existing is None:
                 request_id = client_request_id or uuid.uuid4().hex
                 turn = await self.new_turn(
-                    user_id, chat, content, request_id, MessageStatus.PENDING
+                    user_id, chat, content, request_id, MessageStatus.PENDING, branching
                 )
                 return turn, slot
             # Failed, interrupted or abandoned: regenerated into the same messages, claimed
@@ -196,21 +210,26 @@ class TurnLifecycle:
         content: str,
         request_id: str,
         reply_status: MessageStatus,
+        branching: Branching | None = None,
     ) -> Turn:
+        """Stores a new turn where `branching` says (docs/branches.md; None: an append).
+        Regenerate stores the reply only, under the stored question."""
+        placed = branching or Branching(Placement())
         now = utcnow()
         user_id_, assistant_id = new_ids(2)
+        question = placed.question or MessageRecord(
+            chat.chat_id, user_id_, Role.USER, content, MessageStatus.COMPLETE, now, now,
+            client_request_id=request_id,
+        )  # fmt: skip
         turn = Turn(
-            user=MessageRecord(
-                chat.chat_id, user_id_, Role.USER, content, MessageStatus.COMPLETE, now, now,
-                client_request_id=request_id,
-            ),
+            user=question,
             assistant=MessageRecord(
                 chat.chat_id, assistant_id, Role.ASSISTANT, "", reply_status, now, now,
                 client_request_id=request_id,
             ),
         )  # fmt: skip
-        turn = await self.store.begin_turn(user_id, turn)
-        if not chat.title and not chat.title_from_user:
+        turn = await self.store.begin_turn(user_id, turn, placed.placement)
+        if placed.question is None and not chat.title and not chat.title_from_user:
             # The title only: a rename or a settings change made since this turn read the chat
             # is kept (name_chat writes nothing else, and nothing over a user's title).
             chat.title = title_from(content)

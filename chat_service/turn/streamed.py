@@ -42,7 +42,7 @@ class StreamedTurns:
         user_id = request.user_id
         chat = await self.lifecycle.chat_of(user_id, request.chat_id)
         turn, slot = await self.lifecycle.start_turn(
-            user_id, chat, request.content, request.client_request_id
+            user_id, chat, request.content, request.client_request_id, request.branching
         )
         if slot is None or turn.assistant.status is MessageStatus.COMPLETE:
             # A retry of a finished turn (also one that finished while this retry started).

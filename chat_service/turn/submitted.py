@@ -51,7 +51,7 @@ class SubmittedTurns:
         """Stores the user's message and a QUEUED reply, queues the turn and returns at once.
         A retry with the same client request id returns the stored turn; if that one failed,
         was interrupted or abandoned, it is queued again (regenerated into the same messages)."""
-        user_id, chat_id, content = request.user_id, request.chat_id, request.content
+        user_id, chat_id = request.user_id, request.chat_id
         client_request_id, sampling = request.client_request_id, request.sampling
         chat = await self.lifecycle.chat_of(user_id, chat_id)
         existing = (
@@ -75,7 +75,7 @@ class SubmittedTurns:
             )
             raise
         try:
-            turn = await self._queue_turn(user_id, chat, content, request_id, existing)
+            turn = await self._queue_turn(request, chat, request_id, existing)
         except BaseException:
             self.lifecycle.release(user_id, TurnKind.QUEUED, slot_id)
             raise
@@ -91,13 +91,16 @@ class SubmittedTurns:
         return turn
 
     async def _queue_turn(
-        self, user_id: str, chat: ChatRecord, content: str, request_id: str, existing: Turn | None
+        self, request: TurnRequest, chat: ChatRecord, request_id: str, existing: Turn | None
     ) -> Turn:
-        """Stores a new submitted turn, or marks an ended one queued again."""
+        """Stores a new submitted turn (where the request places it), or marks an ended one
+        queued again."""
+        user_id = request.user_id
         if existing is None:
             return await self.lifecycle.new_turn(
-                user_id, chat, content, request_id, MessageStatus.QUEUED
-            )
+                user_id, chat, request.content, request_id, MessageStatus.QUEUED,
+                request.branching,
+            )  # fmt: skip
         queued = replace(
             existing.assistant, content="", status=MessageStatus.QUEUED, error="",
             updated_at=utcnow(),

@@ -31,7 +31,7 @@ async def test_schema_version_is_recorded(cassandra: CassandraStore) -> None:
     rows = await cassandra._execute(
         f"SELECT version FROM {cassandra._ks}.schema_version WHERE component = 'history'"
     )
-    assert rows == [{"version": 4}]
+    assert rows == [{"version": 5}]
 
 
 async def test_partial_chat_rows_are_skipped(cassandra: CassandraStore) -> None:

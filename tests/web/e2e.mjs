@@ -471,7 +471,7 @@ async function scenario(page) {
           body: JSON.stringify({ code, message, details: [] }),
         });
       await page.route(
-        "**/chat/*/completion",
+        "**/chat/*/turns",
         reply(429, 8, "the inference queue is full"),
       );
       await send(page, "Are you busy right now?");
@@ -492,7 +492,7 @@ async function scenario(page) {
         "and on the message",
       );
       await shot(page, "10-error-429");
-      await page.unroute("**/chat/*/completion");
+      await page.unroute("**/chat/*/turns");
       await page.route("**/chats?*", reply(503, 14, "no healthy upstream"));
       await page.reload();
       await banner.waitFor({ state: "visible", timeout: UI_TIMEOUT });

@@ -77,6 +77,16 @@ export interface CompleteRequest {
   bypass_cache?: boolean;
 }
 
+/** A turn submitted to run on the server (SubmitCompletion), or as it stood when cancelled. */
+export interface TurnMessages {
+  user_message: Message;
+  assistant_message: Message;
+}
+
+export interface SubmittedTurn extends TurnMessages {
+  client_request_id: string;
+}
+
 /** An HTTP error answer (or no answer at all: status 0). */
 export class ApiError extends Error {
   override name = "ApiError";
@@ -277,10 +287,41 @@ export class Api {
     signal: AbortSignal,
   ): AsyncGenerator<CompletionEvent> {
     const path = `/chat/${encodeURIComponent(chatId)}/completion`;
-    const response = await this.send("POST", path, request, signal);
+    yield* this.events(await this.send("POST", path, request, signal));
+  }
+
+  /** Starts a turn on the server and answers at once: the reply is generated whether or not
+   * anyone follows it (streamTurn), until it ends or is cancelled (cancelTurn). */
+  submitTurn(chatId: string, request: CompleteRequest): Promise<SubmittedTurn> {
+    return this.json<SubmittedTurn>("POST", `/chat/${encodeURIComponent(chatId)}/turns`, request);
+  }
+
+  /** Follows a turn: its reply past the first `offset` code points (those the caller holds),
+   * then its end. Aborting `signal` only stops following: the turn goes on. */
+  async *streamTurn(
+    chatId: string,
+    requestId: string,
+    offset: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<CompletionEvent> {
+    const path = `${turnPath(chatId, requestId)}/stream?offset=${offset}`;
+    yield* this.events(await this.send("GET", path, undefined, signal));
+  }
+
+  /** Stops a turn wherever it runs; the turn as stored once stopped (its reply INTERRUPTED
+   * with the text so far, or as it ended if it ended first). */
+  cancelTurn(chatId: string, requestId: string): Promise<TurnMessages> {
+    return this.json<TurnMessages>("POST", `${turnPath(chatId, requestId)}:cancel`, {});
+  }
+
+  private async *events(response: Response): AsyncGenerator<CompletionEvent> {
     if (response.body === null) {
       throw new ApiError(response.status, "the server sent an empty answer");
     }
     yield* readCompletion(response.body);
   }
+}
+
+function turnPath(chatId: string, requestId: string): string {
+  return `/chat/${encodeURIComponent(chatId)}/turns/${encodeURIComponent(requestId)}`;
 }

@@ -3,9 +3,10 @@
 //   /           a new chat (created on the first message, titled by the server from it)
 //   /c/<id>     a stored chat
 // App composes the components: the sign-in screen (signin.ts), the page's layout (layout.ts),
-// the sidebar's chat list (sidebar.ts), the open chat (chatview.ts), the turn being streamed
-// (turn.ts), the confirmation dialog (confirm.ts), the API keys dialog (apikeys.ts), the
-// export and import of chats (transfer.ts) and the search over them (search.ts).
+// the sidebar's chat list (sidebar.ts), the open chat (chatview.ts), the turn being answered
+// (turn.ts; following its answer: follow.ts), the confirmation dialog (confirm.ts), the API keys
+// dialog (apikeys.ts), the export and import of chats (transfer.ts) and the search over them
+// (search.ts).
 
 import { Api, type Chat } from "./api";
 import { ApiKeysPanel } from "./apikeys";
@@ -76,7 +77,7 @@ export class App {
   // --- sign-in --------------------------------------------------------------------------
 
   private showSignIn(notice: string): void {
-    this.turns.stop();
+    this.turns.detach(); // signing out leaves a running answer to finish on the server
     this.sidebar?.stop();
     this.apiKeys?.close(); // forgets a new key's secret
     this.token = null;
@@ -180,11 +181,12 @@ export class App {
     if (!this.token) {
       return;
     }
-    this.turns.stop();
+    this.turns.detach(); // leaving a chat stops following its answer, not the answer
     this.chatView.banner.hide();
     const chatId = chatIdFromPath(location.pathname);
     if (chatId) {
       await this.chatView.open(chatId);
+      this.turns.resume(); // its answer may still be being generated: follow it again
     } else {
       if (location.pathname !== "/") {
         history.replaceState(null, "", "/");

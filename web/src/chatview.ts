@@ -27,6 +27,7 @@ export class ChatView {
   private olderToken = "";
   private olderLoading = false;
   private viewId = 0;
+  private loading: Promise<void> = Promise.resolve();
   private readonly onRegenerate = (): void => this.host.regenerate();
 
   // elements, built afresh by render()
@@ -121,7 +122,17 @@ export class ChatView {
     this.scrollToBottom(true);
   }
 
-  async open(chatId: string): Promise<void> {
+  /** Settles once the open chat's messages are shown (a turn sent before goes after them). */
+  get loaded(): Promise<void> {
+    return this.loading;
+  }
+
+  open(chatId: string): Promise<void> {
+    this.loading = this.load(chatId);
+    return this.loading;
+  }
+
+  private async load(chatId: string): Promise<void> {
     this.show({ chat_id: chatId, title: this.host.sidebar()?.title(chatId) ?? "", system_prompt: "" }, []);
     const view = this.viewId;
     const stamp = this.host.sidebar()?.titleStamp(chatId) ?? 0;

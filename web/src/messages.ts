@@ -16,6 +16,7 @@ export interface UiMessage {
   cached: boolean;
   error: string;
   truncated: boolean; // the answer hit max_tokens
+  requestId: string; // the turn's client_request_id: how a running answer is followed or stopped
   el: HTMLElement | null;
 }
 
@@ -33,6 +34,15 @@ function statusOf(message: Message): Status {
   }
 }
 
+/** Takes a stored message's state (as GetChat, SubmitCompletion or CancelTurn tell it) into a
+ * shown one, keeping its element. */
+export function takeStored(message: UiMessage, stored: Message): void {
+  const fresh = fromStored(stored);
+  if (fresh) {
+    Object.assign(message, { ...fresh, el: message.el, requestId: fresh.requestId || message.requestId });
+  }
+}
+
 export function fromStored(message: Message): UiMessage | null {
   if (message.role !== "ROLE_USER" && message.role !== "ROLE_ASSISTANT") {
     return null;
@@ -45,6 +55,7 @@ export function fromStored(message: Message): UiMessage | null {
     cached: message.cached,
     error: message.error,
     truncated: message.finish_reason === "FINISH_REASON_LENGTH",
+    requestId: message.client_request_id ?? "",
     el: null,
   };
 }

@@ -153,7 +153,8 @@ export interface CompleteError {
 }
 
 export type CompletionEvent =
-  | { kind: "delta"; text: string }
+  // offset: where `text` starts in the reply, in code points (StreamTurn; 0 elsewhere).
+  | { kind: "delta"; text: string; offset: number }
   | { kind: "final"; final: CompleteFinal }
   | { kind: "error"; error: CompleteError };
 
@@ -173,6 +174,13 @@ function num(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
 }
 
+/** A delta's offset: an int32, a number in proto3 JSON (absent when 0); a numeric string is
+ * taken too, as proto3 JSON parsers must accept one. */
+function offsetOf(value: unknown): number {
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  return typeof n === "number" && Number.isInteger(n) && n > 0 ? n : 0;
+}
+
 /** One `data:` payload of the completion stream. */
 export function parseCompletionEvent(data: string): CompletionEvent {
   let parsed: unknown;
@@ -187,7 +195,7 @@ export function parseCompletionEvent(data: string): CompletionEvent {
   // The transcoder may wrap a streamed message as {"result": {...}} (grpc-gateway style).
   const event = isObject(parsed.result) ? parsed.result : parsed;
   if (isObject(event.delta)) {
-    return { kind: "delta", text: str(event.delta.text) };
+    return { kind: "delta", text: str(event.delta.text), offset: offsetOf(event.delta.offset) };
   }
   if (isObject(event.final)) {
     const f = event.final;

@@ -1,32 +1,41 @@
-// One turn of a chat: sending a message and following its answer's stream into a new bubble.
-// A new chat ("/") is created first, on its first message. Stop aborts the stream: the server
-// keeps the partial answer as interrupted.
+// One turn of a chat: sending a message and following its answer into a bubble. The answer is
+// generated on the server (SubmitCompletion) whatever the page does, so the page only follows
+// it (follow.ts): leaving the chat, reloading or closing the tab stops following, not the
+// answer, and coming back (resume) follows it again from the text stored so far. Only Stop
+// stops an answer (CancelTurn). A new chat ("/") is created first, on its first message.
 
-import { type Api, ApiError, type Chat, newRequestId, StreamError } from "./api";
+import { type Api, type Chat, newRequestId, StreamError } from "./api";
 import { type ChatView } from "./chatview";
 import { describeError } from "./errors";
-import { renderContent, type UiMessage } from "./messages";
+import { type FollowEnd, type FollowTiming, followTurn, ReplyText } from "./follow";
+import { renderContent, takeStored, type UiMessage } from "./messages";
 import { chatPath } from "./routes";
 import { type ChatList } from "./sidebar";
-import { type CompletionEvent } from "./sse";
 
 export interface TurnHost {
   sidebar(): ChatList | null;
   failed(err: unknown): void; // shown on the banner (or back to sign-in)
 }
 
-/** A turn being streamed. */
+/** A turn being followed. */
 interface Turn {
   chat: Chat;
-  user: UiMessage;
+  requestId: string; // the turn's client_request_id
+  user: UiMessage | null; // null for a resumed turn (its question is shown from the store)
   answer: UiMessage;
-  abort: AbortController;
+  reply: ReplyText; // the answer's text, as the offsets of the stream count it
+  abort: AbortController; // aborted: stop following (a switch away, or Stop)
   view: number; // the chat view's navigation when the turn started
   titled: boolean; // the chat has its title (or is being given it)
-  ended: boolean; // the stream ended with its final event or an error event
+  submitted: Promise<boolean>; // the server has the turn (false: it could not be submitted)
+  cancelling: boolean; // Stop was pressed: CancelTurn's answer ends the bubble
 }
 
-function newMessage(role: UiMessage["role"], content: string): UiMessage {
+// Error reasons of a turn that was stopped (by Stop, here or in another tab): not a failure.
+const STOPPED_REASONS = new Set(["TURN_INTERRUPTED", "TURN_STOPPED"]);
+const CANCELLED = 1; // google.rpc.Code
+
+function newMessage(role: UiMessage["role"], content: string, requestId: string): UiMessage {
   return {
     id: "",
     role,
@@ -35,6 +44,7 @@ function newMessage(role: UiMessage["role"], content: string): UiMessage {
     cached: false,
     error: "",
     truncated: false,
+    requestId,
     el: null,
   };
 }
@@ -61,21 +71,39 @@ function frameScheduler(draw: () => void): { request(): void; cancel(): void } {
 }
 
 export class TurnStream {
+  /** Set while a turn is being started or followed: the composer is busy (Stop shown). */
   private abort: AbortController | null = null;
+  private turn: Turn | null = null;
 
   constructor(
     private readonly api: Api,
     private readonly chatView: ChatView,
     private readonly host: TurnHost,
+    private readonly timing: Partial<FollowTiming> = {}, // tests shorten the reconnect delays
   ) {}
 
-  /** An answer is streaming. */
+  /** An answer is being started or followed. */
   get active(): boolean {
     return this.abort !== null;
   }
 
+  /** Stop: stops the answer on the server, wherever it runs. */
   stop(): void {
-    this.abort?.abort();
+    if (this.turn) {
+      void this.cancel(this.turn);
+    } else {
+      this.abort?.abort(); // nothing was submitted yet (the chat is loading or being created)
+    }
+  }
+
+  /** Stops following (a switch to another chat, signing out): the answer goes on. */
+  detach(): void {
+    if (this.abort) {
+      this.abort.abort();
+      this.abort = null;
+      this.turn = null;
+      this.chatView.setStreaming(false); // the composer is free for the next chat
+    }
   }
 
   /** Asks the last question again, for a fresh answer (not from the cache). */
@@ -86,7 +114,8 @@ export class TurnStream {
     }
   }
 
-  /** One turn: creates the chat first if needed, then streams the answer into a new bubble. */
+  /** One turn: creates the chat first if needed, submits the turn, then follows its answer
+   * into a new bubble. */
   async send(content: string, bypassCache: boolean): Promise<void> {
     if (this.abort) {
       return;
@@ -95,42 +124,81 @@ export class TurnStream {
     const abort = new AbortController();
     this.abort = abort;
     this.chatView.setStreaming(true);
-    const chat = await this.openOrCreate(content);
+    // Sent while the chat was loading: its turn goes below the messages being loaded (showing
+    // them starts the view afresh, which would drop a bubble added before).
+    await this.chatView.loaded;
+    if (abort.signal.aborted) {
+      this.giveBack(abort, content); // stopped (or left) before anything was sent
+      return;
+    }
+    const chat = await this.openOrCreate(content, abort);
     if (!chat) {
       return;
     }
-    const user = newMessage("user", content);
-    const answer = newMessage("assistant", "");
-    const turn: Turn = {
-      chat,
-      user,
-      answer,
-      abort,
-      view: this.chatView.view,
-      titled: Boolean(chat.title),
-      ended: false,
-    };
-    this.chatView.addTurn(user, answer);
-    await this.follow(turn, content, bypassCache);
-    this.host.sidebar()?.bump(chat);
-    if (!this.host.sidebar()?.title(chat.chat_id)) {
-      await this.chatView.refreshTitle(chat.chat_id);
+    const requestId = newRequestId();
+    const turn = this.newTurn(chat, requestId, newMessage("user", content, requestId), abort);
+    this.chatView.addTurn(turn.user as UiMessage, turn.answer);
+    turn.submitted = this.submit(turn, content, bypassCache);
+    this.turn = turn;
+    if (await turn.submitted) {
+      await this.follow(turn);
+    } else {
+      this.finish(turn);
     }
   }
 
+  /** Follows the open chat's answer if it is still being generated (GetChat says so): after a
+   * reload, in a new tab, or back from another chat. */
+  resume(): void {
+    const chat = this.chatView.chat;
+    const last = this.chatView.messages.at(-1);
+    if (this.abort || !chat || last?.role !== "assistant" || last.status !== "pending" || !last.requestId) {
+      return;
+    }
+    const abort = new AbortController();
+    this.abort = abort;
+    const turn = this.newTurn(chat, last.requestId, null, abort, last);
+    this.turn = turn;
+    this.chatView.setStreaming(true);
+    void this.follow(turn);
+  }
+
+  private newTurn(
+    chat: Chat,
+    requestId: string,
+    user: UiMessage | null,
+    abort: AbortController,
+    answer = newMessage("assistant", "", requestId),
+  ): Turn {
+    return {
+      chat,
+      requestId,
+      user,
+      answer,
+      reply: new ReplyText(answer.content),
+      abort,
+      view: this.chatView.view,
+      titled: Boolean(chat.title),
+      submitted: Promise.resolve(true),
+      cancelling: false,
+    };
+  }
+
   /** The open chat, else a new one (null if it could not be created: the message goes back). */
-  private async openOrCreate(content: string): Promise<Chat | null> {
+  private async openOrCreate(content: string, abort: AbortController): Promise<Chat | null> {
     let chat = this.chatView.chat;
     if (chat) {
       return chat;
     }
+    const view = this.chatView.view;
     try {
       chat = await this.api.createChat();
     } catch (err) {
-      this.abort = null;
-      this.chatView.setStreaming(false);
-      this.chatView.composer.restore(content);
       this.host.failed(err);
+      chat = null;
+    }
+    if (!chat || abort.signal.aborted || view !== this.chatView.view) {
+      this.giveBack(abort, content); // failed, stopped, or left meanwhile: no turn is sent
       return null;
     }
     this.chatView.chat = chat;
@@ -139,78 +207,166 @@ export class TurnStream {
     return chat;
   }
 
-  /** Streams the answer into its bubble until the stream ends, fails or is stopped. */
-  private async follow(turn: Turn, content: string, bypassCache: boolean): Promise<void> {
-    const { user, answer, abort } = turn;
+  /** Nothing was sent: the composer is free again, with the message back in its box. */
+  private giveBack(abort: AbortController, content: string): void {
+    if (this.abort === abort) {
+      this.abort = null;
+      this.chatView.setStreaming(false);
+      this.chatView.composer.restore(content);
+    }
+  }
+
+  /** Starts the turn on the server; false (the bubble failed, in words) if it was refused. */
+  private async submit(turn: Turn, content: string, bypassCache: boolean): Promise<boolean> {
+    const { chat, user, answer } = turn;
+    try {
+      const request = { content, client_request_id: turn.requestId, bypass_cache: bypassCache };
+      const submitted = await this.api.submitTurn(chat.chat_id, request);
+      answer.id = submitted.assistant_message?.message_id ?? "";
+      if (user) {
+        user.id = submitted.user_message?.message_id ?? "";
+      }
+      this.host.sidebar()?.bump(chat);
+      return true;
+    } catch (err) {
+      answer.status = "failed";
+      answer.error = describeError(err).text;
+      if (this.inView(turn)) {
+        this.host.failed(err);
+      }
+      return false;
+    }
+  }
+
+  /** Follows the answer into its bubble until the turn ends, or following stops. */
+  private async follow(turn: Turn): Promise<void> {
+    const { answer } = turn;
+    answer.status = "streaming";
+    this.chatView.update(answer); // a resumed bubble: its cursor, not its "incomplete" mark
     const redraw = frameScheduler(() => {
       renderContent(answer);
       this.chatView.scrollToBottom();
     });
-    try {
-      const request = { content, client_request_id: newRequestId(), bypass_cache: bypassCache };
-      for await (const event of this.api.complete(turn.chat.chat_id, request, abort.signal)) {
-        this.apply(turn, event, redraw.request);
-      }
-      if (!turn.ended) {
-        answer.status = abort.signal.aborted ? "interrupted" : "failed";
-        answer.error = "The connection closed before the answer was complete.";
-      }
-    } catch (err) {
-      this.lost(turn, err);
-    } finally {
-      redraw.cancel();
-      this.abort = null;
-      if (turn.view === this.chatView.view) {
-        this.chatView.update(answer);
-        this.chatView.update(user);
-        this.chatView.setStreaming(false);
-        this.chatView.scrollToBottom();
-      }
+    const end = await followTurn(this.api, turn.chat.chat_id, turn.requestId, turn.reply, {
+      signal: turn.abort.signal,
+      timing: this.timing,
+      onText: () => {
+        answer.content = turn.reply.value;
+        redraw.request();
+        this.titleOnce(turn);
+      },
+      onTrouble: () => {
+        if (this.inView(turn)) {
+          this.host.failed(new Error("The connection to the answer was lost. Reconnecting…"));
+        }
+      },
+      onRecovered: () => {
+        if (this.inView(turn)) {
+          this.chatView.banner.hide();
+        }
+      },
+    });
+    redraw.cancel();
+    if (end.kind === "aborted") {
+      return; // left (nothing to show), or Stop (cancel() ends the bubble)
+    }
+    answer.content = turn.reply.value;
+    this.ended(turn, end);
+    this.finish(turn);
+    if (!this.host.sidebar()?.title(turn.chat.chat_id)) {
+      await this.chatView.refreshTitle(turn.chat.chat_id);
     }
   }
 
-  private apply(turn: Turn, event: CompletionEvent, redraw: () => void): void {
+  /** The server titled the chat when the turn started: shown once its answer begins. */
+  private titleOnce(turn: Turn): void {
+    if (!turn.titled) {
+      turn.titled = true;
+      void this.chatView.refreshTitle(turn.chat.chat_id);
+    }
+  }
+
+  private ended(turn: Turn, end: Exclude<FollowEnd, { kind: "aborted" }>): void {
     const { user, answer } = turn;
-    if (event.kind === "delta") {
-      answer.content += event.text;
-      redraw();
-      if (!turn.titled) {
-        turn.titled = true; // the server titled the chat when the turn started
-        void this.chatView.refreshTitle(turn.chat.chat_id);
-      }
-    } else if (event.kind === "final") {
-      turn.ended = true;
+    if (end.kind === "final") {
       answer.status = "complete";
-      answer.id = event.final.assistant_message_id;
-      user.id = event.final.user_message_id;
-      answer.cached = event.final.cached;
-      answer.truncated = event.final.finish_reason === "FINISH_REASON_LENGTH";
-    } else {
-      turn.ended = true;
-      const err = new StreamError(event.error.code, event.error.message, event.error.reason);
-      answer.status = "failed";
-      answer.id = event.error.assistant_message_id;
-      answer.error = describeError(err).text;
-      if (turn.view === this.chatView.view) {
-        this.host.failed(err);
+      answer.id = end.final.assistant_message_id || answer.id;
+      if (user) {
+        user.id = end.final.user_message_id || user.id;
       }
-    }
-  }
-
-  /** The stream broke off: stopped by the user, or lost. */
-  private lost(turn: Turn, err: unknown): void {
-    const { answer } = turn;
-    if (turn.abort.signal.aborted) {
-      answer.status = "interrupted";
+      answer.cached = end.final.cached;
+      answer.truncated = end.final.finish_reason === "FINISH_REASON_LENGTH";
       return;
     }
-    answer.status = "failed";
-    answer.error =
-      err instanceof ApiError || err instanceof StreamError
-        ? describeError(err).text
-        : "The connection was lost while the answer was streaming.";
-    if (turn.view === this.chatView.view) {
-      this.host.failed(err instanceof ApiError ? err : new Error(answer.error));
+    if (end.kind === "error" && (STOPPED_REASONS.has(end.error.reason) || end.error.code === CANCELLED)) {
+      answer.status = "interrupted"; // stopped, maybe from another tab: not an error
+      return;
     }
+    const err =
+      end.kind === "error" ? new StreamError(end.error.code, end.error.message, end.error.reason) : end.err;
+    answer.status = "failed";
+    answer.error = describeError(err).text;
+    if (this.inView(turn)) {
+      this.host.failed(err);
+    }
+  }
+
+  /** Stop: stops following at once, then the turn on the server; its answer (the stopped
+   * reply as stored) ends the bubble. */
+  private async cancel(turn: Turn): Promise<void> {
+    if (turn.cancelling) {
+      return;
+    }
+    turn.cancelling = true;
+    turn.abort.abort();
+    if (!(await turn.submitted)) {
+      return; // nothing runs on the server: send() ends the bubble
+    }
+    try {
+      const stopped = await this.api.cancelTurn(turn.chat.chat_id, turn.requestId);
+      takeStored(turn.answer, stopped.assistant_message);
+    } catch (err) {
+      if (this.inView(turn)) {
+        this.host.failed(err);
+      }
+      this.followAgain(turn); // still running: followed on, and Stop can be pressed again
+      return;
+    }
+    if (turn.answer.status === "pending") {
+      this.followAgain(turn); // not stopped yet: its stream tells how it ends
+      return;
+    }
+    this.finish(turn);
+  }
+
+  private followAgain(turn: Turn): void {
+    if (this.turn !== turn) {
+      return; // left meanwhile
+    }
+    turn.cancelling = false;
+    turn.abort = new AbortController();
+    turn.reply = new ReplyText(turn.answer.content);
+    this.abort = turn.abort;
+    void this.follow(turn);
+  }
+
+  /** The turn is over: its bubble shows how it ended, and the composer is free again. */
+  private finish(turn: Turn): void {
+    if (this.turn === turn) {
+      this.turn = null;
+      this.abort = null;
+    }
+    if (this.inView(turn)) {
+      this.chatView.update(turn.answer);
+      if (turn.user) {
+        this.chatView.update(turn.user);
+      }
+      this.chatView.setStreaming(false);
+      this.chatView.scrollToBottom();
+    }
+  }
+
+  private inView(turn: Turn): boolean {
+    return turn.view === this.chatView.view;
   }
 }

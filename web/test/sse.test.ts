@@ -100,7 +100,7 @@ describe("readSse", () => {
 
 describe("parseCompletionEvent", () => {
   it("reads deltas, finals and errors", () => {
-    expect(parseCompletionEvent('{"delta":{"text":"Hi"}}')).toEqual({ kind: "delta", text: "Hi" });
+    expect(parseCompletionEvent('{"delta":{"text":"Hi"}}')).toEqual({ kind: "delta", text: "Hi", offset: 0 });
     const final = parseCompletionEvent(
       '{"final":{"user_message_id":"u","assistant_message_id":"a","usage":{"prompt_tokens":3,"completion_tokens":5},' +
         '"finish_reason":"FINISH_REASON_STOP","cached":true,"cache_similarity":0.98,"model":"m"}}',
@@ -128,11 +128,25 @@ describe("parseCompletionEvent", () => {
   it("defaults missing fields (proto3 JSON may omit them)", () => {
     const event = parseCompletionEvent('{"final":{}}');
     expect(event.kind === "final" && event.final.cached).toBe(false);
-    expect(parseCompletionEvent('{"delta":{}}')).toEqual({ kind: "delta", text: "" });
+    expect(parseCompletionEvent('{"delta":{}}')).toEqual({ kind: "delta", text: "", offset: 0 });
+  });
+
+  it("reads a delta's offset (StreamTurn), absent meaning 0", () => {
+    expect(parseCompletionEvent('{"delta":{"text":"é","offset":7}}')).toEqual({
+      kind: "delta",
+      text: "é",
+      offset: 7,
+    });
+    expect(parseCompletionEvent('{"delta":{"text":"a","offset":"12"}}')).toMatchObject({ offset: 12 });
+    expect(parseCompletionEvent('{"delta":{"text":"a","offset":-3}}')).toMatchObject({ offset: 0 });
   });
 
   it("unwraps grpc-gateway style results and reads bare status bodies", () => {
-    expect(parseCompletionEvent('{"result":{"delta":{"text":"x"}}}')).toEqual({ kind: "delta", text: "x" });
+    expect(parseCompletionEvent('{"result":{"delta":{"text":"x"}}}')).toEqual({
+      kind: "delta",
+      text: "x",
+      offset: 0,
+    });
     expect(parseCompletionEvent('{"code":8,"message":"busy","details":[]}')).toMatchObject({
       kind: "error",
       error: { code: 8, message: "busy" },
@@ -160,7 +174,7 @@ describe("readCompletion", () => {
 
   it("ends without a final event when the stream is cut", async () => {
     const events = await collect(readCompletion(streamOf(['data: {"delta":{"text":"par"}}\n\ndata: {"del'])));
-    expect(events).toEqual([{ kind: "delta", text: "par" }]);
+    expect(events).toEqual([{ kind: "delta", text: "par", offset: 0 }]);
   });
 
   it("stops at an error event", async () => {

@@ -196,7 +196,7 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
             branch,
         )
         return pb.SubmitCompletionResponse(
-            client_request_id=turn.user.client_request_id,
+            client_request_id=turn.assistant.client_request_id,
             user_message=message_to_pb(turn.user),
             assistant_message=message_to_pb(turn.assistant),
         )

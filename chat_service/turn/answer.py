@@ -119,7 +119,7 @@ class Answerer:
             else None
         )
         building = asyncio.ensure_future(self._build_prompt(user_id, chat, turn.user))
-        key = TurnKey(user_id, chat.chat_id, turn.user.client_request_id)
+        key = TurnKey(user_id, chat.chat_id, turn.assistant.client_request_id)
         running = self.running.start(key, reply, followed=mode.publish_progress)
         try:
             # aclosing at each level: a turn stopped here closes the inner generators (and so
@@ -298,7 +298,7 @@ class Answerer:
         # request aborted) now, not when the generator is collected.
         async with aclosing(
             self.inference.generate(
-                turn.user.client_request_id,
+                turn.assistant.client_request_id,
                 prompt.messages,
                 sampling,
                 max_tokens,

@@ -80,7 +80,7 @@ class SubmittedTurns:
             self.lifecycle.release(user_id, TurnKind.QUEUED, slot_id)
             raise
         job = GenerateTurn(
-            user_id, chat_id, turn.user.client_request_id,
+            user_id, chat_id, turn.assistant.client_request_id,
             turn.assistant.updated_at.isoformat(), request.bypass_cache, sampling.temperature,
             sampling.top_p, sampling.max_tokens, sampling.seed,
         )  # fmt: skip

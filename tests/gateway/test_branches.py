@@ -139,3 +139,33 @@ def test_bad_branch_requests_are_400_or_404(gateway: Gateway) -> None:
     )
     assert reply.status == 404
     assert len(_shown(gateway, token, chat_id)["messages"]) == 2
+
+
+def test_submitted_edit_and_regenerate_are_followed_to_their_new_answers(
+    gateway: Gateway,
+) -> None:
+    """The web UI's path: SubmitCompletion placed in the tree, then StreamTurn with the id it
+    returns, which names the new answer (a regenerated answer's question keeps its own id)."""
+    _, token = user_token(gateway)
+    chat_id = create_chat(gateway, token, "Submitted branches")
+    first = _turn(gateway, token, chat_id, {"content": "Name a river."})
+
+    def submit_and_follow(body: dict[str, Any]) -> dict[str, Any]:
+        body = {"bypass_cache": True, "sampling": {"max_tokens": 4}, **body}
+        reply = call(gateway, "POST", f"/chat/{chat_id}/turns", body, token)
+        assert reply.status == 200, reply.body
+        request_id = reply.json()["client_request_id"]
+        events = sse(gateway, token, "GET", f"/chat/{chat_id}/turns/{request_id}/stream")
+        assert "final" in events[-1], events
+        final: dict[str, Any] = events[-1]["final"]
+        assert final["assistant_message_id"] == reply.json()["assistant_message"]["message_id"]
+        return final
+
+    again = submit_and_follow({"regenerate_message_id": first["user_message_id"]})
+    assert again["user_message_id"] == first["user_message_id"]
+    assert again["assistant_message_id"] != first["assistant_message_id"]
+    edited = submit_and_follow({"content": "Name a lake.", "edit_first_message": True})
+    messages = _shown(gateway, token, chat_id)["messages"]
+    assert [m["content"] for m in messages[:1]] == ["Name a lake."]
+    assert messages[-1]["message_id"] == edited["assistant_message_id"]
+    assert messages[0]["sibling_ids"] == [first["user_message_id"], edited["user_message_id"]]

@@ -225,10 +225,17 @@ class ChatService:
         return await self.submitted.get_turn(user_id, chat_id, client_request_id)
 
     def follow_turn(
-        self, user_id: str, chat_id: str, client_request_id: str, offset: int = 0
+        self,
+        user_id: str,
+        chat_id: str,
+        client_request_id: str,
+        offset: int = 0,
+        attempt: str = "",
     ) -> AsyncGenerator[ReplyEvent, None]:
-        """The turn's reply from `offset` (code points the caller holds) on, then its end."""
-        return self.follower.follow(TurnKey(user_id, chat_id, client_request_id), offset)
+        """The turn's reply from `offset` (code points the caller holds, of `attempt` if
+        known) on, then its end."""
+        key = TurnKey(user_id, chat_id, client_request_id)
+        return self.follower.follow(key, offset, attempt)
 
     async def cancel_turn(self, user_id: str, chat_id: str, client_request_id: str) -> Turn:
         return await self.stopper.cancel(TurnKey(user_id, chat_id, client_request_id))

@@ -75,7 +75,8 @@ def branch_of(request: TurnRequest) -> BranchRequest:
 def event_fields(event: ReplyEvent) -> dict[str, Any]:
     """A turn event as the `event` oneof of CompleteResponse / StreamTurnResponse."""
     if isinstance(event, ReplyDelta):
-        return {"delta": pb.CompleteDelta(text=event.text, offset=event.offset or 0)}
+        delta = pb.CompleteDelta(text=event.text, offset=event.offset or 0, attempt=event.attempt)
+        return {"delta": delta}
     if isinstance(event, ReplyFinal):
         return {"final": final_to_pb(event.user_message_id, event.assistant)}
     return {
@@ -147,6 +148,7 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
         chat_id = chat_id_from(request.chat_id)
         content = request.content
         branch = branch_of(request)
+        request_id_of(request.client_request_id)
         if branch.regenerate_message_id:
             if content:
                 raise InvalidArgument("content", "must be empty to regenerate an answer")
@@ -158,7 +160,6 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
                 "content",
                 f"{len(content)} characters; the limit is {self.settings.max_message_chars}",
             )
-        request_id_of(request.client_request_id)
         return chat_id, content, sampling_from_pb(request.sampling, "sampling"), branch
 
     async def Complete(
@@ -220,7 +221,11 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
         request_id = request_id_of(request.client_request_id, True)
         if request.offset < 0:
             raise InvalidArgument("offset", "must be 0 or more (code points of the reply held)")
-        follow = self.service.follow_turn(user, chat_id, request_id, request.offset)
+        if len(request.attempt) > MAX_REQUEST_ID_CHARS:
+            raise InvalidArgument("attempt", "not an attempt id (the last delta's `attempt`)")
+        follow = self.service.follow_turn(
+            user, chat_id, request_id, request.offset, request.attempt
+        )
         async with aclosing(follow) as events:
             async for event in events:
                 yield pb.StreamTurnResponse(**event_fields(event))

@@ -22,6 +22,7 @@ from chat_service.timed_store import TimedStore
 log = logging.getLogger(__name__)
 
 MAX_FOLD = 64  # messages folded per run: bounds the work and the summarization prompt
+CHECKPOINT_PAGES = 16  # pages of MAX_FOLD messages searched back for the branch's checkpoint
 INSTRUCTIONS = (
     "You maintain a running summary of a conversation between a user and an assistant. "
     "Write a concise summary that keeps facts, names, numbers, decisions and open questions. "
@@ -60,6 +61,8 @@ class Summarizer:
             if message.message_id in on_path:
                 previous, newest = on_path[message.message_id], newest[:index]
                 break
+        if previous is None and newest:
+            previous = await self._older_checkpoint(user_id, chat_id, newest[-1].message_id)
         fold = [m for m in newest[keep:] if in_history(m)]
         if not fold:
             return False
@@ -89,6 +92,23 @@ class Summarizer:
             SummaryRecord(chat_id, fold[-1].message_id, summary, tokens, utcnow()),
         )
         return True
+
+    async def _older_checkpoint(
+        self, user_id: str, chat_id: str, before_id: str
+    ) -> SummaryRecord | None:
+        """The branch's newest checkpoint further back than the messages about to be folded
+        (they would otherwise be summarized without what it holds), looked for page by page
+        along the path, up to CHECKPOINT_PAGES pages."""
+        cursor = before_id
+        for _ in range(CHECKPOINT_PAGES):
+            page = await self.store.recent_messages(user_id, chat_id, MAX_FOLD, cursor)
+            if not page:
+                return None
+            found = await self.store.summaries_at(user_id, chat_id, [m.message_id for m in page])
+            if found:
+                return found[0]  # newest first
+            cursor = page[-1].message_id
+        return None
 
     async def _branch(
         self, user_id: str, chat_id: str, leaf_id: str, n: int

@@ -5,7 +5,8 @@ who also reads the store. While the queue is not connected the feed works in pro
 Subjects (the turn named by TurnKey.token, a hash):
 - chat.follow.progress.<turn>   deltas and the end of an attempt, published by its replica
 - chat.follow.snapshot.<turn>   request/reply: the replica running the turn answers
-- chat.follow.stop              a stop (CancelTurn), heard by every replica
+- chat.follow.stop              a stop (CancelTurn): "<turn> <when it was asked>", heard by every
+                                replica
 """
 
 from __future__ import annotations
@@ -126,7 +127,11 @@ class NatsTurnFeed(TurnFeed):
             await msg.respond(json.dumps({"a": snapshot.attempt, "t": snapshot.text}).encode())
 
     async def _on_stop(self, msg: Msg) -> None:
-        self.running.stop(msg.data.decode(errors="replace"))
+        token, _, asked_at = msg.data.decode(errors="replace").partition(" ")
+        try:
+            self.running.stop(token, float(asked_at))
+        except ValueError:
+            log.debug("ignored a malformed stop message", extra={"data": msg.data[:100]})
 
     # -- followers -----------------------------------------------------------------------
 
@@ -163,9 +168,9 @@ class NatsTurnFeed(TurnFeed):
         except (nats.errors.Error, TimeoutError, ValueError, KeyError, TypeError):
             return None
 
-    async def stop(self, key: TurnKey) -> None:
-        await super().stop(key)
+    async def stop(self, key: TurnKey, asked_at: float) -> None:
+        await super().stop(key, asked_at)
         nc = self._client()
         if nc is not None:
             with contextlib.suppress(nats.errors.Error):
-                await nc.publish(STOP_SUBJECT, key.token.encode())
+                await nc.publish(STOP_SUBJECT, f"{key.token} {asked_at!r}".encode())

@@ -321,10 +321,13 @@ class CassandraStore(
         for message in messages:  # in order: a parent's children are counted when placed
             m = normalize_message(message)
             key = (user_id, uuid.UUID(m.chat_id))
+            mid = uuid.UUID(m.message_id)
+            stored = await self._row(key, mid)
+            if stored is not None and stored["parent_id"]:
+                continue  # placed by an earlier run of this import: its thread stays
             parent = uuid.UUID(m.parent_id) if m.parent_id else None
             items: list[Item] = []
             thread = await self._thread_under(key, parent, items)
-            mid = uuid.UUID(m.message_id)
             stored_thread = mid if thread is False else thread
             await self.save_message(user_id, m)
             items.append(("set_parent", (parent or key[1], *key, bucket_of(str(mid)), mid)))

@@ -32,7 +32,7 @@ from chat_service.timed_store import TimedStore
 from chat_service.turn.events import ReplyDelta, ReplyError, ReplyEvent, ReplyFinal, TurnRequest
 from chat_service.turn.lifecycle import Lease, ReplyBuffer, RunMode, TurnLifecycle
 from chat_service.turn.outcome import Outcome, TurnOutcome
-from chat_service.turn.running import RunningTurns, TurnKey
+from chat_service.turn.running import RunningTurns, StopRequested, TurnKey
 from chat_service.turn.side_work import SideWork
 from chat_service.turn_cache import TurnCache, answer_chunks
 from server_kit.errors import Cancelled, ResourceExhausted, ServiceError, Unavailable
@@ -120,22 +120,25 @@ class Answerer:
         )
         building = asyncio.ensure_future(self._build_prompt(user_id, chat, turn.user))
         key = TurnKey(user_id, chat.chat_id, turn.assistant.client_request_id)
-        running = self.running.start(key, reply, followed=mode.publish_progress)
+        running = self.running.start(key, reply, mode.publish_progress, mode.submitted_at)
         try:
             # aclosing at each level: a turn stopped here closes the inner generators (and so
             # cancels the inference call) now, not when they are collected.
             answering = self._answer(attempt, user_id, chat, turn, merged, lookup, building)
             async with aclosing(answering) as deltas:
                 async for delta in deltas:
+                    running.inside = False
                     self.running.delta(running, delta.text)
                     yield delta
-        except (asyncio.CancelledError, GeneratorExit) as exc:
+                    running.enter()
+        except (asyncio.CancelledError, GeneratorExit, StopRequested) as exc:
             await attempt.lease.stop()
             await self._stopped(user_id, reply, outcome, mode, running.stop_requested)
-            if not (running.stop_requested and isinstance(exc, asyncio.CancelledError)):
+            if isinstance(exc, GeneratorExit) or not running.stop_requested:
                 raise
             # Stopped by CancelTurn (running.py): the turn ends here, the caller carries on.
-            self._uncancel()
+            if isinstance(exc, asyncio.CancelledError):
+                self._uncancel()
             yield ReplyError(stopped_by_user(), reply.assistant.message_id)
             return
         except ServiceError as exc:
@@ -345,7 +348,7 @@ class Answerer:
         if not cached and self.cache is not None and self.cache.wants_store(answer):
             self.side_work.offload(
                 StoreCacheEntry(
-                    user_id, chat_id, question.client_request_id, question.message_id,
+                    user_id, chat_id, answer.client_request_id, question.message_id,
                     answer.message_id, sampling.temperature, sampling.top_p, sampling.max_tokens,
                     sampling.seed,
                 )

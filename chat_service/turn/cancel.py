@@ -17,6 +17,7 @@ from chat_service.turn.running import TurnKey
 
 WAIT_S = 5.0  # how long CancelTurn waits for the stopped turn's end to be stored
 POLL_S = 0.1
+RESEND_S = 1.0
 
 
 class TurnStopper:
@@ -36,7 +37,9 @@ class TurnStopper:
         turn = await self._read(key)  # NOT_FOUND for a turn the user does not have
         if not self.lifecycle.running(turn.assistant):
             return turn  # already ended: nothing to stop
-        await self.feed.stop(key)
+        asked_at = time.time()
+        await self.feed.stop(key, asked_at)
+        turn = await self._read(key)
         if turn.assistant.status is MessageStatus.QUEUED:
             # No worker has claimed it: its claim reads this and lets it go. One that claims
             # it meanwhile got the stop (replicas remember stops for turns not running yet).
@@ -46,9 +49,13 @@ class TurnStopper:
             )  # fmt: skip
             await self.store.save_message(key.user_id, stopped)
         deadline = time.monotonic() + WAIT_S
+        resend_at = time.monotonic() + RESEND_S
         while self.lifecycle.running(turn.assistant) and time.monotonic() < deadline:
             await asyncio.sleep(POLL_S)
             turn = await self._read(key)
+            if time.monotonic() >= resend_at:  # the feed does not guarantee delivery
+                await self.feed.stop(key, asked_at)
+                resend_at = time.monotonic() + RESEND_S
         return turn
 
     async def _read(self, key: TurnKey) -> Turn:

@@ -27,6 +27,7 @@ class ReplyDelta:
     # A followed turn's deltas only: where `text` starts in the reply, in code points (one
     # below what the follower holds means the turn restarted: see StreamTurnResponse).
     offset: int | None = field(default=None, compare=False)
+    attempt: str = field(default="", compare=False)  # the run of the turn it belongs to
 
 
 @dataclass(frozen=True)

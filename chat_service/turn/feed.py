@@ -65,9 +65,10 @@ class TurnFeed:
     async def snapshot(self, key: TurnKey) -> Snapshot | None:
         return self.running.snapshot(key.token)
 
-    async def stop(self, key: TurnKey) -> None:
-        """Stops the turn here, or remembers the stop for an attempt about to start here."""
-        self.running.stop(key.token)
+    async def stop(self, key: TurnKey, asked_at: float) -> None:
+        """Stops the turn here, or remembers the stop for an attempt about to start here.
+        `asked_at`: when CancelTurn was called (time.time())."""
+        self.running.stop(key.token, asked_at)
 
     async def start(self) -> None:
         """Called once the queue is connected (the NATS feed subscribes then)."""

@@ -34,12 +34,13 @@ def _common_prefix(a: str, b: str) -> int:
 
 class _Position:
     """What the caller holds: `length` code points, which this follower knows as `text` once
-    it has seen them (not yet for the part a resuming caller brought)."""
+    it has seen them (not yet for the part a resuming caller brought), of `attempt`."""
 
-    def __init__(self, offset: int) -> None:
+    def __init__(self, offset: int, attempt: str = "") -> None:
         self.length = offset  # code points the caller holds
         self.text: str | None = None  # the attempt's text up to `length`, once known
-        self.attempt: str | None = None
+        # The caller's word for a resumed text (unconfirmed while `text` is None).
+        self.attempt: str | None = attempt or None
         self.last_sent = time.monotonic()
 
     def align(self, text: str, attempt: str | None) -> ReplyDelta | None:
@@ -53,6 +54,8 @@ class _Position:
             if not other_attempt and self.text.startswith(text):
                 return None  # the store lags behind what the caller has
             return self._take(text, attempt, 0)
+        if None not in (attempt, self.attempt) and attempt != self.attempt:
+            return self._take(text, attempt, 0)  # resumed text of an earlier attempt
         if len(text) >= self.length:  # the caller's first `length` points are this text's
             return self._take(text, attempt, self.length)
         if attempt is None:
@@ -63,8 +66,9 @@ class _Position:
         """The delta that leaves the caller holding exactly `final`, the stored text of an
         ended turn: the store has the last word (a replica that died after pushing text it
         had not saved yet leaves the caller holding more than the record)."""
-        if self.text is None:
-            start = self.length if len(final) >= self.length else 0
+        if self.text is None:  # unseen: trusted, unless it belongs to an unconfirmed attempt
+            trusted = self.attempt is None and len(final) >= self.length
+            start = self.length if trusted else 0
         else:
             start = _common_prefix(self.text, final)
         if final == self.text or (start == len(final) == self.length):
@@ -95,7 +99,7 @@ class _Position:
 
     def _sent(self, text: str, start: int) -> ReplyDelta:
         self.last_sent = time.monotonic()
-        return ReplyDelta(text, start)
+        return ReplyDelta(text, start, self.attempt or "")
 
 
 @contextlib.asynccontextmanager
@@ -118,8 +122,10 @@ class Follower:
         self.settings = settings
         self.read_turn = read_turn  # the stored turn (NOT_FOUND for another user's)
 
-    async def follow(self, key: TurnKey, offset: int) -> AsyncGenerator[ReplyEvent, None]:
-        position = _Position(offset)
+    async def follow(
+        self, key: TurnKey, offset: int, attempt: str = ""
+    ) -> AsyncGenerator[ReplyEvent, None]:
+        position = _Position(offset, attempt)
         # Subscribed before anything is read: no delta falls between the read and the push.
         async with self.feed.subscribe(key) as events, _counted():
             turn = await self._read(key)

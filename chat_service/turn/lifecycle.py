@@ -98,6 +98,9 @@ class RunMode:
     # Publish every delta to followers from the start (submitted turns: a client follows
     # them); otherwise only once a follower asks (turn/running.py).
     publish_progress: bool = False
+    # A submitted turn's queueing time (time.time()): a stop asked after it, remembered by a
+    # replica the turn was not running on yet, stops this attempt (turn/running.py).
+    submitted_at: float | None = None
 
 
 class Lease:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -17,7 +16,8 @@ from chat_service import metrics
 from chat_service.turn.lifecycle import ReplyBuffer
 
 # A stop that arrives for a turn no replica runs yet (queued, or between two attempts while the
-# model is busy) is remembered this long: the attempt that starts meanwhile stops at once.
+# model is busy) is remembered this long: an attempt of a submission made before the stop that
+# starts meanwhile stops at once (a resubmission after it is a new request, and runs).
 STOP_MEMORY_S = 300.0
 STOP_MEMORY_SIZE = 10_000
 
@@ -70,30 +70,55 @@ class RunningTurn:
     followed: bool = False  # a follower asked for a snapshot: publish each delta from now on
     stop_requested: bool = False  # stopped by CancelTurn (not by a shutdown or a disconnect)
     length: int = 0  # code points published (or snapshotted) so far
+    # The answerer is running (awaiting the model, the store...), not suspended at a delta it
+    # handed to its caller: only then does a stop cancel `task`, so that the cancellation lands
+    # in the answerer, never in the caller (a gRPC write, a worker).
+    inside: bool = True
 
     def text(self) -> str:
         return "".join(self.reply.parts)
+
+    def enter(self) -> None:
+        """The caller asked for the next delta, from the task now iterating (it may change:
+        the OpenAI route pulls the first delta in a task of its own). Raises StopRequested if
+        a stop came while the caller had the last one."""
+        self.inside, self.task = True, asyncio.current_task()
+        if self.stop_requested:
+            raise StopRequested
 
     def request_stop(self) -> None:
         if self.stop_requested:
             return
         self.stop_requested = True
-        if self.task is not None and not self.task.done():
+        if self.inside and self.task is not None and not self.task.done():
             self.task.cancel()
+
+
+class StopRequested(Exception):
+    """A stop noticed between two deltas (the answerer was not running when it came)."""
 
 
 class RunningTurns:
     def __init__(self) -> None:
         self._by_token: dict[str, RunningTurn] = {}
-        self._stopped: OrderedDict[str, float] = OrderedDict()  # token -> when its stop came
+        # token -> when its stop was asked (wall clock, seconds: comparable with submissions)
+        self._stopped: OrderedDict[str, float] = OrderedDict()
         self.publish: Publish = lambda key, event: None  # set by the feed
 
-    def start(self, key: TurnKey, reply: ReplyBuffer, followed: bool) -> RunningTurn:
-        """Registers an attempt run by the current task (which a stop cancels)."""
+    def start(
+        self, key: TurnKey, reply: ReplyBuffer, followed: bool, submitted_at: float | None
+    ) -> RunningTurn:
+        """Registers an attempt run by the current task (which a stop cancels). `submitted_at`:
+        when a submitted turn was queued (a stop remembered from after that applies to it)."""
         running = RunningTurn(key, reply, asyncio.current_task(), followed=followed)
         self._by_token[key.token] = running
         metrics.TURNS_GENERATING.set(len(self._by_token))
-        if self._remembered_stop(key.token):
+        stopped_at = self._stopped.pop(key.token, None)
+        if (
+            stopped_at is not None
+            and submitted_at is not None
+            and submitted_at <= stopped_at < submitted_at + STOP_MEMORY_S
+        ):
             running.request_stop()
         return running
 
@@ -120,21 +145,18 @@ class RunningTurns:
         running.followed, running.length = True, len(text)
         return Snapshot(running.attempt, text)
 
-    def stop(self, token: str) -> bool:
-        """Stops the turn if it runs here (True), else remembers the stop for a while."""
+    def stop(self, token: str, asked_at: float) -> bool:
+        """Stops the turn if it runs here (True), else remembers the stop for a while.
+        `asked_at`: when CancelTurn was called (time.time() where it was)."""
         running = self._by_token.get(token)
         if running is not None:
             running.request_stop()
             return True
-        self._stopped[token] = time.monotonic()
+        self._stopped[token] = asked_at
         self._stopped.move_to_end(token)
         while len(self._stopped) > STOP_MEMORY_SIZE:
             self._stopped.popitem(last=False)
         return False
-
-    def _remembered_stop(self, token: str) -> bool:
-        at = self._stopped.pop(token, None)
-        return at is not None and time.monotonic() - at < STOP_MEMORY_S
 
     def __len__(self) -> int:
         return len(self._by_token)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import replace
+from datetime import datetime
 
 from chat_service.admission import TurnKind
 from chat_service.config import TurnSettings
@@ -28,6 +29,14 @@ from server_kit.errors import (
     ResourceExhausted,
     ServiceError,
 )
+
+
+def submitted_time(job: GenerateTurn) -> float | None:
+    """When the job's submission was queued (its reply record's time), as time.time()."""
+    try:
+        return datetime.fromisoformat(job.submitted_at).timestamp()
+    except ValueError:
+        return None
 
 
 class SubmittedTurns:
@@ -137,6 +146,7 @@ class SubmittedTurns:
         mode = RunMode(
             lease_s=self.settings.async_progress_s, retry_when_busy=True,
             requeue_when_stopped=True, publish_progress=True,
+            submitted_at=submitted_time(job),
         )  # fmt: skip
         busy_until = time.monotonic() + self.settings.async_busy_wait_s
         delay = 1.0

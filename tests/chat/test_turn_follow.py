@@ -10,11 +10,21 @@ import uuid
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
-from chat_service.domain import ChatOptions, MessageStatus, Sampling
+import pytest
+
+from chat_service.domain import (
+    ChatOptions,
+    MessageRecord,
+    MessageStatus,
+    Role,
+    Sampling,
+    utcnow,
+)
 from chat_service.service import ChatService, ReplyDelta, ReplyError, ReplyFinal
 from chat_service.turn.events import ReplyEvent
 from chat_service.turn.follow import _Position
-from chat_service.turn.running import Progress
+from chat_service.turn.lifecycle import ReplyBuffer
+from chat_service.turn.running import Progress, RunningTurns, StopRequested, TurnKey
 from tests.fixtures.chat_stack import chat_stack, eventually
 from tests.fixtures.nats import NatsServer
 from tests.fixtures.services import RunningService
@@ -78,6 +88,19 @@ def test_an_ended_turn_leaves_the_caller_with_exactly_the_stored_text() -> None:
     assert delta is not None and (delta.text, delta.offset) == ("It was", 0)
 
 
+def test_a_caller_resuming_an_earlier_attempt_gets_the_new_one_from_zero() -> None:
+    position = _Position(20, "a1")  # it held 20 code points of attempt a1
+    delta = position.align("A different, longer beginning", "a2")
+    assert delta is not None and delta.offset == 0 and delta.attempt == "a2"
+    assert delta.text == "A different, longer beginning"
+    same = _Position(5, "a1")
+    delta = same.align("Hello, world", "a1")
+    assert delta is not None and (delta.text, delta.offset) == (", world", 5)
+    ended = _Position(5, "a1")  # the turn ended before this follower could confirm a1
+    delta = ended.settle("Hello, world")
+    assert delta is not None and (delta.text, delta.offset) == ("Hello, world", 0)
+
+
 def test_a_gap_in_the_pushes_asks_again() -> None:
     position = _Position(0)
     position.align("abc", "a1")
@@ -89,6 +112,50 @@ def test_offsets_count_code_points() -> None:
     position.align("é🙂", "a1")
     step = position.progress(Progress("a1", 2, "ü"))
     assert isinstance(step, ReplyDelta) and step.offset == 2
+
+
+# -- the replica's running turns ----------------------------------------------------------
+
+
+async def test_a_remembered_stop_applies_to_a_submission_made_before_it_only() -> None:
+    running = RunningTurns()
+    key = TurnKey("u", "c", "r")
+    running.stop(key.token, asked_at=1000.0)  # the turn was not running here yet
+    late = running.start(key, ReplyBuffer(_reply(), 0.0), False, submitted_at=1001.0)
+    assert not late.stop_requested  # a resubmission after the stop
+    running.finish(late)
+    running.stop(key.token, asked_at=1000.0)
+
+    async def attempt() -> None:  # an answerer's task: the stop cancels it at its next await
+        early = running.start(key, ReplyBuffer(_reply(), 0.0), False, submitted_at=999.0)
+        assert early.stop_requested
+        try:
+            await asyncio.sleep(10)
+        finally:
+            running.finish(early)
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.ensure_future(attempt()), 5)
+    running.stop(key.token, asked_at=1000.0)
+    streamed = running.start(key, ReplyBuffer(_reply(), 0.0), False, submitted_at=None)
+    assert not streamed.stop_requested  # a streamed turn is never queued before a stop
+
+
+async def test_a_stop_between_deltas_is_noticed_when_the_caller_asks_for_the_next() -> None:
+    running = RunningTurns()
+    turn = running.start(TurnKey("u", "c", "r"), ReplyBuffer(_reply(), 0.0), False, None)
+    turn.inside = False  # the caller holds a delta: cancelling its task would hit the caller
+    running.stop(turn.key.token, asked_at=0.0)
+    assert turn.stop_requested
+    task = asyncio.current_task()
+    assert task is not None and not task.cancelling()
+    with pytest.raises(StopRequested):
+        turn.enter()
+
+
+def _reply() -> MessageRecord:
+    now = utcnow()
+    return MessageRecord("c", "m", Role.ASSISTANT, "", MessageStatus.PENDING, now, now)
 
 
 # -- the service, with NATS between two replicas -------------------------------------------
@@ -186,6 +253,11 @@ async def test_a_stop_on_another_replica_stops_the_turn_and_keeps_its_text(
         again = await reader.cancel_turn(user, chat.chat_id, request_id)
         assert again.assistant.content == stopped.assistant.content
         assert again.assistant.status is MessageStatus.INTERRUPTED
+        # Resubmitted after the stop (which every replica may remember): it runs this time.
+        short = Sampling(temperature=0, max_tokens=8)
+        await reader.submit(user, chat.chat_id, STORY, request_id, short, True)
+        rerun = [e async for e in reader.follow_turn(user, chat.chat_id, request_id)]
+        assert isinstance(rerun[-1], ReplyFinal), rerun[-1]
 
 
 async def test_a_queued_turn_that_is_stopped_never_starts(

@@ -290,32 +290,48 @@ async function scenario(page) {
   );
 
   await step(
-    "Regenerate asks again past the cache (fresh answer, no badge)",
+    "Regenerate makes a fresh answer beside the cached one (no badge, 2 / 2)",
     async () => {
       const before = await assistants(page).count();
+      const oldId = await lastAssistant(page).getAttribute("data-message-id");
       const regenerate = lastAssistant(page).locator(".msg-regenerate");
       check(
         await regenerate.isVisible(),
         "Regenerate is offered on the last answer",
       );
       await regenerate.click();
+      // The new answer takes the old one's place (a version beside it, under the same question).
       await page.waitForFunction(
-        (n) =>
-          document.querySelectorAll("#messages article.msg-assistant").length >
-          n,
-        before,
+        (id) => {
+          const all = document.querySelectorAll(
+            "#messages article.msg-assistant",
+          );
+          const last = all[all.length - 1];
+          return (
+            last && last.dataset.messageId && last.dataset.messageId !== id
+          );
+        },
+        oldId,
         { timeout: UI_TIMEOUT },
       );
       const status = await waitAnswered(page);
       check(status === "complete", `the fresh answer completed (${status})`);
       check(
+        (await assistants(page).count()) === before,
+        "the answer was replaced, not added",
+      );
+      check(
         (await lastAssistant(page).locator(".badge-cached").count()) === 0,
         "not from the cache",
       );
-      const users = page.locator("#messages article.msg-user");
+      const pager = await lastAssistant(page)
+        .locator(".msg-version-label")
+        .textContent();
+      check(pager === "2 / 2", `the answer's versions: ${pager}`);
+      const users = page.locator("#messages article.msg-user .msg-content");
       check(
         (await users.last().textContent()) === question,
-        "the last question was sent again",
+        "the question is the same",
       );
       await shot(page, "06-regenerated");
     },

@@ -12,6 +12,8 @@ export interface Chat {
   system_prompt: string;
   create_time?: string;
   update_time?: string;
+  /** The last message of the branch shown (docs/branches.md); empty: the newest message. */
+  current_message_id?: string;
 }
 
 export type MessageStatus =
@@ -34,6 +36,11 @@ export interface Message {
   cached: boolean;
   finish_reason: string;
   error: string;
+  /** The message this one follows; empty for a first message (and, in a SubmitCompletion
+   * answer, for an append to a chat that never branched). */
+  parent_id?: string;
+  /** GetChat: the versions at this message's fork (itself included, oldest first), if any. */
+  sibling_ids?: string[];
 }
 
 export interface ListChatsResponse {
@@ -75,6 +82,11 @@ export interface CompleteRequest {
   content: string;
   client_request_id: string;
   bypass_cache?: boolean;
+  /** An edit: the parent of the question edited (edit_first_message for a first question). */
+  parent_message_id?: string;
+  edit_first_message?: boolean;
+  /** A new answer to this stored question (content empty). */
+  regenerate_message_id?: string;
 }
 
 /** A turn submitted to run on the server (SubmitCompletion), or as it stood when cancelled. */
@@ -216,6 +228,14 @@ export class Api {
     return this.json<GetChatResponse>("GET", `/chat/${encodeURIComponent(chatId)}?${query}`);
   }
 
+  /** Shows the branch through `messageId` (a version at a fork): the chat as stored, with its
+   * new current message. GetChat then reads that branch. */
+  async selectMessage(chatId: string, messageId: string): Promise<Chat> {
+    const path = `/chat/${encodeURIComponent(chatId)}:selectMessage`;
+    const reply = await this.json<{ chat: Chat }>("POST", path, { message_id: messageId });
+    return reply.chat;
+  }
+
   async deleteChat(chatId: string): Promise<void> {
     // allow_missing: a chat already deleted (in another tab) is simply gone, not an error.
     await this.send("DELETE", `/chat/${encodeURIComponent(chatId)}?allow_missing=true`);
@@ -296,15 +316,18 @@ export class Api {
     return this.json<SubmittedTurn>("POST", `/chat/${encodeURIComponent(chatId)}/turns`, request);
   }
 
-  /** Follows a turn: its reply past the first `offset` code points (those the caller holds),
-   * then its end. Aborting `signal` only stops following: the turn goes on. */
+  /** Follows a turn: its reply past the first `offset` code points (those the caller holds,
+   * of `attempt` when known: if the turn restarted since, it comes again from 0), then its
+   * end. Aborting `signal` only stops following: the turn goes on. */
   async *streamTurn(
     chatId: string,
     requestId: string,
     offset: number,
     signal: AbortSignal,
+    attempt = "",
   ): AsyncGenerator<CompletionEvent> {
-    const path = `${turnPath(chatId, requestId)}/stream?offset=${offset}`;
+    const query = attempt ? `&attempt=${encodeURIComponent(attempt)}` : "";
+    const path = `${turnPath(chatId, requestId)}/stream?offset=${offset}${query}`;
     yield* this.events(await this.send("GET", path, undefined, signal));
   }
 

@@ -4,7 +4,8 @@
 //   /c/<id>     a stored chat
 // App composes the components: the sign-in screen (signin.ts), the page's layout (layout.ts),
 // the sidebar's chat list (sidebar.ts), the open chat (chatview.ts), the turn being answered
-// (turn.ts; following its answer: follow.ts), the confirmation dialog (confirm.ts), the API keys
+// (turn.ts; following its answer: follow.ts; editing a question: edit.ts and fork.ts; the versions
+// at a fork: versions.ts), the confirmation dialog (confirm.ts), the API keys
 // dialog (apikeys.ts), the export and import of chats (transfer.ts) and the search over them
 // (search.ts).
 
@@ -30,6 +31,7 @@ import { ChatList, UNTITLED } from "./sidebar";
 import { signInScreen } from "./signin";
 import { TransferControls } from "./transfer";
 import { TurnStream } from "./turn";
+import { VersionSwitch } from "./versions";
 
 export class App {
   private readonly api = new Api(() => this.token);
@@ -39,6 +41,7 @@ export class App {
   private sidebar: ChatList | null = null;
   private readonly chatView: ChatView;
   private readonly turns: TurnStream;
+  private readonly versions: VersionSwitch;
   private shell: Shell | null = null;
   private dialog!: ConfirmDialog;
   private apiKeys: ApiKeysPanel | null = null;
@@ -47,14 +50,20 @@ export class App {
     this.chatView = new ChatView(this.api, {
       sidebar: () => this.sidebar,
       failed: (err) => this.showError(err),
-      streaming: () => this.turns.active,
+      streaming: () => this.turns.active || this.versions.switching,
       send: (content) => void this.turns.send(content, false),
       stop: () => this.turns.stop(),
-      regenerate: () => this.turns.regenerate(),
+      regenerate: (answer) => this.turns.regenerate(answer),
+      edit: (question, content) => this.turns.edit(question, content),
+      select: (_message, versionId) => void this.versions.select(versionId, this.turns.active),
     });
     this.turns = new TurnStream(this.api, this.chatView, {
       sidebar: () => this.sidebar,
       failed: (err) => this.showError(err),
+    });
+    this.versions = new VersionSwitch(this.api, this.chatView, {
+      failed: (err) => this.showError(err),
+      resume: () => this.turns.resume(),
     });
   }
 

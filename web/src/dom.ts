@@ -1,4 +1,5 @@
-// A tiny element builder: text always goes in as text (textContent), never as HTML.
+// A tiny element builder: text always goes in as text (textContent), never as HTML. And the
+// icons, and a redraw scheduler.
 
 export type Child = Node | string | null | undefined | false;
 export type Attrs = Record<string, string | boolean | undefined>;
@@ -59,4 +60,25 @@ export function icon(name: IconName): SVGSVGElement {
   svg.setAttribute("focusable", "false");
   svg.innerHTML = ICONS[name];
   return svg;
+}
+
+/** Calls `draw` once per animation frame at most. */
+export function frameScheduler(draw: () => void): { request(): void; cancel(): void } {
+  let frame = 0;
+  return {
+    request: () => {
+      if (frame) {
+        return;
+      }
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        draw();
+      });
+    },
+    cancel: () => {
+      if (frame) {
+        cancelAnimationFrame(frame);
+      }
+    },
+  };
 }

@@ -11,6 +11,8 @@ import { type CompleteError, type CompleteFinal } from "./sse";
 export class ReplyText {
   private text: string;
   private points: number;
+  /** The run of the turn the text belongs to, once a delta said (sent back on resuming). */
+  attempt = "";
 
   constructor(text = "") {
     this.text = text;
@@ -176,7 +178,8 @@ async function followOnce(
   options: FollowOptions,
   backoff: Backoff,
 ): Promise<FollowEnd | null> {
-  for await (const event of api.streamTurn(chatId, requestId, reply.length, options.signal)) {
+  const events = api.streamTurn(chatId, requestId, reply.length, options.signal, reply.attempt);
+  for await (const event of events) {
     backoff.connected();
     if (event.kind === "final") {
       return { kind: "final", final: event.final };
@@ -184,12 +187,13 @@ async function followOnce(
     if (event.kind === "error") {
       return { kind: "error", error: event.error };
     }
-    if (event.text === "") {
-      continue; // a keepalive (its offset may be absent, i.e. 0: it must not cut the text)
+    if (event.text === "" && event.offset >= reply.length) {
+      continue; // a keepalive (an empty delta below what is held cuts the text back to it)
     }
     if (!reply.apply(event.offset, event.text)) {
       return null; // a gap: follow again from what is held
     }
+    reply.attempt = event.attempt || reply.attempt;
     options.onText();
   }
   return null;

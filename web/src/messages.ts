@@ -1,10 +1,12 @@
 // A message as the chat view shows it: its state (streaming, interrupted, failed, cached ...)
 // and its element: the content (plain text for the user, sanitized markdown for answers), its
-// badges, and the copy and regenerate actions.
+// badges, its actions (copy and regenerate an answer, edit a question) and, at a fork, the
+// pager of its versions (versions.ts).
 
 import { type Message } from "./api";
 import { h, icon } from "./dom";
 import { renderMarkdown } from "./markdown";
+import { versionPager } from "./versions";
 
 export type Status = "complete" | "streaming" | "pending" | "interrupted" | "failed";
 
@@ -17,7 +19,18 @@ export interface UiMessage {
   error: string;
   truncated: boolean; // the answer hit max_tokens
   requestId: string; // the turn's client_request_id: how a running answer is followed or stopped
+  parentId: string; // the message it follows ("": a first message)
+  // The versions at its fork, itself included, oldest first (empty: none). "" stands for a new
+  // version whose id the server has not told yet.
+  siblingIds: string[];
   el: HTMLElement | null;
+}
+
+/** What the buttons of a message do (the chat view decides). */
+export interface MessageActions {
+  regenerate(answer: UiMessage): void;
+  edit(question: UiMessage): void; // opens the editor in place (edit.ts)
+  select(message: UiMessage, versionId: string): void; // shows another version's branch
 }
 
 function statusOf(message: Message): Status {
@@ -39,8 +52,44 @@ function statusOf(message: Message): Status {
 export function takeStored(message: UiMessage, stored: Message): void {
   const fresh = fromStored(stored);
   if (fresh) {
-    Object.assign(message, { ...fresh, el: message.el, requestId: fresh.requestId || message.requestId });
+    Object.assign(message, {
+      ...fresh,
+      el: message.el,
+      requestId: fresh.requestId || message.requestId,
+      // Only GetChat tells versions, and an append's answer may leave its parent implicit.
+      parentId: fresh.parentId || message.parentId,
+      siblingIds: fresh.siblingIds.length ? fresh.siblingIds : message.siblingIds,
+    });
   }
+}
+
+/** The server's id for a new message; it takes its place ("" until then) among its versions. */
+export function assignId(message: UiMessage, id: string): void {
+  if (!id) {
+    return;
+  }
+  const old = message.id;
+  message.siblingIds = message.siblingIds.map((sibling) =>
+    sibling === "" || sibling === old ? id : sibling,
+  );
+  message.id = id;
+}
+
+/** A message of a turn being sent: a question, or its answer (streaming until it ends). */
+export function newMessage(role: UiMessage["role"], content: string, requestId: string): UiMessage {
+  return {
+    id: "",
+    role,
+    content,
+    status: role === "user" ? "complete" : "streaming",
+    cached: false,
+    error: "",
+    truncated: false,
+    requestId,
+    parentId: "",
+    siblingIds: [],
+    el: null,
+  };
 }
 
 export function fromStored(message: Message): UiMessage | null {
@@ -56,11 +105,13 @@ export function fromStored(message: Message): UiMessage | null {
     error: message.error,
     truncated: message.finish_reason === "FINISH_REASON_LENGTH",
     requestId: message.client_request_id ?? "",
+    parentId: message.parent_id ?? "",
+    siblingIds: message.sibling_ids ?? [],
     el: null,
   };
 }
 
-export function renderMessage(message: UiMessage, onRegenerate: () => void): HTMLElement {
+export function renderMessage(message: UiMessage, actions: MessageActions): HTMLElement {
   const content = h("div", {
     class: message.role === "user" ? "msg-content plain" : "msg-content markdown",
   });
@@ -77,12 +128,12 @@ export function renderMessage(message: UiMessage, onRegenerate: () => void): HTM
     bubble,
   );
   message.el = el;
-  updateMessage(message, onRegenerate);
+  updateMessage(message, actions);
   return el;
 }
 
 /** Redraws a message's content, marks and actions from its state. */
-export function updateMessage(message: UiMessage, onRegenerate: () => void): void {
+export function updateMessage(message: UiMessage, actions: MessageActions): void {
   const el = message.el;
   if (!el) {
     return;
@@ -98,16 +149,39 @@ export function updateMessage(message: UiMessage, onRegenerate: () => void): voi
     return;
   }
   meta.replaceChildren();
-  if (message.role === "assistant") {
-    if (message.cached) {
-      meta.append(cachedBadge());
-    }
-    appendEndingMarks(meta, message);
-    if (message.status !== "streaming" && message.content) {
-      meta.append(copyAnswerButton(message));
-    }
-    meta.append(regenerateButton(onRegenerate));
+  const pager = message.siblingIds.length > 1 ? versionPager(message, actions) : null;
+  if (pager) {
+    meta.append(pager);
   }
+  if (message.role === "user") {
+    meta.append(editButton(() => actions.edit(message)));
+    return;
+  }
+  if (message.cached) {
+    meta.append(cachedBadge());
+  }
+  appendEndingMarks(meta, message);
+  if (message.status !== "streaming" && message.content) {
+    meta.append(copyAnswerButton(message));
+  }
+  meta.append(regenerateButton(() => actions.regenerate(message)));
+}
+
+/** Edit, hidden until the chat view shows it (on a stored question, while nothing streams). */
+function editButton(onEdit: () => void): HTMLButtonElement {
+  const edit = h(
+    "button",
+    {
+      type: "button",
+      class: "icon-button msg-action msg-edit",
+      "aria-label": "Edit message",
+      title: "Edit",
+    },
+    icon("pencil"),
+  );
+  edit.hidden = true;
+  edit.addEventListener("click", onEdit);
+  return edit;
 }
 
 /** The badge of an answer that came from the answer cache. */
@@ -173,7 +247,7 @@ function copyAnswerButton(message: UiMessage): HTMLButtonElement {
   return copy;
 }
 
-/** Regenerate, hidden until the chat view shows it (on the last answer). */
+/** Regenerate, hidden until the chat view shows it (on an answer, while nothing streams). */
 function regenerateButton(onRegenerate: () => void): HTMLButtonElement {
   const regen = h(
     "button",

@@ -153,8 +153,9 @@ export interface CompleteError {
 }
 
 export type CompletionEvent =
-  // offset: where `text` starts in the reply, in code points (StreamTurn; 0 elsewhere).
-  | { kind: "delta"; text: string; offset: number }
+  // offset: where `text` starts in the reply, in code points (StreamTurn; 0 elsewhere);
+  // attempt: the run of the turn the text belongs to (StreamTurn, when known; "" otherwise).
+  | { kind: "delta"; text: string; offset: number; attempt: string }
   | { kind: "final"; final: CompleteFinal }
   | { kind: "error"; error: CompleteError };
 
@@ -195,7 +196,13 @@ export function parseCompletionEvent(data: string): CompletionEvent {
   // The transcoder may wrap a streamed message as {"result": {...}} (grpc-gateway style).
   const event = isObject(parsed.result) ? parsed.result : parsed;
   if (isObject(event.delta)) {
-    return { kind: "delta", text: str(event.delta.text), offset: offsetOf(event.delta.offset) };
+    const delta = event.delta;
+    return {
+      kind: "delta",
+      text: str(delta.text),
+      offset: offsetOf(delta.offset),
+      attempt: str(delta.attempt),
+    };
   }
   if (isObject(event.final)) {
     const f = event.final;

@@ -3,12 +3,16 @@
 // it (follow.ts): leaving the chat, reloading or closing the tab stops following, not the
 // answer, and coming back (resume) follows it again from the text stored so far. Only Stop
 // stops an answer (CancelTurn). A new chat ("/") is created first, on its first message.
+// An edited question or a regenerated answer is a turn off the branch shown (fork.ts): the new
+// version takes the place of the old one, and of everything below it, in the view.
 
-import { type Api, type Chat, newRequestId, StreamError } from "./api";
+import { type Api, type Chat, type CompleteRequest, newRequestId, StreamError } from "./api";
 import { type ChatView } from "./chatview";
+import { frameScheduler } from "./dom";
 import { describeError } from "./errors";
+import { editFork, type Fork, questionOf, regenerateFork } from "./fork";
 import { type FollowEnd, type FollowTiming, followTurn, ReplyText } from "./follow";
-import { renderContent, takeStored, type UiMessage } from "./messages";
+import { assignId, newMessage, renderContent, takeStored, type UiMessage } from "./messages";
 import { chatPath } from "./routes";
 import { type ChatList } from "./sidebar";
 
@@ -21,7 +25,7 @@ export interface TurnHost {
 interface Turn {
   chat: Chat;
   requestId: string; // the turn's client_request_id
-  user: UiMessage | null; // null for a resumed turn (its question is shown from the store)
+  user: UiMessage | null; // null for a resumed turn or a new answer (the question is stored)
   answer: UiMessage;
   reply: ReplyText; // the answer's text, as the offsets of the stream count it
   abort: AbortController; // aborted: stop following (a switch away, or Stop)
@@ -34,41 +38,6 @@ interface Turn {
 // Error reasons of a turn that was stopped (by Stop, here or in another tab): not a failure.
 const STOPPED_REASONS = new Set(["TURN_INTERRUPTED", "TURN_STOPPED"]);
 const CANCELLED = 1; // google.rpc.Code
-
-function newMessage(role: UiMessage["role"], content: string, requestId: string): UiMessage {
-  return {
-    id: "",
-    role,
-    content,
-    status: role === "user" ? "complete" : "streaming",
-    cached: false,
-    error: "",
-    truncated: false,
-    requestId,
-    el: null,
-  };
-}
-
-/** Calls `draw` once per animation frame at most. */
-function frameScheduler(draw: () => void): { request(): void; cancel(): void } {
-  let frame = 0;
-  return {
-    request: () => {
-      if (frame) {
-        return;
-      }
-      frame = requestAnimationFrame(() => {
-        frame = 0;
-        draw();
-      });
-    },
-    cancel: () => {
-      if (frame) {
-        cancelAnimationFrame(frame);
-      }
-    },
-  };
-}
 
 export class TurnStream {
   /** Set while a turn is being started or followed: the composer is busy (Stop shown). */
@@ -106,12 +75,21 @@ export class TurnStream {
     }
   }
 
-  /** Asks the last question again, for a fresh answer (not from the cache). */
-  regenerate(): void {
-    const lastUser = [...this.chatView.messages].reverse().find((m) => m.role === "user");
-    if (lastUser && !this.abort) {
-      void this.send(lastUser.content, true);
+  /** A new answer to `answer`'s question, beside it (a version, never from the cache); a
+   * question the server never stored (its turn was refused) is asked again instead. */
+  regenerate(answer: UiMessage): void {
+    const fork = regenerateFork(this.chatView.messages, answer);
+    const question = questionOf(this.chatView.messages, answer);
+    if (fork) {
+      void this.fork(fork);
+    } else if (question) {
+      void this.send(question.content, true);
     }
+  }
+
+  /** An edited question: a new version beside it, answered; the view shows its branch. */
+  edit(question: UiMessage, content: string): void {
+    void this.fork(editFork(this.chatView.messages, question, content));
   }
 
   /** One turn: creates the chat first if needed, submits the turn, then follows its answer
@@ -136,9 +114,38 @@ export class TurnStream {
       return;
     }
     const requestId = newRequestId();
-    const turn = this.newTurn(chat, requestId, newMessage("user", content, requestId), abort);
-    this.chatView.addTurn(turn.user as UiMessage, turn.answer);
-    turn.submitted = this.submit(turn, content, bypassCache);
+    const user = newMessage("user", content, requestId);
+    // An append follows the last message shown (the server may leave that implicit).
+    user.parentId = this.chatView.messages.at(-1)?.id ?? "";
+    const turn = this.newTurn(chat, requestId, user, abort);
+    this.chatView.addTurn(user, turn.answer);
+    await this.run(turn, { content, client_request_id: requestId, bypass_cache: bypassCache });
+  }
+
+  /** A turn off the branch shown: `fork.from` and the messages below it leave the view, the
+   * new version (a question and its answer, or an answer) takes their place. */
+  private async fork(fork: Fork): Promise<void> {
+    const chat = this.chatView.chat;
+    if (this.abort || !chat || !this.chatView.messages.includes(fork.from)) {
+      return;
+    }
+    this.chatView.banner.hide();
+    const abort = new AbortController();
+    this.abort = abort;
+    this.chatView.setStreaming(true);
+    const requestId = newRequestId();
+    const user = fork.request.regenerate_message_id ? null : newMessage("user", fork.content, requestId);
+    const turn = this.newTurn(chat, requestId, user, abort);
+    const version = user ?? turn.answer;
+    version.parentId = fork.parentId;
+    version.siblingIds = [...fork.versions, ""]; // "": its id, once the server tells it
+    this.chatView.replaceFrom(fork.from, user, turn.answer);
+    await this.run(turn, { content: fork.content, client_request_id: requestId, ...fork.request });
+  }
+
+  /** Submits the turn, then follows its answer (or ends the bubble if it was refused). */
+  private async run(turn: Turn, request: CompleteRequest): Promise<void> {
+    turn.submitted = this.submit(turn, request);
     this.turn = turn;
     if (await turn.submitted) {
       await this.follow(turn);
@@ -217,15 +224,18 @@ export class TurnStream {
   }
 
   /** Starts the turn on the server; false (the bubble failed, in words) if it was refused. */
-  private async submit(turn: Turn, content: string, bypassCache: boolean): Promise<boolean> {
+  private async submit(turn: Turn, request: CompleteRequest): Promise<boolean> {
     const { chat, user, answer } = turn;
     try {
-      const request = { content, client_request_id: turn.requestId, bypass_cache: bypassCache };
       const submitted = await this.api.submitTurn(chat.chat_id, request);
-      answer.id = submitted.assistant_message?.message_id ?? "";
       if (user) {
-        user.id = submitted.user_message?.message_id ?? "";
+        assignId(user, submitted.user_message?.message_id ?? "");
+        user.parentId = submitted.user_message?.parent_id || user.parentId;
       }
+      assignId(answer, submitted.assistant_message?.message_id ?? "");
+      // An append's answer may come with its parent left implicit: it is its question.
+      answer.parentId =
+        submitted.assistant_message?.parent_id || submitted.user_message?.message_id || answer.parentId;
       this.host.sidebar()?.bump(chat);
       return true;
     } catch (err) {
@@ -290,9 +300,9 @@ export class TurnStream {
     const { user, answer } = turn;
     if (end.kind === "final") {
       answer.status = "complete";
-      answer.id = end.final.assistant_message_id || answer.id;
+      assignId(answer, end.final.assistant_message_id);
       if (user) {
-        user.id = end.final.user_message_id || user.id;
+        assignId(user, end.final.user_message_id);
       }
       answer.cached = end.final.cached;
       answer.truncated = end.final.finish_reason === "FINISH_REASON_LENGTH";

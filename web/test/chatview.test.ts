@@ -40,6 +40,8 @@ describe("ChatView with the sidebar", () => {
       send: vi.fn(),
       stop: vi.fn(),
       regenerate: vi.fn(),
+      edit: vi.fn(),
+      select: vi.fn(),
     });
     document.body.replaceChildren(list.scroller, view.render(document.createElement("button")));
     await list.start();

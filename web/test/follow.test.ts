@@ -68,14 +68,38 @@ describe("followTurn", () => {
     expect(timing.delays).toEqual([500]);
   });
 
-  it("ignores keepalives (empty deltas, offset absent), and takes restarts", async () => {
+  it("ignores keepalives (empty deltas at what it holds), and takes restarts", async () => {
     const streams = new FakeStreams();
     const reply = new ReplyText("");
     const { done } = follow(streams, reply);
     const connection = await streams.connection(0);
-    connection.delta("", 0).delta("Hello wor", 0).delta("", 0).delta("Hi there", 0).delta("", 8).final();
+    connection.delta("", 0).delta("Hello wor", 0).delta("", 9).delta("Hi there", 0).delta("", 8).final();
     await expect(done).resolves.toMatchObject({ kind: "final" });
     expect(reply.value).toBe("Hi there");
+  });
+
+  it("cuts its text back on an empty delta below what it holds (the stored end is shorter)", async () => {
+    const streams = new FakeStreams();
+    const reply = new ReplyText("");
+    const { done } = follow(streams, reply);
+    const connection = await streams.connection(0);
+    connection.delta("It was a dark and", 0).delta("", 13).final();
+    await expect(done).resolves.toMatchObject({ kind: "final" });
+    expect(reply.value).toBe("It was a dark");
+  });
+
+  it("resumes naming the attempt its text belongs to", async () => {
+    const streams = new FakeStreams();
+    const reply = new ReplyText("");
+    const { done } = follow(streams, reply);
+    const first = await streams.connection(0);
+    expect(first.attempt).toBe("");
+    first.delta("Once", 0, "a1").fail();
+    const second = await streams.connection(1);
+    expect([second.offset, second.attempt]).toEqual([4, "a1"]);
+    second.delta("Long ago", 0, "a2").final();
+    await expect(done).resolves.toMatchObject({ kind: "final" });
+    expect([reply.value, reply.attempt]).toEqual(["Long ago", "a2"]);
   });
 
   it("backs off doubling up to 5 s, tells a long outage once, and its recovery", async () => {

@@ -100,7 +100,12 @@ describe("readSse", () => {
 
 describe("parseCompletionEvent", () => {
   it("reads deltas, finals and errors", () => {
-    expect(parseCompletionEvent('{"delta":{"text":"Hi"}}')).toEqual({ kind: "delta", text: "Hi", offset: 0 });
+    expect(parseCompletionEvent('{"delta":{"text":"Hi"}}')).toEqual({
+      kind: "delta",
+      text: "Hi",
+      offset: 0,
+      attempt: "",
+    });
     const final = parseCompletionEvent(
       '{"final":{"user_message_id":"u","assistant_message_id":"a","usage":{"prompt_tokens":3,"completion_tokens":5},' +
         '"finish_reason":"FINISH_REASON_STOP","cached":true,"cache_similarity":0.98,"model":"m"}}',
@@ -128,14 +133,15 @@ describe("parseCompletionEvent", () => {
   it("defaults missing fields (proto3 JSON may omit them)", () => {
     const event = parseCompletionEvent('{"final":{}}');
     expect(event.kind === "final" && event.final.cached).toBe(false);
-    expect(parseCompletionEvent('{"delta":{}}')).toEqual({ kind: "delta", text: "", offset: 0 });
+    expect(parseCompletionEvent('{"delta":{}}')).toEqual({ kind: "delta", text: "", offset: 0, attempt: "" });
   });
 
   it("reads a delta's offset (StreamTurn), absent meaning 0", () => {
-    expect(parseCompletionEvent('{"delta":{"text":"é","offset":7}}')).toEqual({
+    expect(parseCompletionEvent('{"delta":{"text":"é","offset":7,"attempt":"a1"}}')).toEqual({
       kind: "delta",
       text: "é",
       offset: 7,
+      attempt: "a1",
     });
     expect(parseCompletionEvent('{"delta":{"text":"a","offset":"12"}}')).toMatchObject({ offset: 12 });
     expect(parseCompletionEvent('{"delta":{"text":"a","offset":-3}}')).toMatchObject({ offset: 0 });
@@ -146,6 +152,7 @@ describe("parseCompletionEvent", () => {
       kind: "delta",
       text: "x",
       offset: 0,
+      attempt: "",
     });
     expect(parseCompletionEvent('{"code":8,"message":"busy","details":[]}')).toMatchObject({
       kind: "error",
@@ -174,7 +181,7 @@ describe("readCompletion", () => {
 
   it("ends without a final event when the stream is cut", async () => {
     const events = await collect(readCompletion(streamOf(['data: {"delta":{"text":"par"}}\n\ndata: {"del'])));
-    expect(events).toEqual([{ kind: "delta", text: "par", offset: 0 }]);
+    expect(events).toEqual([{ kind: "delta", text: "par", offset: 0, attempt: "" }]);
   });
 
   it("stops at an error event", async () => {

@@ -10,12 +10,13 @@ export class Connection {
   constructor(
     readonly offset: number,
     readonly signal: AbortSignal,
+    readonly attempt = "",
   ) {
     signal.addEventListener("abort", () => this.wake?.());
   }
 
-  delta(text: string, offset: number): this {
-    return this.push({ kind: "delta", text, offset });
+  delta(text: string, offset: number, attempt = ""): this {
+    return this.push({ kind: "delta", text, offset, attempt });
   }
 
   final(cached = false): this {
@@ -84,8 +85,9 @@ export class FakeStreams {
     _requestId: string,
     offset: number,
     signal: AbortSignal,
+    attempt = "",
   ): AsyncGenerator<CompletionEvent> => {
-    const connection = new Connection(offset, signal);
+    const connection = new Connection(offset, signal, attempt);
     this.connections.push(connection);
     this.waiting.shift()?.(connection);
     return connection.events();

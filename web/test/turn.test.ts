@@ -56,7 +56,9 @@ describe("TurnStream", () => {
       streaming: () => turns.active,
       send: (content) => void turns.send(content, false),
       stop: () => turns.stop(),
-      regenerate: () => turns.regenerate(),
+      regenerate: (answer) => turns.regenerate(answer),
+      edit: (question, content) => turns.edit(question, content),
+      select: vi.fn(),
     });
     turns = new TurnStream(fakeApi, view, { sidebar: () => null, failed }, { firstDelayMs: 1 });
     document.body.replaceChildren(view.render(document.createElement("button")));
@@ -95,15 +97,16 @@ describe("TurnStream", () => {
     expect(stopShown()).toBe(false);
   });
 
-  it("regenerates past the cache, the same way", async () => {
-    await open(
-      stored("user", "Hi", "MESSAGE_STATUS_COMPLETE", "u0"),
-      stored("assistant", "Hello", "MESSAGE_STATUS_COMPLETE", "a0"),
-    );
-    turns.regenerate();
+  it("regenerates a question the server never stored by asking it again, past the cache", async () => {
+    await open();
+    api.submitTurn?.mockRejectedValueOnce(new ApiError(429, "the inference queue is full"));
+    await turns.send("Hi", false);
+    expect(lastBubble().dataset.status).toBe("failed");
+    lastBubble().querySelector<HTMLButtonElement>(".msg-regenerate")?.click();
     (await streams.connection(0)).delta("Hey", 0).final();
     await settle();
-    expect(api.submitTurn?.mock.calls[0]?.[1]).toMatchObject({ content: "Hi", bypass_cache: true });
+    expect(api.submitTurn?.mock.calls[1]?.[1]).toMatchObject({ content: "Hi", bypass_cache: true });
+    expect(api.submitTurn?.mock.calls[1]?.[1]).not.toHaveProperty("regenerate_message_id");
   });
 
   it("resumes a running answer in its own bubble, from the code points stored", async () => {

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from bench._stats import format_table, ratio, summary, write_results
+from bench._stores import on_each_store
 from chat_service.admission import TurnKind, UserAdmission, UserLimits
 from chat_service.domain import MessageRecord, MessageStatus, Role, Turn, utcnow
 from chat_service.ids import new_ids
 from chat_service.store.base import HistoryStore
-from chat_service.store.cassandra_store import CassandraStore
-from chat_service.store.sqlite_store import SqliteStore
 from chat_service.timed_store import TimedStore
 
 NAME = "admission_overhead"
@@ -78,27 +75,8 @@ async def measure(store: HistoryStore, turns: int) -> dict[str, Any]:
 
 
 async def run(turns: int, cassandra: str | None) -> dict[str, Any]:
-    results: dict[str, Any] = {"config": {"turns": turns, "limits": "all on"}}
-    with tempfile.TemporaryDirectory(prefix="bench-admission-") as tmp:
-        sqlite = SqliteStore(str(Path(tmp) / "chat.db"))
-        await sqlite.start()
-        try:
-            results["sqlite"] = await measure(sqlite, turns)
-        finally:
-            await sqlite.close()
-    if cassandra:
-        host, _, port = cassandra.partition(":")
-        keyspace = f"bench_{uuid.uuid4().hex[:8]}"
-        node = CassandraStore([host], port=int(port or 9042), keyspace=keyspace,
-                              consistency="ONE", request_timeout_s=20)  # fmt: skip
-        await node.start()
-        try:
-            results["cassandra"] = await measure(node, turns)
-            drop = f"DROP KEYSPACE IF EXISTS {keyspace}"
-            await asyncio.to_thread(node._session.execute, drop, None, 60)
-        finally:
-            await node.close()
-    return results
+    measured = await on_each_store(lambda store: measure(store, turns), cassandra, "admission")
+    return {"config": {"turns": turns, "limits": "all on"}, **measured}
 
 
 def main() -> None:

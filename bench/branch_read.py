@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from bench._stats import format_table, summary, write_results
+from bench._stores import on_each_store
 from chat_service.domain import (
     ChatOptions,
     ChatRecord,
@@ -38,8 +37,6 @@ from chat_service.domain import (
 )
 from chat_service.ids import new_id, new_ids
 from chat_service.store.base import HistoryStore
-from chat_service.store.cassandra_store import CassandraStore
-from chat_service.store.sqlite_store import SqliteStore
 
 NAME = "branch_read"
 USER = "bench-branches"
@@ -118,27 +115,9 @@ async def measure(store: HistoryStore, reads: int) -> dict[str, Any]:
 
 
 async def run(reads: int, cassandra: str | None) -> dict[str, Any]:
-    results: dict[str, Any] = {"config": {"reads": reads, "page": PAGE, "prompt_page": PROMPT_PAGE}}
-    with tempfile.TemporaryDirectory(prefix="bench-branches-") as tmp:
-        sqlite = SqliteStore(str(Path(tmp) / "chat.db"))
-        await sqlite.start()
-        try:
-            results["sqlite"] = await measure(sqlite, reads)
-        finally:
-            await sqlite.close()
-    if cassandra:
-        host, _, port = cassandra.partition(":")
-        keyspace = f"bench_{uuid.uuid4().hex[:8]}"
-        node = CassandraStore([host], port=int(port or 9042), keyspace=keyspace,
-                              consistency="ONE", request_timeout_s=20)  # fmt: skip
-        await node.start()
-        try:
-            results["cassandra"] = await measure(node, reads)
-            drop = f"DROP KEYSPACE IF EXISTS {keyspace}"
-            await asyncio.to_thread(node._session.execute, drop, None, 60)
-        finally:
-            await node.close()
-    return results
+    config = {"reads": reads, "page": PAGE, "prompt_page": PROMPT_PAGE}
+    measured = await on_each_store(lambda store: measure(store, reads), cassandra, "branches")
+    return {"config": config, **measured}
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from chat_service.convert import (
     settings_from_pb,
     update_mask_of,
 )
-from chat_service.domain import ChatRecord, ChatUpdate, Sampling
+from chat_service.domain import ChatRecord, ChatUpdate, Sampling, Turn
 from chat_service.identity import Identity
 from chat_service.page_tokens import page_size_of
 from chat_service.search import ChatSearch
@@ -86,6 +86,14 @@ def event_fields(event: ReplyEvent) -> dict[str, Any]:
             reason=event.error.reason,
             assistant_message_id=event.assistant_message_id,
         )
+    }
+
+
+def turn_fields(turn: Turn) -> dict[str, pb.Message]:
+    """A turn as the user_message and assistant_message fields of a response."""
+    return {
+        "user_message": message_to_pb(turn.user),
+        "assistant_message": message_to_pb(turn.assistant),
     }
 
 
@@ -197,9 +205,7 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
             branch,
         )
         return pb.SubmitCompletionResponse(
-            client_request_id=turn.assistant.client_request_id,
-            user_message=message_to_pb(turn.user),
-            assistant_message=message_to_pb(turn.assistant),
+            client_request_id=turn.assistant.client_request_id, **turn_fields(turn)
         )
 
     async def GetTurn(
@@ -209,9 +215,7 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
         turn = await self.service.get_turn(
             user, chat_id_from(request.chat_id), request_id_of(request.client_request_id, True)
         )
-        return pb.GetTurnResponse(
-            user_message=message_to_pb(turn.user), assistant_message=message_to_pb(turn.assistant)
-        )
+        return pb.GetTurnResponse(**turn_fields(turn))
 
     async def StreamTurn(
         self, request: pb.StreamTurnRequest, context: grpc.aio.ServicerContext
@@ -237,9 +241,7 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
         turn = await self.service.cancel_turn(
             user, chat_id_from(request.chat_id), request_id_of(request.client_request_id, True)
         )
-        return pb.CancelTurnResponse(
-            user_message=message_to_pb(turn.user), assistant_message=message_to_pb(turn.assistant)
-        )
+        return pb.CancelTurnResponse(**turn_fields(turn))
 
     async def ListChats(
         self, request: pb.ListChatsRequest, context: grpc.aio.ServicerContext

@@ -6,7 +6,6 @@ marked interrupted), with nothing repeated; then a Stop reaches a turn on the ot
 from __future__ import annotations
 
 import http.client
-import json
 import signal
 import time
 from collections.abc import Iterator
@@ -18,7 +17,14 @@ from chatstack.chat.v1 import chat_pb2_grpc as pb_grpc
 
 from local_stack.launch.metrics import metric_value
 from server_kit import headers
-from tests.fixtures.gateway_client import call, cluster_hosts, create_chat, user_token, wait_for
+from tests.fixtures.gateway_client import (
+    call,
+    cluster_hosts,
+    create_chat,
+    event_stream,
+    user_token,
+    wait_for,
+)
 from tests.fixtures.replicas import ChatReplicas
 from tests.fixtures.stack import Gateway
 
@@ -38,18 +44,9 @@ class Follower:
         self.end: dict[str, Any] | None = None
 
     def _events(self) -> Iterator[dict[str, Any]]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.gw.settings.listen_port, timeout=60)
-        try:
-            headers = {"authorization": f"Bearer {self.token}"}
-            conn.request("GET", f"{self.path}?offset={len(self.held)}", headers=headers)
-            resp = conn.getresponse()
-            if resp.status != 200:
-                return  # Envoy has no healthy replica yet: try again
-            for line in iter(resp.readline, b""):
-                if line.startswith(b"data: "):
-                    yield json.loads(line[len(b"data: ") :])
-        finally:
-            conn.close()
+        path = f"{self.path}?offset={len(self.held)}"
+        with event_stream(self.gw, self.token, path) as (_, events):
+            yield from events  # none when Envoy has no healthy replica yet: try again
 
     def read(self, enough: int = 10**9, deadline_s: float = 180) -> None:
         """Until `enough` code points are held or the turn ends, across reconnects."""

@@ -4,14 +4,18 @@ CancelTurn stops it."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.fixtures.gateway_client import call, create_chat, user_token, wait_for
+from tests.fixtures.gateway_client import (
+    call,
+    create_chat,
+    event_stream,
+    user_token,
+    wait_for,
+)
 from tests.fixtures.stack import Gateway
 
 LONG = {"temperature": 0, "max_tokens": 200}
@@ -28,18 +32,9 @@ def held_after(held: str, delta: dict[str, Any]) -> str:
 @contextmanager
 def following(gw: Gateway, token: str, path: str) -> Iterator[Iterator[dict[str, Any]]]:
     """StreamTurn's events as they come; leaving the block drops the connection."""
-    conn = http.client.HTTPConnection("127.0.0.1", gw.settings.listen_port, timeout=120)
-    try:
-        conn.request("GET", path, headers={"authorization": f"Bearer {token}"})
-        resp = conn.getresponse()
-        assert resp.status == 200, resp.read()
-        yield (
-            json.loads(line[len(b"data: ") :])
-            for line in iter(resp.readline, b"")
-            if line.startswith(b"data: ")
-        )
-    finally:
-        conn.close()
+    with event_stream(gw, token, path) as (status, events):
+        assert status == 200, status
+        yield events
 
 
 def submit(gw: Gateway, token: str, chat_id: str) -> str:

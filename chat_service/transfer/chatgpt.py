@@ -1,10 +1,11 @@
 """ChatGPT's `conversations.json` (its data export): a JSON array of conversations, each a tree
 of messages in `mapping` ({node id: {id, message, parent, children}}) with `current_node` the
-message the user last saw. Chats here are linear: the branch from the root to `current_node` is
-imported, the other branches are not (docs/export-format.md says what is kept and skipped)."""
+message the user last saw. The whole tree is imported (docs/branches.md), and the branch to
+`current_node` is the one shown (docs/export-format.md says what is kept and skipped)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -45,7 +46,9 @@ def _conversation(f: Field, limits: ImportLimits) -> ImportedChat:
     if created is None:
         f.key("create_time").fail("required")
     nodes = _nodes(f.key("mapping"))
-    system, messages = _messages(_branch(f, nodes), created, limits)
+    shown = _shown_leaf(f, nodes)
+    system, messages, anchors = _messages(_tree(f.key("mapping"), nodes), created, limits)
+    current = anchors.get(shown) if shown is not None else None
     return ImportedChat(
         path=f.path,
         source_id=named.identifier(),
@@ -54,6 +57,7 @@ def _conversation(f: Field, limits: ImportLimits) -> ImportedChat:
         created_at=created,
         updated_at=f.key("update_time").epoch_seconds() or created,
         messages=messages,
+        current_source_id=messages[current].source_id if current is not None else "",
     )
 
 
@@ -78,28 +82,38 @@ def _nodes(mapping: Field) -> dict[str, Field]:
     return nodes
 
 
-def _branch(conversation: Field, nodes: dict[str, Field]) -> list[tuple[str, Field]]:
-    """The nodes from the root to the current node (else to the newest leaf), root first."""
+def _shown_leaf(conversation: Field, nodes: dict[str, Field]) -> str | None:
+    """The node the user last saw (else the newest leaf): the end of the branch shown."""
     current = conversation.key("current_node")
     if current.missing:
-        leaf = _newest_leaf(nodes)
-        if leaf is None and nodes:
-            conversation.key("mapping").fail("has no root (a node without a parent)")
-    else:
-        leaf = current.text()
-        if leaf not in nodes:
-            current.fail(f"{leaf[:64]!r} is not a node of mapping")
-    path: list[tuple[str, Field]] = []
-    seen: set[str] = set()
-    node_id = leaf
-    while node_id is not None:
-        if node_id in seen:
-            nodes[node_id].key("parent").fail("the parents form a cycle")
-        seen.add(node_id)
-        path.append((node_id, nodes[node_id]))
-        node_id = nodes[node_id].key("parent").value
-    path.reverse()
-    return path
+        return _newest_leaf(nodes)
+    leaf = current.text()
+    if leaf not in nodes:
+        current.fail(f"{leaf[:64]!r} is not a node of mapping")
+    return leaf
+
+
+def _tree(mapping: Field, nodes: dict[str, Field]) -> list[tuple[str, Field, str | None]]:
+    """Every node with its parent's id, parents before children (depth first from the root,
+    children in their listed order): the order the messages are imported in."""
+    children: dict[str | None, list[str]] = {}
+    for node_id, node in nodes.items():
+        children.setdefault(node.key("parent").value, []).append(node_id)
+    for parent, kids in children.items():
+        listed = nodes[parent].key("children").value if parent is not None else None
+        order = {c: i for i, c in enumerate(listed)} if isinstance(listed, list) else {}
+        kids.sort(key=lambda c: order.get(c, len(order)))
+    if nodes and not children.get(None):
+        mapping.fail("has no root (a node without a parent)")
+    ordered: list[tuple[str, Field, str | None]] = []
+    stack: list[tuple[str, str | None]] = [(r, None) for r in reversed(children.get(None, []))]
+    while stack:
+        node_id, parent = stack.pop()
+        ordered.append((node_id, nodes[node_id], parent))
+        stack.extend((c, node_id) for c in reversed(children.get(node_id, [])))
+    if len(ordered) < len(nodes):  # what no root reaches hangs on a loop of parents
+        mapping.fail("the parents form a cycle")
+    return ordered
 
 
 def _newest_leaf(nodes: dict[str, Field]) -> str | None:
@@ -117,20 +131,25 @@ def _newest_leaf(nodes: dict[str, Field]) -> str | None:
 
 
 def _messages(
-    path: list[tuple[str, Field]], created: datetime, limits: ImportLimits
-) -> tuple[str, list[ImportedMessage]]:
-    """The system prompt (the system messages before the first other one) and the messages."""
+    tree: list[tuple[str, Field, str | None]], created: datetime, limits: ImportLimits
+) -> tuple[str, list[ImportedMessage], dict[str, int | None]]:
+    """The system prompt (the system messages before any other one), the messages (each under
+    its nearest imported ancestor) and, for every node, the position of the message that stands
+    for it (itself, or its nearest imported ancestor for a node that is skipped)."""
     system: list[str] = []
     messages: list[ImportedMessage] = []
-    when = created  # a message without a time (system ones) takes the one before it
-    for node_id, node in path:
+    anchors: dict[str, int | None] = {}
+    times: dict[str | None, datetime] = {None: created}
+    for node_id, node, parent in tree:
+        anchor, when = anchors.get(parent) if parent else None, times[parent]
+        anchors[node_id], times[node_id] = anchor, when
         if node.key("message").missing:
             continue  # the root
         message = _message(node_id, node, when, limits)
         if message is None:
             continue
-        when = message.created_at
-        if message.role is Role.SYSTEM and not messages:
+        times[node_id] = message.created_at  # one without a time takes its parent's
+        if message.role is Role.SYSTEM and anchor is None:
             system.append(message.content)
             chars = len("\n\n".join(system))
             if chars > limits.max_system_prompt_chars:
@@ -139,8 +158,9 @@ def _messages(
                     f"a system prompt holds at most {limits.max_system_prompt_chars}"
                 )
             continue
-        messages.append(message)
-    return "\n\n".join(system), messages
+        messages.append(replace(message, parent_index=anchor))
+        anchors[node_id] = len(messages) - 1
+    return "\n\n".join(system), messages, anchors
 
 
 def _message(

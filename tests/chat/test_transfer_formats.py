@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chat_service.domain import HistoryPolicy, MessageStatus, Role
-from chat_service.transfer.model import ImportLimits, ParsedFile
+from chat_service.transfer.model import ImportedChat, ImportLimits, ParsedFile
 from chat_service.transfer.reader import read_import
 from server_kit.errors import InvalidArgument
 
@@ -172,38 +172,63 @@ def test_a_file_that_is_not_an_export_is_refused_in_words(data: bytes, words: st
 # -- ChatGPT's conversations.json -----------------------------------------------------------
 
 
-def test_the_chatgpt_sample_imports_the_branch_the_user_was_on() -> None:
+def shown_branch(chat: ImportedChat) -> list[str]:
+    """The contents of the branch a chat shows: its current message and its ancestors."""
+    by_source = {m.source_id: i for i, m in enumerate(chat.messages)}
+    index: int | None = by_source[chat.current_source_id]
+    path = []
+    while index is not None:
+        path.append(chat.messages[index].content)
+        index = chat.messages[index].parent_index
+    return path[::-1]
+
+
+def test_the_chatgpt_sample_imports_every_branch_and_shows_the_users() -> None:
     parsed = read(sample())
     assert parsed.format == "chatgpt"
     sorting, lisbon = parsed.chats
     assert sorting.title == "Sorting in Python"
-    assert [m.content for m in sorting.messages] == [
+    assert shown_branch(sorting) == [
         "How do I sort a list in Python?",
         "Use sorted(items) for a new list, or items.sort() in place.",
         "And by length?",  # the edited question (current_node's branch), not "in reverse"
         "Pass key=len: sorted(words, key=len).",
     ]
-    assert [m.role for m in sorting.messages] == [Role.USER, Role.ASSISTANT] * 2
+    # The other branch is imported too: a second version of the second question.
+    assert [(m.content[:12], m.parent_index) for m in sorting.messages] == [
+        ("How do I sor", None),
+        ("Use sorted(i", 0),
+        ("And in rever", 1),
+        ("Pass reverse", 2),
+        ("And by lengt", 1),
+        ("Pass key=len", 4),
+    ]
+    assert [m.role for m in sorting.messages] == [Role.USER, Role.ASSISTANT] * 3
     assert sorting.messages[1].model == "gpt-4o" and sorting.messages[1].finish_reason == "stop"
     assert sorting.created_at.timestamp() == pytest.approx(1717500000.5)
     assert sorting.updated_at.timestamp() == pytest.approx(1717500200.5)
     # The hidden system message, the code and the tool's output are skipped; the image of a
     # multimodal message is left out, its text kept.
-    assert [m.content for m in lisbon.messages] == [
-        "Plan a weekend in Lisbon for two, on foot.",
-        "Day 1: Alfama and the castle. Day 2: Belém and the LX Factory.",
-        "How many steps is the walk in this photo? Compute 2**10 too.",
-        "About 4,000 steps; and 2**10 is 1024.",
-    ]
+    assert (
+        shown_branch(lisbon)
+        == [m.content for m in lisbon.messages]
+        == [
+            "Plan a weekend in Lisbon for two, on foot.",
+            "Day 1: Alfama and the castle. Day 2: Belém and the LX Factory.",
+            "How many steps is the walk in this photo? Compute 2**10 too.",
+            "About 4,000 steps; and 2**10 is 1024.",
+        ]
+    )
     assert lisbon.system_prompt == ""
+    assert [m.parent_index for m in lisbon.messages] == [None, 0, 1, 2]  # past skipped nodes
 
 
-def test_without_a_current_node_the_newest_branch_is_taken() -> None:
+def test_without_a_current_node_the_newest_branch_is_shown() -> None:
     doc = sample()
     del doc[0]["current_node"]
-    assert read(doc).chats[0].messages[-1].content == "Pass key=len: sorted(words, key=len)."
+    assert shown_branch(read(doc).chats[0])[-1] == "Pass key=len: sorted(words, key=len)."
     doc[0]["mapping"]["b1-ans1"]["children"] = ["b1-q2b", "b1-q2a"]
-    assert read(doc).chats[0].messages[-1].content.startswith("Pass reverse=True")
+    assert shown_branch(read(doc).chats[0])[-1].startswith("Pass reverse=True")
 
 
 def test_a_single_conversation_and_leading_system_text_are_read() -> None:
@@ -256,8 +281,8 @@ def test_a_malformed_chatgpt_export_names_the_field(change: Any, field: str) -> 
     assert error.field.startswith(field), (error.field, error.message)
 
 
-def test_a_branch_off_the_path_is_not_validated_as_messages() -> None:
+def test_a_branch_off_the_path_is_validated_like_the_rest() -> None:
     doc = sample()
-    # The abandoned branch holds a role this import does not know: it is not imported, so fine.
+    # Every branch is imported, so a role this import does not know is refused anywhere.
     doc[0]["mapping"]["b1-q2a"]["message"]["author"]["role"] = "critic"
-    assert len(read(doc).chats[0].messages) == 4
+    assert refused(doc).field == "[0].mapping.b1-q2a.message.author.role"

@@ -116,6 +116,9 @@ def test_a_chatgpt_export_is_imported_once(gateway: Gateway) -> None:
         ("ROLE_ASSISTANT", "Pass key=len: sorted(words, key=len)."),
     ]
     assert {m["status"] for m in sorting} == {"MESSAGE_STATUS_COMPLETE"}
+    # The other branch came too: the question shown is the second of two versions.
+    assert len(sorting) == 4 and len(sorting[2]["sibling_ids"]) == 2
+    assert sorting[2]["sibling_ids"][1] == sorting[2]["message_id"]
 
     again = send_file(gateway, token, SAMPLE.read_bytes(), "application/octet-stream")
     assert again.status == 200, again.body

@@ -177,7 +177,16 @@ async function scenario(page) {
       JSON.stringify(titles) === JSON.stringify(TITLES),
       `both chats: ${titles}`,
     );
-    check(doc.chats[0].messages.length === 4, "with their messages");
+    // Every branch is exported: ChatGPT's second version of a question too.
+    const sorting = doc.chats.find((c) => c.title === "Sorting in Python");
+    check(
+      sorting?.messages.length === 6,
+      `with all their messages: ${sorting?.messages.length}`,
+    );
+    check(
+      sorting.messages.some((m) => m.content.includes("in reverse")),
+      "the branch not shown is in the file",
+    );
     await waitStatus(page, "Exported your chats.");
   });
 

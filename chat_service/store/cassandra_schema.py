@@ -122,6 +122,17 @@ _TREE_TABLES: tuple[str, ...] = (
         tip_id uuid,
         PRIMARY KEY ((user_id, chat_id), thread_id)
     )""",
+    # Each thread's messages (a line: each one's parent is the one before it), newest first:
+    # a branch interleaved in time with others is read by one slice here, not by a point read
+    # per message. Placed messages only (a chat's messages from before its first fork are not).
+    """CREATE TABLE IF NOT EXISTS {ks}.thread_messages (
+        user_id text,
+        chat_id uuid,
+        thread_id uuid,
+        message_id uuid,
+        parent_id uuid,
+        PRIMARY KEY ((user_id, chat_id), thread_id, message_id)
+    ) WITH CLUSTERING ORDER BY (thread_id ASC, message_id DESC)""",
 )
 
 
@@ -190,6 +201,13 @@ def statements(ks: str) -> dict[str, str]:
         " VALUES (?, ?, ?, ?)",
         "get_tip": f"SELECT tip_id FROM {ks}.thread_tips WHERE {chat_key} AND thread_id = ?",
         "delete_tips": f"DELETE FROM {ks}.thread_tips WHERE {chat_key}",
+        "insert_in_thread": f"INSERT INTO {ks}.thread_messages (user_id, chat_id, thread_id,"
+        " message_id, parent_id) VALUES (?, ?, ?, ?, ?)",
+        "thread_upto": f"SELECT message_id, parent_id FROM {ks}.thread_messages"
+        f" WHERE {chat_key} AND thread_id = ? AND message_id <= ? LIMIT ?",
+        "delete_thread_messages": f"DELETE FROM {ks}.thread_messages WHERE {chat_key}",
+        "get_messages_in": f"SELECT {_READ_COLS} FROM {ks}.messages"
+        f" WHERE {chat_key} AND bucket = ? AND message_id IN ?",
         "set_current": f"UPDATE {ks}.chats_by_user SET current_message_id = ? WHERE {chat_key}",
         "delete_messages": f"DELETE FROM {ks}.messages WHERE {chat_key} AND bucket = ?",
         "insert_bucket": f"INSERT INTO {ks}.message_buckets (user_id, chat_id, bucket)"

@@ -211,6 +211,7 @@ class CassandraStore(
                     "delete_summaries",
                     "delete_children",
                     "delete_tips",
+                    "delete_thread_messages",
                     "delete_buckets",
                     "delete_search_docs",
                     "delete_chat",
@@ -334,6 +335,9 @@ class CassandraStore(
             items.append(("set_thread", (stored_thread, *key, bucket_of(str(mid)), mid)))
             items.append(("insert_child", (*key, parent or key[1], mid)))
             items.append(("set_tip", (*key, stored_thread or key[1], mid)))
+            items.append(
+                ("insert_in_thread", (*key, stored_thread or key[1], mid, parent or key[1]))
+            )
             await self._execute(self._batch(items))
 
     # ------------------------------------------------------------------ summaries

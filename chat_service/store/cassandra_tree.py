@@ -3,16 +3,20 @@
 Rows: `messages` gains parent_id (null: legacy, the previous message in id order; the chat's
 id: a root) and thread_id (null: the chat's first thread); `message_children` lists each
 parent's children (the versions at a fork: one partition per chat, one query for a page);
-`thread_tips` keeps each thread's newest message, a leaf (what select_message shows).
+`thread_tips` keeps each thread's newest message, a leaf (what select_message shows);
+`thread_messages` each thread's ids, newest first.
 
 Reading a path. Messages sit in ((user, chat, bucket), message_id DESC) partitions, so a path
 could be walked by point reads (one round trip per message), but most paths are long runs of
 consecutive ids (a chat that never branched is one run; a branch is a run from its fork on).
 So a path is read by range reads from the expected message downwards that accept only the
 next ancestor: a linear chat costs one range read per page, as before branches. A range read
-passes at most SKIP rows of other branches (interleaved in time); then POINT_RUN point reads
-follow the parents, and a range read is tried again. Either way the rows read are bounded by
-the page size plus SKIP per range read, never by the chat's size.
+passes at most SKIP rows of other branches (interleaved in time); then the path goes on along
+the thread: `thread_messages` holds each thread's ids in order (a thread is a line), so one
+slice gives the ancestors on it and one read per bucket their messages (messages placed before
+the chat's first fork are not indexed: POINT_RUN point reads follow their parents), and a
+range read is tried again. Either way the rows read are bounded by the page size plus SKIP per
+range read, never by the chat's size.
 """
 
 from __future__ import annotations
@@ -128,8 +132,56 @@ class CassandraTree:
                 if step is not None and not step.exact and len(rows) < want:
                     step = None  # nothing older: the legacy chain's first message is a root
             if step is not None and step.exact and len(out) < limit:
-                step, legacy_tail = await self._point_run(key, step, out, limit)
+                step, legacy_tail = await self._thread_run(key, step, out, limit)
         return out
+
+    async def _thread_run(
+        self, key: tuple[str, uuid.UUID], step: Step, out: list[MessageRecord], limit: int
+    ) -> tuple[Step | None, bool]:
+        """Follows explicit parents along the step's thread (a branch interleaved with
+        others): its ids from thread_messages in one slice, then the messages in one read per
+        bucket. Messages the index does not hold (placed before the chat's first fork) are
+        followed by point reads."""
+        assert step.id is not None
+        first = await self._row(key, step.id)
+        if first is None:
+            return None, False
+        thread = first["thread_id"] or key[1]
+        chain = await self._execute(
+            self._stmt("thread_upto"), (*key, thread, step.id, limit - len(out))
+        )
+        ids: list[uuid.UUID] = []
+        expected: uuid.UUID | None = step.id
+        for link in chain:  # a line, newest first; stop where it is not (a race made a fork)
+            if link["message_id"] != expected:
+                break
+            ids.append(link["message_id"])
+            expected = None if link["parent_id"] == key[1] else link["parent_id"]
+            if expected is None:
+                break
+        if len(ids) <= 1:
+            return await self._point_run(key, step, out, limit)
+        rows = await self._rows_in(key, ids)
+        for message_id in ids:
+            row = rows.get(message_id)
+            if row is None:  # deleted meanwhile
+                return None, False
+            out.append(_record(row))
+        step_after = parent_step(key[1], rows[ids[-1]])
+        return step_after, step_after is not None and not step_after.exact
+
+    async def _rows_in(
+        self, key: tuple[str, uuid.UUID], ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, Row]:
+        """The messages `ids`, one read per bucket they fall in."""
+        by_bucket: dict[int, list[uuid.UUID]] = {}
+        for message_id in ids:
+            by_bucket.setdefault(bucket_of(str(message_id)), []).append(message_id)
+        rows: dict[uuid.UUID, Row] = {}
+        for bucket, chunk in by_bucket.items():
+            found = await self._execute(self._stmt("get_messages_in"), (*key, bucket, chunk))
+            rows.update((row["message_id"], row) for row in found)
+        return rows
 
     async def _point_run(
         self, key: tuple[str, uuid.UUID], step: Step, out: list[MessageRecord], limit: int
@@ -290,6 +342,7 @@ class CassandraTree:
             mid = uuid.UUID(message.message_id)
             items.append(("insert_placed", (*params(message), parent or chat, thread)))
             items.append(("insert_child", (*key, parent or chat, mid)))
+            items.append(("insert_in_thread", (*key, thread or chat, mid, parent or chat)))
             parent = mid
         items.append(("set_tip", (*key, thread or chat, parent)))
         items.append(("set_current", (parent, *key)))

@@ -60,6 +60,12 @@ def make_openai_server(
     )
 
 
+def make_feed(queue: JobQueue | None) -> TurnFeed:
+    """How followers and stops reach turns: over NATS with a queue, else in process."""
+    running = RunningTurns()
+    return NatsTurnFeed(running, queue) if queue is not None else TurnFeed(running)
+
+
 async def serve(settings: ChatSettings) -> None:
     store = make_store(settings)
     timed = TimedStore(store, settings.store_timeout_s)
@@ -67,20 +73,13 @@ async def serve(settings: ChatSettings) -> None:
     embedder = EmbeddingClient(settings)
     turn_cache = make_cache(settings, timed, inference, embedder)
     queue = JobQueue(settings) if settings.queue_url else None
-    running = RunningTurns()
-    feed = NatsTurnFeed(running, queue) if queue is not None else None
-    service = ChatService(timed, inference, settings, turn_cache, queue, feed or TurnFeed(running))
+    feed = make_feed(queue)
+    service = ChatService(timed, inference, settings, turn_cache, queue, feed)
     keys = ApiKeys(timed, settings.api_key_cache_s, settings.max_api_keys_per_user)
     identity = KeyOrTokenIdentity(make_identity(settings), keys)
     openai = make_openai_server(settings, service, identity, inference, embedder)
     jobs = (
-        QueueRuntime(
-            queue,
-            service.handlers,
-            settings,
-            on_dead_letter=service.dead_letter_hooks,
-            feed=feed,
-        )
+        QueueRuntime(queue, service.handlers, settings, service.dead_letter_hooks, feed)
         if queue is not None
         else None
     )

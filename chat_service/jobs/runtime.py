@@ -11,9 +11,9 @@ import logging
 from chat_service.config import ChatSettings
 from chat_service.jobs.handlers import Handler
 from chat_service.jobs.jobs import Job
-from chat_service.jobs.nats_feed import NatsTurnFeed
 from chat_service.jobs.queue import JobQueue
 from chat_service.jobs.worker import Worker, turn_consumer
+from chat_service.turn.feed import TurnFeed
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class QueueRuntime:
         handlers: dict[type[Job], Handler],
         settings: ChatSettings,
         on_dead_letter: dict[type[Job], Handler] | None = None,
-        feed: NatsTurnFeed | None = None,
+        feed: TurnFeed | None = None,
     ) -> None:
         self.queue = queue
         self.feed = feed  # subscribes once connected (turn/feed.py)

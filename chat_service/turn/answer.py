@@ -104,14 +104,8 @@ class Answerer:
     ) -> AsyncGenerator[ReplyEvent, None]:
         """Answers a started turn (from the cache or the model) and stores how it ended."""
         user_id = request.user_id
-        # A regenerated turn (its earlier attempt failed or was interrupted) starts unmarked.
-        reply = ReplyBuffer(
-            replace(turn.assistant, status=MessageStatus.PENDING, cached=False,
-                    cache_similarity=0.0),
-            started_at,
-        )  # fmt: skip
-        attempt = _Attempt(reply, Lease(self.store, user_id, reply, mode.lease_s,
-                                        self._renewal(user_id, mode)))  # fmt: skip
+        attempt = self._attempt(user_id, turn, started_at, mode)
+        reply = attempt.reply
         merged = merge_sampling(request.sampling, chat.settings.sampling)
         lookup = (
             self.cache.start_lookup(user_id, chat, turn.user, merged, request.bypass_cache)
@@ -155,6 +149,17 @@ class Answerer:
                 if task is not None and not task.done():
                     _discard(task)
         yield self._ended(attempt, outcome, user_id, chat, turn, merged)
+
+    def _attempt(self, user_id: str, turn: Turn, started_at: float, mode: RunMode) -> _Attempt:
+        """The reply to stream and its lease. A regenerated turn (its earlier attempt failed or
+        was interrupted) starts unmarked."""
+        reply = ReplyBuffer(
+            replace(turn.assistant, status=MessageStatus.PENDING, cached=False,
+                    cache_similarity=0.0),
+            started_at,
+        )  # fmt: skip
+        lease = Lease(self.store, user_id, reply, mode.lease_s, self._renewal(user_id, mode))
+        return _Attempt(reply, lease)
 
     @staticmethod
     def _uncancel() -> None:

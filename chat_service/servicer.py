@@ -89,6 +89,9 @@ def event_fields(event: ReplyEvent) -> dict[str, Any]:
     }
 
 
+TurnNamed = pb.GetTurnRequest | pb.StreamTurnRequest | pb.CancelTurnRequest
+
+
 def turn_fields(turn: Turn) -> dict[str, pb.Message]:
     """A turn as the user_message and assistant_message fields of a response."""
     return {
@@ -211,18 +214,13 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
     async def GetTurn(
         self, request: pb.GetTurnRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetTurnResponse:
-        user = await self._user(context)
-        turn = await self.service.get_turn(
-            user, chat_id_from(request.chat_id), request_id_of(request.client_request_id, True)
-        )
+        turn = await self.service.get_turn(*await self._turn_of(request, context))
         return pb.GetTurnResponse(**turn_fields(turn))
 
     async def StreamTurn(
         self, request: pb.StreamTurnRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.StreamTurnResponse]:
-        user = await self._user(context)
-        chat_id = chat_id_from(request.chat_id)
-        request_id = request_id_of(request.client_request_id, True)
+        user, chat_id, request_id = await self._turn_of(request, context)
         if request.offset < 0:
             raise InvalidArgument("offset", "must be 0 or more (code points of the reply held)")
         if len(request.attempt) > MAX_REQUEST_ID_CHARS:
@@ -237,11 +235,15 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
     async def CancelTurn(
         self, request: pb.CancelTurnRequest, context: grpc.aio.ServicerContext
     ) -> pb.CancelTurnResponse:
-        user = await self._user(context)
-        turn = await self.service.cancel_turn(
-            user, chat_id_from(request.chat_id), request_id_of(request.client_request_id, True)
-        )
+        turn = await self.service.cancel_turn(*await self._turn_of(request, context))
         return pb.CancelTurnResponse(**turn_fields(turn))
+
+    async def _turn_of(
+        self, request: TurnNamed, context: grpc.aio.ServicerContext
+    ) -> tuple[str, str, str]:
+        """The caller and the turn a request names: (user, chat id, client request id)."""
+        user = await self._user(context)
+        return user, chat_id_from(request.chat_id), request_id_of(request.client_request_id, True)
 
     async def ListChats(
         self, request: pb.ListChatsRequest, context: grpc.aio.ServicerContext

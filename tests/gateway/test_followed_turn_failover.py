@@ -38,6 +38,7 @@ class Follower:
 
     def __init__(self, gw: Gateway, token: str, chat_id: str, request_id: str) -> None:
         self.gw, self.token = gw, token
+        self.chat_id, self.request_id = chat_id, request_id
         self.path = f"/chat/{chat_id}/turns/{request_id}/stream"
         self.held = ""
         self.reconnects = 0
@@ -101,16 +102,24 @@ def both_healthy(replicas: ChatReplicas) -> None:
     )
 
 
+def followed_answer(replicas: ChatReplicas, enough: int) -> tuple[str, Follower]:
+    """Once both replicas are healthy: a fresh user's long answer, submitted through Envoy and
+    followed until `enough` code points are held. The user, and the follower."""
+    both_healthy(replicas)
+    gw = replicas.gateway
+    user, token = user_token(gw)
+    chat_id = create_chat(gw, token)
+    follower = Follower(gw, token, chat_id, submit(gw, token, chat_id))
+    follower.read(enough)
+    return user, follower
+
+
 def test_a_followed_answer_survives_the_sigkill_of_the_replica_running_it(
     chat_replicas_with_queue: ChatReplicas,
 ) -> None:
     replicas, gw = chat_replicas_with_queue, chat_replicas_with_queue.gateway
-    both_healthy(replicas)
-    _, token = user_token(gw)
-    chat_id = create_chat(gw, token)
-    request_id = submit(gw, token, chat_id)
-    follower = Follower(gw, token, chat_id, request_id)
-    follower.read(enough=40)
+    _, follower = followed_answer(replicas, 40)
+    token, chat_id, request_id = follower.token, follower.chat_id, follower.request_id
     before_kill = follower.held
     victim = running_on(replicas)
     replicas.replicas[victim].process.signal(signal.SIGKILL)
@@ -138,12 +147,8 @@ def test_a_stop_sent_to_any_replica_reaches_the_one_running_the_turn(
     chat_replicas_with_queue: ChatReplicas,
 ) -> None:
     replicas, gw = chat_replicas_with_queue, chat_replicas_with_queue.gateway
-    both_healthy(replicas)
-    user, token = user_token(gw)
-    chat_id = create_chat(gw, token)
-    request_id = submit(gw, token, chat_id)
-    follower = Follower(gw, token, chat_id, request_id)
-    follower.read(enough=10)
+    user, follower = followed_answer(replicas, 10)
+    token, chat_id, request_id = follower.token, follower.chat_id, follower.request_id
     runner = running_on(replicas)
     other = replicas.replicas[1 - runner]
     # Straight to the replica that does not run it (through Envoy it could land on either):

@@ -40,21 +40,6 @@ async function shown(page) {
   );
 }
 
-/** A chat with short answers (its max_tokens), made through the API. */
-async function createShortChat(token) {
-  const created = await harness.api("POST", "/chat", token, { title: "" });
-  check(created.status === 200, `create a chat: ${created.status}`);
-  const chatId = created.body.chat.chat_id;
-  const patched = await harness.api(
-    "PATCH",
-    `/chat/${encodeURIComponent(chatId)}?update_mask=settings`,
-    token,
-    { settings: { sampling: { max_tokens: MAX_TOKENS } } },
-  );
-  check(patched.status === 200, `set max_tokens: ${patched.status}`);
-  return chatId;
-}
-
 /** Waits until the last answer has ended (not streaming, not pending); checks it completed. */
 async function waitAnswered(page) {
   await page.waitForFunction(
@@ -76,15 +61,7 @@ async function waitAnswered(page) {
 }
 
 async function ask(page, question) {
-  const before = await answers(page).count();
-  await page.locator("#prompt").fill(question);
-  await page.locator("#prompt").press("Enter");
-  await page.waitForFunction(
-    (n) =>
-      document.querySelectorAll("#messages article.msg-assistant").length > n,
-    before,
-    { timeout: UI_TIMEOUT },
-  );
+  await harness.sendMessage(page, question);
   await waitAnswered(page);
 }
 
@@ -115,7 +92,7 @@ async function storedChat(token, chatId) {
 
 /** The first branch: two turns, asked in the page. */
 async function askTwoTurns(page, token) {
-  const chatId = await createShortChat(token);
+  const chatId = await harness.createChat(token, MAX_TOKENS);
   await page.goto(`${BASE}/c/${encodeURIComponent(chatId)}`);
   await page.locator("#prompt").waitFor({ timeout: UI_TIMEOUT });
   await ask(page, QUESTIONS.first);

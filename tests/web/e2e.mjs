@@ -28,18 +28,6 @@ async function signInAs(page, user) {
   );
 }
 
-async function send(page, text) {
-  const before = await assistants(page).count();
-  await page.locator("#prompt").fill(text);
-  await page.locator("#prompt").press("Enter");
-  await page.waitForFunction(
-    (n) =>
-      document.querySelectorAll("#messages article.msg-assistant").length > n,
-    before,
-    { timeout: UI_TIMEOUT },
-  );
-}
-
 /** Waits until the last answer is no longer streaming; returns its status. */
 async function waitAnswered(page, timeout = GENERATION_TIMEOUT) {
   await page.waitForFunction(
@@ -130,7 +118,7 @@ async function scenario(page) {
   const story =
     "Write a long story about a brave knight who fights a dragon in the mountains.";
   await step("send: the answer streams in token by token", async () => {
-    await send(page, story);
+    await harness.sendMessage(page, story);
     const chatId = await currentChatId(page);
     outcome.chatId = chatId;
     const userBubble = page.locator("#messages article.msg-user").last();
@@ -268,7 +256,7 @@ async function scenario(page) {
           await page.locator("#new-chat").click();
           await page.locator(".empty-state").waitFor({ timeout: UI_TIMEOUT });
         }
-        await send(page, question);
+        await harness.sendMessage(page, question);
         const status = await waitAnswered(page);
         check(
           status === "complete",
@@ -344,7 +332,7 @@ async function scenario(page) {
       // In a new chat: its title (made from the message) must show as text too.
       await page.locator("#new-chat").click();
       await page.locator(".empty-state").waitFor({ timeout: UI_TIMEOUT });
-      await send(page, `Repeat this exactly: ${attack}`);
+      await harness.sendMessage(page, `Repeat this exactly: ${attack}`);
       const userBubble = page.locator("#messages article.msg-user").last();
       check(
         (await userBubble.textContent()) === `Repeat this exactly: ${attack}`,
@@ -490,7 +478,7 @@ async function scenario(page) {
         "**/chat/*/turns",
         reply(429, 8, "the inference queue is full"),
       );
-      await send(page, "Are you busy right now?");
+      await harness.sendMessage(page, "Are you busy right now?");
       check(
         (await waitAnswered(page, UI_TIMEOUT)) === "failed",
         "the turn is marked failed",

@@ -92,6 +92,34 @@ export async function api(method, pathname, token, body) {
   };
 }
 
+/** A chat made through the API whose answers stop at `maxTokens` tokens (its settings). */
+export async function createChat(token, maxTokens) {
+  const created = await api("POST", "/chat", token, { title: "" });
+  check(created.status === 200, `create a chat: ${created.status}`);
+  const chatId = created.body.chat.chat_id;
+  const patched = await api(
+    "PATCH",
+    `/chat/${encodeURIComponent(chatId)}?update_mask=settings`,
+    token,
+    { settings: { sampling: { max_tokens: maxTokens } } },
+  );
+  check(patched.status === 200, `set max_tokens: ${patched.status}`);
+  return chatId;
+}
+
+/** Sends `text` from the composer and waits for its answer's bubble to appear. */
+export async function sendMessage(page, text) {
+  const selector = "#messages article.msg-assistant";
+  const before = await page.locator(selector).count();
+  await page.locator("#prompt").fill(text);
+  await page.locator("#prompt").press("Enter");
+  await page.waitForFunction(
+    ([sel, n]) => document.querySelectorAll(sel).length > n,
+    [selector, before],
+    { timeout: UI_TIMEOUT },
+  );
+}
+
 export async function devToken(user) {
   const response = await fetch(`${BASE}/dev/token`, {
     method: "POST",

@@ -45,21 +45,6 @@ const shownText = async (page) =>
   ((await lastAnswer(page).locator(".msg-content").textContent()) ?? "").trim();
 const answerStatus = (page) => lastAnswer(page).getAttribute("data-status");
 
-/** A chat whose answers may run long (its max_tokens), made through the API. */
-async function createLongChat(token, maxTokens) {
-  const created = await harness.api("POST", "/chat", token, { title: "" });
-  check(created.status === 200, `create a chat: ${created.status}`);
-  const chatId = created.body.chat.chat_id;
-  const patched = await harness.api(
-    "PATCH",
-    `/chat/${encodeURIComponent(chatId)}?update_mask=settings`,
-    token,
-    { settings: { sampling: { max_tokens: maxTokens } } },
-  );
-  check(patched.status === 200, `set max_tokens: ${patched.status}`);
-  return chatId;
-}
-
 /** The chat's last stored reply (GetChat). */
 async function storedReply(token, chatId) {
   const got = await harness.api(
@@ -108,15 +93,7 @@ async function waitEnded(page, timeout = GENERATION_TIMEOUT) {
 
 /** Sends a story and waits for its first words. */
 async function sendStory(page, subject) {
-  const before = await assistants(page).count();
-  await page.locator("#prompt").fill(story(subject));
-  await page.locator("#prompt").press("Enter");
-  await page.waitForFunction(
-    (n) =>
-      document.querySelectorAll("#messages article.msg-assistant").length > n,
-    before,
-    { timeout: UI_TIMEOUT },
-  );
+  await harness.sendMessage(page, story(subject));
   await waitForText(page, 30);
 }
 
@@ -172,7 +149,7 @@ async function checkShownAsStored(page, token, chatId) {
 
 /** (a): the reload comes mid-answer; the answer goes on in its bubble and completes. */
 async function reloadMidAnswer(page, token) {
-  const chatId = await createLongChat(token, 600);
+  const chatId = await harness.createChat(token, 600);
   await openChat(page, chatId);
   const resumed = await sendAndInterrupt(page, SUBJECTS.reload, () =>
     page.reload(),
@@ -224,8 +201,8 @@ async function switchAwayAndBack(page, token, chatId, other) {
 
 /** (b): another chat is opened mid-answer (in the page: no reload), then this one again. */
 async function switchMidAnswer(page, token) {
-  const other = await createLongChat(token, 32);
-  const chatId = await createLongChat(token, 600);
+  const other = await harness.createChat(token, 32);
+  const chatId = await harness.createChat(token, 600);
   await page.reload(); // the sidebar lists both
   await openChat(page, chatId);
   const resumed = await sendAndInterrupt(page, SUBJECTS.switch, () =>
@@ -244,7 +221,7 @@ async function switchMidAnswer(page, token) {
 
 /** (c): Stop, pressed on the answer followed after a reload, stops it on the server. */
 async function stopAfterReload(page, token) {
-  const chatId = await createLongChat(token, 2000);
+  const chatId = await harness.createChat(token, 2000);
   await openChat(page, chatId);
   const resumed = await sendAndInterrupt(page, SUBJECTS.stop, () =>
     page.reload(),

@@ -2,12 +2,12 @@
 // Edit and branch in the chat view (docs/branches.md): editing a question in place, a new answer
 // beside the old one (Regenerate), and the "< 2 / 3 >" pagers that switch between versions.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Api, ApiError, type Chat, type GetChatResponse, type Message } from "../src/api";
+import { ApiError, type Chat, type GetChatResponse, type Message } from "../src/api";
 import { ChatView } from "../src/chatview";
 import { TurnStream } from "../src/turn";
-import { VersionSwitch } from "../src/versions";
 import { deferred, settle } from "./async";
-import { FakeStreams } from "./streams";
+import { mountChat } from "./mount";
+import { type FakeStreams } from "./streams";
 
 const chat: Chat = { chat_id: "c1", title: "Dragons", system_prompt: "" };
 
@@ -53,38 +53,12 @@ describe("edit and branch", () => {
   let failed: ReturnType<typeof vi.fn>;
   let view: ChatView;
   let turns: TurnStream;
-  let versions: VersionSwitch;
 
   beforeEach(() => {
-    vi.stubGlobal("requestAnimationFrame", (draw: () => void) => setTimeout(draw, 0));
-    vi.stubGlobal("cancelAnimationFrame", (frame: number) => clearTimeout(frame));
-    streams = new FakeStreams();
-    failed = vi.fn();
-    api = {
-      getChat: vi.fn(async () => chatPage()),
-      createChat: vi.fn(),
-      submitTurn: vi.fn(async (_chatId: string, request: { client_request_id: string }) => ({
-        client_request_id: request.client_request_id,
-        user_message: stored("user", "", "u1", ""),
-        assistant_message: stored("assistant", "", "a1", "", [], "MESSAGE_STATUS_QUEUED"),
-      })),
-      cancelTurn: vi.fn(),
-      selectMessage: vi.fn(async () => chat),
-    };
-    const fakeApi = { ...api, streamTurn: streams.streamTurn } as unknown as Api;
-    view = new ChatView(fakeApi, {
-      sidebar: () => null,
-      failed,
-      streaming: () => turns.active || versions.switching,
-      send: (content) => void turns.send(content, false),
-      stop: () => turns.stop(),
-      regenerate: (answer) => turns.regenerate(answer),
-      edit: (question, content) => turns.edit(question, content),
-      select: (_message, versionId) => void versions.select(versionId, turns.active),
-    });
-    turns = new TurnStream(fakeApi, view, { sidebar: () => null, failed }, { firstDelayMs: 1 });
-    versions = new VersionSwitch(fakeApi, view, { failed, resume: () => turns.resume() });
-    document.body.replaceChildren(view.render(document.createElement("button")));
+    ({ streams, api, failed, view, turns } = mountChat(chat, {
+      user_message: stored("user", "", "u1", ""),
+      assistant_message: stored("assistant", "", "a1", "", [], "MESSAGE_STATUS_QUEUED"),
+    }));
   });
 
   afterEach(() => {

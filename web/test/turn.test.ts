@@ -1,10 +1,11 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Api, ApiError, type Chat, type GetChatResponse, type Message } from "../src/api";
+import { ApiError, type Chat, type GetChatResponse, type Message } from "../src/api";
 import { ChatView } from "../src/chatview";
 import { TurnStream } from "../src/turn";
 import { deferred, settle } from "./async";
-import { FakeStreams } from "./streams";
+import { mountChat } from "./mount";
+import { type FakeStreams } from "./streams";
 
 const chat: Chat = { chat_id: "c1", title: "Dragons", system_prompt: "" };
 
@@ -34,34 +35,10 @@ describe("TurnStream", () => {
   let turns: TurnStream;
 
   beforeEach(() => {
-    // jsdom draws no frames: a redraw runs on the next task instead.
-    vi.stubGlobal("requestAnimationFrame", (draw: () => void) => setTimeout(draw, 0));
-    vi.stubGlobal("cancelAnimationFrame", (frame: number) => clearTimeout(frame));
-    streams = new FakeStreams();
-    failed = vi.fn();
-    api = {
-      getChat: vi.fn(async () => chatPage()),
-      createChat: vi.fn(),
-      submitTurn: vi.fn(async (_chatId: string, request: { client_request_id: string }) => ({
-        client_request_id: request.client_request_id,
-        user_message: stored("user", "", "MESSAGE_STATUS_COMPLETE", "u1"),
-        assistant_message: stored("assistant", "", "MESSAGE_STATUS_QUEUED", "a1"),
-      })),
-      cancelTurn: vi.fn(),
-    };
-    const fakeApi = { ...api, streamTurn: streams.streamTurn } as unknown as Api;
-    view = new ChatView(fakeApi, {
-      sidebar: () => null,
-      failed,
-      streaming: () => turns.active,
-      send: (content) => void turns.send(content, false),
-      stop: () => turns.stop(),
-      regenerate: (answer) => turns.regenerate(answer),
-      edit: (question, content) => turns.edit(question, content),
-      select: vi.fn(),
-    });
-    turns = new TurnStream(fakeApi, view, { sidebar: () => null, failed }, { firstDelayMs: 1 });
-    document.body.replaceChildren(view.render(document.createElement("button")));
+    ({ streams, api, failed, view, turns } = mountChat(chat, {
+      user_message: stored("user", "", "MESSAGE_STATUS_COMPLETE", "u1"),
+      assistant_message: stored("assistant", "", "MESSAGE_STATUS_QUEUED", "a1"),
+    }));
   });
 
   afterEach(() => {

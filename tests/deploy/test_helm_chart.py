@@ -933,7 +933,7 @@ def undocumented_values(text: str) -> list[str]:
     return missing
 
 
-@pytest.mark.parametrize("name", ["values.yaml", GPU_VALUES])
+@pytest.mark.parametrize("name", ["values.yaml", GPU_VALUES, "values-production.yaml"])
 def test_every_value_is_documented(name: str) -> None:
     missing = undocumented_values((CHART / name).read_text())
     assert not missing, f"values without a comment in {name}: {missing}"
@@ -954,7 +954,8 @@ def test_schema_is_draft_07_and_closed() -> None:
 
 def test_chart_readme_covers_operations() -> None:
     readme = (CHART / "README.md").read_text()
-    for topic in ("helm install", "helm upgrade", "values-gpu.yaml", "scale deploy/",
+    for topic in ("helm install", "helm upgrade", "values-gpu.yaml", "values-production.yaml",
+                  "scale deploy/",
                   "store.cassandra", "cache.milvusUri", "queue.url", "nats.enabled",
                   "prometheus-adapter", "existingSecret",
                   "render_envoy_for_helm.sh"):  # fmt: skip

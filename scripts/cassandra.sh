@@ -5,9 +5,13 @@
 #       Copy cassandra-all and its runtime dependencies (tools/cassandra/pom.xml) into
 #       .cassandra/lib. Skipped when the jars there were fetched from the same pom.
 #   scripts/cassandra.sh start --dir DIR --port CQL_PORT [--storage-port PORT] [--owner-pid PID]
+#                              [--address ADDR] [--seeds ADDR:PORT,...] [--token TOKEN]
 #       Fetch if needed, write DIR/cassandra.yaml, start the node in the background (own
 #       session; pid in DIR/pid, log in DIR/system.log) and wait until a CQL query works.
 #       Storage port default 7010. With --owner-pid, a watchdog stops the node once PID exits.
+#       A cluster on one machine: one node per loopback address (127.0.0.1, .2, .3), same
+#       ports, each with --seeds naming all of them and its own --token (default: a lone node
+#       at 127.0.0.1, its own seed, token 0). local_stack/launch/cassandra.py starts three.
 #   scripts/cassandra.sh stop --dir DIR      SIGTERM, then SIGKILL after 30 s; idempotent.
 #   scripts/cassandra.sh status --dir DIR    exit 0 if running, 3 if not.
 #
@@ -144,8 +148,8 @@ alive() {  # true if pid $1 exists and is not a zombie
     [[ "$state" != Z ]]
 }
 
-port_open() {  # true if something accepts TCP connections on 127.0.0.1:$1
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+port_open() {  # true if something accepts TCP connections on $ADDRESS:$1
+    (exec 3<>"/dev/tcp/$ADDRESS/$1") 2>/dev/null
 }
 
 is_our_node() {  # true if pid $1 is alive and is the CassandraDaemon of run dir $2
@@ -164,15 +168,15 @@ running_pid() {  # prints the pid of the node of run dir $1 if it is running
     printf '%s\n' "$pid"
 }
 
-cql_query() {  # true if `SELECT release_version FROM system.local` works on 127.0.0.1:$1
-    "$PYTHON" - "$1" <<'PY' 2>/dev/null
+cql_query() {  # true if `SELECT release_version FROM system.local` works on $ADDRESS:$1
+    "$PYTHON" - "$ADDRESS" "$1" <<'PY' 2>/dev/null
 import logging
 import sys
 
 logging.disable(logging.CRITICAL)
 from cassandra.cluster import Cluster  # noqa: E402
 
-cluster = Cluster(["127.0.0.1"], port=int(sys.argv[1]), connect_timeout=5)
+cluster = Cluster([sys.argv[1]], port=int(sys.argv[2]), connect_timeout=5)
 try:
     session = cluster.connect()
     row = session.execute("SELECT release_version FROM system.local", timeout=10).one()
@@ -191,10 +195,14 @@ dump_log() {
     fi
 }
 
-parse_args() {  # sets DIR, CQL_PORT, STORAGE_PORT from the options
+parse_args() {  # sets DIR, CQL_PORT, STORAGE_PORT, ADDRESS, SEEDS, TOKEN from the options
     DIR="" CQL_PORT="" STORAGE_PORT="$DEFAULT_STORAGE_PORT" OWNER_PID=""
+    ADDRESS="127.0.0.1" SEEDS="" TOKEN="0"
     while [[ $# -gt 0 ]]; do
         case "$1" in
+            --address) ADDRESS="${2:?--address needs a value}"; shift 2 ;;
+            --seeds) SEEDS="${2:?--seeds needs a value}"; shift 2 ;;
+            --token) TOKEN="${2:?--token needs a value}"; shift 2 ;;
             --dir) DIR="${2:?--dir needs a value}"; shift 2 ;;
             --port) CQL_PORT="${2:?--port needs a value}"; shift 2 ;;
             --storage-port) STORAGE_PORT="${2:?--storage-port needs a value}"; shift 2 ;;
@@ -207,6 +215,12 @@ parse_args() {  # sets DIR, CQL_PORT, STORAGE_PORT from the options
     [[ "$DIR" == /* ]] || DIR="$PWD/$DIR"
     [[ ! -d "$DIR" ]] || DIR="$(cd "$DIR" && pwd -P)"
     [[ "$DIR" != *[\"\\\ \']* ]] || die "--dir must not contain quotes, backslashes or spaces: $DIR"
+    # Loopback only: the test cluster has no authentication.
+    [[ "$ADDRESS" =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] ||
+        die "--address must be a loopback IPv4 address (127.x.y.z): $ADDRESS"
+    [[ -n "$SEEDS" ]] || SEEDS="$ADDRESS:$STORAGE_PORT"
+    [[ "$SEEDS" =~ ^[0-9.:,]+$ ]] || die "bad --seeds: $SEEDS"
+    [[ "$TOKEN" =~ ^-?[0-9]+$ ]] || die "bad --token: $TOKEN"
 }
 
 valid_port() { [[ "$1" =~ ^[0-9]+$ ]] && (( $1 > 0 && $1 < 65536 )); }
@@ -222,7 +236,7 @@ wait_ready() {  # wait until the node of $DIR answers CQL on $CQL_PORT, or fail
             die "the Cassandra node (pid $pid) died during startup"
         fi
         if port_open "$CQL_PORT" && version="$(cql_query "$CQL_PORT")"; then
-            log "ready: Cassandra $version on 127.0.0.1:$CQL_PORT (pid $pid, $((SECONDS - START_T0)) s)"
+            log "ready: Cassandra $version on $ADDRESS:$CQL_PORT (pid $pid, $((SECONDS - START_T0)) s)"
             return 0
         fi
         sleep 0.5
@@ -230,10 +244,10 @@ wait_ready() {  # wait until the node of $DIR answers CQL on $CQL_PORT, or fail
     dump_log "$DIR"
     log "stopping the node that did not become ready"
     stop_node "$DIR" || true
-    die "Cassandra did not answer CQL on 127.0.0.1:$CQL_PORT within ${START_TIMEOUT} s"
+    die "Cassandra did not answer CQL on $ADDRESS:$CQL_PORT within ${START_TIMEOUT} s"
 }
 
-# A CA and a certificate for 127.0.0.1 in a PKCS12 keystore, made once per run directory, so
+# A CA and a certificate for the node's address in a PKCS12 keystore, made once per run directory, so
 # the node also speaks TLS on its CQL port (optional there: plaintext clients still work).
 make_tls() {
     local tls="$1"
@@ -243,9 +257,9 @@ make_tls() {
     openssl rand -hex 16 >"$tls/password"
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=chatstack test CA" \
         -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$ADDRESS" \
         -keyout "$tls/node.key" -out "$tls/node.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+    printf 'subjectAltName=IP:%s,DNS:localhost\n' "$ADDRESS" >"$tls/san.ext"
     openssl x509 -req -days 3650 -in "$tls/node.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
         -CAcreateserial -extfile "$tls/san.ext" -out "$tls/node.pem" 2>/dev/null
     openssl pkcs12 -export -in "$tls/node.pem" -inkey "$tls/node.key" -name node \
@@ -267,8 +281,11 @@ cmd_start() {
 
     local pid
     if pid="$(running_pid "$DIR")"; then
-        local running_port
+        local running_port running_address
         running_port="$(awk '/^native_transport_port:/ {print $2}' "$DIR/cassandra.yaml")"
+        running_address="$(awk '/^rpc_address:/ {print $2}' "$DIR/cassandra.yaml")"
+        [[ "$running_address" == "$ADDRESS" ]] ||
+            die "a node already runs in $DIR at $running_address, not $ADDRESS"
         [[ "$running_port" == "$CQL_PORT" ]] ||
             die "a node already runs in $DIR with CQL port $running_port, not $CQL_PORT"
         log "a node is already running in $DIR (pid $pid); waiting for CQL on $CQL_PORT"
@@ -279,7 +296,7 @@ cmd_start() {
 
     local port
     for port in "$CQL_PORT" "$STORAGE_PORT"; do
-        ! port_open "$port" || die "port 127.0.0.1:$port is already in use"
+        ! port_open "$port" || die "port $ADDRESS:$port is already in use"
     done
 
     cmd_fetch
@@ -292,6 +309,14 @@ cmd_start() {
     yaml="${template//@RUN_DIR@/"$DIR"}"
     yaml="${yaml//@CQL_PORT@/"$CQL_PORT"}"
     yaml="${yaml//@STORAGE_PORT@/"$STORAGE_PORT"}"
+    yaml="${yaml//@ADDRESS@/"$ADDRESS"}"
+    yaml="${yaml//@SEEDS@/"$SEEDS"}"
+    yaml="${yaml//@TOKEN@/"$TOKEN"}"
+    # A cluster's node: Cassandra's default write timeout, so a coordinator gives up on a dead
+    # node's batchlog well within the chat service's 5 s store deadline (docs/cluster.md).
+    local write_timeout=5000ms
+    [[ "$SEEDS" != *,* ]] || write_timeout=2000ms
+    yaml="${yaml//@WRITE_TIMEOUT@/"$write_timeout"}"
     yaml="${yaml//@TLS_PASSWORD@/"$(<"$DIR/tls/password")"}"
     printf '%s\n' "$yaml" >"$DIR/cassandra.yaml"
     mkdir -p "$DIR"/{data,commitlog,saved_caches,hints,cdc_raw,triggers}
@@ -345,24 +370,31 @@ cmd_start() {
         "-Dcassandra.logdir=$DIR"
         "-Dcassandra.triggers_dir=$DIR/triggers"
         "-Dlogback.configurationFile=file://$TOOLS/logback.xml"
-        # Test-only speed-ups: no gossip settling wait, no fsync, no schema flushes.
+        # Test-only speed-ups: no gossip settling wait, no fsync (a killed process loses
+        # nothing: its writes are in the page cache; a machine crash would).
         -Dcassandra.skip_wait_for_gossip_to_settle=0
-        -Dcassandra.load_ring_state=false
-        -Dcassandra.unsafesystem=true
         -Dcassandra.skip_sync=true
-        -Dcassandra.test.flush_local_schema_changes=false
         # Faster stop for a lone node: no 2 s shutdown announcement, no messaging quiesce wait.
         -Dcassandra.shutdown_announce_in_ms=0
         -Dcassandra.test.messagingService.nonGracefulShutdown=true
         -Dchronicle.announcer.disable=true
     )
+    if [[ "$SEEDS" != *,* ]]; then
+        # A lone node: no ring state to load, and system tables and schema changes kept in
+        # memory only. A cluster's node must keep both across a SIGKILL (the chaos test).
+        jvm_opts+=(
+            -Dcassandra.load_ring_state=false
+            -Dcassandra.unsafesystem=true
+            -Dcassandra.test.flush_local_schema_changes=false
+        )
+    fi
     # Extra JVM options last, so they can override the ones above.
     local extra_opts=()
     read -r -a extra_opts <<<"${CASSANDRA_JVM_OPTS:-}"
     jvm_opts+=("${extra_opts[@]}")
     # JMX stays off: neither cassandra.jmx.local.port nor com.sun.management.jmxremote.port is set.
 
-    log "starting Cassandra ($java, heap $HEAP_INITIAL..$HEAP) in $DIR: CQL 127.0.0.1:$CQL_PORT, storage $STORAGE_PORT"
+    log "starting Cassandra ($java, heap $HEAP_INITIAL..$HEAP) in $DIR: CQL $ADDRESS:$CQL_PORT, storage $STORAGE_PORT, seeds $SEEDS"
     : >"$DIR/system.log"
     # setsid: own session and process group, so the node outlives this script and ^C of the
     # caller; the inner shell records its pid, then becomes java (exec keeps the pid).
@@ -436,8 +468,9 @@ cmd_status() {
     if pid="$(running_pid "$DIR")"; then
         local port
         port="$(awk '/^native_transport_port:/ {print $2}' "$DIR/cassandra.yaml" 2>/dev/null || true)"
+        ADDRESS="$(awk '/^rpc_address:/ {print $2}' "$DIR/cassandra.yaml" 2>/dev/null || true)"
         if [[ -n "$port" ]] && port_open "$port"; then
-            log "running: pid $pid, CQL on 127.0.0.1:$port"
+            log "running: pid $pid, CQL on $ADDRESS:$port"
         else
             log "running: pid $pid, CQL port ${port:-?} not open (yet)"
         fi

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import ssl
 from collections.abc import Iterable, Sequence
@@ -19,6 +20,7 @@ from cassandra import (
     ReadTimeout,
     Unavailable,
     WriteTimeout,
+    WriteType,
 )
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
@@ -26,6 +28,7 @@ from cassandra.connection import ConnectionException
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
     ExponentialReconnectionPolicy,
+    RetryPolicy,
     TokenAwarePolicy,
 )
 from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
@@ -33,6 +36,8 @@ from cassandra.query import BatchStatement, BatchType, dict_factory
 
 from chat_service.store.base import StoreUnavailable
 from chat_service.store.cassandra_schema import Row, cql_literal, migrations, statements
+
+log = logging.getLogger(__name__)
 
 # Errors that mean "the cluster cannot serve this now": the service answers UNAVAILABLE.
 _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -58,6 +63,46 @@ _RECONNECT_MAX_DELAY_S = 5.0
 # Schema changes wait for every node to agree; a cold or busy node can take many seconds.
 _DDL_TIMEOUT_S = 60.0
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
+
+
+class _LoggedBatch(BatchStatement):
+    """A LOGGED batch that remembers its statements, to be sent again UNLOGGED (below)."""
+
+    def __init__(self, items: list[tuple[Any, Sequence[Any]]], consistency: int) -> None:
+        super().__init__(batch_type=BatchType.LOGGED, consistency_level=consistency)
+        self.items = items
+        for statement, params in items:
+            self.add(statement, params)
+
+    def unlogged(self) -> BatchStatement:
+        batch = BatchStatement(BatchType.UNLOGGED, consistency_level=self.consistency_level)
+        for statement, params in self.items:
+            batch.add(statement, params)
+        return batch
+
+
+class _BatchlogFailsFast(RetryPolicy):
+    """The driver's default policy, except that a batch whose batchlog could not be written
+    is not sent to the same coordinator again: _execute sends it unlogged instead."""
+
+    def on_write_timeout(
+        self,
+        query: Any,
+        consistency: Any,
+        write_type: Any,
+        required_responses: int,
+        received_responses: int,
+        retry_num: int,
+    ) -> Any:
+        if write_type == WriteType.BATCH_LOG:
+            return self.RETHROW, None
+        return super().on_write_timeout(
+            query, consistency, write_type, required_responses, received_responses, retry_num
+        )
+
+
+def _batchlog_timed_out(exc: BaseException) -> bool:
+    return isinstance(exc, WriteTimeout) and exc.write_type == WriteType.BATCH_LOG
 
 
 class CassandraConnection:
@@ -118,6 +163,7 @@ class CassandraConnection:
             consistency_level=self._cl,
             request_timeout=self._timeout,
             row_factory=dict_factory,
+            retry_policy=_BatchlogFailsFast(),
         )
         cluster = Cluster(
             contact_points=self._contact_points,
@@ -180,6 +226,26 @@ class CassandraConnection:
             await asyncio.to_thread(cluster.shutdown)
 
     async def _execute(self, statement: Any, params: Sequence[Any] | None = None) -> list[Row]:
+        """Runs one statement; driver errors that mean "not now" become StoreUnavailable.
+
+        A LOGGED batch whose batchlog write timed out was not applied; it is sent once more
+        UNLOGGED. That happens when a node has just died: the coordinator writes the batchlog
+        to two other nodes of its data center, and keeps choosing the dead one until gossip
+        convicts it (~10 s), while each row's own replicas answer LOCAL_QUORUM without it.
+        For those seconds a batch is applied row by row instead of all or nothing
+        (docs/cluster.md)."""
+        try:
+            return await self._run(statement, params)
+        except _UNAVAILABLE_ERRORS as exc:
+            if not (isinstance(statement, _LoggedBatch) and _batchlog_timed_out(exc)):
+                raise StoreUnavailable(f"cassandra: {exc}") from exc
+            log.warning("batchlog write timed out (a node down?): sending the batch unlogged")
+        try:
+            return await self._run(statement.unlogged())
+        except _UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable(f"cassandra: {exc}") from exc
+
+    async def _run(self, statement: Any, params: Sequence[Any] | None = None) -> list[Row]:
         """Runs one statement without blocking the loop: the driver's ResponseFuture calls
         back on its own thread, which hands the rows (all pages) to an asyncio future."""
         session = self._session
@@ -202,10 +268,7 @@ class CassandraConnection:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(settle, result, error)
 
-        try:
-            future = session.execute_async(statement, params, timeout=self._timeout)
-        except _UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable(f"cassandra: {exc}") from exc
+        future = session.execute_async(statement, params, timeout=self._timeout)
 
         def on_page(page: list[Row] | None) -> None:
             rows.extend(page or ())
@@ -218,10 +281,7 @@ class CassandraConnection:
             hand_over(None, exc)
 
         future.add_callbacks(on_page, on_error)
-        try:
-            return await done
-        except _UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable(f"cassandra: {exc}") from exc
+        return await done
 
     def _stmt(self, name: str) -> Any:
         if self._session is None:
@@ -233,7 +293,4 @@ class CassandraConnection:
         return rows[0] if rows else None
 
     def _batch(self, items: Iterable[tuple[str, Sequence[Any]]]) -> BatchStatement:
-        batch = BatchStatement(batch_type=BatchType.LOGGED, consistency_level=self._cl)
-        for name, params in items:
-            batch.add(self._stmt(name), params)
-        return batch
+        return _LoggedBatch([(self._stmt(name), params) for name, params in items], self._cl)

@@ -31,7 +31,16 @@ async def test_schema_version_is_recorded(cassandra: CassandraStore) -> None:
     rows = await cassandra._execute(
         f"SELECT version FROM {cassandra._ks}.schema_version WHERE component = 'history'"
     )
-    assert rows == [{"version": 5}]
+    assert rows == [{"version": 6}]
+
+
+async def test_reads_go_around_a_slow_replica_quickly(cassandra: CassandraStore) -> None:
+    rows = await cassandra._execute(
+        "SELECT table_name, speculative_retry FROM system_schema.tables WHERE keyspace_name = %s",
+        (cassandra._ks,),
+    )
+    retry = {row["table_name"]: row["speculative_retry"] for row in rows}
+    assert retry["messages"] == retry["chats_by_user"] == "MIN(99p,100ms)"
 
 
 async def test_partial_chat_rows_are_skipped(cassandra: CassandraStore) -> None:

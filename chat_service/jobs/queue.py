@@ -7,6 +7,11 @@ Streams (created or updated at connect, so any replica can start first):
   retention and storage, consumed by their own workers.
 - CHAT_JOBS_DLQ, subjects `chat.dlq.>`: jobs that failed `queue_max_deliver` times, kept for a
   person to look at (limits retention, 14 days).
+
+In a JetStream cluster each stream (and the consumers, which take the stream's count) has
+`queue_stream_replicas` replicas: with 3, losing one server loses no stored job, and the client,
+given every server's URL, reconnects to another. While a stream elects a new leader (seconds)
+nothing stores its messages: a publish retries within its deadline, then the job runs in process.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from typing import Any
 
 import nats
@@ -21,7 +27,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import (
+    APIError,
+    BadRequestError,
+    NoStreamResponseError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 
 from chat_service.config import QueueSettings
 from chat_service.jobs.jobs import SUBJECT_PREFIX, TURN_SUBJECT_PREFIX, Job, encode
@@ -35,13 +47,24 @@ DLQ_STREAM = "CHAT_JOBS_DLQ"
 DLQ_PREFIX = "chat.dlq."
 DUPLICATE_WINDOW_S = 120.0
 DLQ_MAX_AGE_S = 14 * 24 * 3600.0
+RETRY_PAUSE_S = 0.1  # between publish attempts while the client fails over or a leader is elected
+# At most this long per attempt: a request sent on a connection that then drops is never
+# answered, and the retry (on the new connection) is safe, being deduplicated.
+ATTEMPT_TIMEOUT_S = 1.0
+# A server that vanishes without closing the connection (a lost machine) is noticed after about
+# two pings, then the client reconnects to another server (nats-py's default ping: 2 minutes).
+PING_INTERVAL_S = 10
 
 
 class QueueUnavailable(Exception):
     """Not connected, timed out or refused: the caller runs the job in process instead."""
 
 
-def stream_configs() -> list[StreamConfig]:
+class _Failover(Exception):
+    """The client is reconnecting (to another server of the list): worth a retry."""
+
+
+def stream_configs(replicas: int = 1) -> list[StreamConfig]:
     return [
         *(
             StreamConfig(
@@ -50,6 +73,7 @@ def stream_configs() -> list[StreamConfig]:
                 retention=RetentionPolicy.WORK_QUEUE,
                 storage=StorageType.FILE,
                 duplicate_window=DUPLICATE_WINDOW_S,
+                num_replicas=replicas,
             )
             for prefix, name in STREAM_OF_PREFIX.items()
         ),
@@ -59,13 +83,16 @@ def stream_configs() -> list[StreamConfig]:
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             max_age=DLQ_MAX_AGE_S,
+            num_replicas=replicas,
         ),
     ]
 
 
 class JobQueue:
     def __init__(self, settings: QueueSettings) -> None:
-        self.url = settings.queue_url
+        self.url = settings.queue_url  # one server, or a cluster's, comma-separated
+        self.servers = [url.strip() for url in settings.queue_url.split(",") if url.strip()]
+        self.replicas = settings.queue_stream_replicas
         self.publish_timeout_s = settings.queue_publish_timeout_s
         self.connect_timeout_s = settings.queue_connect_timeout_s
         self._credentials: dict[str, Any] = {}
@@ -75,6 +102,9 @@ class JobQueue:
             self._credentials["tls"] = ssl.create_default_context(cafile=settings.queue_tls_ca_file)
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
+        # The failed publish attempts since the last success: a failover, or an outage.
+        self._failing_since: float | None = None
+        self._last_failure: float | None = None
 
     @property
     def ready(self) -> bool:
@@ -98,8 +128,9 @@ class JobQueue:
         try:
             async with asyncio.timeout(self.connect_timeout_s * 2):
                 await nc.connect(
-                    servers=[self.url],
+                    servers=self.servers,
                     connect_timeout=max(1, round(self.connect_timeout_s)),
+                    ping_interval=PING_INTERVAL_S,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=1,
@@ -109,7 +140,7 @@ class JobQueue:
                     **self._credentials,
                 )
                 js = nc.jetstream(timeout=self.connect_timeout_s)
-                for config in stream_configs():
+                for config in stream_configs(self.replicas):
                     await _ensure_stream(js, config)
         except BaseException:
             await _close_quietly(nc)
@@ -119,19 +150,48 @@ class JobQueue:
 
     async def publish(self, job: Job) -> None:
         """Stores the job in the stream (acknowledged by JetStream) within the publish
-        deadline, or raises QueueUnavailable. Idempotent: the job id is the message id."""
-        if not self.ready:  # down or reconnecting: fail fast rather than buffer and wait
+        deadline, or raises QueueUnavailable. Idempotent: the job id is the message id, so a
+        retry of a publish that was stored after all is dropped as a duplicate.
+
+        Retried within the deadline while the client reconnects to another server or the
+        stream elects a leader (no responders, 503, no answer): a failover shorter than the
+        deadline costs latency, not the job's durability. Once failures have gone on for a
+        whole deadline it is an outage: one attempt each (the job runs in process) until one
+        succeeds."""
+        deadline = time.monotonic() + self.publish_timeout_s
+        while True:
+            try:
+                await self._publish_once(job, deadline)
+                self._failing_since = self._last_failure = None
+                return
+            except (_Failover, NoStreamResponseError, ServiceUnavailableError, TimeoutError) as exc:
+                now = time.monotonic()
+                outage = self._failing_for(now) >= self.publish_timeout_s
+                if outage or now + RETRY_PAUSE_S >= deadline:
+                    raise QueueUnavailable(f"publishing {job.kind} failed: {exc!r}") from exc
+            except nats.errors.Error as exc:
+                raise QueueUnavailable(f"publishing {job.kind} failed: {exc!r}") from exc
+            await asyncio.sleep(RETRY_PAUSE_S)
+
+    async def _publish_once(self, job: Job, deadline: float) -> None:
+        if self._nc is None or self._nc.is_closed:  # not connected yet: nothing to wait for
             raise QueueUnavailable("not connected to the message queue")
-        try:
-            await self.js.publish(
-                job.subject,
-                encode(job),
-                timeout=self.publish_timeout_s,
-                stream=STREAM_OF_PREFIX[job.subject_prefix],
-                headers={"Nats-Msg-Id": job.job_id()},
-            )
-        except (TimeoutError, nats.errors.Error) as exc:
-            raise QueueUnavailable(f"publishing {job.kind} failed: {exc!r}") from exc
+        if not self._nc.is_connected:  # never buffered by the client: retried by publish
+            raise _Failover("reconnecting to the message queue")
+        await self.js.publish(
+            job.subject,
+            encode(job),
+            timeout=max(0.01, min(ATTEMPT_TIMEOUT_S, deadline - time.monotonic())),
+            stream=STREAM_OF_PREFIX[job.subject_prefix],
+            headers={"Nats-Msg-Id": job.job_id()},
+        )
+
+    def _failing_for(self, now: float) -> float:
+        """How long publishes have been failing (a gap longer than a deadline starts anew)."""
+        if self._last_failure is None or now - self._last_failure > self.publish_timeout_s:
+            self._failing_since = now
+        self._last_failure = now
+        return now - (self._failing_since or now)
 
     async def dead_letter(self, msg: Msg, kind: str, error: str, deliveries: int) -> None:
         """Copies a job that keeps failing to the dead-letter stream (raises on failure: the
@@ -169,7 +229,10 @@ async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     try:
         await js.stream_info(config.name)
     except NotFoundError:
-        await js.add_stream(config)
+        try:
+            await js.add_stream(config)
+        except APIError as exc:  # e.g. replicas > 1 on a single server: say so in the log
+            raise QueueUnavailable(f"creating the stream {config.name} failed: {exc}") from exc
         return
     try:
         await js.update_stream(config)

@@ -3,10 +3,11 @@ consumer, so each job goes to one replica at a time.
 
 Per message: run the handler (under its deadline), telling JetStream the job is still in
 progress every third of the ack wait, so a long job is not redelivered while it runs but a job
-whose replica died is redelivered within one ack wait; ack on success; on failure nak with an
-exponential backoff; once a job has been delivered `queue_max_deliver` times, copy it to the
-dead-letter stream and terminate it. (The consumer itself allows unlimited deliveries:
-JetStream would otherwise drop the job silently after its own limit.)
+whose replica died is redelivered within one ack wait; ack on success (confirmed by the server,
+retried through the failover of a lost NATS server); on failure nak with an exponential backoff;
+once a job has been delivered `queue_max_deliver` times, copy it to the dead-letter stream and
+terminate it. (The consumer itself allows unlimited deliveries: JetStream would otherwise drop
+the job silently after its own limit.)
 
 Two consumers: the small jobs (one at a time, in stream order) and submitted turns
 (`async_turn_concurrency` at a time, each a whole generation).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 FETCH_WAIT_S = 1.0
 MAX_BACKOFF_S = 60.0
 STOP_GRACE_S = 10.0
+ACK_TIMEOUT_S = 1.0  # one confirmed ack; retried every ACK_RETRY_S until the ack wait is over
+ACK_RETRY_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,22 @@ class Worker:
         finally:
             progress.cancel()
         metrics.JOBS_PROCESSED.labels(kind, "ok").inc()
-        await _quietly(msg.ack())
+        await self._ack(msg)
+
+    async def _ack(self, msg: Msg) -> None:
+        """Confirmed by the consumer's leader. While a lost server's consumer leader is being
+        replaced (seconds) nobody takes a plain ack, and the job would run again after the ack
+        wait: retried until confirmed or that wait is over."""
+        deadline = time.monotonic() + self.consumer.ack_wait_s
+        while True:
+            try:
+                await msg.ack_sync(timeout=ACK_TIMEOUT_S)
+                return
+            except Exception as exc:  # no responders, no answer, disconnected: a failover
+                if time.monotonic() + ACK_RETRY_S >= deadline:
+                    log.debug("acknowledging a job failed", extra={"error": repr(exc)})
+                    return
+            await asyncio.sleep(ACK_RETRY_S)
 
     async def _in_progress(self, msg: Msg) -> None:
         while True:

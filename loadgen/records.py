@@ -28,6 +28,7 @@ class TurnRecord:
     kind: str  # first, question, follow_up
     cancel: bool  # planned: close after the first delta
     started_s: float  # first attempt sent, seconds since the load started
+    ended_s: float | None = None  # when the turn ended, however it ended (same clock)
     statuses: list[int] = field(default_factory=list)  # per attempt; 0: transport error
     acknowledged: bool = False  # an attempt answered 200: the stream started
     outcome: str = "pending"

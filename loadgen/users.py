@@ -130,6 +130,8 @@ class User:
             if turn.outcome == "pending":
                 turn.outcome = "aborted"
             raise
+        finally:
+            turn.ended_s = state.now()
 
     async def attempt(
         self, turn: TurnRecord, path: str, body: object, attempt: int, first_sent: float

@@ -1,0 +1,156 @@
+"""What a chaos run checks beyond the load's own exactly-once verification:
+
+- JobLedger: no side job (summary, cache write, invalidation) lost. Counted from the chat
+  replicas' own metrics: jobs offered (published to JetStream, or run in process when the
+  queue could not take them) against jobs handled; a replica about to be killed is read just
+  before, so its counts are not lost with it.
+- Hints: the Cassandra node that came back caught up by hinted handoff: the other nodes held
+  hint files for it while it was down, replayed them once it returned (their logs say so), and
+  in the end the node on its own (the others stopped) holds every message the API read back.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from local_stack.launch.cassandra import CassandraNode
+from local_stack.launch.cassandra_cluster import CassandraCluster
+
+OFFERED = "chat_queue_publish_total"  # outcome: published | fallback (ran in process)
+HANDLED = "chat_jobs_processed_total"  # outcome: ok | retry | dead_letter
+HANDED_OFF = "Finished hinted handoff"  # HintsDispatchExecutor's line, per hints file
+
+
+def _scrape(url: str) -> Counter[tuple[str, str, str]]:
+    """(metric, job, outcome) -> count, from one replica's /metrics."""
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        text = reply.read().decode()
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in (OFFERED, HANDLED):
+                key = (sample.name, sample.labels["job"], sample.labels["outcome"])
+                counts[key] += int(sample.value)
+    return counts
+
+
+class JobLedger:
+    def __init__(self, metrics_urls: list[str]) -> None:
+        self.urls = metrics_urls
+        self.carried: Counter[tuple[str, str, str]] = Counter()
+
+    def carry(self, index: int) -> None:
+        """Keep replica ``index``'s counts: it is about to be killed."""
+        self.carried += _scrape(self.urls[index])
+
+    def totals(self) -> Counter[tuple[str, str, str]]:
+        totals = Counter(self.carried)
+        for url in self.urls:
+            totals += _scrape(url)
+        return totals
+
+    def settle(self, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Polls until every job offered was handled (or the deadline), then the figures."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            report = self.report(self.totals())
+            if report["lost"] == 0 or time.monotonic() > deadline:
+                return report
+            time.sleep(0.5)
+
+    @staticmethod
+    def report(totals: Mapping[tuple[str, str, str], int]) -> dict[str, Any]:
+        def total(metric: str, outcome: str) -> int:
+            return sum(n for (m, _, o), n in totals.items() if m == metric and o == outcome)
+
+        offered = total(OFFERED, "published") + total(OFFERED, "fallback")
+        handled = total(HANDLED, "ok")
+        by_job: Counter[str] = Counter()
+        for (metric, job, _), n in totals.items():
+            if metric == OFFERED:
+                by_job[job] += n
+        return {
+            "offered": offered,
+            "published": total(OFFERED, "published"),
+            "ran_in_process": total(OFFERED, "fallback"),
+            "handled": handled,
+            "retried": total(HANDLED, "retry"),
+            "dead_lettered": total(HANDLED, "dead_letter"),
+            # Delivery is at least once (handlers are idempotent): a job whose worker died
+            # before its ack is handled again elsewhere, which counts here as handled twice.
+            "lost": max(0, offered - handled),
+            "handled_twice": max(0, handled - offered),
+            "offered_by_job": dict(by_job),
+        }
+
+
+# ------------------------------------------------------------------------------ hinted handoff
+
+
+def hint_files(cluster: CassandraCluster, victim: CassandraNode) -> int:
+    """Hint files the other nodes hold (for the victim: the only node that was down)."""
+    return sum(
+        len(list(Path(node.run_dir, "hints").glob("*.hints")))
+        for node in cluster.nodes
+        if node is not victim
+    )
+
+
+def handoffs_logged(cluster: CassandraCluster, victim: CassandraNode) -> int:
+    """Hint files the other nodes have replayed to the victim, by their logs."""
+    count = 0
+    for node in cluster.nodes:
+        if node is not victim:
+            log = Path(node.run_dir, "system.log").read_text(errors="replace")
+            count += sum(
+                HANDED_OFF in line and f"/{victim.host}:" in line for line in log.splitlines()
+            )
+    return count
+
+
+def wait_handed_off(
+    cluster: CassandraCluster, victim: CassandraNode, timeout_s: float = 90.0
+) -> float:
+    """Seconds until the other nodes hold no hint file and have logged a handoff to the
+    victim; raises past the deadline."""
+    started = time.monotonic()
+    while hint_files(cluster, victim) or not handoffs_logged(cluster, victim):
+        if time.monotonic() - started > timeout_s:
+            raise TimeoutError(
+                f"hints not replayed to {victim.host} after {timeout_s:.0f} s: "
+                f"{hint_files(cluster, victim)} files left"
+            )
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def node_alone_holds(
+    cluster: CassandraCluster,
+    victim: CassandraNode,
+    keyspace: str,
+    stored: Mapping[str, Mapping[str, tuple[str, str]]],
+) -> dict[str, int]:
+    """Stops the other nodes, then reads every message from the victim alone (consistency
+    ONE can only be served by it) and compares with what the API read back. Run last."""
+    for node in cluster.nodes:
+        if node is not victim:
+            node.stop()
+    with cluster.session(only=victim) as session:
+        cql = f"SELECT chat_id, message_id, status, content FROM {keyspace}.messages"
+        rows = session.execute(cql)
+        own = {(str(r.chat_id), str(r.message_id)): (str(r.status), r.content or "") for r in rows}
+    expected = {(chat, m): v for chat, messages in stored.items() for m, v in messages.items()}
+    missing = [key for key in expected if key not in own]
+    differ = [
+        key
+        for key, (status, content) in expected.items()
+        if key in own and (own[key][1] != content or own[key][0].upper() != status.upper())
+    ]
+    return {"expected": len(expected), "missing": len(missing), "different": len(differ)}

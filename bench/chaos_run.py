@@ -16,29 +16,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bench._stats import format_table, write_results
+from bench.load_run import work_dir
 from loadgen import LoadConfig
 from loadgen.chaos_run import ChaosConfig, run_chaos
 
 NAME = "chaos_run"
-
-
-@contextlib.contextmanager
-def work_dir(keep: Path | None) -> Iterator[Path]:
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
-        yield keep
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-chaos-") as tmp:
-        yield Path(tmp)
 
 
 def print_report(report: dict[str, Any]) -> None:

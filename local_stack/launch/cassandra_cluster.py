@@ -122,3 +122,32 @@ def launch_cluster(base_dir: Path, size: int = 3) -> CassandraCluster:
         if "already in use" not in output:
             break
     raise RuntimeError(f"the Cassandra cluster did not start in {base_dir}:\n{output}")
+
+
+def main() -> None:
+    """``python -m local_stack.launch.cassandra_cluster DIR``: a cluster to try the chat
+    service on, until Ctrl-C (the nodes stop with this process)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description="a three-node Cassandra cluster on loopback")
+    parser.add_argument("dir", type=Path, help="where the nodes keep their data and logs")
+    args = parser.parse_args()
+    cluster = launch_cluster(args.dir.resolve())
+    try:
+        print(
+            "chat service flags: --store cassandra"
+            f" --cassandra-contact-points {cluster.contact_points}"
+            f" --cassandra-port {cluster.port} --cassandra-local-dc datacenter1"
+            " --cassandra-replication \"{'class': 'NetworkTopologyStrategy', 'datacenter1': 3}\"",
+            flush=True,
+        )
+        stop = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # delivered to sigwait, not raised
+        signal.sigwait(stop)
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from chat_service.jobs.queue import STREAM as JOBS_STREAM
 from gateway.config import GatewaySettings
 from gateway.jwt_keys import init_keys, mint_token
 from loadgen.chaos import Fault
@@ -68,10 +69,21 @@ class ChaosStack:
             on_chat_kill()
             _kill(self.chat[1])
 
-        nats = self.nats
+        nats, killed = self.nats, [0]
+
+        def kill_nats() -> None:  # the server leading the side jobs' stream: an election
+            killed[0] = max(0, nats.stream_leader(JOBS_STREAM))
+            nats.kill(killed[0])
+
         return [
             Fault(f"cassandra node {node.host}", node.kill, restart_node, down_s, False),
-            Fault("nats server 0", lambda: nats.kill(0), lambda: nats.restart(0), down_s, False),
+            Fault(
+                f"nats server leading {JOBS_STREAM}",
+                kill_nats,
+                lambda: nats.restart(killed[0]),
+                down_s,
+                False,
+            ),
             Fault("chat replica 1", kill_chat, lambda: _restart(self.chat[1]), down_s, True),
             Fault(
                 "inference replica 1",

@@ -98,6 +98,18 @@ class NatsServer:
             self.process.stop()
             self.process = None
 
+    def streams(self) -> list[dict[str, Any]] | None:
+        """The streams it knows of (/jsz), each with its cluster's leader; None when it does
+        not answer."""
+        try:
+            with urllib.request.urlopen(
+                f"{self.monitor_url}/jsz?accounts=true&streams=true", timeout=1
+            ) as reply:
+                accounts = json.load(reply).get("account_details") or []
+        except (OSError, urllib.error.URLError, ValueError):
+            return None
+        return [detail for account in accounts for detail in account.get("stream_detail") or []]
+
     def meta(self) -> dict[str, Any] | None:
         """Its view of the JetStream meta group (/jsz), None when it does not answer."""
         try:
@@ -149,9 +161,20 @@ class NatsCluster:
 
     def kill(self, i: int) -> None:
         """SIGKILL server i; returns once the process is gone. The leaders it held are elected
-        elsewhere in the next 4-9 s (wait_ready does not wait for that: a client's request
-        does, e.g. stream_info until it names a leader)."""
+        elsewhere within seconds (4-7 s measured); wait_ready does not wait for that (a
+        client's request does, e.g. stream_info until it names a leader)."""
         self.servers[i].kill()
+
+    def stream_leader(self, stream: str) -> int:
+        """The index of the server that leads ``stream`` now (by the first server that
+        answers), or -1 if none is known."""
+        names = [server.server_name for server in self.servers]
+        for server in self.servers:
+            for detail in server.streams() or []:
+                if detail.get("name") == stream:
+                    leader = (detail.get("cluster") or {}).get("leader")
+                    return names.index(leader) if leader in names else -1
+        return -1
 
     def restart(self, i: int, timeout_s: float = 30) -> None:
         """Server i again, on its ports and store; returns once it has caught up."""

@@ -4,6 +4,7 @@ the real-server tests, so both run the services exactly the same way."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import random
@@ -31,7 +32,22 @@ def _ephemeral_ports() -> tuple[int, int]:
         return 32768, 60999  # Linux's default
 
 
+# Ports handed out lately: a port is free until its owner binds it, so two calls in a row could
+# otherwise return the same one (a server's client and monitoring ports, say).
+_RECENT_PORTS: collections.deque[int] = collections.deque(maxlen=512)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    port = _free_port(host)
+    for _ in range(100):
+        if port not in _RECENT_PORTS:
+            break
+        port = _free_port(host)
+    _RECENT_PORTS.append(port)
+    return port
+
+
+def _free_port(host: str) -> int:
     """A port free now, below the kernel's ephemeral range when there is room. A port from
     bind(0) lies inside that range, where the kernel also picks the source ports of outgoing
     connections: a client dialling a server that is not listening yet (a chat service dialling

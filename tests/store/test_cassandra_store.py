@@ -61,3 +61,11 @@ async def test_partial_chat_rows_are_skipped(cassandra: CassandraStore) -> None:
     assert await cassandra.list_chats(user, 10) == newest_first
     page = await cassandra.list_chats(user, 2, before_chat_id=newest_first[1].chat_id)
     assert page == newest_first[2:4]
+
+
+async def test_only_reads_are_sent_to_a_second_coordinator(cassandra: CassandraStore) -> None:
+    statements = cassandra._ps
+    assert statements["get_chat"].is_idempotent
+    assert not statements["insert_message"].is_idempotent
+    reads = [name for name, s in statements.items() if s.is_idempotent]
+    assert all(statements[name].query_string.lstrip().startswith("SELECT") for name in reads)

@@ -187,10 +187,10 @@ class ChatService:
         bypass_cache: bool = False,
         branch: BranchRequest | None = None,
     ) -> AsyncGenerator[ReplyEvent, None]:
-        """`branch`: an edit or a regenerated answer (docs/branches.md); None: an append. A
-        regenerated answer never comes from the answer cache: a new answer is what is asked."""
-        bypass_cache = bypass_cache or bool(branch and branch.regenerate_message_id)
-        request = TurnRequest(user_id, chat_id, content, client_request_id, sampling, bypass_cache)
+        """`branch`: an edit or a regenerated answer (docs/branches.md); None: an append."""
+        request = _turn_request(
+            user_id, chat_id, content, client_request_id, sampling, bypass_cache, branch
+        )
         if branch is None or branch.is_append:
             return self.streamed.complete(request)
         return self._complete_placed(request, branch)
@@ -214,8 +214,9 @@ class ChatService:
         bypass_cache: bool = False,
         branch: BranchRequest | None = None,
     ) -> Turn:
-        bypass_cache = bypass_cache or bool(branch and branch.regenerate_message_id)
-        request = TurnRequest(user_id, chat_id, content, client_request_id, sampling, bypass_cache)
+        request = _turn_request(
+            user_id, chat_id, content, client_request_id, sampling, bypass_cache, branch
+        )
         if branch is None or branch.is_append:
             return await self.submitted.submit(request)
         placed = await check_branch(self.store, user_id, chat_id, branch)
@@ -257,3 +258,17 @@ class ChatService:
         every turn has recorded how it ended, so closing the store loses nothing."""
         await self.tracker.idle(timeout_s)
         await self.lifecycle.final_saves.wait(timeout_s)
+
+
+def _turn_request(
+    user_id: str,
+    chat_id: str,
+    content: str,
+    client_request_id: str,
+    sampling: Sampling,
+    bypass_cache: bool,
+    branch: BranchRequest | None,
+) -> TurnRequest:
+    """A regenerated answer never comes from the answer cache: a new answer is what is asked."""
+    bypass_cache = bypass_cache or bool(branch and branch.regenerate_message_id)
+    return TurnRequest(user_id, chat_id, content, client_request_id, sampling, bypass_cache)

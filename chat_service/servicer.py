@@ -153,9 +153,12 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
                 f"longer than {self.settings.max_system_prompt_chars} chars",
             )
 
-    def _turn_input(self, request: TurnRequest) -> tuple[str, str, Sampling, BranchRequest]:
-        """Validates a new turn's fields: its chat id, message, sampling overrides and where it
-        goes in the chat's tree."""
+    def _turn_input(
+        self, request: TurnRequest
+    ) -> tuple[str, str, str, Sampling, bool, BranchRequest]:
+        """Validates a new turn's fields, as the service's complete and submit take them after
+        the user: chat id, message, request id, sampling, bypass_cache and where it goes in the
+        chat's tree."""
         chat_id = chat_id_from(request.chat_id)
         content = request.content
         branch = branch_of(request)
@@ -163,33 +166,23 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
         if branch.regenerate_message_id:
             if content:
                 raise InvalidArgument("content", "must be empty to regenerate an answer")
-            return chat_id, content, sampling_from_pb(request.sampling, "sampling"), branch
-        if not content.strip():
+        elif not content.strip():
             raise InvalidArgument("content", "the message is empty")
-        if len(content) > self.settings.max_message_chars:
+        elif len(content) > self.settings.max_message_chars:
             raise InvalidArgument(
                 "content",
                 f"{len(content)} characters; the limit is {self.settings.max_message_chars}",
             )
-        return chat_id, content, sampling_from_pb(request.sampling, "sampling"), branch
+        sampling = sampling_from_pb(request.sampling, "sampling")
+        return chat_id, content, request.client_request_id, sampling, request.bypass_cache, branch
 
     async def Complete(
         self, request: pb.CompleteRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.CompleteResponse]:
         user = await self._user(context)
-        chat_id, content, sampling, branch = self._turn_input(request)
+        turn = self._turn_input(request)
         # aclosing: if this handler is cancelled, the turn's cleanup (interrupted) runs now.
-        async with aclosing(
-            self.service.complete(
-                user,
-                chat_id,
-                content,
-                request.client_request_id,
-                sampling,
-                request.bypass_cache,
-                branch,
-            )
-        ) as events:
+        async with aclosing(self.service.complete(user, *turn)) as events:
             async for event in events:
                 yield pb.CompleteResponse(**event_fields(event))
 
@@ -197,16 +190,7 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
         self, request: pb.SubmitCompletionRequest, context: grpc.aio.ServicerContext
     ) -> pb.SubmitCompletionResponse:
         user = await self._user(context)
-        chat_id, content, sampling, branch = self._turn_input(request)
-        turn = await self.service.submit(
-            user,
-            chat_id,
-            content,
-            request.client_request_id,
-            sampling,
-            request.bypass_cache,
-            branch,
-        )
+        turn = await self.service.submit(user, *self._turn_input(request))
         return pb.SubmitCompletionResponse(
             client_request_id=turn.assistant.client_request_id, **turn_fields(turn)
         )

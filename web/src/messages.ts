@@ -4,7 +4,7 @@
 // pager of its versions (versions.ts).
 
 import { type Message } from "./api";
-import { h, icon } from "./dom";
+import { h, icon, type IconName } from "./dom";
 import { renderMarkdown } from "./markdown";
 import { versionPager } from "./versions";
 
@@ -169,19 +169,25 @@ export function updateMessage(message: UiMessage, actions: MessageActions): void
 
 /** Edit, hidden until the chat view shows it (on a stored question, while nothing streams). */
 function editButton(onEdit: () => void): HTMLButtonElement {
-  const edit = h(
+  return hiddenAction("msg-edit", "Edit message", "Edit", "pencil", onEdit);
+}
+
+/** A message's action button, hidden until the chat view shows it. */
+function hiddenAction(
+  cls: string,
+  label: string,
+  title: string,
+  iconName: IconName,
+  onClick: () => void,
+): HTMLButtonElement {
+  const button = h(
     "button",
-    {
-      type: "button",
-      class: "icon-button msg-action msg-edit",
-      "aria-label": "Edit message",
-      title: "Edit",
-    },
-    icon("pencil"),
+    { type: "button", class: `icon-button msg-action ${cls}`, "aria-label": label, title },
+    icon(iconName),
   );
-  edit.hidden = true;
-  edit.addEventListener("click", onEdit);
-  return edit;
+  button.hidden = true;
+  button.addEventListener("click", onClick);
+  return button;
 }
 
 /** The badge of an answer that came from the answer cache. */
@@ -249,19 +255,13 @@ function copyAnswerButton(message: UiMessage): HTMLButtonElement {
 
 /** Regenerate, hidden until the chat view shows it (on an answer, while nothing streams). */
 function regenerateButton(onRegenerate: () => void): HTMLButtonElement {
-  const regen = h(
-    "button",
-    {
-      type: "button",
-      class: "icon-button msg-action msg-regenerate",
-      "aria-label": "Regenerate: a fresh answer, not from the cache",
-      title: "Regenerate (fresh answer)",
-    },
-    icon("regenerate"),
+  return hiddenAction(
+    "msg-regenerate",
+    "Regenerate: a fresh answer, not from the cache",
+    "Regenerate (fresh answer)",
+    "regenerate",
+    onRegenerate,
   );
-  regen.hidden = true;
-  regen.addEventListener("click", onRegenerate);
-  return regen;
 }
 
 export function renderContent(message: UiMessage): void {

@@ -41,13 +41,13 @@ class ChaosStack:
     chat: list[ManagedProcess]
     chat_metrics: list[str]  # each chat replica's /metrics URL
     inference: list[ManagedProcess]
-    others: dict[str, ManagedProcess]  # milvus, embedding, envoy
+    others: dict[str, ManagedProcess]  # milvus, embedding, envoy (their memory is sampled too)
     settings: GatewaySettings
 
     def target(self, users: int) -> Target:
         names = [f"chaos-{i:02d}" for i in range(users)]
         processes = {f"chat-{i}": p for i, p in enumerate(self.chat)}
-        processes |= {f"inference-{i}": p for i, p in enumerate(self.inference)}
+        processes |= {f"inference-{i}": p for i, p in enumerate(self.inference)} | self.others
         return Target(
             host="127.0.0.1",
             port=self.settings.listen_port,

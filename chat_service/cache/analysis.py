@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chat_service.cache import lexicon as lex
-from chat_service.cache.kind import question_kind, tense_of
+from chat_service.cache.kind import asking_part, question_kind, tense_of
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.tokens import NUM_RE, Scanner, tokenize
 
@@ -58,6 +58,7 @@ class Analysis:
     sources: frozenset[str]
     targets: frozenset[str]
     tense: frozenset[str]  # of the auxiliaries: past / present / future
+    context: frozenset[str]  # content stems only in statements around the question (asking_part)
     triples: tuple[tuple[str, str, str], ...]  # adjacent content words (articles between)
     order: tuple[str, ...]  # content stems, "#<number>" and "~<function word>", in order
 
@@ -96,6 +97,11 @@ def _prepare(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
 def analyze(text: str) -> Analysis:
     s, terms, capitals = _prepare(text)
     scan = Scanner(tokenize(s, terms), terms).scan()
+    asked = asking_part(s)
+    context: frozenset[str] = frozenset()
+    if asked != s:
+        in_question = {stem for stem, _, _ in Scanner(tokenize(asked, terms), terms).scan().kept}
+        context = frozenset(stem for stem, _, _ in scan.kept if stem not in in_question)
     sources, targets = _roles(scan.kept)
     implied: set[str] = set()
     if targets & lex.UNIT_NAMES:
@@ -115,13 +121,14 @@ def analyze(text: str) -> Analysis:
         soft_one=scan.soft_one,
         noncommutative=scan.noncommutative,
         negated=scan.negated,
-        intents=frozenset(question_kind(s)),
+        intents=frozenset(question_kind(asked)),
         content=tuple(stem for stem, is_content, _ in kept if is_content),
         words=words,
         categories={stem: _category(stem, surf, terms, capitals) for stem, surf in words.items()},
         sources=frozenset(sources),
         targets=frozenset(targets),
-        tense=tense_of(s),
+        tense=tense_of(asked),
+        context=context,
         triples=_triples(kept),
         order=_numbered(scan.order),
     )
@@ -156,7 +163,7 @@ def _category(stem: str, surface: str, terms: frozenset[str], capitals: frozense
         return "language"
     if surface in terms:
         return "quoted or code terms"
-    if surface in capitals:
+    if surface in capitals or surface in lex.PLACES:
         return "entities"  # "The Starry Night": a name, not a time
     if surface in lex.AUDIENCES:
         return "audience"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from chat_service.cache import lexicon as lex
+
 
 # A wh-word asks the question at the start ("when did ..."), at the end ("built in what year" ->
 # "built when") or after a verb of asking/knowing ("tell me when"); elsewhere it introduces a
@@ -91,3 +93,38 @@ def tense_of(s: str) -> frozenset[str]:
     if not tense and _PAST_VERB_RE.search(s):
         tense = frozenset({"past-verb"})
     return tense
+
+
+# Words that open a sentence which asks: wh-words, auxiliaries and modals (a yes/no question),
+# and the verbs of a request. General English grammar, not drawn from any example.
+_ASKING_START = lex.words(
+    """
+    what what's which who whom whose when where why how how's where's who's when's
+    is are am was were do does did can could should would will shall may might must has have
+    had isn't aren't don't doesn't didn't can't couldn't shouldn't won't wouldn't
+    explain describe define tell show give list compare calculate convert translate name
+    """
+)
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
+# A statement with a number in it states the problem's data ("a pizza is 14 inches across.
+# what's its area"): part of what is asked, never context.
+_DIGIT_RE = re.compile(r"\d")
+# "sorry if this is a dumb question, but what is ...": a clause before "but" and a question.
+_BUT_ASKING_RE = re.compile(r"^[^?]*?,\s*but\s+(?=(?:" + "|".join(_ASKING_START) + r")\b)")
+
+
+def asking_part(s: str) -> str:
+    """The sentences of a normalized message that ask, without the statements around them (the
+    asker's situation: "we're planning our honeymoon.", "heard it can make you sick"). A
+    statement is context, not the question: what it names is still compared by the verifier,
+    but a plain word in it need not appear in the other question. The whole text when no
+    sentence is recognizably the question, or when there is only one."""
+    sentences = [x for x in _SENTENCE_RE.split(s) if x.strip()]
+    if len(sentences) < 2:
+        return _BUT_ASKING_RE.sub("", s)
+    asking = [
+        _BUT_ASKING_RE.sub("", x)
+        for x in sentences
+        if x.endswith("?") or x.split()[0] in _ASKING_START or _DIGIT_RE.search(x)
+    ]
+    return " ".join(asking) if asking else s

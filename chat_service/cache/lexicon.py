@@ -223,6 +223,33 @@ LANGUAGES = words(
     assembly
     """
 )
+# The countries of ISO 3166-1 (their short English names, the distinctive words of the
+# multi-word ones: "zealand" for New Zealand) and the usual short forms. A place is a slot: two
+# countries are never synonyms, however close their vectors sit (the question's capitals are
+# gone once it is normalized, so a name is recognized by this general list).
+PLACES = words(
+    """
+    afghanistan albania algeria andorra angola antigua barbuda argentina armenia australia
+    austria azerbaijan bahamas bahrain bangladesh barbados belarus belgium belize benin bhutan
+    bolivia bosnia herzegovina botswana brazil brunei bulgaria burkina faso burundi cambodia
+    cameroon canada chad chile china colombia comoros congo croatia cuba cyprus czechia
+    denmark djibouti dominica ecuador egypt salvador eritrea estonia eswatini ethiopia fiji
+    finland france gabon gambia georgia germany ghana greece grenada guatemala guinea bissau
+    guyana haiti honduras hungary iceland india indonesia iran iraq ireland israel italy
+    jamaica japan jordan kazakhstan kenya kiribati korea kosovo kuwait kyrgyzstan laos latvia
+    lebanon lesotho liberia libya liechtenstein lithuania luxembourg madagascar malawi
+    malaysia maldives mali malta marshall mauritania mauritius mexico micronesia moldova
+    monaco mongolia montenegro morocco mozambique myanmar namibia nauru nepal netherlands
+    holland zealand nicaragua niger nigeria macedonia norway oman pakistan palau palestine
+    panama papua paraguay peru philippines poland portugal qatar romania russia rwanda kitts
+    nevis lucia grenadines samoa marino sao tome principe saudi senegal serbia seychelles
+    sierra leone singapore slovakia slovenia solomon somalia spain sri lanka sudan suriname
+    sweden switzerland syria taiwan tajikistan tanzania thailand timor togo tonga trinidad
+    tobago tunisia turkey turkmenistan tuvalu uganda ukraine emirates uae uk britain england
+    scotland wales usa america uruguay uzbekistan vanuatu vatican venezuela vietnam yemen
+    zambia zimbabwe europe asia africa oceania antarctica
+    """
+)
 AUDIENCES = words(
     """
     kid kids child children toddler toddlers baby babies infant infants newborn newborns
@@ -269,6 +296,8 @@ COMPARATIVES = words(
 # Phrase rewrites applied to the normalized text before tokenizing (regex -> replacement).
 PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bhow come\b", "why"),
+    # a yes/no question's tag ("is 91 prime or not", "... or nah") asks nothing more
+    (r",? or (?:not|nah|no|nope)(?=[?.!]|$)", ""),
     # "what causes / makes / leads to X" asks why X happens
     (r"\bwhat (?:causes|caused|makes|made|leads to|led to)\b", "why"),
     # "the us" is the country, never the pronoun
@@ -285,6 +314,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(?:in |at )?(?:what|which) (?:place|location)\b", "where"),
     (r"\b(?:what|which) (?:person|people)\b", "who"),
     (r"\bwhat age\b", "how old"),
+    # a count of time units is a duration ("how many days until" = "how long until")
+    (r"\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b", "how long"),
     (r"\bat what age\b", "how old"),
     (r"\bhow frequently\b", "how often"),
     (r"\bhow many times\b", "how often"),

@@ -101,6 +101,12 @@ _ANYWHERE = (
     "could i ask",
     "lol",
     "lmao",
+    # chat-speak discourse markers: they say how the asker feels, not what is asked
+    "tbh",
+    "ngl",
+    "btw",
+    "imo",
+    "imho",
     "haha",
     "please",
     "pls",

@@ -24,6 +24,7 @@ Word vectors come from the caller (`vectors`; judge.py fetches exactly the words
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from chat_service.cache import wordmatch
 from chat_service.cache.analysis import Analysis, analyze
@@ -46,6 +47,11 @@ DEFAULT_THRESHOLD = 0.74
 LOOSE_WORD_MIN = 0.88
 # ... and a leftover pair (one word each side) only when the two words are at least this related.
 LOOSE_PAIR_MIN = 0.50
+
+
+# A question reworded throughout (its leftover words spread over two places or more) is accepted
+# from this similarity up; chosen on the dev split of bench/cache_eval.
+REWORDED_MIN = 0.80
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,47 @@ def _loose(missing: list[tuple[str, Analysis, Analysis]], vectors: WordVectors |
     return False
 
 
+def _edited_places(a: Analysis, b: Analysis) -> int:
+    """In how many places the two questions' word sequences differ in a content word (function
+    words aligned but not counted on their own)."""
+    ops = SequenceMatcher(None, a.order, b.order, autojunk=False).get_opcodes()
+    return sum(
+        1
+        for tag, i1, i2, j1, j2 in ops
+        if tag != "equal"
+        and any(not t.startswith(("~", "#")) for t in a.order[i1:i2] + b.order[j1:j2])
+    )
+
+
+def _reworded(a: Analysis, b: Analysis, missing: list[tuple[str, Analysis, Analysis]]) -> bool:
+    """Both questions keep words the other lacks (three or more in all), all of them plain (no
+    name, unit, language, audience, time, comparison or polar word: those are slots or must
+    agree), and the differences are spread over two places or more. A near-miss changes one
+    thing in one place ("time complexity" / "space complexity", "in the US" / "in Germany", a
+    phrase added); a rewording changes the sentence ("can tenants paint walls in a rented
+    flat" / "is a renter allowed to repaint the walls of an apartment")."""
+    if (
+        len(missing) < 3
+        or not any(own is a for _, own, _ in missing)
+        or not any(own is b for _, own, _ in missing)
+    ):
+        return False  # one word for another is a substitution: _loose's rule
+    if not all(
+        own.categories.get(stem) == "content" and not polar(own.words[stem])
+        for stem, own, _ in missing
+    ):
+        return False
+    return _edited_places(a, b) >= 2
+
+
+def _situation(stem: str, own: Analysis, _other: Analysis) -> bool:
+    """A plain word or a time said only in a statement beside the question ("i'm planning my
+    honeymoon. when is ..."): the asker's situation, not what is asked. Its names, numbers,
+    units, audiences and languages are compared all the same: a statement can hold the problem
+    itself ("a train travels 120 km in 1.5 hours. what is its average speed")."""
+    return stem in own.context and own.categories.get(stem) in ("content", "time")
+
+
 @dataclass(frozen=True)
 class Comparison:
     """Two questions compared as far as no word vector is needed: the slots' verdict, else the
@@ -193,9 +240,12 @@ def conclude(c: Comparison, similarity: float, vectors: WordVectors | None) -> V
     a, b = c.a, c.b
     left, right = _pair_synonyms(a, list(c.left), b, list(c.right), vectors)
     missing = [(s, a, b) for s in left] + [(s, b, a) for s in right]
+    missing = [m for m in missing if not _situation(*m)]
     if not missing:
         return Verdict(True, "ok")
     if similarity >= LOOSE_WORD_MIN and _loose(missing, vectors):
+        return Verdict(True, "ok")
+    if similarity >= REWORDED_MIN and _reworded(a, b, missing):
         return Verdict(True, "ok")
     found = {own.categories.get(stem, "content") for stem, own, _ in missing}
     return Verdict(False, _REASONS[next(c for c in _ORDER if c in found)])

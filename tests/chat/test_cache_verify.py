@@ -12,6 +12,7 @@ from chat_service.cache.normalize import normalize_question
 from chat_service.cache.verify import (
     DEFAULT_THRESHOLD,
     LOOSE_WORD_MIN,
+    REWORDED_MIN,
     Verdict,
     verify_same_question,
     words_to_compare,
@@ -240,12 +241,77 @@ def test_a_loose_word_needs_questions_close_as_wholes() -> None:
     assert verify_same_question(a, b, LOOSE_WORD_MIN).same
 
 
+def test_a_statement_beside_the_question_is_context() -> None:
+    q = "when is the best time to see the northern lights in iceland"
+    assert same(q, "we're planning our honeymoon. " + q)
+    assert same("is it safe to reheat rice", "is it safe to reheat rice? heard it makes you sick")
+    assert same("what is 15% of 80", "sorry if this is a dumb question, but what is 15% of 80")
+    # what a statement names is still compared: a number, a unit, a name, an audience
+    base = "a train travels 120 km in 1.5 hours. what is its average speed"
+    assert not verify_same_question(base, base.replace("km", "miles"), CLOSE).same
+    assert not verify_same_question(q, "i'm a beginner. " + q, CLOSE).same
+    assert not verify_same_question(q, "We're in Norway. " + q, CLOSE).same
+
+
+def test_a_statement_with_a_number_is_the_problem() -> None:
+    a = "a pizza is 14 inches across. what's its area"
+    assert not verify_same_question(a, "a pizza has a 14 inch radius. what's its area", CLOSE).same
+
+
+def test_two_countries_are_never_synonyms() -> None:
+    # the question is normalized (lower case) before it is compared: no capital marks a name
+    a, b = "do i need a visa for italy", "do i need a visa for germany"
+    close = vectors(("italy", "germany"))
+    assert verify_same_question(a, b, CLOSE, close) == Verdict(False, "entities differ")
+    assert not verify_same_question(a, a + " or austria", CLOSE).same
+
+
+def test_a_tag_asks_nothing_more() -> None:
+    assert same("is 91 a prime number", "is 91 a prime number or not")
+    assert same("is 91 a prime number", "is 91 a prime number or nah")
+    assert verify_same_question("is 91 a prime number", "is 91 not a prime number", CLOSE) == (
+        Verdict(False, "negation differs")
+    )
+
+
+def test_a_count_of_time_units_is_a_duration() -> None:
+    assert same("how long does a wire transfer take", "how many days does a wire transfer take")
+
+
+def test_a_rewording_changes_the_sentence_a_near_miss_one_place() -> None:
+    a, b = (
+        "can tenants paint walls in a rented flat",
+        "is a renter allowed to repaint the walls of an apartment",
+    )
+    assert verify_same_question(a, b, REWORDED_MIN).same
+    assert not verify_same_question(a, b, REWORDED_MIN - 0.01).same
+    # one thing changed in one place, however close the questions are as wholes
+    c, d = (
+        "what's the time complexity of binary search",
+        "what's the space complexity of binary search",
+    )
+    assert not verify_same_question(c, d, 0.99).same
+    e, f = "how do i write a resume", "how do i write a resume for a teaching job"
+    assert not verify_same_question(e, f, 0.99).same
+    # the leftover words must be plain: a name or an audience is a slot
+    g, h = (
+        "can tenants paint walls in a rented flat",
+        "are kids allowed to repaint the walls of a flat",
+    )
+    assert not verify_same_question(g, h, 0.99).same
+
+
 def test_default_threshold_is_a_similarity() -> None:
     assert 0.5 < DEFAULT_THRESHOLD < 1.0
 
 
 @pytest.mark.parametrize(
-    ("name", "fields"), [("pairs.jsonl", set()), ("pairs_fresh.jsonl", {"topic", "domain"})]
+    ("name", "fields"),
+    [
+        ("pairs.jsonl", set()),
+        ("pairs_fresh.jsonl", {"topic", "domain"}),
+        ("pairs_holdout.jsonl", {"topic", "domain"}),
+    ],
 )
 def test_dataset_is_well_formed(name: str, fields: set[str]) -> None:
     path = DATA / name

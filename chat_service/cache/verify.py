@@ -15,7 +15,10 @@ is asked, in two layers:
    What remains unmatched is a change of subject, scope or audience, unless it is a single
    plain word (no entity, unit, language, time, audience or comparison) in two questions that
    are very close as wholes (`LOOSE_WORD_MIN`): one loose word ("hey quick q", "a good idea")
-   is how people rephrase; two are how they ask something else.
+   is how people rephrase; two are how they ask something else. Two exceptions, by where the
+   difference lies: plain words said only in a statement beside the question (the asker's
+   situation), and plain leftovers on both sides spread over two places or more (a sentence
+   reworded throughout, from `REWORDED_MIN`), where a near-miss changes one place.
 
 Word vectors come from the caller (`vectors`; judge.py fetches exactly the words that
 `words_to_compare` names). Without them, only the lexical matching applies (stricter).

@@ -299,10 +299,12 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # a yes/no question's tag ("is 91 prime or not", "... or nah") asks nothing more
     (r",? or (?:not|nah|no|nope)(?=[?.!]|$)", ""),
     # "what causes / makes / leads to X" asks why X happens
-    (r"\bwhat (?:causes|caused|makes|made|leads to|led to)\b", "why"),
+    (r"\bwhat (?:\w+ly )?(?:causes|caused|makes|made|leads to|led to)\b", "why"),
     # "the us" is the country, never the pronoun
     (r"\bthe us\b", "the usa"),
     (r"\bfor what reason\b", "why"),
+    # "what is the cause of X" asks why X happens, as "what causes X" does
+    (r"\bwhat(?:'s| is| are| was| were)? the (?:main |usual |common )?causes? of\b", "why"),
     (r"\bwhat(?:'s| is| are| was)? the reasons?\b(?: for| why| that)?", "why"),
     (r"\bwhat(?:'s| is| was)? the purpose of\b", "why"),
     (r"\b(?:in |at |on |during )?(?:what|which) (?:year|century|decade|date)\b", "when"),

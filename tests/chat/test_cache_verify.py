@@ -101,6 +101,7 @@ def same(a: str, b: str) -> Verdict:
             "Where do I exchange my pass at Narita?",
         ),
         ("What made the Roman Empire fall?", "Why did the Roman Empire fall?"),
+        ("What is the main cause of acne?", "What mainly causes acne?"),
         ("Is VOO or VTI better for an investor?", "For an investor, is VTI or VOO better?"),
     ],
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_service.cache.normalize import normalize_question
+from chat_service.cache.normalize import corrected, normalize_question
 from chat_service.cache.verify import (
     DEFAULT_THRESHOLD,
     LOOSE_WORD_MIN,
@@ -61,6 +61,23 @@ def test_normalize_keeps_meaning(text: str) -> None:
     for word in text.casefold().rstrip("?").split():
         assert word in normalized
     assert normalize_question(normalized) == normalized  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("scrambeld", "scrambled"),  # two letters swapped
+        ("salmom", "salmon"),  # one changed
+        ("dowload", "download"),  # one missing
+        ("quinoa", "quinoa"),  # unknown, but its only neighbour ("quinol") is rare
+        ("canda", "canda"),  # two neighbours (candy, canada): left as written
+        ("browsing", "browsing"),  # a known word
+        ("vids", "vids"),  # too short to tell
+    ],
+)
+def test_a_typo_becomes_the_one_common_word_it_can_be(word: str, expected: str) -> None:
+    assert corrected(word) == expected
+    assert normalize_question(f"how to make {word} eggs") == f"how to make {expected} eggs"
 
 
 def test_normalize_never_returns_empty() -> None:

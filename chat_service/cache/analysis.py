@@ -178,7 +178,8 @@ def _category(stem: str, surface: str, terms: frozenset[str], capitals: frozense
 
 def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
     """Source and target arguments: "from X" (X source), "X to Y" (X source, Y target), "into Y",
-    "than Y", "vs Y", "per Y", "in <unit or language>" (Y target)."""
+    "than Y", "per Y", "in <unit or language>" (Y target). "X vs Y" is no direction: it reads
+    "X and Y" (lexicon.PHRASES)."""
     sources: set[str] = set()
     targets: set[str] = set()
 
@@ -215,9 +216,9 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
                 if left is None or not left[1] or left[2] in lex.INFINITIVE_HEADS:
                     continue
                 sources.add(left[0])
-            elif stem in {"vs", "versus", "than", "insteadof", "into"}:
+            elif stem in {"than", "insteadof", "into"}:
                 for j in range(index - 1, max(index - 4, -1), -1):
-                    if kept[j][1] and kept[j][0] != "vs":
+                    if kept[j][1]:
                         sources.add(kept[j][0])
                         break
             if right is not None:

@@ -49,9 +49,7 @@ NEG_FREE_OBJECTS = words(
 
 # Markers of argument roles (see _roles).
 SOURCE_MARKERS = frozenset({"from"})
-TARGET_MARKERS = frozenset(
-    {"to", "into", "towards", "toward", "than", "vs", "versus", "per", "insteadof"}
-)
+TARGET_MARKERS = frozenset({"to", "into", "towards", "toward", "than", "per", "insteadof"})
 # Words after which "to" is an infinitive, not a direction.
 INFINITIVE_HEADS = words(
     """
@@ -373,6 +371,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\binstead of\b", "insteadof"),
     (r"\brather than\b", "than"),
     (r"\bcompared (?:to|with)\b", "vs"),
+    # "X vs Y" sets two things side by side, in either order: "X and Y" (no direction)
+    (r"\b(?:vs\.?|versus)(?= )", "and"),
     (r"\b(?:log|sign) ?(?:in|on)(?:to)?\b", "login"),
     (r"\b(?:sign|signing) ?up\b", "register"),
     (r"\b(?:log|sign) ?(?:out|off)\b", "logout"),

@@ -214,8 +214,6 @@ class Scanner:
             self._keep((unit, True, tok))
         elif tok in lex.SOURCE_MARKERS or tok in lex.TARGET_MARKERS:
             self._keep((tok, False, tok))
-            if tok in {"vs", "versus"}:
-                self._keep(("vs", True, tok))
         elif tok in self.terms:
             self._keep((tok, True, tok))
         elif tok in lex.STOPWORDS or (len(tok) == 1 and not tok.isalnum()):

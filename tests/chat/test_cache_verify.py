@@ -119,6 +119,9 @@ def same(a: str, b: str) -> Verdict:
         ),
         ("What made the Roman Empire fall?", "Why did the Roman Empire fall?"),
         ("What is the main cause of acne?", "What mainly causes acne?"),
+        # two things side by side, in either order ("than" keeps its direction: below)
+        ("Python vs Java", "Java vs Python"),
+        ("mean vs median", "What's the difference between the mean and the median?"),
         ("Is VOO or VTI better for an investor?", "For an investor, is VTI or VOO better?"),
     ],
 )
@@ -158,7 +161,6 @@ def test_same_question(a: str, b: str) -> None:
             "direction",
         ),
         ("Is coffee healthier than tea?", "Is tea healthier than coffee?", "direction"),
-        ("Python vs Java", "Java vs Python", "direction"),
         (
             "Can I use baking soda instead of baking powder?",
             "Can I use baking powder instead of baking soda?",

@@ -331,6 +331,7 @@ def test_default_threshold_is_a_similarity() -> None:
         ("pairs.jsonl", set()),
         ("pairs_fresh.jsonl", {"topic", "domain"}),
         ("pairs_holdout.jsonl", {"topic", "domain"}),
+        ("pairs_blind.jsonl", {"topic", "domain"}),
     ],
 )
 def test_dataset_is_well_formed(name: str, fields: set[str]) -> None:

@@ -159,3 +159,38 @@ def arguments_cross(a: Analysis, b: Analysis) -> bool:
         if moved_right and moved_left:
             return True
     return False
+
+
+# Words that join two things without ordering them: "X and Y" is "Y and X".
+_SYMMETRIC = frozenset(["~and", "~or", "~between", "~both", "~either", "~nor"])
+
+
+def swapped_in_place(a: Analysis, b: Analysis) -> bool:
+    """The same words, with two of its phrases exchanged around a middle that holds a content
+    word ("does *best buy* price match *amazon*" / "does *amazon* price match *best buy*", "slow
+    on my *laptop* but fast on my *phone*"): who does what to whom has changed. A middle with a
+    symmetric word ("x or y", "2.4 ghz or 5 ghz") orders nothing, and a clause moved to the
+    front ("if ..., how ..." / "how ..., if ...") has no middle."""
+    x, y = [t.split("@")[0] for t in a.order], [t.split("@")[0] for t in b.order]
+    if x == y or sorted(x) != sorted(y):
+        return False
+    start = 0
+    while x[start] == y[start]:
+        start += 1
+    end = 0
+    while x[-1 - end] == y[-1 - end]:
+        end += 1
+    p, q = x[start : len(x) - end], y[start : len(y) - end]
+    m = len(p)
+    for first in range(1, m - 1):
+        for last in range(1, m - first):
+            middle = p[first : m - last]
+            if (
+                p[:first] == q[m - first :]
+                and p[m - last :] == q[:last]
+                and middle == q[last : m - first]
+                and not _SYMMETRIC.intersection(middle)
+                and any(not t.startswith("~") for t in middle)
+            ):
+                return True
+    return False

@@ -38,13 +38,14 @@ from chat_service.cache.slots import (
     measure_vs_generic,
     mirrored,
     numbers_agree,
+    swapped_in_place,
     tenses_conflict,
     terms_agree,
     without_measure_words,
 )
 from chat_service.cache.wordmatch import WordVectors, lexically_equal, polar, related
 
-DEFAULT_THRESHOLD = 0.74
+DEFAULT_THRESHOLD = 0.73
 # One unmatched plain word is tolerated only between questions at least this similar as wholes.
 # Chosen on the dev split of bench/cache_eval, like the threshold.
 LOOSE_WORD_MIN = 0.88
@@ -92,7 +93,12 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         return Verdict(False, "question type differs"), a, b
     if tenses_conflict(a.tense, b.tense):
         return Verdict(False, "tense differs"), a, b
-    if not direction_agrees(a, b) or mirrored(a, b) or arguments_cross(a, b):
+    if (
+        not direction_agrees(a, b)
+        or mirrored(a, b)
+        or arguments_cross(a, b)
+        or swapped_in_place(a, b)
+    ):
         return Verdict(False, "direction differs"), a, b
     return None, a, b
 

@@ -286,6 +286,21 @@ def test_two_countries_are_never_synonyms() -> None:
     assert not verify_same_question(a, a + " or austria", CLOSE).same
 
 
+def test_two_phrases_exchanged_around_a_word_change_the_roles() -> None:
+    a, b = "does best buy price match amazon", "does amazon price match best buy"
+    assert verify_same_question(a, b, CLOSE) == Verdict(False, "direction differs")
+    c, d = (
+        "why is my wifi slow on my laptop but fast on my phone",
+        ("why is my wifi slow on my phone but fast on my laptop"),
+    )
+    assert not verify_same_question(c, d, CLOSE).same
+    # a symmetric word between them orders nothing; a clause moved to the front has no middle
+    assert same("should i use the 2.4 ghz or 5 ghz band", "should i use the 5 ghz or 2.4 ghz band")
+    assert same(
+        "how long should a steak rest after cooking", "after cooking, how long should a steak rest"
+    )
+
+
 def test_a_tag_asks_nothing_more() -> None:
     assert same("is 91 a prime number", "is 91 a prime number or not")
     assert same("is 91 a prime number", "is 91 a prime number or nah")

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from chat_service import metrics
-from chat_service.cache import normalize
+from chat_service.cache import spelling
 from chat_service.cache.judge import CacheJudge
 from chat_service.cache.keys import owner_of, sampling_fingerprint, scope_of, system_hash
 from chat_service.cache.normalize import normalize_question
@@ -81,7 +81,7 @@ class SemanticCache:
     async def start(self) -> None:
         """Connects; a cache that is down does not stop the service (calls retry later)."""
         # The spelling dictionary (~0.3 s to read): loaded here, never on a request's path.
-        await asyncio.to_thread(normalize.dictionary)
+        await asyncio.to_thread(spelling.dictionary)
         try:
             await asyncio.wait_for(self.vectors.connect(), self.vectors.call_timeout_s * 3)
         except Exception as exc:

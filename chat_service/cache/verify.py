@@ -207,7 +207,7 @@ def _reworded(a: Analysis, b: Analysis, missing: list[tuple[str, Analysis, Analy
     return _edited_places(a, b) >= 2
 
 
-def _situation(stem: str, own: Analysis, _other: Analysis) -> bool:
+def _situation(stem: str, own: Analysis) -> bool:
     """A plain word or a time said only in a statement beside the question ("i'm planning my
     honeymoon. when is ..."): the asker's situation, not what is asked. Its names, numbers,
     units, audiences and languages are compared all the same: a statement can hold the problem
@@ -249,7 +249,7 @@ def conclude(c: Comparison, similarity: float, vectors: WordVectors | None) -> V
     a, b = c.a, c.b
     left, right = _pair_synonyms(a, list(c.left), b, list(c.right), vectors)
     missing = [(s, a, b) for s in left] + [(s, b, a) for s in right]
-    missing = [m for m in missing if not _situation(*m)]
+    missing = [(s, own, other) for s, own, other in missing if not _situation(s, own)]
     if not missing:
         return Verdict(True, "ok")
     if similarity >= LOOSE_WORD_MIN and _loose(missing, vectors):

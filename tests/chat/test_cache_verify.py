@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chat_service.cache.normalize import corrected, normalize_question
+from chat_service.cache.normalize import normalize_question
+from chat_service.cache.spelling import corrected
 from chat_service.cache.verify import (
     DEFAULT_THRESHOLD,
     LOOSE_WORD_MIN,

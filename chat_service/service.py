@@ -87,12 +87,26 @@ class ChatService:
     # -- chats ---------------------------------------------------------------------------
 
     async def create_chat(
-        self, user_id: str, title: str, system_prompt: str, options: ChatOptions
+        self,
+        user_id: str,
+        title: str,
+        system_prompt: str,
+        options: ChatOptions,
+        client_request_id: str = "",
     ) -> ChatRecord:
+        """A new chat; with a client request id, a retry's is the first call's chat: as stored,
+        or written now under the id claimed first (the first call may have died before
+        writing it, or the chat has been deleted since)."""
+        chat_id = new_id()
+        if client_request_id:
+            chat_id = await self.store.claim_chat_request(user_id, client_request_id, chat_id)
+            stored = await self.store.get_chat(user_id, chat_id)
+            if stored is not None:
+                return stored
         now = utcnow()
         chat = ChatRecord(
             user_id=user_id,
-            chat_id=new_id(),
+            chat_id=chat_id,
             title=title.strip(),
             system_prompt=system_prompt,
             settings=options,

@@ -123,7 +123,11 @@ class ChatServicer(ApiKeyRpcs, SearchRpcs, TransferRpcs, pb_grpc.ChatServiceServ
         user = await self._user(context)
         self._check_texts(request.title, request.system_prompt)
         chat = await self.service.create_chat(
-            user, request.title, request.system_prompt, settings_from_pb(request.settings)
+            user,
+            request.title,
+            request.system_prompt,
+            settings_from_pb(request.settings),
+            request_id_of(request.client_request_id),
         )
         return pb.CreateChatResponse(chat=chat_to_pb(chat))
 

@@ -56,6 +56,12 @@ class TimedStore:
     async def create_chat(self, chat: ChatRecord) -> None:
         await self._run("create_chat", self.inner.create_chat(chat))
 
+    async def claim_chat_request(self, user_id: str, client_request_id: str, chat_id: str) -> str:
+        return await self._run(
+            "claim_chat_request",
+            self.inner.claim_chat_request(user_id, client_request_id, chat_id),
+        )
+
     async def get_chat(self, user_id: str, chat_id: str) -> ChatRecord | None:
         return await self._run("get_chat", self.inner.get_chat(user_id, chat_id))
 

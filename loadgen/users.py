@@ -43,6 +43,8 @@ class User:
         self.chat: ChatRecord | None = None
         self.turns_in_chat = 0
         self.counter = 0
+        self.creates = 0
+        self.create_key = ""  # the request id of a create not answered yet
 
     async def call(
         self, operation: str, method: str, path: str, body: object | None = None
@@ -69,6 +71,7 @@ class User:
         while True:
             await asyncio.sleep(self.rng.uniform(*config.think_s))
             if time.monotonic() >= state.load_deadline:
+                await self.settle_create()
                 return
             if self.chat is None or self.rng.random() < config.p_new_chat:
                 await self.new_chat()
@@ -88,13 +91,29 @@ class User:
                 await self.delete(chat)
 
     async def new_chat(self) -> None:
-        status, data = await self.call("create", "POST", "/chat", {"title": ""})
+        """Creates a chat. A create that failed is retried under its request id, so one the
+        server made before its answer was lost is the chat the retry returns."""
+        if not self.create_key:
+            self.creates += 1
+            self.create_key = f"{self.name}-c{self.creates}"
+        body = {"title": "", "client_request_id": self.create_key}
+        status, data = await self.call("create", "POST", "/chat", body)
         if status != 200:
             return
+        self.create_key = ""
         chat_id = str(json.loads(data)["chat"]["chat_id"])
         self.chat = ChatRecord(self.name, chat_id)
         self.state.chats[chat_id] = self.chat
         self.turns_in_chat = 0
+
+    async def settle_create(self) -> None:
+        """After the load: a create left failed may have made a chat; its retry finds out."""
+        for _ in range(self.config.max_attempts):
+            if not self.create_key:
+                return
+            await self.new_chat()
+            if self.create_key:
+                await asyncio.sleep(1.0)
 
     async def delete(self, chat: ChatRecord) -> None:
         status, _ = await self.call("delete", "DELETE", f"/chat/{chat.chat_id}")

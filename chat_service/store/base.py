@@ -38,6 +38,13 @@ class HistoryStore(UsageLedger, ApiKeyStore, SearchIndex, ABC):
     async def create_chat(self, chat: ChatRecord) -> None: ...
 
     @abstractmethod
+    async def claim_chat_request(self, user_id: str, client_request_id: str, chat_id: str) -> str:
+        """The chat id a create with this client request id stands for: `chat_id` if no
+        create of the user's used the id before (it is recorded, atomically: of two concurrent
+        claims one wins), else the id the first one recorded. Records are kept, so a retry
+        after the chat's deletion gets its id again."""
+
+    @abstractmethod
     async def get_chat(self, user_id: str, chat_id: str) -> ChatRecord | None: ...
 
     @abstractmethod

@@ -201,6 +201,11 @@ class CassandraConnection:
     def _prepare(self, session: Any, cql: str) -> Any:
         statement = session.prepare(cql)
         statement.consistency_level = self._cl
+        if " IF NOT EXISTS" in cql and not cql.lstrip().upper().startswith("CREATE"):
+            # A lightweight transaction's Paxos round stays in the data center, as its commit.
+            local = ConsistencyLevel.value_to_name[self._cl].startswith("LOCAL_")
+            serial = ConsistencyLevel.LOCAL_SERIAL if local else ConsistencyLevel.SERIAL
+            statement.serial_consistency_level = serial
         # Only idempotent statements are speculated: reads (counter updates, say, are not).
         statement.is_idempotent = cql.lstrip().upper().startswith("SELECT")
         return statement

@@ -155,6 +155,16 @@ def _fast_speculation(ks: str) -> list[str]:
     ]
 
 
+# Version 7: the chat each create's client request id stands for (CreateChat's idempotency
+# key). Written only by a lightweight transaction (IF NOT EXISTS), never updated or deleted.
+_CHAT_REQUESTS = """CREATE TABLE IF NOT EXISTS {ks}.chat_requests (
+    user_id text,
+    client_request_id text,
+    chat_id uuid,
+    PRIMARY KEY ((user_id), client_request_id)
+)"""
+
+
 def migrations(ks: str) -> list[list[str]]:
     """Schema versions, applied in order; each statement is idempotent (IF NOT EXISTS) so a
     migration interrupted halfway simply runs again."""
@@ -165,6 +175,7 @@ def migrations(ks: str) -> list[list[str]]:
         [table.format(ks=ks) for table in _SEARCH_TABLES],  # 4: the search index (no backfill)
         [table.format(ks=ks) for table in _TREE_TABLES],  # 5: the message tree (no backfill)
         _fast_speculation(ks),  # 6: reads go around a dead replica quickly
+        [_CHAT_REQUESTS.format(ks=ks)],  # 7: CreateChat's idempotency keys
     ]
 
 
@@ -185,6 +196,8 @@ def statements(ks: str) -> dict[str, str]:
     return {
         "insert_chat": f"INSERT INTO {ks}.chats_by_user ({_CHAT_COLS})"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "claim_chat_request": f"INSERT INTO {ks}.chat_requests"
+        " (user_id, client_request_id, chat_id) VALUES (?, ?, ?) IF NOT EXISTS",
         "get_chat": f"SELECT {_CHAT_READ_COLS} FROM {ks}.chats_by_user WHERE {chat_key}",
         "list_chats": f"SELECT {_CHAT_READ_COLS} FROM {ks}.chats_by_user WHERE user_id = ? LIMIT ?",
         "list_chats_before": f"SELECT {_CHAT_READ_COLS} FROM {ks}.chats_by_user"

@@ -140,6 +140,12 @@ class CassandraStore(
             current = uuid.UUID(chat.current_message_id)
             await self._execute(self._stmt("set_current"), (current, chat.user_id, chat_id))
 
+    async def claim_chat_request(self, user_id: str, client_request_id: str, chat_id: str) -> str:
+        params = (user_id, client_request_id, uuid.UUID(chat_id))
+        row = await self._one("claim_chat_request", params)
+        # Not applied: the row holds the id the first claim recorded.
+        return chat_id if row is None or row["[applied]"] else str(row["chat_id"])
+
     async def get_chat(self, user_id: str, chat_id: str) -> ChatRecord | None:
         row = await self._one("get_chat", (user_id, uuid.UUID(chat_id)))
         return chat_from_row(row) if row and is_complete_chat(row) else None

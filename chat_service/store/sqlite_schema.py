@@ -83,6 +83,15 @@ MIGRATIONS: list[list[str]] = [
         # A thread's tip (its newest message): the last entry of one range.
         "CREATE INDEX messages_by_thread ON messages (user_id, chat_id, thread_id, message_id)",
     ],
+    # 6: the chat each create's client request id stands for (CreateChat's idempotency key)
+    [
+        """CREATE TABLE chat_requests (
+            user_id TEXT NOT NULL,
+            client_request_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            PRIMARY KEY (user_id, client_request_id)
+        ) WITHOUT ROWID""",
+    ],
 ]
 
 CHAT_COLS = (

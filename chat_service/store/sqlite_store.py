@@ -161,6 +161,20 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
 
         await self._run(write)
 
+    async def claim_chat_request(self, user_id: str, client_request_id: str, chat_id: str) -> str:
+        def claim(conn: sqlite3.Connection) -> str:
+            conn.execute(
+                "INSERT OR IGNORE INTO chat_requests VALUES (?, ?, ?)",
+                (user_id, client_request_id, norm_id(chat_id)),
+            )
+            row = conn.execute(
+                "SELECT chat_id FROM chat_requests WHERE user_id = ? AND client_request_id = ?",
+                (user_id, client_request_id),
+            ).fetchone()
+            return str(row[0])
+
+        return await self._run(lambda conn: self._tx(conn, claim))
+
     async def get_chat(self, user_id: str, chat_id: str) -> ChatRecord | None:
         key = (user_id, norm_id(chat_id))
 

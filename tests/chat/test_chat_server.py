@@ -154,6 +154,36 @@ async def test_retry_with_same_request_id_adds_no_turn(stub: pb_grpc.ChatService
     assert len(got.messages) == 2
 
 
+async def test_a_retried_create_returns_the_first_calls_chat(
+    stub: pb_grpc.ChatServiceStub,
+) -> None:
+    user, other = new_user(), new_user()
+
+    async def create(who: str, request_id: str, title: str = "Trip") -> pb.Chat:
+        request = pb.CreateChatRequest(title=title, client_request_id=request_id)
+        return (await stub.CreateChat(request, metadata=as_user(who), timeout=30)).chat
+
+    first = await create(user, "create-1")
+    # The retry returns the stored chat, whatever its body says now.
+    assert await create(user, "create-1", title="Changed") == first
+    assert (await create(user, "create-2")).chat_id != first.chat_id
+    assert (await create(other, "create-1")).chat_id != first.chat_id
+    assert (await create(user, "")).chat_id != (await create(user, "")).chat_id  # no key
+    listed = await stub.ListChats(pb.ListChatsRequest(), metadata=as_user(user))
+    assert sum(c.chat_id == first.chat_id for c in listed.chats) == 1 and len(listed.chats) == 4
+
+    await stub.DeleteChat(pb.DeleteChatRequest(chat_id=first.chat_id), metadata=as_user(user))
+    again = await create(user, "create-1")  # a retry after a delete: the same chat, empty
+    assert again.chat_id == first.chat_id
+    got = await stub.GetChat(pb.GetChatRequest(chat_id=again.chat_id), metadata=as_user(user))
+    assert not got.messages
+
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await create(user, "x" * 129)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(err.value) == ["client_request_id"]
+
+
 async def test_cancel_mid_stream_stores_interrupted_partial_reply(
     stub: pb_grpc.ChatServiceStub,
 ) -> None:

@@ -31,7 +31,7 @@ async def test_schema_version_is_recorded(cassandra: CassandraStore) -> None:
     rows = await cassandra._execute(
         f"SELECT version FROM {cassandra._ks}.schema_version WHERE component = 'history'"
     )
-    assert rows == [{"version": 6}]
+    assert rows == [{"version": 7}]
 
 
 async def test_reads_go_around_a_slow_replica_quickly(cassandra: CassandraStore) -> None:

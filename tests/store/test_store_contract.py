@@ -78,6 +78,20 @@ async def test_create_and_get_chat(store: HistoryStore) -> None:
     assert await store.get_chat(new_user(), chat.chat_id) is None
 
 
+async def test_a_create_request_id_stands_for_the_first_claims_chat(store: HistoryStore) -> None:
+    alice, bob = new_user(), new_user()
+    first, second = make_id(BASE_MS), make_id(BASE_MS + 1)
+    assert await store.claim_chat_request(alice, "create-1", first) == first
+    assert await store.claim_chat_request(alice, "create-1", second) == first
+    # Another request id, or another user's same id, is another chat.
+    assert await store.claim_chat_request(alice, "create-2", second) == second
+    assert await store.claim_chat_request(bob, "create-1", second) == second
+    # Of concurrent claims one wins, and all of them get its id.
+    ids = [make_id(BASE_MS + 10 + i) for i in range(8)]
+    claimed = await asyncio.gather(*(store.claim_chat_request(alice, "race", i) for i in ids))
+    assert len(set(claimed)) == 1 and claimed[0] in ids
+
+
 async def test_default_settings_round_trip(store: HistoryStore) -> None:
     user = new_user()
     chat = make_chat(user)

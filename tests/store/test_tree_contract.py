@@ -235,7 +235,8 @@ async def test_add_messages_imports_a_tree(store: HistoryStore) -> None:
 
 
 async def test_sqlite_migrates_a_chat_stored_before_branches(tmp_path: Path) -> None:
-    """Schema 4 (no tree columns) to 5: existing messages read as one line, then branch."""
+    """Schema 4 (no tree columns) to the newest: existing messages read as one line, then
+    branch."""
     path = str(tmp_path / "v4.db")
     conn = sqlite3.connect(path)
     for statements in MIGRATIONS[:4]:
@@ -260,7 +261,7 @@ async def test_sqlite_migrates_a_chat_stored_before_branches(tmp_path: Path) -> 
     await store.start()
     try:
         version = await store._run(lambda c: c.execute("PRAGMA user_version").fetchone()[0])
-        assert version == len(MIGRATIONS) == 5
+        assert version == len(MIGRATIONS) == 6
         assert ids(await store.recent_messages(user, chat.chat_id, 10)) == ids(old[::-1])
         regen = make_message(chat.chat_id, BASE_MS + 50, Role.ASSISTANT, client_request_id="r")
         await store.begin_turn(user, Turn(old[2], regen), Placement(regenerate=True))

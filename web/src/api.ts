@@ -148,6 +148,8 @@ async function errorFrom(response: Response): Promise<ApiError> {
   return new ApiError(response.status, text.trim().slice(0, 300) || response.statusText);
 }
 
+const CREATE_ATTEMPTS = 3;
+
 export function newRequestId(): string {
   if (typeof crypto.randomUUID === "function") {
     return crypto.randomUUID();
@@ -207,9 +209,23 @@ export class Api {
     return (await response.json()) as T;
   }
 
-  async createChat(title = ""): Promise<Chat> {
-    const reply = await this.json<{ chat: Chat }>("POST", "/chat", { title });
-    return reply.chat;
+  /** A new chat. A create whose answer was lost (the network, a replica gone: status 0 or
+   * 502-504) is retried under the same request id, which returns the chat the first attempt
+   * made instead of leaving it behind, empty, in the list. */
+  async createChat(title = "", requestId = newRequestId(), retryDelayMs = 300): Promise<Chat> {
+    const body = { title, client_request_id: requestId };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.json<{ chat: Chat }>("POST", "/chat", body)).chat;
+      } catch (err) {
+        const lost =
+          err instanceof ApiError && (err.status === 0 || (err.status >= 502 && err.status <= 504));
+        if (!lost || attempt >= CREATE_ATTEMPTS) {
+          throw err;
+        }
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs * attempt));
+      }
+    }
   }
 
   listChats(pageToken = "", pageSize = 30): Promise<ListChatsResponse> {

@@ -37,6 +37,34 @@ describe("Api.renameChat", () => {
   });
 });
 
+describe("Api.createChat", () => {
+  const chat = { chat_id: "c1", title: "", system_prompt: "" };
+
+  it("retries a create whose answer was lost under the same request id", async () => {
+    const fetch = vi.fn(async () => reply(200, { chat }));
+    fetch.mockRejectedValueOnce(new TypeError("Failed to fetch"));
+    fetch.mockResolvedValueOnce(reply(503, { code: 14, message: "upstream reset" }));
+    vi.stubGlobal("fetch", fetch);
+    await expect(new Api(() => "tok", "http://x").createChat("", "req-1", 0)).resolves.toEqual(chat);
+    expect(fetch).toHaveBeenCalledTimes(3);
+    const bodies = fetch.mock.calls.map((call) =>
+      JSON.parse((call as unknown as [string, RequestInit])[1].body as string),
+    );
+    expect(bodies).toEqual(Array(3).fill({ title: "", client_request_id: "req-1" }));
+  });
+
+  it("does not retry a refusal, and gives up after three lost answers", async () => {
+    const fetch = vi.fn(async () => reply(400, { code: 3, message: "title: too long" }));
+    vi.stubGlobal("fetch", fetch);
+    const api = new Api(() => "tok", "http://x");
+    await expect(api.createChat("x", "req-2", 0)).rejects.toMatchObject({ status: 400 });
+    expect(fetch).toHaveBeenCalledTimes(1);
+    fetch.mockImplementation(async () => reply(502, { code: 14, message: "unavailable" }));
+    await expect(api.createChat("", "req-3", 0)).rejects.toMatchObject({ status: 502 });
+    expect(fetch).toHaveBeenCalledTimes(4);
+  });
+});
+
 describe("Api API keys", () => {
   const key = { key_id: "k/1", name: "laptop", hint: "sk-cs-…Ab3d", create_time: "2026-12-06T07:00:00.123Z" };
 

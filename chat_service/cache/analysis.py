@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chat_service.cache import lexicon as lex
-from chat_service.cache.kind import asking_part, question_kind, tense_of
+from chat_service.cache.kind import asking_part, fronted_last, question_kind, tense_of
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.tokens import NUM_RE, Scanner, tokenize
 
@@ -90,7 +90,7 @@ def _prepare(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
     s = lex.FREE_RE.sub(r"without \1", s)
     for pattern, replacement in lex.PHRASE_RES:
         s = pattern.sub(replacement, s)
-    return s, frozenset(terms), capitals
+    return fronted_last(s), frozenset(terms), capitals
 
 
 @lru_cache(maxsize=4096)

@@ -113,6 +113,51 @@ _DIGIT_RE = re.compile(r"\d")
 _BUT_ASKING_RE = re.compile(r"^[^?]*?,\s*but\s+(?=(?:" + "|".join(_ASKING_START) + r")\b)")
 
 
+# A statement before a comma or colon, ahead of a question ("cleaning my bathroom today and
+# before i try it, is it safe to ..."): the asker's situation when it has a first-person
+# subject, no number and no question mark, and is no condition ("if i'm a freelancer, is ...",
+# which is part of what is asked).
+_CONDITIONS = lex.words(
+    "if when whenever while unless once before after since because as although though given"
+    " assuming suppose supposing provided"
+)
+_SUBJECTS = lex.words("i i'm i've i'd i'll we we're we've we'd we'll")
+_LEAD_CLAUSE_RE = re.compile(
+    r"^(?!(?:" + "|".join(_CONDITIONS) + r")\b)([^?\d]*?)[,:]\s+"
+    r"(?=(?:" + "|".join(_ASKING_START) + r")\b)"
+)
+
+
+# A fronted adverbial ("when it's noon in chicago, what time is it in sydney", "in python, how
+# do i ..."): moved after the question, where the other common order has it.
+_FRONTED = lex.words(
+    "when whenever while if unless once after before since as in at on for during with without"
+    " by under from given assuming"
+)
+_FRONTED_RE = re.compile(
+    r"^((?:" + "|".join(_FRONTED) + r")\b[^,:?.!]*)[,:]\s+"
+    r"((?:" + "|".join(_ASKING_START) + r")\b[^.!]*?)([?]?)$"
+)
+
+
+def fronted_last(s: str) -> str:
+    """A one-sentence question with its fronted adverbial moved to its end (a statement of the
+    asker's own situation, with "i" or "we", stays: asking_part sets it aside)."""
+    m = _FRONTED_RE.match(s)
+    if m is None or _SUBJECTS & set(m.group(1).split()):
+        return s
+    return f"{m.group(2)} {m.group(1)}{m.group(3)}"
+
+
+def _without_situation(sentence: str) -> str:
+    """The sentence without a leading "but" clause or statement of the asker's situation."""
+    sentence = _BUT_ASKING_RE.sub("", sentence)
+    lead = _LEAD_CLAUSE_RE.match(sentence)
+    if lead and _SUBJECTS & set(lead.group(1).split()):
+        return sentence[lead.end() :]
+    return sentence
+
+
 def asking_part(s: str) -> str:
     """The sentences of a normalized message that ask, without the statements around them (the
     asker's situation: "we're planning our honeymoon.", "heard it can make you sick"). A
@@ -121,9 +166,9 @@ def asking_part(s: str) -> str:
     sentence is recognizably the question, or when there is only one."""
     sentences = [x for x in _SENTENCE_RE.split(s) if x.strip()]
     if len(sentences) < 2:
-        return _BUT_ASKING_RE.sub("", s)
+        return _without_situation(s)
     asking = [
-        _BUT_ASKING_RE.sub("", x)
+        _without_situation(x)
         for x in sentences
         if x.endswith("?") or x.split()[0] in _ASKING_START or _DIGIT_RE.search(x)
     ]

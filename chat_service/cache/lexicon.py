@@ -209,6 +209,9 @@ add_units("hectare", "hectare hectares ha")
 add_units("square", "sq square")
 add_units("cubic", "cubic cu")
 UNIT_NAMES = frozenset(UNITS.values())
+# Units of time: in a statement beside the question ("we adopted a cat last week") they say
+# when, not what the answer is measured in.
+TIME_UNITS = frozenset({"second", "minute", "hour", "day", "week", "month", "year"})
 
 LANGUAGES = words(
     """
@@ -251,7 +254,8 @@ PLACES = words(
 AUDIENCES = words(
     """
     kid kids child children toddler toddlers baby babies infant infants newborn newborns
-    teen teens teenager teenagers beginner beginners novice novices expert experts
+    teen teens teenager teenagers adolescent adolescents beginner beginners novice novices
+    newbie newbies noob noobs expert experts
     professional professionals student students adult adults senior seniors elderly dummy
     dummies layman laymen layperson pregnant dog dogs puppy puppies cat cats kitten kittens
     men women man woman boy boys girl girls parent parents
@@ -298,6 +302,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r",? or (?:not|nah|no|nope)(?=[?.!]|$)", ""),
     # "what causes / makes / leads to X" asks why X happens
     (r"\bwhat (?:\w+ly )?(?:causes|caused|makes|made|leads to|led to)\b", "why"),
+    (r"\bwhat(?:'s| is| was)? (?:\w+ly )?(?:causing|making)\b", "why"),
     # "the us" is the country, never the pronoun
     (r"\bthe us\b", "the usa"),
     (r"\bfor what reason\b", "why"),
@@ -320,6 +325,12 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bhow frequently\b", "how often"),
     (r"\bhow many times\b", "how often"),
     (r"\bwhat(?:'s| is)? the distance\b", "how far"),
+    # a count of length units is a distance, the unit kept ("how many miles" = "how far in
+    # miles"); not with a number after it, a conversion ("how many km is 10 miles")
+    (
+        r"\bhow many (miles|kilometers|kilometres|km|kms|meters|metres|feet|yards)\b(?![^?]*\d)",
+        r"how far in \1",
+    ),
     (r"\bwhat(?:'s| is)? the (?:number|amount|quantity) of\b", "how many"),
     (r"\bwhat(?:'s| is)? the duration of\b", "how long"),
     (r"\bwhat(?:'s| is| are)? the (?:height|elevation) of\b", "how tall is"),
@@ -425,6 +436,19 @@ IRREGULAR: dict[str, str] = {
     "took": "take",
     "taken": "take",
     "children": "child",
+    # one stem per audience said several ways (kid/child, teenager/teen, novice/beginner)
+    "kid": "child",
+    "kids": "child",
+    "teenager": "teen",
+    "teenagers": "teen",
+    "adolescent": "teen",
+    "adolescents": "teen",
+    "novice": "beginner",
+    "novices": "beginner",
+    "newbie": "beginner",
+    "newbies": "beginner",
+    "noob": "beginner",
+    "noobs": "beginner",
     "men": "man",
     "women": "woman",
     "feet": "foot",

@@ -138,6 +138,8 @@ _TRAILING = (
 
 # Common misspellings and informal spellings -> the standard word. Only unambiguous ones.
 TYPOS: dict[str, str] = {
+    "nite": "night",
+    "tonite": "tonight",
     "teh": "the",
     "hte": "the",
     "adn": "and",

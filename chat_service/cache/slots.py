@@ -169,8 +169,10 @@ def swapped_in_place(a: Analysis, b: Analysis) -> bool:
     """The same words, with two of its phrases exchanged around a middle that holds a content
     word ("does *best buy* price match *amazon*" / "does *amazon* price match *best buy*", "slow
     on my *laptop* but fast on my *phone*"): who does what to whom has changed. A middle with a
-    symmetric word ("x or y", "2.4 ghz or 5 ghz") orders nothing, and a clause moved to the
-    front ("if ..., how ..." / "how ..., if ...") has no middle."""
+    symmetric word ("x or y", "2.4 ghz or 5 ghz") orders nothing, a clause moved to the front
+    ("if ..., how ..." / "how ..., if ...") has no middle, and a pronoun traded for the phrase it
+    stands for ("before using a new pan, how long should it ..." read in the other order)
+    exchanges no roles."""
     x, y = [t.split("@")[0] for t in a.order], [t.split("@")[0] for t in b.order]
     if x == y or sorted(x) != sorted(y):
         return False
@@ -190,7 +192,10 @@ def swapped_in_place(a: Analysis, b: Analysis) -> bool:
                 and p[m - last :] == q[:last]
                 and middle == q[last : m - first]
                 and not _SYMMETRIC.intersection(middle)
-                and any(not t.startswith("~") for t in middle)
+                and all(
+                    any(not t.startswith("~") for t in part)
+                    for part in (middle, p[:first], p[m - last :])
+                )
             ):
                 return True
     return False

@@ -26,9 +26,12 @@ Word vectors come from the caller (`vectors`; judge.py fetches exactly the words
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import pairwise
 
+from chat_service.cache import lexicon as lex
 from chat_service.cache import wordmatch
 from chat_service.cache.analysis import Analysis, analyze
 from chat_service.cache.slots import (
@@ -56,6 +59,9 @@ LOOSE_PAIR_MIN = 0.50
 # A question reworded throughout (its leftover words spread over two places or more) is accepted
 # from this similarity up; chosen on the dev split of bench/cache_eval.
 REWORDED_MIN = 0.80
+
+
+_TOKEN_RE = re.compile(r"[\w']+")
 
 
 @dataclass(frozen=True)
@@ -208,11 +214,15 @@ def _reworded(a: Analysis, b: Analysis, missing: list[tuple[str, Analysis, Analy
 
 
 def _situation(stem: str, own: Analysis) -> bool:
-    """A plain word or a time said only in a statement beside the question ("i'm planning my
-    honeymoon. when is ..."): the asker's situation, not what is asked. Its names, numbers,
-    units, audiences and languages are compared all the same: a statement can hold the problem
-    itself ("a train travels 120 km in 1.5 hours. what is its average speed")."""
-    return stem in own.context and own.categories.get(stem) in ("content", "time")
+    """A plain word, a time or a unit of time said only in a statement beside the question
+    ("i'm planning my honeymoon. when is ...", "we adopted a cat last week, how much ..."): the
+    asker's situation, not what is asked. Its names, numbers, other units, audiences and
+    languages are compared all the same: a statement can hold the problem itself ("a train
+    travels 120 km in 1.5 hours. what is its average speed")."""
+    category = own.categories.get(stem)
+    return stem in own.context and (
+        category in ("content", "time") or (category == "units" and stem in lex.TIME_UNITS)
+    )
 
 
 @dataclass(frozen=True)
@@ -234,11 +244,28 @@ class Comparison:
         return {self.a.words[s] for s in self.left} | {self.b.words[s] for s in self.right}
 
 
+def _split_words(
+    x: Analysis, x_missing: list[str], y: Analysis, y_missing: list[str]
+) -> tuple[list[str], list[str]]:
+    """A word of x written as two adjacent words in y ("heartburn" / "heart burn", "setup" /
+    "set up"): the same word on both sides."""
+    tokens = _TOKEN_RE.findall(y.text)
+    split = {first + second: (first, second) for first, second in pairwise(tokens)}
+    for stem in list(x_missing):
+        parts = split.get(x.words[stem].replace("-", ""))
+        if parts is not None:
+            x_missing.remove(stem)
+            y_missing = [o for o in y_missing if y.words[o] not in parts]
+    return x_missing, y_missing
+
+
 def compare(cached: str, incoming: str) -> Comparison:
     verdict, a, b = _slots_verdict(analyze(cached), analyze(incoming))
     if verdict is not None:
         return Comparison(a, b, verdict)
     left, right = _lexically_unmatched(a, b), _lexically_unmatched(b, a)
+    left, right = _split_words(a, left, b, right)
+    right, left = _split_words(b, right, a, left)
     return Comparison(a, b, None, tuple(left), tuple(right))
 
 

@@ -30,7 +30,7 @@ STOPWORDS = words(
     also too very quite pretty rather somewhat even still ever already yet again
     lot lots much many kind kinds sort type way ways going
     s t d ll re ve m o let lets let's please thanks thank hey hi hello
-    possible able well like explain describe define tell give provide show
+    possible able like explain describe define tell give provide show
     i'm you're it's that's what's how's where's when's who's there's here's i've i'd i'll
     """
 )
@@ -283,6 +283,31 @@ POLAR = words(
     inbound outbound buy sell push pull give take send receive lend borrow
     """
 )
+# The two sides of an exchange or a relation, each side with its forms: a word of one side said
+# where the other question says one of the other is a change of who is meant, never a rewording
+# ("the buyer ... when buying" / "the seller ... when selling").
+CONVERSES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
+    (words(one), words(other))
+    for one, other in (
+        line.split("/")
+        for line in """
+        buy buyer purchaser purchase / sell seller vendor sale
+        lend lender / borrow borrower
+        landlord / tenant
+        employer / employee
+        import importer / export exporter
+        consume consumer / produce producer
+        send sender give giver / receive receiver recipient
+        pay payer / payee
+        debtor / creditor
+        win winner / lose loser
+        host / guest
+        upload / download
+        supply supplier / demand
+        teach teacher / learn learner student
+        """.strip().splitlines()
+    )
+)
 COMPARATIVES = words(
     """
     more most less least fewer fewest better best worse worst bigger biggest smaller
@@ -379,6 +404,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bin order to\b", "to"),
     (r"\b(?:a lot of|lots of|plenty of)\b", "many"),
     (r"\bas well as\b", "and"),
+    # "as well" is "too"; "well" itself is a word ("a private well", "sleep well")
+    (r"\bas well\b", "too"),
     (r"\binstead of\b", "insteadof"),
     (r"\brather than\b", "than"),
     (r"\bcompared (?:to|with)\b", "vs"),

@@ -46,7 +46,13 @@ from chat_service.cache.slots import (
     terms_agree,
     without_measure_words,
 )
-from chat_service.cache.wordmatch import WordVectors, lexically_equal, polar, related
+from chat_service.cache.wordmatch import (
+    WordVectors,
+    converse,
+    lexically_equal,
+    polar,
+    related,
+)
 
 DEFAULT_THRESHOLD = 0.73
 # One unmatched plain word is tolerated only between questions at least this similar as wholes.
@@ -62,6 +68,7 @@ REWORDED_MIN = 0.80
 
 
 _TOKEN_RE = re.compile(r"[\w']+")
+_JOINERS = frozenset({"~and", "~or", "~plus", "~&"})
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,15 @@ def _compounds_shared_word(x: Analysis, stem: str, other: Analysis) -> bool:
             beside = order[max(0, i - 1) : i] + order[i + 1 : i + 2]
             if any(t.split("@")[0] in other.content and t != stem for t in beside):
                 return True
+            # joined to a shared word by "and"/"or": an item added to what is asked about
+            before, after = order[max(0, i - 2) : i], order[i + 1 : i + 3]
+            for pair in (before[::-1], after):
+                if (
+                    len(pair) == 2
+                    and pair[0] in _JOINERS
+                    and pair[1].split("@")[0] in other.content
+                ):
+                    return True
     return False
 
 
@@ -210,6 +226,10 @@ def _reworded(a: Analysis, b: Analysis, missing: list[tuple[str, Analysis, Analy
         for stem, own, _ in missing
     ):
         return False
+    words_a = [a.words[s] for s, own, _ in missing if own is a]
+    words_b = [b.words[s] for s, own, _ in missing if own is b]
+    if any(converse(x, y) for x in words_a for y in words_b):
+        return False  # "the buyer ... when buying" / "the seller ... when selling"
     return _edited_places(a, b) >= 2
 
 

@@ -167,6 +167,20 @@ def opposites_shaped(a: str, b: str) -> bool:
     return prefix_a != prefix_b and {prefix_a, prefix_b} <= _OPPOSING_PREFIXES
 
 
+_CONVERSE_STEMS = tuple(
+    (frozenset(map(lex.stem, one)), frozenset(map(lex.stem, other))) for one, other in lex.CONVERSES
+)
+
+
+def converse(a: str, b: str) -> bool:
+    """Words of the two sides of an exchange or relation (lexicon.CONVERSES), inflected forms
+    included: "buying" / "seller", "lenders" / "borrowing"."""
+    x, y = lex.stem(a), lex.stem(b)
+    return any(
+        (x in one and y in other) or (y in one and x in other) for one, other in _CONVERSE_STEMS
+    )
+
+
 def vector_similarity(a: str, b: str, vectors: WordVectors | None) -> float:
     """Cosine of two words' vectors (unit length), 0 when either is unknown."""
     if vectors is None or a not in vectors or b not in vectors:
@@ -182,8 +196,13 @@ def polar(word: str) -> bool:
 
 def related(surface_a: str, surface_b: str, vectors: WordVectors | None, minimum: float) -> bool:
     """Different words whose vectors are at least `minimum` similar, and neither shaped like a
-    pair of opposites nor two polar words (east/west sit close together in any vector space).
+    pair of opposites nor two polar words (east/west sit close together in any vector space) nor
+    two sides of an exchange (buyer/seller).
     At SYNONYM_MIN they are synonyms."""
-    if opposites_shaped(surface_a, surface_b) or (polar(surface_a) and polar(surface_b)):
+    if (
+        opposites_shaped(surface_a, surface_b)
+        or (polar(surface_a) and polar(surface_b))
+        or converse(surface_a, surface_b)
+    ):
         return False
     return vector_similarity(surface_a, surface_b, vectors) >= minimum

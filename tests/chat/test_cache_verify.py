@@ -323,6 +323,39 @@ def test_a_word_written_as_two_is_the_same_word() -> None:
     assert same("what helps with heartburn at night", "what helps with heart burn at night")
 
 
+def test_the_two_sides_of_an_exchange_are_never_synonyms() -> None:
+    a = "what taxes does the lender pay on a personal loan"
+    b = "what taxes does the borrower pay on a personal loan"
+    # even with vectors that call them synonyms; nor is their exchange a rewording
+    assert not verify_same_question(a, b, CLOSE, vectors(("lender", "borrower"))).same
+    assert not verify_same_question(
+        "what closing costs does the buyer pay when buying a condo",
+        "what closing costs does the seller pay when selling a condo",
+        CLOSE,
+    ).same
+
+
+def test_an_item_joined_by_and_widens_the_question() -> None:
+    a = "how does caffeine affect sleep"
+    assert not verify_same_question(a, a + " and anxiety", CLOSE).same
+    assert not verify_same_question(a, "how does caffeine affect anxiety or sleep", CLOSE).same
+    assert not verify_same_question(
+        "what is the normal water pressure for a house",
+        "what is the normal water pressure for a house on a private well",
+        CLOSE,
+    ).same  # "well" is a word, not a filler ("as well" is "too")
+
+
+def test_two_things_trading_places_around_after_or_before() -> None:
+    a = "does rotating oats after clover improve oat harvests"
+    b = "does rotating clover after oats improve clover harvests"
+    assert verify_same_question(a, b, CLOSE) == Verdict(False, "direction differs")
+    # a phrase moved across it in one direction only is the same question
+    assert same(
+        "how long after eating should i wait to swim", "how long should i wait to swim after eating"
+    )
+
+
 def test_a_statement_with_a_number_is_the_problem() -> None:
     a = "a pizza is 14 inches across. what's its area"
     assert not verify_same_question(a, "a pizza has a 14 inch radius. what's its area", CLOSE).same

@@ -11,7 +11,8 @@ is asked, in two layers:
    of "from X to Y" phrases, and any two arguments that trade sides around a shared relation).
 2. The content words, with the wording free: each content word of one question must meet an
    equal on the other side: the same stem, a derived form or a typo (wordmatch.py), else a
-   synonym by the embedding model's own word vectors (never two words shaped like opposites).
+   synonym by the embedding model's own word vectors (never two words shaped like opposites,
+   nor the two sides of an exchange: buyer/seller).
    What remains unmatched is a change of subject, scope or audience, unless it is a single
    plain word (no entity, unit, language, time, audience or comparison) in two questions that
    are very close as wholes (`LOOSE_WORD_MIN`): one loose word ("hey quick q", "a good idea")
@@ -156,9 +157,9 @@ def _pair_synonyms(
 
 def _compounds_shared_word(x: Analysis, stem: str, other: Analysis) -> bool:
     """A word directly beside a word both questions share, with nothing between, makes a
-    compound that narrows it ("a *kitchen* sink", "a *bike* tire", "bread *machine*"): a change
-    of scope, never a loose word. A determiner between ("fix *a* leaky faucet") starts another
-    phrase."""
+    compound that narrows it ("a *kitchen* sink", "a *bike* tire", "bread *machine*"), and one
+    joined to it by "and"/"or" adds an item ("memory *and mood*"): a change of scope, never a
+    loose word. A determiner between ("fix *a* leaky faucet") starts another phrase."""
     order = x.order
     for i, token in enumerate(order):
         if token == stem:

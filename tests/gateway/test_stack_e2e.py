@@ -129,6 +129,16 @@ def test_missing_or_bad_token_is_401_json(gateway: Gateway, tmp_path: Path) -> N
     }
 
 
+def test_a_retried_post_chat_returns_the_same_chat(gateway: Gateway) -> None:
+    _, token = user_token(gateway)
+    body = {"title": "Retried", "client_request_id": "create-1"}
+    first, again = (call(gateway, "POST", "/chat", body, token) for _ in range(2))
+    assert first.status == again.status == 200
+    assert again.json()["chat"]["chat_id"] == first.json()["chat"]["chat_id"]
+    listed = call(gateway, "GET", "/chats", token=token).json()["chats"]
+    assert [c["chat_id"] for c in listed] == [first.json()["chat"]["chat_id"]]
+
+
 def test_another_users_chat_is_404(gateway: Gateway) -> None:
     _, alice = user_token(gateway)
     _, bob = user_token(gateway)

@@ -131,6 +131,22 @@ def wait_handed_off(
     return time.monotonic() - started
 
 
+def _read_alone(session: Any, cql: str, deadline_s: float = 120.0) -> list[Any]:
+    """Runs a read on the one node left, again until a deadline: until gossip convicts the
+    nodes just stopped (~10 s), the coordinator may still send a range to one of them and time
+    out."""
+    from cassandra import OperationTimedOut, ReadTimeout, Unavailable
+
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            return list(session.execute(cql))
+        except (OperationTimedOut, ReadTimeout, Unavailable):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(2.0)
+
+
 def node_alone_holds(
     cluster: CassandraCluster,
     victim: CassandraNode,
@@ -144,7 +160,7 @@ def node_alone_holds(
             node.stop()
     with cluster.session(only=victim) as session:
         cql = f"SELECT chat_id, message_id, status, content FROM {keyspace}.messages"
-        rows = session.execute(cql)
+        rows = _read_alone(session, cql)
         own = {(str(r.chat_id), str(r.message_id)): (str(r.status), r.content or "") for r in rows}
     expected = {(chat, m): v for chat, messages in stored.items() for m, v in messages.items()}
     missing = [key for key in expected if key not in own]

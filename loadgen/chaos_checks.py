@@ -6,7 +6,8 @@
   before, so its counts are not lost with it.
 - Hints: the Cassandra node that came back caught up by hinted handoff: the other nodes held
   hint files for it while it was down, replayed them once it returned (their logs say so), and
-  in the end the node on its own (the others stopped) holds every message the API read back.
+  in the end, once no hint is left anywhere, the node on its own (the others stopped) holds
+  every message the API read back.
 """
 
 from __future__ import annotations
@@ -131,10 +132,24 @@ def wait_handed_off(
     return time.monotonic() - started
 
 
-def _read_alone(session: Any, cql: str, deadline_s: float = 120.0) -> list[Any]:
-    """Runs a read on the one node left, again until a deadline: until gossip convicts the
-    nodes just stopped (~10 s), the coordinator may still send a range to one of them and time
-    out."""
+def wait_hints_drained(
+    cluster: CassandraCluster, quiet_s: float = 15.0, timeout_s: float = 120.0
+) -> None:
+    """Returns once no node has held a hint file for `quiet_s`: a LOCAL_QUORUM write may still
+    be on its way to its third replica (a mutation the busy victim dropped late in the run is a
+    hint in a coordinator's buffer, flushed to a file within 10 s, then replayed). Past the
+    deadline it returns all the same: the read then finds what is missing."""
+    started = last_seen = time.monotonic()
+    while time.monotonic() - last_seen < quiet_s and time.monotonic() - started < timeout_s:
+        if any(Path(node.run_dir, "hints").glob("*.hints") for node in cluster.nodes):
+            last_seen = time.monotonic()
+        time.sleep(0.5)
+
+
+def _read_retrying(session: Any, cql: Any, deadline_s: float = 120.0) -> list[Any]:
+    """Runs a read, again until a deadline: on the one node left, until gossip convicts the
+    nodes just stopped (~10 s) the coordinator may still send a range to one of them and time
+    out; at ALL, a busy replica may."""
     from cassandra import OperationTimedOut, ReadTimeout, Unavailable
 
     deadline = time.monotonic() + deadline_s
@@ -153,14 +168,26 @@ def node_alone_holds(
     keyspace: str,
     stored: Mapping[str, Mapping[str, tuple[str, str]]],
 ) -> dict[str, int]:
-    """Stops the other nodes, then reads every message from the victim alone (consistency
-    ONE can only be served by it) and compares with what the API read back. Run last."""
+    """Once every hint is delivered and a read at ALL has repaired what the replicas disagree
+    on, stops the other nodes, then reads every message from the victim alone (consistency ONE
+    can only be served by it) and compares with what the API read back. Run last.
+
+    The read at ALL is there because hints cannot cover what the victim acknowledged and then
+    lost: a SIGKILL drops the writes of its last commitlog sync period (periodic, 10 s by
+    default), which its two peers hold; read repair (or nodetool repair) brings them back."""
+    wait_hints_drained(cluster)
+    with cluster.session() as session:
+        from cassandra import ConsistencyLevel
+        from cassandra.query import SimpleStatement
+
+        every = f"SELECT chat_id, message_id, status, content FROM {keyspace}.messages"
+        _read_retrying(session, SimpleStatement(every, consistency_level=ConsistencyLevel.ALL))
     for node in cluster.nodes:
         if node is not victim:
             node.stop()
     with cluster.session(only=victim) as session:
         cql = f"SELECT chat_id, message_id, status, content FROM {keyspace}.messages"
-        rows = _read_alone(session, cql)
+        rows = _read_retrying(session, cql)
         own = {(str(r.chat_id), str(r.message_id)): (str(r.status), r.content or "") for r in rows}
     expected = {(chat, m): v for chat, messages in stored.items() for m, v in messages.items()}
     missing = [key for key in expected if key not in own]

@@ -175,18 +175,17 @@ def node_alone_holds(
     The read at ALL is there because hints cannot cover what the victim acknowledged and then
     lost: a SIGKILL drops the writes of its last commitlog sync period (periodic, 10 s by
     default), which its two peers hold; read repair (or nodetool repair) brings them back."""
+    from cassandra import ConsistencyLevel
+    from cassandra.query import SimpleStatement
+
+    cql = f"SELECT chat_id, message_id, status, content FROM {keyspace}.messages"
     wait_hints_drained(cluster)
     with cluster.session() as session:
-        from cassandra import ConsistencyLevel
-        from cassandra.query import SimpleStatement
-
-        every = f"SELECT chat_id, message_id, status, content FROM {keyspace}.messages"
-        _read_retrying(session, SimpleStatement(every, consistency_level=ConsistencyLevel.ALL))
+        _read_retrying(session, SimpleStatement(cql, consistency_level=ConsistencyLevel.ALL))
     for node in cluster.nodes:
         if node is not victim:
             node.stop()
     with cluster.session(only=victim) as session:
-        cql = f"SELECT chat_id, message_id, status, content FROM {keyspace}.messages"
         rows = _read_retrying(session, cql)
         own = {(str(r.chat_id), str(r.message_id)): (str(r.status), r.content or "") for r in rows}
     expected = {(chat, m): v for chat, messages in stored.items() for m, v in messages.items()}

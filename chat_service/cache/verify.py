@@ -270,6 +270,8 @@ def _split_words(
 ) -> tuple[list[str], list[str]]:
     """A word of x written as two adjacent words in y ("heartburn" / "heart burn", "setup" /
     "set up"): the same word on both sides."""
+    if not x_missing:
+        return x_missing, y_missing
     tokens = _TOKEN_RE.findall(y.text)
     split = {first + second: (first, second) for first, second in pairwise(tokens)}
     for stem in list(x_missing):

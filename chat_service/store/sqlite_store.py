@@ -1,10 +1,11 @@
 """HistoryStore on SQLite: the embedded default.
 
-One connection, owned by one worker thread: sqlite3 calls block, so every call runs there
-and the event loop only awaits. Each method is one transaction. WAL lets readers of other
-processes (backups, the sqlite3 shell) coexist with the writer; several chat replicas on one
-file (`make run ARGS="--chat-replicas 2"`) take turns writing: multi-statement writes start
-with BEGIN IMMEDIATE, and the busy timeout makes a writer wait for the lock, not fail.
+One connection, owned by one worker thread (worker_thread.py): sqlite3 calls block, so
+every call runs there and the event loop only awaits. Each method is one transaction. WAL
+lets readers of other processes (backups, the sqlite3 shell) coexist with the writer;
+several chat replicas on one file (`make run ARGS="--chat-replicas 2"`) take turns writing:
+multi-statement writes start with BEGIN IMMEDIATE, and the busy timeout makes a writer wait
+for the lock, not fail.
 
 Every key starts with user_id, like the Cassandra partitions, so a chat of another user is
 invisible by construction and both stores have the same semantics. The tables, the message
@@ -13,10 +14,8 @@ upserts and the row conversions: sqlite_schema.py.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -48,6 +47,7 @@ from chat_service.store.sqlite_tree import (
     write_added,
     write_placed_turn,
 )
+from chat_service.store.worker_thread import WorkerThread
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ T = TypeVar("T")
 class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
     def __init__(self, path: str) -> None:
         self.path = path
-        self._executor: ThreadPoolExecutor | None = None
+        self._worker: WorkerThread | None = None
         self._conn: sqlite3.Connection | None = None
 
     # ------------------------------------------------------------------ plumbing
@@ -63,11 +63,10 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Runs fn(conn) on the worker thread; OperationalError (locked, I/O, disk full)
         becomes StoreUnavailable."""
-        if self._executor is None:
+        if self._worker is None:
             raise StoreUnavailable("sqlite store is not started")
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, self._call, fn)
+            return await self._worker.call(lambda: self._call(fn))
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
 
@@ -90,15 +89,14 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
         return result
 
     async def start(self) -> None:
-        if self._executor is not None:
+        if self._worker is not None:
             return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
-        loop = asyncio.get_running_loop()
+        self._worker = WorkerThread("sqlite-store")
         try:
-            await loop.run_in_executor(self._executor, self._open)
+            await self._worker.call(self._open)
         except sqlite3.Error as exc:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+            await self._worker.stop()
+            self._worker = None
             raise StoreUnavailable(f"sqlite: cannot open {self.path}: {exc}") from exc
 
     def _open(self) -> None:
@@ -124,8 +122,8 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
         self._tx(conn, apply)
 
     async def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is None:
+        worker, self._worker = self._worker, None
+        if worker is None:
             return
 
         def shut() -> None:
@@ -133,8 +131,8 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
                 self._conn.close()
                 self._conn = None
 
-        await asyncio.get_running_loop().run_in_executor(executor, shut)
-        executor.shutdown(wait=True)
+        await worker.call(shut)
+        await worker.stop()
 
     # ------------------------------------------------------------------ chats
 

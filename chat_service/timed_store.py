@@ -17,7 +17,7 @@ from chat_service.store.base import HistoryStore, StoreUnavailable
 from chat_service.store.ledger import Slot, UsageQuery, UsageRead
 from chat_service.store.search_index import SearchMatch
 from server_kit.errors import Unavailable
-from server_kit.tracing import tracer
+from server_kit.tracing import span
 
 T = TypeVar("T")
 
@@ -31,15 +31,13 @@ class TimedStore:
 
     async def _run(self, operation: str, call: Awaitable[T]) -> T:
         start = time.perf_counter()
-        with tracer().start_as_current_span(
-            f"store.{operation}", attributes={"db.operation.name": operation}
-        ) as span:
+        with span(f"store.{operation}", {"db.operation.name": operation}) as current:
             try:
                 async with asyncio.timeout(self.timeout_s):  # no task per call, as wait_for makes
                     return await call
             except (StoreUnavailable, TimeoutError) as exc:
                 metrics.STORE_ERRORS.labels(operation).inc()
-                span.set_attribute("error.type", type(exc).__name__)
+                current.set_attribute("error.type", type(exc).__name__)
                 # The driver's text names hosts and paths: the log gets it, the client not.
                 log.warning(
                     "history store call failed",

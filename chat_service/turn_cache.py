@@ -31,7 +31,7 @@ from chat_service.inference_client import InferenceClient
 from chat_service.prompt import in_history
 from chat_service.timed_store import TimedStore
 from server_kit.errors import ServiceError
-from server_kit.tracing import tracer
+from server_kit.tracing import span
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,11 @@ class TurnCache:
         question: str,
         context: Callable[[], Awaitable[CacheContext | None]],
     ) -> CacheHit | None:
-        with tracer().start_as_current_span("cache.lookup") as span:
+        with span("cache.lookup") as current:
             hit = await self._lookup_once(user_id, question, context)
-            span.set_attribute("cache.hit", hit is not None)
+            current.set_attribute("cache.hit", hit is not None)
             if hit is not None:
-                span.set_attribute("cache.similarity", hit.similarity)
+                current.set_attribute("cache.similarity", hit.similarity)
             return hit
 
     async def _lookup_once(

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import grpc
@@ -37,6 +37,7 @@ from server_kit.interceptors import RpcObserver
 log = logging.getLogger(__name__)
 
 TRACER_NAME = "chatstack"
+TRACEPARENT = "traceparent"  # W3C trace context header (gRPC metadata keys are lower case)
 PROPAGATOR = TraceContextTextMapPropagator()
 # Status codes that mean the server failed (OpenTelemetry's gRPC conventions: for a server span
 # the client's mistakes are not errors).
@@ -49,6 +50,15 @@ _provider: TracerProvider | None = None
 def tracer() -> trace.Tracer:
     """The tracer of our own spans (a proxy until configure_tracing() has run)."""
     return trace.get_tracer(TRACER_NAME)
+
+
+def span(name: str, attributes: Mapping[str, str] | None = None) -> AbstractContextManager[Span]:
+    """An INTERNAL span, current inside the block. With tracing off, no span at all: the API's
+    no-op span would only repeat the current one, at a cost per store call that showed in the
+    turn's profile (docs/architecture.md, "Where the time goes")."""
+    if _provider is None:
+        return nullcontext(trace.INVALID_SPAN)
+    return tracer().start_as_current_span(name, attributes=attributes)
 
 
 def configure_tracing(
@@ -133,10 +143,27 @@ class _ServerSpan:
         _end_server_span(self.span, code)
 
 
+class _Untraced:
+    """An RPC with tracing off and no caller's trace to pass on: nothing to do."""
+
+    def step(self) -> Any:
+        return nullcontext()
+
+    def end(self, code: str) -> None:
+        pass
+
+
+_UNTRACED = _Untraced()
+
+
 def server_span(method: str, details: grpc.HandlerCallDetails) -> RpcObserver:
     """One SERVER span per RPC (for a stream: until it ends or is cancelled), for an
-    ObservingInterceptor."""
-    return _ServerSpan(method, details.invocation_metadata)
+    ObservingInterceptor. With tracing off, the caller's trace (if any) is still made
+    current, so that the calls this RPC makes pass it on."""
+    metadata = details.invocation_metadata
+    if _provider is None and not any(key == TRACEPARENT for key, _ in metadata or ()):
+        return _UNTRACED
+    return _ServerSpan(method, metadata)
 
 
 # -- client ------------------------------------------------------------------------------------

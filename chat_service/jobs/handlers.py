@@ -29,7 +29,7 @@ from chat_service.jobs.jobs import (
 from chat_service.summarizer import Summarizer
 from chat_service.timed_store import TimedStore
 from chat_service.turn_cache import TurnCache
-from server_kit.tracing import tracer
+from server_kit.tracing import span
 
 Handler = Callable[[Any], Awaitable[None]]
 
@@ -60,7 +60,7 @@ def make_handlers(
         ):
             return
         sampling = Sampling(job.temperature, job.top_p, job.max_tokens, job.seed)
-        with tracer().start_as_current_span("cache.store"):
+        with span("cache.store"):
             await cache.store_entry(job.user_id, chat, turn.user, turn.assistant, sampling)
 
     async def invalidate(job: InvalidateChatCache) -> None:

@@ -36,7 +36,7 @@ from chat_service.turn.running import RunningTurns, StopRequested, TurnKey
 from chat_service.turn.side_work import SideWork
 from chat_service.turn_cache import TurnCache, answer_chunks
 from server_kit.errors import Cancelled, ResourceExhausted, ServiceError, Unavailable
-from server_kit.tracing import tracer
+from server_kit.tracing import span
 
 
 def stopped_by_user() -> Cancelled:
@@ -263,11 +263,11 @@ class Answerer:
         await self.lifecycle.save_quietly(user_id, reply.ended(MessageStatus.FAILED, exc.message))
 
     async def _build_prompt(self, user_id: str, chat: ChatRecord, user: MessageRecord) -> Prompt:
-        with tracer().start_as_current_span("prompt.build") as span:
+        with span("prompt.build") as current:
             prompt = await self.prompts.build(user_id, chat, user)
-            span.set_attribute("prompt.policy", prompt.policy.value)
+            current.set_attribute("prompt.policy", prompt.policy.value)
             if prompt.counted:
-                span.set_attribute("prompt.tokens", prompt.prompt_tokens)
+                current.set_attribute("prompt.tokens", prompt.prompt_tokens)
             return prompt
 
     async def _cached_reply(

@@ -28,6 +28,7 @@ from gateway.envoy_base import OTLP_CLUSTER
 from gateway.envoy_config import build_config, write_config
 from gateway.jwt_keys import init_keys, mint_token
 from local_stack.launch.envoy import envoy_binary, start_envoy
+from server_kit import tracing
 from server_kit.logs import JsonFormatter
 from server_kit.processes import ManagedProcess, free_port, python_module
 
@@ -52,6 +53,32 @@ def test_json_log_line_carries_the_current_span() -> None:
     assert entry["trace_id"] == format(ctx.trace_id, "032x")
     assert entry["span_id"] == format(ctx.span_id, "016x")
     assert entry["msg"] == "hello x"
+
+
+def test_with_tracing_off_a_callers_trace_is_still_passed_on() -> None:
+    """No collector configured: an RPC without a trace costs no span, and one that carries
+    a `traceparent` makes it current, so that the calls it makes pass the same trace on."""
+    assert tracing._provider is None  # this process never configured a collector
+    method = "/chatstack.chat.v1.ChatService/Complete"
+    untraced = tracing.server_span(method, _Details(method, (("x-user", "u"),)))
+    with untraced.step():
+        with tracing.client_span(method) as outgoing:
+            assert outgoing == ()
+        with tracing.span("store.get_chat") as current:
+            assert not current.is_recording()
+    untraced.end("OK")
+
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    traced = tracing.server_span(method, _Details(method, (("traceparent", parent),)))
+    with traced.step(), tracing.client_span(method) as outgoing:
+        assert dict(outgoing)["traceparent"] == parent
+    traced.end("OK")
+
+
+@dataclass
+class _Details:
+    method: str
+    invocation_metadata: tuple[tuple[str, str], ...]
 
 
 # -- unit: the Envoy config -------------------------------------------------------------------

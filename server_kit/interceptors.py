@@ -10,6 +10,7 @@ request they hold) open until garbage collection.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -252,8 +253,21 @@ class _RpcTimer:
         return nullcontext()
 
     def end(self, code: str) -> None:
-        RPC_SECONDS.labels(self.method).observe(time.perf_counter() - self.start)
-        RPCS.labels(self.method, code).inc()
+        _rpc_seconds(self.method).observe(time.perf_counter() - self.start)
+        _rpcs(self.method, code).inc()
+
+
+# The children of the RPC metrics, looked up once per label set: the methods are those a
+# handler is registered for (an unknown method never gets here) and the codes are gRPC's, so
+# the sets are small and fixed; the registry's own lookup takes a lock on every call.
+@functools.cache
+def _rpc_seconds(method: str) -> Histogram:
+    return RPC_SECONDS.labels(method)
+
+
+@functools.cache
+def _rpcs(method: str, code: str) -> Counter:
+    return RPCS.labels(method, code)
 
 
 def rpc_timer(method: str, details: grpc.HandlerCallDetails) -> RpcObserver:

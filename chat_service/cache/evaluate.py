@@ -19,9 +19,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from chat_service.cache.judge import CacheJudge
 from chat_service.cache.semantic_cache import eligible_question
-from chat_service.config import ChatSettings
+from chat_service.config import CacheSettings
+
+
+class CacheEnvironment(BaseSettings, CacheSettings):
+    """The cache's settings alone, from the service's own CHAT_ variables: the command runs
+    where the identity provider, the store and the upstreams are not configured (an
+    operator's laptop), and reads the same threshold and verifier switch as the service."""
+
+    model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
 
 class InProcessEmbedder:
@@ -78,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-verify", action="store_true", help="similarity only")
     args = parser.parse_args(argv)
     pairs = read_pairs(args.pairs)  # a bad file fails before the model loads
-    settings = ChatSettings()  # type: ignore[call-arg]  # from the environment
+    settings = CacheEnvironment()  # type: ignore[call-arg]  # from the environment
     judge = CacheJudge(
         args.threshold if args.threshold is not None else settings.cache_threshold,
         settings.cache_verify and not args.no_verify,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -38,10 +39,12 @@ CONTEXT = CacheContext(
 )
 
 
-def run_command(path: Path, *args: str) -> list[dict[str, object]]:
+def run_command(
+    path: Path, *args: str, env: dict[str, str] | None = None
+) -> list[dict[str, object]]:
     out = subprocess.run(
         [sys.executable, "-m", "chat_service.cache.evaluate", "--pairs", str(path), *args],
-        cwd=ROOT, check=True, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, check=True, capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     return [json.loads(line) for line in out.stdout.splitlines()]
 
@@ -85,3 +88,15 @@ def test_bad_lines_get_a_clear_error(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert out.returncode != 0 and "bad.jsonl:1" in out.stderr and "asked" in out.stderr
+
+
+@pytest.mark.slow
+def test_the_command_needs_only_the_cache_settings(tmp_path: Path) -> None:
+    """An operator's shell has none of the service's other settings (the suite's conftest sets
+    CHAT_IDENTITY); the cache's own variables still apply."""
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps({"cached": PAIRS[0][0], "asked": PAIRS[0][1]}) + "\n")
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("CHAT_")}
+    assert run_command(path, env=bare)[0]["hit"] is True
+    strict = run_command(path, env={**bare, "CHAT_CACHE_THRESHOLD": "1.0"})
+    assert strict[0]["hit"] is False

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -59,6 +60,9 @@ class Analysis:
     targets: frozenset[str]
     tense: frozenset[str]  # of the auxiliaries: past / present / future
     context: frozenset[str]  # content stems only in statements around the question (asking_part)
+    # ordinal words only in those statements ("just got my *first* bike.", "*second*-year
+    # student here."), with their values
+    situation_ordinals: tuple[float, ...]
     triples: tuple[tuple[str, str, str], ...]  # adjacent content words (articles between)
     order: tuple[str, ...]  # content stems, "#<number>" and "~<function word>", in order
 
@@ -99,9 +103,11 @@ def analyze(text: str) -> Analysis:
     scan = Scanner(tokenize(s, terms), terms).scan()
     asked = asking_part(s)
     context: frozenset[str] = frozenset()
+    situation_ordinals: Counter[float] = Counter()
     if asked != s:
         in_question = {stem for stem, _, _ in Scanner(tokenize(asked, terms), terms).scan().kept}
         context = frozenset(stem for stem, _, _ in scan.kept if stem not in in_question)
+        situation_ordinals = _ordinal_words(s, terms) - _ordinal_words(asked, terms)
     sources, targets = _roles(scan.kept)
     implied: set[str] = set()
     if targets & lex.UNIT_NAMES:
@@ -129,9 +135,14 @@ def analyze(text: str) -> Analysis:
         targets=frozenset(targets),
         tense=tense_of(asked),
         context=context,
+        situation_ordinals=tuple(situation_ordinals.elements()),
         triples=_triples(kept),
         order=_numbered(scan.order),
     )
+
+
+def _ordinal_words(text: str, terms: frozenset[str]) -> Counter[float]:
+    return Counter(float(lex.ORDINALS[t]) for t in tokenize(text, terms) if t in lex.ORDINALS)
 
 
 def _numbered(order: list[str]) -> tuple[str, ...]:

@@ -106,6 +106,13 @@ _ASKING_START = lex.words(
     """
 )
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
+# A request inside a statement ("i'm a pro fitter, so give me the technical version"): what
+# the answer must be is part of what is asked, never context.
+_REQUEST_RE = re.compile(
+    r"(?:[,;:]|\b(?:so|and|but|then|just|please))\s+(?:please\s+)?"
+    r"(?:(?:give|show|tell|send|walk) (?:me|us)\b|(?:explain|describe|list|compare|calculate"
+    r"|convert|translate|summarize|summarise|write|keep it|make it)\b)"
+)
 # A statement with a number in it states the problem's data ("a pizza is 14 inches across.
 # what's its area"): part of what is asked, never context.
 _DIGIT_RE = re.compile(r"\d")
@@ -170,6 +177,9 @@ def asking_part(s: str) -> str:
     asking = [
         _without_situation(x)
         for x in sentences
-        if x.endswith("?") or x.split()[0] in _ASKING_START or _DIGIT_RE.search(x)
+        if x.endswith("?")
+        or x.split()[0] in _ASKING_START
+        or _DIGIT_RE.search(x)
+        or _REQUEST_RE.search(x)
     ]
     return " ".join(asking) if asking else s

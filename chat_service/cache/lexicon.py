@@ -212,6 +212,10 @@ UNIT_NAMES = frozenset(UNITS.values())
 # Units of time: in a statement beside the question ("we adopted a cat last week") they say
 # when, not what the answer is measured in.
 TIME_UNITS = frozenset({"second", "minute", "hour", "day", "week", "month", "year"})
+# One letter written for a function word in chat and text messages ("how many drinks r in a
+# bottle", "a road bike w 28mm tires"): the common SMS abbreviations. Read so only where the
+# other question spells the word out: "r" is also a language and "w" a unit of power.
+TEXTSPEAK = {"r": "are", "u": "you", "w": "with", "n": "and", "y": "why", "b": "be"}
 
 LANGUAGES = words(
     """
@@ -347,6 +351,13 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # a count of time units is a duration ("how many days until" = "how long until")
     (r"\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b", "how long"),
     (r"\bat what age\b", "how old"),
+    # a quantity of time is a duration, as a count of time units is
+    (r"\bhow much time\b", "how long"),
+    # the point, situation or condition at which something holds: when it holds
+    (r"\bat (?:what|which) point\b", "when"),
+    (r"\b(?:in|under) (?:what|which) (?:situations?|cases?|circumstances|conditions)\b", "when"),
+    # slang for "what is": "what's the deal with X", "what's up with X"
+    (r"\bwhat(?:'s| is) (?:the deal|the story|up) with\b", "what is"),
     (r"\bhow frequently\b", "how often"),
     (r"\bhow many times\b", "how often"),
     (r"\bwhat(?:'s| is)? the distance\b", "how far"),

@@ -32,13 +32,23 @@ def _contains(text: str, term: str) -> bool:
 
 
 def numbers_agree(a: Analysis, b: Analysis) -> bool:
-    if Counter(a.numbers) != Counter(b.numbers):
+    if Counter(a.numbers) != Counter(b.numbers) and _numbers(a, b) != _numbers(b, a):
         return False
     if a.digit_ones != b.digit_ones:
         fewer = a if a.digit_ones < b.digit_ones else b
         if not fewer.soft_one:
             return False
     return True
+
+
+def _numbers(x: Analysis, other: Analysis) -> Counter[float]:
+    """x's numbers, less the ordinal words of its situation when only x states one ("just got
+    my first road bike. how do i ..."): where the asker stands, not a value asked about. Two
+    situations are compared whole ("my first trimester" / "my third trimester")."""
+    numbers = Counter(x.numbers)
+    if other.situation_ordinals:
+        return numbers
+    return numbers - Counter(x.situation_ordinals)
 
 
 _MEASURES = frozenset({"quantity", "duration", "frequency", "age", "distance", "size"})
@@ -168,6 +178,13 @@ def arguments_cross(a: Analysis, b: Analysis) -> bool:
 _SYMMETRIC = frozenset(["~and", "~or", "~between", "~both", "~either", "~nor"])
 
 
+def _article_blind(order: tuple[str, ...]) -> list[str]:
+    """Tokens without their occurrence marks, "an" read as "a": the article follows the next
+    word's sound, so exchanging two phrases can change it ("water-based ... an oil-based" /
+    "oil-based ... a water-based")."""
+    return ["~a" if t == "~an" else t for t in (t.split("@")[0] for t in order)]
+
+
 def swapped_in_place(a: Analysis, b: Analysis) -> bool:
     """The same words, with two of its phrases exchanged around a middle that holds a content
     word ("does *best buy* price match *amazon*" / "does *amazon* price match *best buy*", "slow
@@ -176,7 +193,7 @@ def swapped_in_place(a: Analysis, b: Analysis) -> bool:
     ("if ..., how ..." / "how ..., if ...") has no middle, and a pronoun traded for the phrase it
     stands for ("before using a new pan, how long should it ..." read in the other order)
     exchanges no roles."""
-    x, y = [t.split("@")[0] for t in a.order], [t.split("@")[0] for t in b.order]
+    x, y = _article_blind(a.order), _article_blind(b.order)
     if x == y or sorted(x) != sorted(y):
         return False
     start = 0

@@ -14,6 +14,27 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 CORRECTION_MIN_COUNT = 100
 
 
+# A letter written for another is a slip of the finger (a neighbour on a QWERTY keyboard) or of
+# the ear (a vowel for a vowel: "ibuprofin", "warrenty"; a consonant for its voiced or unvoiced
+# twin: "labtop"). Any letter for any other would also "correct" words the dictionary lacks
+# into words it has ("postgres" -> "postures").
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_SOUND_ALIKE = ("aeiouy", "bp", "dt", "gkc", "fv", "sz", "cs")
+_NEAR: dict[str, str] = {}
+for _r, _row in enumerate(_ROWS):
+    for _c, _letter in enumerate(_row):
+        _NEAR[_letter] = "".join(
+            other[k]
+            for other in _ROWS[max(0, _r - 1) : _r + 2]
+            for k in range(max(0, _c - 1), min(len(other), _c + 2))
+            if other[k] != _letter
+        ) + "".join(g.replace(_letter, "") for g in _SOUND_ALIKE if _letter in g)
+
+
+def _near(letter: str) -> str:
+    return _NEAR.get(letter, "")
+
+
 @lru_cache(maxsize=1)
 def dictionary() -> tuple[frozenset[str], frozenset[str]]:
     """English words, and the common ones among them (CORRECTION_MIN_COUNT): pyspellchecker's
@@ -31,17 +52,20 @@ def dictionary() -> tuple[frozenset[str], frozenset[str]]:
 @lru_cache(maxsize=8192)
 def corrected(word: str) -> str:
     """An unknown word of five letters or more that is one edit (a letter missing, added,
-    changed, or two swapped; the first letter kept) from exactly one English word, a common
-    one, becomes that word: "scrambeld", "salmom", "ocaen". Known words, short words and words
-    near several known ones ("canda": candy or canada) stay as written. A typo no longer drags
-    the question's embedding below the threshold."""
+    changed for a neighbour or a sound-alike, or two swapped; the first letter kept) from
+    exactly one English word, a common one, becomes that word: "scrambeld", "salmom", "ocaen".
+    Known words, short words and words near several known ones ("canda": candy or canada) stay
+    as written. A typo no longer drags the question's embedding below the threshold."""
     known, common = dictionary()
     if len(word) < 5 or not word.isalpha() or not known or word in known:
         return word
     head, tail = word[0], word[1:]
     edits = {head + tail[:k] + tail[k + 1 :] for k in range(len(tail))}
     edits |= {head + tail[:k] + tail[k + 1] + tail[k] + tail[k + 2 :] for k in range(len(tail) - 1)}
-    edits |= {head + tail[:k] + c + tail[k + 1 :] for k in range(len(tail)) for c in _LETTERS}
     edits |= {head + tail[:k] + c + tail[k:] for k in range(len(tail) + 1) for c in _LETTERS}
-    found = edits & known
-    return found.pop() if len(found) == 1 and not found - common else word
+    slips = {head + tail[:k] + c + tail[k + 1 :] for k in range(len(tail)) for c in _near(tail[k])}
+    others = {head + tail[:k] + c + tail[k + 1 :] for k in range(len(tail)) for c in _LETTERS}
+    found = (edits | others) & known  # a word near several known ones stays as written
+    if len(found) != 1 or found - common or not found <= edits | slips:
+        return word
+    return found.pop()

@@ -282,6 +282,14 @@ def _split_words(
     return x_missing, y_missing
 
 
+def _textspeak(x: Analysis, x_missing: list[str], y: Analysis) -> list[str]:
+    """x's one-letter words that stand for a function word y spells out ("r" / "are")."""
+    if not x_missing:
+        return x_missing
+    spelled = set(_TOKEN_RE.findall(y.text))
+    return [s for s in x_missing if lex.TEXTSPEAK.get(x.words[s]) not in spelled]
+
+
 def compare(cached: str, incoming: str) -> Comparison:
     verdict, a, b = _slots_verdict(analyze(cached), analyze(incoming))
     if verdict is not None:
@@ -289,6 +297,7 @@ def compare(cached: str, incoming: str) -> Comparison:
     left, right = _lexically_unmatched(a, b), _lexically_unmatched(b, a)
     left, right = _split_words(a, left, b, right)
     right, left = _split_words(b, right, a, left)
+    left, right = _textspeak(a, left, b), _textspeak(b, right, a)
     return Comparison(a, b, None, tuple(left), tuple(right))
 
 

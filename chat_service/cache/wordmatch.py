@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from chat_service.cache import lexicon as lex
+from chat_service.cache import spelling
 
 # Word vectors (unit length) by surface word; the verifier reads only the ones it asked for.
 WordVectors = Mapping[str, Sequence[float]]
@@ -23,6 +24,8 @@ WordVectors = Mapping[str, Sequence[float]]
 # dev split of bench/cache_eval (all-MiniLM-L6-v2 word vectors: true synonyms score 0.8-0.9,
 # co-hyponyms such as two drugs or two cities 0.3-0.7).
 SYNONYM_MIN = 0.75
+# Words this long may hold two typos (a shorter word two letters away is often another word).
+LONG_WORD = 7
 
 # Prefixes that turn a word into its opposite or its reverse (general English morphology):
 # enable/disable, increase/decrease, import/export, ascending/descending, overpay/underpay.
@@ -105,6 +108,21 @@ def edit_distance_one(a: str, b: str) -> bool:
     return a[k:] == b[k + 1 :]
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (adjacent transpositions; the optimal-alignment form)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[-1]
+
+
 def _derived(a: str, b: str) -> bool:
     """calculate/calculation, compute/computer: a common stem of 5+ letters plus derivational
     suffixes."""
@@ -128,13 +146,20 @@ def _typo(surface_a: str, surface_b: str, a: str, b: str) -> bool:
     ):
         return True  # "tkae"/"take": a transposition
     shortest = min(len(surface_a), len(surface_b))
+    if surface_a[0] != surface_b[0]:
+        return False
+    if (
+        shortest >= 5 or (shortest == 4 and bool(vocabulary()) and len(surface_a) != len(surface_b))
+    ) and (edit_distance_one(surface_a, surface_b) or edit_distance_one(a, b)):
+        return True
+    # Two slips in a long word ("begginer"): only as a misspelling of an English word (the
+    # spelling dictionary's), the other unknown; two unknown words, such as two product names,
+    # are not read as one.
+    known = spelling.dictionary()[0]
     return (
-        (
-            shortest >= 5
-            or (shortest == 4 and bool(vocabulary()) and len(surface_a) != len(surface_b))
-        )
-        and surface_a[0] == surface_b[0]
-        and (edit_distance_one(surface_a, surface_b) or edit_distance_one(a, b))
+        shortest >= LONG_WORD
+        and (surface_a in known) != (surface_b in known)
+        and edit_distance(surface_a, surface_b) <= 2
     )
 
 

@@ -75,6 +75,9 @@ def test_normalize_keeps_meaning(text: str) -> None:
         ("canda", "canda"),  # two neighbours (candy, canada): left as written
         ("browsing", "browsing"),  # a known word
         ("vids", "vids"),  # too short to tell
+        ("labtop", "laptop"),  # a sound-alike consonant
+        ("ibuprofin", "ibuprofen"),  # a vowel for a vowel
+        ("postgres", "postgres"),  # g for u: neither a neighbour nor a sound-alike
     ],
 )
 def test_a_typo_becomes_the_one_common_word_it_can_be(word: str, expected: str) -> None:
@@ -417,6 +420,56 @@ def test_a_rewording_changes_the_sentence_a_near_miss_one_place() -> None:
         "are kids allowed to repaint the walls of a flat",
     )
     assert not verify_same_question(g, h, 0.99).same
+
+
+def test_an_article_does_not_hide_an_exchange() -> None:
+    a = "can i apply latex paint over an oil-based primer"
+    b = "can i apply oil-based paint over a latex primer"
+    assert verify_same_question(a, b, CLOSE) == Verdict(False, "direction differs")
+
+
+def test_a_letter_for_a_word_the_other_spells_out() -> None:
+    same("what board games r good for two players", "what board games are good for two players")
+    same("can i run a heat pump w solar panels", "can i run a heat pump with solar panels")
+    # "r" the language is no "are"
+    a, b = "how do i plot a histogram in r", "how do i plot a histogram in julia"
+    assert not verify_same_question(a, b, CLOSE).same
+
+
+def test_phrasings_of_when_and_how_long() -> None:
+    same("how much time does bread dough need to rise", "how long does bread dough need to rise")
+    same(
+        "at what point should i replace my running shoes", "when should i replace my running shoes"
+    )
+    same(
+        "under what circumstances can a landlord keep a deposit",
+        "when can a landlord keep a deposit",
+    )
+    same("what's the deal with daylight saving time", "what is daylight saving time")
+
+
+def test_two_slips_in_a_long_word_of_the_dictionary() -> None:
+    same("is a permit neccesary for a backyard shed", "is a permit necessary for a backyard shed")
+    # two unknown words (names) two letters apart are two names
+    a, b = "how do i install the fluxomat plugin", "how do i install the flaxomet plugin"
+    assert not verify_same_question(a, b, CLOSE).same
+
+
+def test_an_ordinal_of_the_askers_situation() -> None:
+    same(
+        "just bought my first kayak. how do i store it for winter",
+        "how do i store a kayak for winter",
+    )
+    a = "it's my first pregnancy. what should i pack for the hospital"
+    b = "it's my second pregnancy. what should i pack for the hospital"
+    assert verify_same_question(a, b, CLOSE) == Verdict(False, "numbers differ")
+
+
+def test_a_request_in_a_statement_is_asked() -> None:
+    a = "how do i tune a guitar"
+    b = a + "? i'm a music teacher, so give me the detailed version with cents and frequencies"
+    assert not verify_same_question(a, b, CLOSE).same
+    same(a, a + "? i restrung it this morning and it sounds off")
 
 
 def test_default_threshold_is_a_similarity() -> None:

@@ -184,6 +184,8 @@ def _category(stem: str, surface: str, terms: frozenset[str], capitals: frozense
         return "time"
     if surface in lex.COMPARATIVES:
         return "comparison"
+    if any(c.isdigit() for c in surface):
+        return "numbers"  # a value the number reader leaves whole ("a 1:1 syrup", "v15")
     return "content"
 
 

@@ -112,6 +112,9 @@ _REQUEST_RE = re.compile(
     r"(?:[,;:]|\b(?:so|and|but|then|just|please))\s+(?:please\s+)?"
     r"(?:(?:give|show|tell|send|walk) (?:me|us)\b|(?:explain|describe|list|compare|calculate"
     r"|convert|translate|summarize|summarise|write|keep it|make it)\b)"
+    # "..., so go deep on the chemistry": after "so", a verb that directs the answer's form
+    r"|,\s*so\s+(?:please\s+)?(?:go|keep|make|skip|focus|include|assume|use|answer|be|break"
+    r"|simplify|elaborate)\b"
 )
 # A statement with a number in it states the problem's data ("a pizza is 14 inches across.
 # what's its area"): part of what is asked, never context.

@@ -178,11 +178,23 @@ def arguments_cross(a: Analysis, b: Analysis) -> bool:
 _SYMMETRIC = frozenset(["~and", "~or", "~between", "~both", "~either", "~nor"])
 
 
-def _article_blind(order: tuple[str, ...]) -> list[str]:
-    """Tokens without their occurrence marks, "an" read as "a": the article follows the next
-    word's sound, so exchanging two phrases can change it ("water-based ... an oil-based" /
-    "oil-based ... a water-based")."""
-    return ["~a" if t == "~an" else t for t in (t.split("@")[0] for t in order)]
+# Exchanging two phrases can change the words that agree with them: the article follows the
+# next word's sound ("water-based ... an oil-based" / "oil-based ... a water-based") and the
+# verb its subject ("how does the moon affect tides" / "how do tides affect the moon").
+_ARTICLES = frozenset({"~a", "~an", "~the"})
+_AGREEMENT = {"~does": "~do", "~did": "~do", "~are": "~is", "~were": "~was", "~has": "~have"}
+# Words for people that fill a role as a noun does ("can people catch ringworm from calves").
+_PERSONS = frozenset({"~people", "~person", "~someone", "~somebody", "~humans", "~others"})
+
+
+def _agreement_blind(order: tuple[str, ...]) -> list[str]:
+    """Tokens without occurrence marks, articles or agreement: what an exchange keeps."""
+    tokens = (t.split("@")[0] for t in order)
+    return [_AGREEMENT.get(t, t) for t in tokens if t not in _ARTICLES]
+
+
+def _fills_a_role(part: list[str]) -> bool:
+    return any(not t.startswith("~") or t in _PERSONS for t in part)
 
 
 def swapped_in_place(a: Analysis, b: Analysis) -> bool:
@@ -193,7 +205,7 @@ def swapped_in_place(a: Analysis, b: Analysis) -> bool:
     ("if ..., how ..." / "how ..., if ...") has no middle, and a pronoun traded for the phrase it
     stands for ("before using a new pan, how long should it ..." read in the other order)
     exchanges no roles."""
-    x, y = _article_blind(a.order), _article_blind(b.order)
+    x, y = _agreement_blind(a.order), _agreement_blind(b.order)
     if x == y or sorted(x) != sorted(y):
         return False
     start = 0
@@ -212,10 +224,9 @@ def swapped_in_place(a: Analysis, b: Analysis) -> bool:
                 and p[m - last :] == q[:last]
                 and middle == q[last : m - first]
                 and not _SYMMETRIC.intersection(middle)
-                and all(
-                    any(not t.startswith("~") for t in part)
-                    for part in (middle, p[:first], p[m - last :])
-                )
+                and any(not t.startswith("~") for t in middle)
+                and _fills_a_role(p[:first])
+                and _fills_a_role(p[m - last :])
             ):
                 return True
     return False

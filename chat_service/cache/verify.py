@@ -79,6 +79,7 @@ class Verdict:
 
 
 _REASONS = {
+    "numbers": "numbers differ",
     "language": "language differs",
     "audience": "audience differs",
     "units": "units differ",

@@ -472,6 +472,26 @@ def test_a_request_in_a_statement_is_asked() -> None:
     same(a, a + "? i restrung it this morning and it sounds off")
 
 
+def test_an_exchange_that_changes_the_verb_or_names_people() -> None:
+    a, b = "how does the economy affect voters", "how do voters affect the economy"
+    assert verify_same_question(a, b, CLOSE) == Verdict(False, "direction differs")
+    a, b = "can people get lice from dogs", "can dogs get lice from people"
+    assert verify_same_question(a, b, CLOSE) == Verdict(False, "direction differs")
+
+
+def test_a_value_the_number_reader_leaves_whole() -> None:
+    a, b = "how do i print a 3:2 photo at home", "how do i print a 4:3 photo at home"
+    assert verify_same_question(a, b, CLOSE) == Verdict(False, "numbers differ")
+
+
+def test_so_and_a_verb_that_shapes_the_answer() -> None:
+    a = "how do black holes form"
+    assert not verify_same_question(
+        a, a + "? i've read a lot about it already, so go into the math", CLOSE
+    ).same
+    same(a, a + "? first time asking here, so bear with me")
+
+
 def test_default_threshold_is_a_similarity() -> None:
     assert 0.5 < DEFAULT_THRESHOLD < 1.0
 

@@ -232,7 +232,25 @@ def _reworded(a: Analysis, b: Analysis, missing: list[tuple[str, Analysis, Analy
     words_b = [b.words[s] for s, own, _ in missing if own is b]
     if any(converse(x, y) for x in words_a for y in words_b):
         return False  # "the buyer ... when buying" / "the seller ... when selling"
+    if _listed(a.text, words_a) != _listed(b.text, words_b):
+        return False  # items listed on one side only: what is asked about grew or shrank
     return _edited_places(a, b) >= 2
+
+
+_LIST_TOKEN_RE = re.compile(r"[\w'-]+|[,;&/]")
+_LIST_JOINERS = frozenset({",", ";", "&", "/", "and", "or", "plus", "including"})
+_LIST_SKIPPED = frozenset({"a", "an", "the", "my", "your", "our", "their", "his", "her", "its"})
+
+
+def _listed(text: str, words: list[str]) -> bool:
+    """Two of `words` are items of one list: joined by a comma, "and", "or" ("gmail, facebook
+    and my bank", "roles and users"), with at most an article or a possessive before an item."""
+    tokens = [t for t in _LIST_TOKEN_RE.findall(text) if t not in _LIST_SKIPPED]
+    wanted = set(words)
+    return any(
+        left in wanted and joiner in _LIST_JOINERS and right in wanted
+        for left, joiner, right in zip(tokens, tokens[1:], tokens[2:], strict=False)
+    )
 
 
 def _situation(stem: str, own: Analysis) -> bool:

@@ -492,6 +492,12 @@ def test_so_and_a_verb_that_shapes_the_answer() -> None:
     same(a, a + "? first time asking here, so bear with me")
 
 
+def test_items_listed_on_one_side_only_widen_the_question() -> None:
+    a = "how do i export the contacts from my work phone to a file"
+    b = "how do i export everything from my phones, including contacts, photos and notes, to a file"
+    assert not verify_same_question(a, b, 0.85).same
+
+
 def test_default_threshold_is_a_similarity() -> None:
     assert 0.5 < DEFAULT_THRESHOLD < 1.0
 

@@ -182,7 +182,7 @@ _SYMMETRIC = frozenset(["~and", "~or", "~between", "~both", "~either", "~nor"])
 # next word's sound ("water-based ... an oil-based" / "oil-based ... a water-based") and the
 # verb its subject ("how does the moon affect tides" / "how do tides affect the moon").
 _ARTICLES = frozenset({"~a", "~an", "~the"})
-_AGREEMENT = {"~does": "~do", "~did": "~do", "~are": "~is", "~were": "~was", "~has": "~have"}
+_AGREEMENT = {"~does": "~do", "~are": "~is", "~were": "~was", "~has": "~have"}
 # Words for people that fill a role as a noun does ("can people catch ringworm from calves").
 _PERSONS = frozenset({"~people", "~person", "~someone", "~somebody", "~humans", "~others"})
 

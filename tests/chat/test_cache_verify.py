@@ -510,6 +510,7 @@ def test_default_threshold_is_a_similarity() -> None:
         ("pairs_holdout.jsonl", {"topic", "domain"}),
         ("pairs_blind.jsonl", {"topic", "domain"}),
         ("pairs_blind2.jsonl", {"topic", "domain"}),
+        ("pairs_blind3.jsonl", {"topic", "domain", "half"}),
     ],
 )
 def test_dataset_is_well_formed(name: str, fields: set[str]) -> None:

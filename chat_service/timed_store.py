@@ -4,14 +4,11 @@ slow backend becomes UNAVAILABLE (never a hang)."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import TypeVar
-
-from prometheus_client import Histogram
 
 from chat_service import metrics
 from chat_service.domain import ChatRecord, MessageRecord, Placement, SummaryRecord, Turn
@@ -20,6 +17,7 @@ from chat_service.store.base import HistoryStore, StoreUnavailable
 from chat_service.store.ledger import Slot, UsageQuery, UsageRead
 from chat_service.store.search_index import SearchMatch
 from server_kit.errors import Unavailable
+from server_kit.metric_children import labelled
 from server_kit.tracing import span
 
 T = TypeVar("T")
@@ -52,7 +50,7 @@ class TimedStore:
                     retry_after_s=2.0,
                 ) from exc
             finally:
-                _store_seconds(operation).observe(time.perf_counter() - start)
+                labelled(metrics.STORE_SECONDS, operation).observe(time.perf_counter() - start)
 
     async def create_chat(self, chat: ChatRecord) -> None:
         await self._run("create_chat", self.inner.create_chat(chat))
@@ -196,10 +194,3 @@ class TimedStore:
         before: tuple[int, str] | None = None,
     ) -> list[SearchMatch]:
         return await self._run("search", self.inner.search(user_id, words, limit, before))
-
-
-@functools.cache
-def _store_seconds(operation: str) -> Histogram:
-    """The histogram's child for one operation (a fixed set of names), looked up once: the
-    registry's lookup takes a lock and checks the labels on every call."""
-    return metrics.STORE_SECONDS.labels(operation)

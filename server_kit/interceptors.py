@@ -10,7 +10,6 @@ request they hold) open until garbage collection.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
 import time
@@ -24,6 +23,7 @@ from prometheus_client import Counter, Histogram
 
 from server_kit import headers
 from server_kit.errors import ServiceError
+from server_kit.metric_children import labelled
 
 log = logging.getLogger(__name__)
 
@@ -253,21 +253,8 @@ class _RpcTimer:
         return nullcontext()
 
     def end(self, code: str) -> None:
-        _rpc_seconds(self.method).observe(time.perf_counter() - self.start)
-        _rpcs(self.method, code).inc()
-
-
-# The children of the RPC metrics, looked up once per label set: the methods are those a
-# handler is registered for (an unknown method never gets here) and the codes are gRPC's, so
-# the sets are small and fixed; the registry's own lookup takes a lock on every call.
-@functools.cache
-def _rpc_seconds(method: str) -> Histogram:
-    return RPC_SECONDS.labels(method)
-
-
-@functools.cache
-def _rpcs(method: str, code: str) -> Counter:
-    return RPCS.labels(method, code)
+        labelled(RPC_SECONDS, self.method).observe(time.perf_counter() - self.start)
+        labelled(RPCS, self.method, code).inc()
 
 
 def rpc_timer(method: str, details: grpc.HandlerCallDetails) -> RpcObserver:

@@ -20,19 +20,18 @@ CORRECTION_MIN_COUNT = 100
 # into words it has ("postgres" -> "postures").
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _SOUND_ALIKE = ("aeiouy", "bp", "dt", "gkc", "fv", "sz", "cs")
-_NEAR: dict[str, str] = {}
-for _r, _row in enumerate(_ROWS):
-    for _c, _letter in enumerate(_row):
-        _NEAR[_letter] = "".join(
-            other[k]
-            for other in _ROWS[max(0, _r - 1) : _r + 2]
-            for k in range(max(0, _c - 1), min(len(other), _c + 2))
-            if other[k] != _letter
-        ) + "".join(g.replace(_letter, "") for g in _SOUND_ALIKE if _letter in g)
 
 
+@lru_cache(maxsize=32)
 def _near(letter: str) -> str:
-    return _NEAR.get(letter, "")
+    """The letters that a slip may put for `letter`: its keyboard neighbours and sound-alikes."""
+    near = "".join(g.replace(letter, "") for g in _SOUND_ALIKE if letter in g)
+    for r, row in enumerate(_ROWS):
+        c = row.find(letter)
+        if c >= 0:
+            for other in _ROWS[max(0, r - 1) : r + 2]:
+                near += other[max(0, c - 1) : c + 2].replace(letter, "")
+    return near
 
 
 @lru_cache(maxsize=1)

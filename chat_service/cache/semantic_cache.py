@@ -17,13 +17,12 @@ from dataclasses import dataclass
 
 from chat_service import metrics
 from chat_service.cache import spelling
-from chat_service.cache.judge import CacheJudge
+from chat_service.cache.judge import CacheJudge, Embedder
 from chat_service.cache.keys import owner_of, sampling_fingerprint, scope_of, system_hash
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.store import MAX_ANSWER_CHARS, CacheEntry, CacheKey, CacheStore
 from chat_service.config import CacheSettings
 from chat_service.domain import Sampling
-from chat_service.embedding_client import EmbeddingClient
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +67,7 @@ def now_ms() -> int:
 
 
 class SemanticCache:
-    def __init__(
-        self, settings: CacheSettings, embedder: EmbeddingClient, vectors: CacheStore
-    ) -> None:
+    def __init__(self, settings: CacheSettings, embedder: Embedder, vectors: CacheStore) -> None:
         self.settings = settings
         self.embedder = embedder
         self.vectors = vectors

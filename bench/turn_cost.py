@@ -20,6 +20,7 @@ for both sides.
 
     .venv/bin/python -m bench.turn_cost [--baseline b6d9563] [--users 1 8 32] [--duration-s 10]
         [--token-interval-ms 0]  (a pause between tokens: forwarding at a real engine's pace)
+        [--rounds 1]  (each level repeated, the sides' order alternating; medians reported)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -60,6 +62,7 @@ PROMPTS = ["What is the capital of France?", "And of Italy?", "Why?", "Say it sh
 class Level:
     side: str
     users: int
+    round: int = 1
     elapsed_s: float = 0.0
     turns: int = 0
     failures: int = 0
@@ -72,6 +75,7 @@ class Level:
         return {
             "side": self.side,
             "users": self.users,
+            "round": self.round,
             "turns": self.turns,
             "failures": self.failures,
             "errors": sorted(self.errors)[:5],
@@ -116,9 +120,9 @@ async def user_loop(stack: ChatStack, users: Users, deadline: float, level: Leve
 
 
 async def run_level(
-    stack: ChatStack, pool: Users, side: str, users: int, duration_s: float
+    stack: ChatStack, pool: Users, side: str, users: int, duration_s: float, round_: int = 1
 ) -> Level:
-    level = Level(side, users)
+    level = Level(side, users, round_)
     names = ["chat", "envoy"]
     before = {n: group_cpu_s([p]) for n, p in zip(names, stack.pids, strict=True)}
     start = time.perf_counter()
@@ -204,7 +208,11 @@ async def start_sides(
 
 
 async def run(
-    baseline: str | None, users: Sequence[int], duration_s: float, interval_ms: float
+    baseline: str | None,
+    users: Sequence[int],
+    duration_s: float,
+    interval_ms: float,
+    rounds: int = 1,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="turn-cost-") as tmp:
         work = Path(tmp)
@@ -217,10 +225,14 @@ async def run(
                 for name, side in sides.items():  # warm-up: connections, SQLite pages
                     await run_level(side, pools[name], name, 2, 2.0)
                 levels: list[Level] = []
-                for index, count in enumerate(users):
-                    order = list(sides.items())
-                    for name, side in order[index % 2 :] + order[: index % 2]:
-                        levels.append(await run_level(side, pools[name], name, count, duration_s))
+                for round_ in range(1, rounds + 1):
+                    for index, count in enumerate(users):
+                        order, first = list(sides.items()), (index + round_ + 1) % 2
+                        for name, side in order[first:] + order[:first]:
+                            level = await run_level(
+                                side, pools[name], name, count, duration_s, round_
+                            )
+                            levels.append(level)
         finally:
             if baseline:
                 await asyncio.to_thread(prune_worktrees)
@@ -229,6 +241,7 @@ async def run(
             "baseline": baseline,
             "users": list(users),
             "duration_s": duration_s,
+            "rounds": rounds,
             "turns_per_chat": TURNS_PER_CHAT,
             "max_tokens": MAX_TOKENS,
             "token_interval_ms": interval_ms,
@@ -238,7 +251,32 @@ async def run(
             "p95": round(percentile(direct, 95) * 1000, 2),
         },
         "levels": [level.report() for level in levels],
+        "medians": medians(levels),
     }
+
+
+def medians(levels: Sequence[Level]) -> list[dict[str, Any]]:
+    """Per side and user count, the median over the rounds: the VM's speed drifts between
+    levels (by 15% here), so one round's ratio can mislead where the median of several,
+    each measured side by side, does not."""
+    groups: dict[tuple[str, int], list[Level]] = {}
+    for level in levels:
+        groups.setdefault((level.side, level.users), []).append(level)
+    return [
+        {
+            "side": side,
+            "users": users,
+            "rounds": len(group),
+            "turns_per_s": round(statistics.median(g.turns / g.elapsed_s for g in group), 1),
+            "cpu_ms_per_turn": {
+                name: round(
+                    statistics.median(g.cpu_s[name] * 1000 / max(g.turns, 1) for g in group), 2
+                )
+                for name in ("chat", "envoy", "total")
+            },
+        }
+        for (side, users), group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    ]
 
 
 def print_report(results: dict[str, Any]) -> None:
@@ -249,15 +287,22 @@ def print_report(results: dict[str, Any]) -> None:
         cpu, ttft = level["cpu_ms_per_turn"], level["ttft_ms"]
         added = round(ttft.get("p50", 0) - direct["p50"], 2) if level["users"] == 1 else ""
         rows.append([
-            level["side"], level["users"], level["turns"], level["failures"],
+            level["side"], level["users"], level["round"], level["turns"], level["failures"],
             level["turns_per_s"], cpu["chat"], cpu["envoy"], cpu["total"],
             ttft.get("p50"), ttft.get("p95"), added,
         ])  # fmt: skip
     headers = [
-        "side", "users", "turns", "failed", "turns/s", "chat ms CPU", "envoy ms CPU",
+        "side", "users", "round", "turns", "failed", "turns/s", "chat ms CPU", "envoy ms CPU",
         "total ms CPU", "TTFT p50 ms", "TTFT p95 ms", "added p50 ms",
     ]  # fmt: skip
     print(format_table(headers, rows))
+    if results["config"]["rounds"] > 1:
+        print("\nmedians over the rounds:")
+        columns = ["side", "users", "rounds", "turns/s", "chat ms CPU", "envoy ms CPU"]
+        print(format_table([*columns, "total ms CPU"], [
+            [m["side"], m["users"], m["rounds"], m["turns_per_s"], *m["cpu_ms_per_turn"].values()]
+            for m in results["medians"]
+        ]))  # fmt: skip
 
 
 def main() -> None:
@@ -269,8 +314,14 @@ def main() -> None:
         "--token-interval-ms", type=float, default=0.0,
         help="a pause between the engine's tokens (0: all at once, the issue's instant engine)",
     )  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="every level this many times, the sides' order alternating; medians reported",
+    )  # fmt: skip
     args = parser.parse_args()
-    results = asyncio.run(run(args.baseline, args.users, args.duration_s, args.token_interval_ms))
+    results = asyncio.run(
+        run(args.baseline, args.users, args.duration_s, args.token_interval_ms, args.rounds)
+    )
     print_report(results)
     suffix = f"-interval{args.token_interval_ms:g}ms" if args.token_interval_ms else ""
     print(f"results: {write_results(NAME + suffix, results)}")

@@ -48,6 +48,9 @@ class InProcessEmbedder:
         vectors = await asyncio.to_thread(self._encoder.encode, list(texts))
         return [[float(x) for x in row] for row in vectors]
 
+    async def close(self) -> None:
+        return None  # nothing held beyond the model's memory
+
 
 def read_pairs(path: Path) -> list[tuple[str, str]]:
     pairs = []

@@ -14,6 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Protocol
 
 from chat_service import metrics
 from chat_service.cache import spelling
@@ -34,6 +35,12 @@ VECTOR_MEMO = 256  # recent question vectors: a miss's store reuses its lookup's
 TICK_S = 1.0
 MAINTAIN_EVERY_S = 30.0
 EVICT_TO = 0.9  # evict down to 90% of the bound, so eviction runs now and then, not per insert
+
+
+class CacheEmbedder(Embedder, Protocol):
+    """The embedding service's client, or the model in process (evaluate.InProcessEmbedder)."""
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,9 @@ def now_ms() -> int:
 
 
 class SemanticCache:
-    def __init__(self, settings: CacheSettings, embedder: Embedder, vectors: CacheStore) -> None:
+    def __init__(
+        self, settings: CacheSettings, embedder: CacheEmbedder, vectors: CacheStore
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.vectors = vectors

@@ -254,6 +254,17 @@ PLACES = words(
     scotland wales usa america uruguay uzbekistan vanuatu vatican venezuela vietnam yemen
     zambia zimbabwe europe asia africa oceania antarctica
     """
+) | words(
+    # The states of ISO 3166-2:US and the provinces and territories of ISO 3166-2:CA (the
+    # distinctive words of the multi-word ones: "york" for New York, "dakota").
+    """
+    alabama alaska arizona arkansas california colorado connecticut delaware florida hawaii
+    idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts
+    michigan minnesota mississippi missouri montana nebraska nevada hampshire jersey york
+    carolina dakota ohio oklahoma oregon pennsylvania rhode tennessee texas utah vermont
+    virginia washington wisconsin wyoming alberta columbia manitoba brunswick newfoundland
+    labrador scotia ontario quebec saskatchewan yukon nunavut
+    """
 )
 AUDIENCES = words(
     """

@@ -143,12 +143,12 @@ def direction_agrees(a: Analysis, b: Analysis) -> bool:
 
 # Words that relate two arguments by their sides: source and target ("from X to Y", "X into
 # Y", "25 C in F"), exchange ("euros for 500 dollars"), comparison and substitution ("X than Y",
-# "X instead of Y"), order in time ("corn after soybeans"). Symmetric words ("and", "or",
+# "X instead of Y", "the dollar against the euro"), order in time ("corn after soybeans").
+# Symmetric words ("and", "or",
 # "between", "vs") and words whose attachment moves freely when a sentence is rephrased ("of",
 # "with", "on") are not among them.
-_RELATIONS = frozenset(
-    ["~from", "~to", "~into", "~onto", "~for", "~in", "~than", "~insteadof", "after", "before"]
-)
+_RELATIONS = frozenset(["~from", "~to", "~into", "~onto", "~for", "~in", "~than", "~insteadof"])
+_RELATIONS |= {"after", "before", "against"}
 
 
 def arguments_cross(a: Analysis, b: Analysis) -> bool:
@@ -188,9 +188,10 @@ _PERSONS = frozenset({"~people", "~person", "~someone", "~somebody", "~humans", 
 
 
 def _agreement_blind(order: tuple[str, ...]) -> list[str]:
-    """Tokens without occurrence marks, articles or agreement: what an exchange keeps."""
+    """Tokens without occurrence marks, articles, hyphens ("self-esteem" is "self esteem") or
+    agreement: what an exchange keeps."""
     tokens = (t.split("@")[0] for t in order)
-    return [_AGREEMENT.get(t, t) for t in tokens if t not in _ARTICLES]
+    return [_AGREEMENT.get(t, t) for t in tokens if t not in _ARTICLES and t != "~-"]
 
 
 def _fills_a_role(part: list[str]) -> bool:
@@ -230,3 +231,72 @@ def swapped_in_place(a: Analysis, b: Analysis) -> bool:
             ):
                 return True
     return False
+
+
+_BE = frozenset({"~is", "~are", "~was", "~were", "~be", "~been", "~being", "~am", "~s"})
+# Participles that do not end in -ed/-en (general English irregular verbs).
+_IRREGULAR_PARTICIPLES = lex.words(
+    """
+    made built held caught taught bought sold told found brought thought paid kept left lost
+    meant met read said sent spent set put cut hit hurt led fed felt heard won shot spun struck
+    """
+)
+
+
+def _passive_at(x: Analysis) -> tuple[int, str] | None:
+    """The verb of a passive clause with its agent ("are tides *affected* by the moon"): a
+    form of "be" before it, a participle, "by" right after it."""
+    seen_be = False
+    for i, token in enumerate(x.order[:-1]):
+        seen_be |= token.split("@")[0] in _BE
+        surface = x.words.get(token, "")
+        if (
+            seen_be
+            and x.order[i + 1].split("@")[0] == "~by"
+            and (surface.endswith(("ed", "en", "wn")) or surface in _IRREGULAR_PARTICIPLES)
+        ):
+            return i, token
+    return None
+
+
+def _content_stems(tokens: tuple[str, ...]) -> set[str]:
+    return {t.split("@")[0] for t in tokens if not t.startswith(("~", "#"))}
+
+
+def passive_flipped(a: Analysis, b: Analysis) -> bool:
+    """One question in the passive voice, the other in the active with the same verb, and the
+    same words before the verb in both: the roles are exchanged ("how are tides affected by
+    the moon" / "how do tides affect the moon"). The passive's subject is the active's object
+    ("how does the moon affect tides" asks the same)."""
+    for x, y in ((a, b), (b, a)):
+        found = _passive_at(x)
+        if found is None or _passive_at(y) is not None:
+            continue
+        i, verb = found
+        if verb not in y.order:
+            continue
+        j = y.order.index(verb)
+        subject, agent = _content_stems(x.order[:i]), _content_stems(x.order[i + 2 :])
+        if subject & _content_stems(y.order[:j]) and agent & _content_stems(y.order[j + 1 :]):
+            return True
+    return False
+
+
+def _units_after_numbers(x: Analysis) -> dict[str, set[str]]:
+    """Each number's units: the unit words right after it ("25 degrees celsius")."""
+    out: dict[str, set[str]] = {}
+    for i, token in enumerate(x.order):
+        if token.startswith("#"):
+            for following in x.order[i + 1 :]:
+                stem = following.split("@")[0]
+                if x.categories.get(stem) != "units":
+                    break
+                out.setdefault(token.split("@")[0], set()).add(stem)
+    return out
+
+
+def quantities_agree(a: Analysis, b: Analysis) -> bool:
+    """A number keeps its unit: "convert 10 miles to km" is not "how many miles is 10 km"
+    (the same numbers and units, another quantity)."""
+    units_a, units_b = _units_after_numbers(a), _units_after_numbers(b)
+    return all(units_a[number] & units_b[number] for number in units_a.keys() & units_b.keys())

@@ -42,6 +42,8 @@ from chat_service.cache.slots import (
     measure_vs_generic,
     mirrored,
     numbers_agree,
+    passive_flipped,
+    quantities_agree,
     swapped_in_place,
     tenses_conflict,
     terms_agree,
@@ -51,6 +53,7 @@ from chat_service.cache.wordmatch import (
     WordVectors,
     converse,
     lexically_equal,
+    opposites_shaped,
     polar,
     related,
 )
@@ -113,6 +116,8 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         or mirrored(a, b)
         or arguments_cross(a, b)
         or swapped_in_place(a, b)
+        or passive_flipped(a, b)
+        or not quantities_agree(a, b)  # the same numbers and units, paired otherwise
     ):
         return Verdict(False, "direction differs"), a, b
     return None, a, b
@@ -159,7 +164,7 @@ def _pair_synonyms(
 def _compounds_shared_word(x: Analysis, stem: str, other: Analysis) -> bool:
     """A word directly beside a word both questions share, with nothing between, makes a
     compound that narrows it ("a *kitchen* sink", "a *bike* tire", "bread *machine*"), and one
-    joined to it by "and"/"or" adds an item ("memory *and mood*"): a change of scope, never a
+    joined to it by "and"/"or" adds an item (`_joined_to_shared`): a change of scope, never a
     loose word. A determiner between ("fix *a* leaky faucet") starts another phrase."""
     order = x.order
     for i, token in enumerate(order):
@@ -167,16 +172,35 @@ def _compounds_shared_word(x: Analysis, stem: str, other: Analysis) -> bool:
             beside = order[max(0, i - 1) : i] + order[i + 1 : i + 2]
             if any(t.split("@")[0] in other.content and t != stem for t in beside):
                 return True
-            # joined to a shared word by "and"/"or": an item added to what is asked about
+    return _joined_to_shared(x, stem, other)
+
+
+def _joined_to_shared(x: Analysis, stem: str, other: Analysis) -> bool:
+    """`stem` joined by "and"/"or" to a word both questions share ("short-term memory *and
+    mood*", "which saw *and chisel*"), where `other` joins nothing to that word: an item added
+    to what is asked about."""
+    order = x.order
+    for i, token in enumerate(order):
+        if token == stem:
             before, after = order[max(0, i - 2) : i], order[i + 1 : i + 3]
             for pair in (before[::-1], after):
                 if (
                     len(pair) == 2
                     and pair[0] in _JOINERS
                     and pair[1].split("@")[0] in other.content
+                    and not _joined(other, pair[1].split("@")[0])
                 ):
                     return True
     return False
+
+
+def _joined(x: Analysis, stem: str) -> bool:
+    """Whether `stem` stands beside "and"/"or" in x (an item of a list)."""
+    order = [t.split("@")[0] for t in x.order]
+    return any(
+        t == stem and _JOINERS.intersection(order[max(0, i - 1) : i] + order[i + 1 : i + 2])
+        for i, t in enumerate(order)
+    )
 
 
 def _loose(missing: list[tuple[str, Analysis, Analysis]], vectors: WordVectors | None) -> bool:
@@ -230,10 +254,12 @@ def _reworded(a: Analysis, b: Analysis, missing: list[tuple[str, Analysis, Analy
         return False
     words_a = [a.words[s] for s, own, _ in missing if own is a]
     words_b = [b.words[s] for s, own, _ in missing if own is b]
-    if any(converse(x, y) for x in words_a for y in words_b):
-        return False  # "the buyer ... when buying" / "the seller ... when selling"
+    if any(converse(x, y) or opposites_shaped(x, y) for x in words_a for y in words_b):
+        return False  # "the buyer ... when buying" / "the seller ... when selling"; "increase"
     if _listed(a.text, words_a) != _listed(b.text, words_b):
         return False  # items listed on one side only: what is asked about grew or shrank
+    if any(_joined_to_shared(own, stem, other) for stem, own, other in missing):
+        return False  # an item added to a list the other question has one item of
     return _edited_places(a, b) >= 2
 
 

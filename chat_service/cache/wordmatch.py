@@ -35,6 +35,8 @@ _OPPOSING_PREFIXES = frozenset(
 )  # fmt: skip
 # Particles that reverse a phrasal verb or a compound (log in/out, turn on/off, check-in/out).
 _OPPOSING_ENDINGS = frozenset({"in", "out", "on", "off", "up", "down"})
+# Prefixes of negation before any form of a word: unknown/know, impossible/possibly.
+_NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "non")
 
 
 @lru_cache(maxsize=1)
@@ -174,9 +176,17 @@ def lexically_equal(a: str, b: str, surface_a: str, surface_b: str) -> bool:
 
 def opposites_shaped(a: str, b: str) -> bool:
     """Words that differ only by a prefix of reversal (enable/disable, ascending/descending,
-    import/export) or an opposing particle (login/logout, check-in/check-out). Their vectors are
-    close (they share a context), which is exactly why they must never count as synonyms."""
+    import/export), an opposing particle (login/logout, check-in/check-out), or a prefix of
+    negation before another form of the word (unknown/know). Their vectors are close (they
+    share a context), which is exactly why they must never count as synonyms."""
     for x, y in ((a, b), (b, a)):
+        if any(
+            x.startswith(prefix)
+            and len(x) - len(prefix) >= 3
+            and lex.stem(x[len(prefix) :]) == lex.stem(y)
+            for prefix in _NEGATING_PREFIXES
+        ):
+            return True
         for ending in _OPPOSING_ENDINGS:
             if x.endswith(ending) and any(
                 y.endswith(other) and x[: -len(ending)] == y[: -len(other)] and x[: -len(ending)]
@@ -189,6 +199,8 @@ def opposites_shaped(a: str, b: str) -> bool:
     if n < 3:
         return False
     prefix_a, prefix_b = a[: len(a) - n], b[: len(b) - n]
+    if {prefix_a, prefix_b} == {"", "re"}:
+        return False  # paint/repaint: a repetition, not a reversal
     return prefix_a != prefix_b and {prefix_a, prefix_b} <= _OPPOSING_PREFIXES
 
 

@@ -1,0 +1,73 @@
+"""The cache verifier's rules found by comparing two wordings of one question with a near-miss
+of it (bench/cache_traffic.py's derived pairs): roles, quantities and opposites that a
+rewording must keep. One example of my own per rule (pure Python, no model)."""
+
+from __future__ import annotations
+
+from chat_service.cache.analysis import analyze
+from chat_service.cache.slots import quantities_agree
+from chat_service.cache.verify import REWORDED_MIN, Verdict, verify_same_question
+from chat_service.cache.wordmatch import opposites_shaped
+
+CLOSE = 0.95
+
+
+def test_two_sides_of_against_trade_places() -> None:
+    a = "if the yen weakens against the dollar, is that bad for japanese importers"
+    b = "is it bad for japanese importers if the dollar weakens against the yen"
+    assert verify_same_question(a, b, CLOSE) == Verdict(False, "direction differs")
+    c = "is it bad for japanese importers if the yen weakens against the dollar"
+    assert verify_same_question(a, c, CLOSE).same
+
+
+def test_a_hyphen_does_not_hide_an_exchange() -> None:
+    a = "does low self-worth cause procrastination in students"
+    b = "does procrastination cause low self worth in students"
+    assert verify_same_question(a, b, CLOSE) == Verdict(False, "direction differs")
+
+
+def test_the_passive_voice_exchanges_subject_and_object() -> None:
+    passive = "how is the economy affected by inflation"
+    assert verify_same_question(passive, "how does the economy affect inflation", CLOSE) == (
+        Verdict(False, "direction differs")
+    )
+    assert verify_same_question(passive, "how does inflation affect the economy", CLOSE).same
+    # both passive: compared as they stand
+    assert verify_same_question(passive, "how is the economy affected by inflation", CLOSE).same
+
+
+def test_a_number_keeps_its_unit() -> None:
+    a, b = "convert 5 pounds into kilograms", "how many pounds is 5 kilograms"
+    assert verify_same_question(a, b, CLOSE) == Verdict(False, "direction differs")
+    assert verify_same_question(a, "how many kilograms is 5 pounds", CLOSE).same
+    # several unit words after one number: one shared is enough
+    assert quantities_agree(analyze("is 30 degrees celsius hot"), analyze("is 30 celsius hot"))
+
+
+def test_opposites_are_never_part_of_a_rewording() -> None:
+    assert opposites_shaped("unknown", "know") and opposites_shaped("increase", "decrease")
+    assert not opposites_shaped("inform", "known")
+    assert not opposites_shaped("paint", "repaint")  # a repetition
+    a = "does a higher interest rate decrease house prices over the long term"
+    b = "do house prices increase in the long run with a higher interest rate"
+    assert not verify_same_question(a, b, REWORDED_MIN).same
+    c = "what should i write in an email when the recruiter's name is unknown to me"
+    d = "how do i start an email when i do know the recruiter's name"
+    assert not verify_same_question(c, d, REWORDED_MIN).same
+
+
+def test_a_state_or_province_is_a_name() -> None:
+    assert analyze("what is the sales tax in ohio").categories["ohio"] == "entities"
+    a = "for a fence in arizona, what permit is required"
+    b = "what permit do i need to put up a fence in nevada"
+    assert not verify_same_question(a, b, REWORDED_MIN).same
+
+
+def test_an_item_added_to_a_list_is_no_rewording() -> None:
+    a = "in what way does caffeine influence sleep quality"
+    b = "how does coffee affect sleep quality and anxiety"
+    assert not verify_same_question(a, b, REWORDED_MIN).same
+    # both sides list: the items are compared as words
+    c = "who pays for a tariff, the exporting country or local shoppers"
+    d = "who really pays a tariff, like the other country or us people buying stuff"
+    assert verify_same_question(c, d, REWORDED_MIN) == verify_same_question(d, c, REWORDED_MIN)

@@ -361,6 +361,12 @@ _ASK_YOU_RE = re.compile(
     r"\b(?:can|could|would|will) you (?:please )?(?=(?:explain|describe|define|give|show|"
     r"recommend|suggest|list|provide|help|write|translate|summarize|name|teach)\b)"
 )
+# "would you mind explaining X" -> "explain X": a request for the answer, said politely.
+_MIND_RE = re.compile(
+    r"\b(?:would|do) you mind (?:please )?(explaining|describing|telling|showing|listing|"
+    r"helping|giving|recommending|suggesting)\b"
+)
+_MIND_VERBS = {"describing": "describe", "giving": "give"}
 _TEXTING_RE = re.compile(r"\bhow 2\b")
 _EXPLETIVE_RE = re.compile(r"\b(how|what|why|where|who|when) the (?:heck|hell|fuck)\b")
 _LEADING_RE = re.compile(r"^(?:(?:" + _phrases(_LEADING) + r")(?=[\s,!.:;]|$)[\s,!.:;-]*)+")
@@ -386,6 +392,7 @@ def normalize_question(text: str) -> str:
     s = _TEXTING_RE.sub("how to", s)
     s = _EXPLETIVE_RE.sub(r"\1", s)
     s = _ASK_YOU_RE.sub("", s)
+    s = _MIND_RE.sub(lambda m: _MIND_VERBS.get(m.group(1), m.group(1)[:-3]), s)
     # Repeat: removing one phrase can expose another ("hey, please tell me ...").
     for _ in range(3):
         before = s

@@ -5,6 +5,7 @@ rewording must keep. One example of my own per rule (pure Python, no model)."""
 from __future__ import annotations
 
 from chat_service.cache.analysis import analyze
+from chat_service.cache.normalize import normalize_question
 from chat_service.cache.slots import quantities_agree
 from chat_service.cache.verify import REWORDED_MIN, Verdict, verify_same_question
 from chat_service.cache.wordmatch import opposites_shaped
@@ -71,3 +72,20 @@ def test_an_item_added_to_a_list_is_no_rewording() -> None:
     c = "who pays for a tariff, the exporting country or local shoppers"
     d = "who really pays a tariff, like the other country or us people buying stuff"
     assert verify_same_question(c, d, REWORDED_MIN) == verify_same_question(d, c, REWORDED_MIN)
+
+
+def test_would_you_mind_is_a_polite_request() -> None:
+    assert normalize_question("Would you mind explaining how tides work? Thanks!") == (
+        "explain how tides work"
+    )
+    assert normalize_question("would you mind if i ask why") == "would you mind if i ask why"
+
+
+def test_a_second_question_asks_more() -> None:
+    a = "during summer, how frequently should i be checking my tomato plants for pests"
+    b = (
+        "how often should i inspect my tomato plants for pests in summer, "
+        "and what should i look for"
+    )
+    assert not verify_same_question(a, b, CLOSE).same
+    assert verify_same_question(b.replace(", and", " and"), b, CLOSE).same

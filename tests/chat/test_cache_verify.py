@@ -503,17 +503,19 @@ def test_default_threshold_is_a_similarity() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "fields"),
+    ("name", "fields", "more_kinds"),
     [
-        ("pairs.jsonl", set()),
-        ("pairs_fresh.jsonl", {"topic", "domain"}),
-        ("pairs_holdout.jsonl", {"topic", "domain"}),
-        ("pairs_blind.jsonl", {"topic", "domain"}),
-        ("pairs_blind2.jsonl", {"topic", "domain"}),
-        ("pairs_blind3.jsonl", {"topic", "domain", "half"}),
+        ("pairs.jsonl", set(), set()),
+        ("pairs_fresh.jsonl", {"topic", "domain"}, set()),
+        ("pairs_holdout.jsonl", {"topic", "domain"}, set()),
+        ("pairs_blind.jsonl", {"topic", "domain"}, set()),
+        ("pairs_blind2.jsonl", {"topic", "domain"}, set()),
+        ("pairs_blind3.jsonl", {"topic", "domain", "half"}, set()),
+        # its writers were also asked for antonyms (increase/decrease, safe/dangerous)
+        ("pairs_blind4.jsonl", {"topic", "domain", "half"}, {"opposite"}),
     ],
 )
-def test_dataset_is_well_formed(name: str, fields: set[str]) -> None:
+def test_dataset_is_well_formed(name: str, fields: set[str], more_kinds: set[str]) -> None:
     path = DATA / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     assert len(rows) >= 300
@@ -529,6 +531,7 @@ def test_dataset_is_well_formed(name: str, fields: set[str]) -> None:
             "scope",
             "different_question",
             "language",
+            *more_kinds,
         },
     }
     for row in rows:

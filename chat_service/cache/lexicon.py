@@ -38,7 +38,11 @@ STOPWORDS = words(
 # by the question kind; "explain", "tell", "describe" only ask for an answer ("explain X" is
 # "what is X").
 
-NEGATIONS = words("not no never without none nothing nobody nowhere neither nor cannot non")
+# Words that negate what follows; "avoid X" and "prevent X" ask how X does not happen.
+NEGATIONS = words(
+    "not no never without none nothing nobody nowhere neither nor cannot non avoid avoiding "
+    "prevent preventing"
+)
 NEG_FREE_OBJECTS = words(
     """
     sugar gluten dairy fat lactose alcohol caffeine nut egg meat tax duty cruelty smoke

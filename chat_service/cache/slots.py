@@ -6,6 +6,7 @@ questions, not a list of examples.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import replace
 
@@ -300,3 +301,19 @@ def quantities_agree(a: Analysis, b: Analysis) -> bool:
     (the same numbers and units, another quantity)."""
     units_a, units_b = _units_after_numbers(a), _units_after_numbers(b)
     return all(units_a[number] & units_b[number] for number in units_a.keys() & units_b.keys())
+
+
+# "Answer in French: ...", "... reply in spanish", "..., in german please" ("please" is gone
+# once normalized): the language the reply is asked in, whatever the question mentions ("my
+# french press").
+_REPLY_LANGUAGE_RE = re.compile(
+    r"\b(?:answer|reply|respond)(?: me)? in ([a-z]+)\b|(?:^|[,.;:] )in ([a-z]+)(?=[,.;:]|$)"
+)
+
+
+def reply_language(x: Analysis) -> str | None:
+    for match in _REPLY_LANGUAGE_RE.finditer(x.text):
+        language = match.group(1) or match.group(2)
+        if language in lex.LANGUAGES:
+            return language
+    return None

@@ -44,6 +44,7 @@ from chat_service.cache.slots import (
     numbers_agree,
     passive_flipped,
     quantities_agree,
+    reply_language,
     swapped_in_place,
     tenses_conflict,
     terms_agree,
@@ -110,6 +111,8 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         return Verdict(False, "numbers differ"), a, b
     if a.negated != b.negated:
         return Verdict(False, "negation differs"), a, b
+    if reply_language(a) != reply_language(b):
+        return Verdict(False, "language differs"), a, b
     if measure_vs_generic(a, b):
         a, b = without_measure_words(a), without_measure_words(b)
     elif not intents_agree(a.intents, b.intents):

@@ -89,3 +89,24 @@ def test_a_second_question_asks_more() -> None:
     )
     assert not verify_same_question(a, b, CLOSE).same
     assert verify_same_question(b.replace(", and", " and"), b, CLOSE).same
+
+
+def test_avoid_and_prevent_negate() -> None:
+    a = "what should i do right after a bee sting"
+    assert verify_same_question(a, "what should i avoid doing right after a bee sting", CLOSE) == (
+        Verdict(False, "negation differs")
+    )
+    assert verify_same_question(
+        "how do i prevent shin splints", "how can i avoid shin splints", CLOSE
+    ).same
+
+
+def test_the_language_of_the_reply_is_asked_for() -> None:
+    a = "how do i descale my french press"  # "french" here names no language of the reply
+    assert verify_same_question(a, "answer in french: " + a, CLOSE) == (
+        Verdict(False, "language differs")
+    )
+    assert verify_same_question(a, a + ", in french please", CLOSE) == (
+        Verdict(False, "language differs")
+    )
+    assert verify_same_question(a + ". reply in french", "answer in french: " + a, CLOSE).same

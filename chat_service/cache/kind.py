@@ -51,6 +51,7 @@ _LEADING_CLAUSE_RE = re.compile(r"^(?:when|while|if|once|before|after|since|when
 _PAST_RE = re.compile(r"\b(?:was|were|did|didn't|wasn't|weren't)\b")
 _PRESENT_RE = re.compile(r"\b(?:is|are|am|does|doesn't|isn't|aren't)\b")
 _FUTURE_RE = re.compile(r"\b(?:will|won't|shall|gonna)\b")
+_CONDITION_RE = re.compile(r"\b(?:if|once|whenever)\b")
 _PAST_FORMS = (
     "won ate went made ran got bought wrote took knew grew fell froze saw gave began broke chose "
     "drove flew forgot hid kept lost paid said sent slept sold spent stole taught thought threw "
@@ -92,6 +93,9 @@ def tense_of(s: str) -> frozenset[str]:
     )
     if not tense and _PAST_VERB_RE.search(s):
         tense = frozenset({"past-verb"})
+    if tense == {"future"} and _CONDITION_RE.search(s):
+        # "what will happen if i stop" asks what happens if one stops: a consequence, no date
+        tense = frozenset({"present"})
     return tense
 
 
@@ -185,4 +189,8 @@ def asking_part(s: str) -> str:
         or _DIGIT_RE.search(x)
         or _REQUEST_RE.search(x)
     ]
+    if not asking:
+        # no sentence asks in so many words ("i'm new to espresso. the right grind size for
+        # a moka pot", once "could you tell me" is gone): the ones not about the asker ask
+        asking = [x for x in sentences if not _SUBJECTS & set(x.split()[:2])]
     return " ".join(asking) if asking else s

@@ -342,6 +342,8 @@ COMPARATIVES = words(
 # Phrase rewrites applied to the normalized text before tokenizing (regex -> replacement).
 PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bhow come\b", "why"),
+    # permission said with a participle: "is a student allowed to work" asks "can a student work"
+    (r"\b(?:allowed|permitted) to\b", "can"),
     # a yes/no question's tag ("is 91 prime or not", "... or nah") asks nothing more
     (r",? or (?:not|nah|no|nope)(?=[?.!]|$)", ""),
     # "what causes / makes / leads to X" asks why X happens
@@ -651,15 +653,17 @@ def stem(word: str) -> str:
         w = w[:-3] + "y"
     elif w.endswith("s") and not w.endswith(("ss", "us", "is", "ys", "os")):
         w = w[:-1]
+    # a doubled consonant before -ing/-ed is undone (running -> run), never in a three-letter
+    # word (adding -> add, egged -> egg)
     if w.endswith("ing") and len(w) > 5:
         w = w[:-3]
-        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+        if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
             w = w[:-1]
     elif w.endswith("ied") and len(w) > 4:
         w = w[:-3] + "y"
     elif w.endswith("ed") and len(w) > 4 and not w.endswith("eed"):
         w = w[:-2]
-        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+        if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
             w = w[:-1]
     elif w.endswith("ly") and len(w) >= 6:
         w = w[:-2]

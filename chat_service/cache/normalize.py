@@ -93,6 +93,9 @@ _ANYWHERE = (
     "let me know",
     "please tell me",
     "tell me",
+    "can you remind me",
+    "could you remind me",
+    "remind me",
     "can you please explain",
     "could you please explain",
     "can you explain",
@@ -162,6 +165,15 @@ _TRAILING = (
 
 # Common misspellings and informal spellings -> the standard word. Only unambiguous ones.
 TYPOS: dict[str, str] = {
+    # the usual abbreviations of units of time, spelled out ("how many hrs" asks how long)
+    "hr": "hour",
+    "hrs": "hours",
+    "mins": "minutes",
+    "secs": "seconds",
+    "wk": "week",
+    "wks": "weeks",
+    "yr": "year",
+    "yrs": "years",
     "nite": "night",
     "tonite": "tonight",
     "teh": "the",

@@ -5,6 +5,7 @@ rewording must keep. One example of my own per rule (pure Python, no model)."""
 from __future__ import annotations
 
 from chat_service.cache.analysis import analyze
+from chat_service.cache.lexicon import stem
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.slots import quantities_agree
 from chat_service.cache.verify import REWORDED_MIN, Verdict, verify_same_question
@@ -110,3 +111,40 @@ def test_the_language_of_the_reply_is_asked_for() -> None:
         Verdict(False, "language differs")
     )
     assert verify_same_question(a + ". reply in french", "answer in french: " + a, CLOSE).same
+
+
+def test_the_sentence_not_about_the_asker_is_the_question() -> None:
+    # once "could you tell me" is gone, no sentence asks in so many words
+    a = "what grind size is right for a moka pot"
+    b = "I'm new to stovetop espresso. Could you tell me the right grind size for a moka pot?"
+    assert verify_same_question(a, normalize_question(b), CLOSE).same
+
+
+def test_a_request_to_be_reminded_asks_the_question() -> None:
+    assert normalize_question("Could you remind me what the ideal tire pressure is?") == (
+        "what the ideal tire pressure is"
+    )
+
+
+def test_permission_said_with_a_participle_is_can() -> None:
+    a = "how many days a year can a contractor work from home"
+    b = "how many days a year is a contractor allowed to work from home"
+    assert verify_same_question(a, b, CLOSE).same
+
+
+def test_a_future_under_a_condition_is_no_date() -> None:
+    a = "does adding more ram speed up my laptop"
+    assert verify_same_question(a, "will my laptop speed up if i add more ram", CLOSE).same
+    assert verify_same_question(a, "will more ram speed up my laptop next year", CLOSE) == (
+        Verdict(False, "tense differs")
+    )
+
+
+def test_abbreviated_units_of_time_are_spelled_out() -> None:
+    assert normalize_question("how many hrs a wk should I study") == (
+        "how many hours a week should i study"
+    )
+
+
+def test_a_three_letter_word_keeps_its_double_letter() -> None:
+    assert [stem(w) for w in ("adding", "add", "running", "run")] == ["add", "add", "run", "run"]

@@ -86,13 +86,20 @@ class Scanner:
             value = _number_token(tok)
             if value is None and self._ordinal(tok):
                 continue
-            if value is None and (tok in lex.NUMBER_WORDS or tok in lex.FRACTION_WORDS):
+            if value is None and self._a_hundred(tok):
+                self.i += 1  # the article is the number one: "a hundred guests" is 100 guests
+                self._number_words(self.tokens[self.i])
+            elif value is None and (tok in lex.NUMBER_WORDS or tok in lex.FRACTION_WORDS):
                 self._number_words(tok)
             elif value is not None:
                 self._digits(tok, value)
             elif not self._operator(tok):
                 self._word(tok)
         return self
+
+    def _a_hundred(self, tok: str) -> bool:
+        following = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else ""
+        return tok in ("a", "an") and lex.MULTIPLIERS.get(following, 0) >= 100
 
     def _add_number(self, value: float) -> None:
         self.numbers.append(value)

@@ -148,3 +148,11 @@ def test_abbreviated_units_of_time_are_spelled_out() -> None:
 
 def test_a_three_letter_word_keeps_its_double_letter() -> None:
     assert [stem(w) for w in ("adding", "add", "running", "run")] == ["add", "add", "run", "run"]
+
+
+def test_a_hundred_is_a_number() -> None:
+    assert analyze("a hundred guests at a wedding").numbers == (100.0,)
+    assert analyze("an hour a day").numbers == ()
+    assert verify_same_question(
+        "how much is a wedding for 100 guests", "how much is a wedding for a hundred guests", CLOSE
+    ).same

@@ -145,9 +145,8 @@ def direction_agrees(a: Analysis, b: Analysis) -> bool:
 # Words that relate two arguments by their sides: source and target ("from X to Y", "X into
 # Y", "25 C in F"), exchange ("euros for 500 dollars"), comparison and substitution ("X than Y",
 # "X instead of Y", "the dollar against the euro"), order in time ("corn after soybeans").
-# Symmetric words ("and", "or",
-# "between", "vs") and words whose attachment moves freely when a sentence is rephrased ("of",
-# "with", "on") are not among them.
+# Symmetric words ("and", "or", "between", "vs") and words whose attachment moves freely when a
+# sentence is rephrased ("of", "with", "on") are not among them.
 _RELATIONS = frozenset(["~from", "~to", "~into", "~onto", "~for", "~in", "~than", "~insteadof"])
 _RELATIONS |= {"after", "before", "against"}
 

@@ -7,8 +7,10 @@ both a similarity at or above the threshold and this verifier's agreement. It re
 is asked, in two layers:
 
 1. Slots that must agree exactly (slots.py): quoted terms and code, numbers as values,
-   operators, negation, the kind of question, tense, and the direction of the arguments (roles
-   of "from X to Y" phrases, and any two arguments that trade sides around a shared relation).
+   operators, negation, the language the reply is asked in, the kind of question, tense, how
+   many questions are asked, and the direction of the arguments (roles of "from X to Y"
+   phrases, any two arguments that trade sides around a shared relation, the passive voice's
+   subject and agent, the unit each number goes with).
 2. The content words, with the wording free: each content word of one question must meet an
    equal on the other side: the same stem, a derived form or a typo (wordmatch.py), else a
    synonym by the embedding model's own word vectors (never two words shaped like opposites,

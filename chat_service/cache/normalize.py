@@ -165,8 +165,8 @@ _TRAILING = (
 
 # Common misspellings and informal spellings -> the standard word. Only unambiguous ones.
 TYPOS: dict[str, str] = {
-    # the usual abbreviations of units of time, spelled out ("how many hrs" asks how long)
-    "hr": "hour",
+    # the usual abbreviations of units of time, spelled out ("how many hrs" asks how long);
+    # not "hr", which is also human resources
     "hrs": "hours",
     "mins": "minutes",
     "secs": "seconds",

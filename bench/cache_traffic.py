@@ -59,7 +59,6 @@ CONTEXT = CacheContext("model", "", Sampling(), 256, "")
 class Asked:
     question: str
     cls: str  # "a" (the cached question's meaning) or the near-miss's own
-    kind: str
 
 
 @dataclass
@@ -105,7 +104,7 @@ class Replay:
 def groups(pairs: Sequence[Pair], seed: int) -> list[tuple[str, list[Asked]]]:
     by_cached: dict[str, list[Asked]] = defaultdict(list)
     for n, p in enumerate(pairs):
-        by_cached[p.a].append(Asked(p.b, "a" if p.paraphrase else f"near-miss {n}", p.kind))
+        by_cached[p.a].append(Asked(p.b, "a" if p.paraphrase else f"near-miss {n}"))
     rng = random.Random(seed)
     out = []
     for cached, asked in sorted(by_cached.items()):

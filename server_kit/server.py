@@ -83,6 +83,7 @@ class GrpcService:
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port, addr=self.settings.metrics_host)
         await self.server.start()
+        settle_heap()  # before SERVING: the one full collection pauses no routed request
         serving = health_pb2.HealthCheckResponse.SERVING
         for name in ["", *self.spec.service_names]:
             await self.health.set(name, serving)
@@ -131,5 +132,4 @@ async def run_service(settings: ServerSettings, spec: ServiceSpec) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, service.request_stop)
     await service.start()
-    settle_heap()
     await service.wait_and_stop()

@@ -101,13 +101,20 @@ class Replay:
             tally.unscored += 1
 
 
+def by_cached(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
+    """The pairs of each cached question, in the file's order."""
+    out: dict[str, list[Pair]] = defaultdict(list)
+    for p in pairs:
+        out[p.a].append(p)
+    return out
+
+
 def groups(pairs: Sequence[Pair], seed: int) -> list[tuple[str, list[Asked]]]:
-    by_cached: dict[str, list[Asked]] = defaultdict(list)
-    for n, p in enumerate(pairs):
-        by_cached[p.a].append(Asked(p.b, "a" if p.paraphrase else f"near-miss {n}"))
+    """Each cached question with its asked questions, shuffled (a near-miss is its own class)."""
     rng = random.Random(seed)
     out = []
-    for cached, asked in sorted(by_cached.items()):
+    for cached, group in sorted(by_cached(pairs).items()):
+        asked = [Asked(p.b, "a" if p.paraphrase else f"near-miss {cached} / {p.b}") for p in group]
         rng.shuffle(asked)
         out.append((cached, asked))
     return out
@@ -153,11 +160,8 @@ async def replay_group(
 def derived(pairs: Sequence[Pair]) -> list[tuple[str, str, bool]]:
     """(x, y, same) for two paraphrases of one cached question (same), and for a paraphrase
     and a near-miss of it (not the same)."""
-    by_cached: dict[str, list[Pair]] = defaultdict(list)
-    for p in pairs:
-        by_cached[p.a].append(p)
     out = []
-    for group in by_cached.values():
+    for group in by_cached(pairs).values():
         same = [p.b for p in group if p.paraphrase]
         other = [p.b for p in group if not p.paraphrase]
         out += [(x, y, True) for x, y in itertools.combinations(same, 2)]

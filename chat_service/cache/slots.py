@@ -234,18 +234,12 @@ def swapped_in_place(a: Analysis, b: Analysis) -> bool:
 
 
 _BE = frozenset({"~is", "~are", "~was", "~were", "~be", "~been", "~being", "~am", "~s"})
-# Participles that do not end in -ed/-en (general English irregular verbs).
-_IRREGULAR_PARTICIPLES = lex.words(
-    """
-    made built held caught taught bought sold told found brought thought paid kept left lost
-    meant met read said sent spent set put cut hit hurt led fed felt heard won shot spun struck
-    """
-)
 
 
 def _passive_at(x: Analysis) -> tuple[int, str] | None:
     """The verb of a passive clause with its agent ("are tides *affected* by the moon"): a
-    form of "be" before it, a participle, "by" right after it."""
+    form of "be" before it, a participle (-ed, -en, -wn, or an irregular form the stemmer
+    knows: made, bought, caught), "by" right after it."""
     seen_be = False
     for i, token in enumerate(x.order[:-1]):
         seen_be |= token.split("@")[0] in _BE
@@ -253,7 +247,7 @@ def _passive_at(x: Analysis) -> tuple[int, str] | None:
         if (
             seen_be
             and x.order[i + 1].split("@")[0] == "~by"
-            and (surface.endswith(("ed", "en", "wn")) or surface in _IRREGULAR_PARTICIPLES)
+            and (surface.endswith(("ed", "en", "wn")) or surface in lex.IRREGULAR)
         ):
             return i, token
     return None
@@ -316,3 +310,12 @@ def reply_language(x: Analysis) -> str | None:
         if language in lex.LANGUAGES:
             return language
     return None
+
+
+# A second question joined to the first ("how often should i inspect the hive, and what should
+# i look for"): one side asking two things where the other asks one.
+_SECOND_QUESTION_RE = re.compile(r"\band\s+(?:what|how|why|when|where|which|who)\b")
+
+
+def as_many_questions(a: Analysis, b: Analysis) -> bool:
+    return len(_SECOND_QUESTION_RE.findall(a.text)) == len(_SECOND_QUESTION_RE.findall(b.text))

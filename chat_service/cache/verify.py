@@ -39,6 +39,7 @@ from chat_service.cache import wordmatch
 from chat_service.cache.analysis import Analysis, analyze
 from chat_service.cache.slots import (
     arguments_cross,
+    as_many_questions,
     direction_agrees,
     intents_agree,
     measure_vs_generic,
@@ -98,11 +99,6 @@ _REASONS = {
 _ORDER = tuple(_REASONS)
 
 
-# A second question joined to the first ("how often should i inspect the hive, and what should
-# i look for"): one side asking two things where the other asks one.
-_SECOND_QUESTION_RE = re.compile(r"\band\s+(?:what|how|why|when|where|which|who)\b")
-
-
 def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, Analysis]:
     """The first slot that differs, or None; and the analyses to compare words on."""
     if not terms_agree(a, b) or not terms_agree(b, a):
@@ -121,7 +117,7 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         return Verdict(False, "question type differs"), a, b
     if tenses_conflict(a.tense, b.tense):
         return Verdict(False, "tense differs"), a, b
-    if len(_SECOND_QUESTION_RE.findall(a.text)) != len(_SECOND_QUESTION_RE.findall(b.text)):
+    if not as_many_questions(a, b):
         return Verdict(False, "content differs"), a, b
     if (
         not direction_agrees(a, b)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+from unittest import mock
 
 import pytest
 
@@ -47,3 +48,24 @@ async def test_a_call_cancelled_before_it_starts_is_skipped() -> None:
     assert await worker.call(lambda: "after") == "after"  # the thread goes on
     await worker.stop()
     assert ran == []
+
+
+async def test_results_finished_while_the_loop_is_busy_come_back_in_one_wake() -> None:
+    """The loop is woken once for the results that finished while it was busy, and each
+    caller still gets its own result."""
+    worker = WorkerThread("test-worker")
+    loop = asyncio.get_running_loop()
+    finished = threading.Semaphore(0)
+
+    def work(n: int) -> int:
+        finished.release()
+        return n
+
+    with mock.patch.object(loop, "call_soon_threadsafe", wraps=loop.call_soon_threadsafe) as wake:
+        calls = [asyncio.ensure_future(worker.call(functools.partial(work, n))) for n in range(10)]
+        await asyncio.sleep(0)  # all ten submitted
+        for _ in range(10):  # the loop is held (this thread blocks) while every call finishes
+            assert finished.acquire(timeout=10)
+        assert await asyncio.gather(*calls) == list(range(10))
+        assert 1 <= wake.call_count <= 2  # the first result may wake the loop before the rest
+    await worker.stop()

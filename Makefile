@@ -15,8 +15,9 @@ DESCRIPTOR := gen/descriptor.pb
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## install everything (venv, packages, model, generated code)
+setup: ## install everything (venv, packages, models, generated code)
 	@scripts/setup.sh
+	@$(PY) -m embedding_service.onnx_export --if-missing > /dev/null
 	@scripts/setup_nats.sh
 	@$(MAKE) --no-print-directory protos
 	@scripts/build_web.sh

@@ -1,9 +1,10 @@
 """What the gRPC service costs on top of the sentence encoder.
 
-The same model (all-MiniLM-L6-v2 from the package, SentenceEncoder) runs twice: in this
-process, called directly, and behind the real embedding service process on loopback (with its
-default settings, micro-batching window included). Two workloads, each alternating one call at
-a time between the sides (never concurrently: both share the same cores), after a warm-up:
+The same model (all-MiniLM-L6-v2 from the package, on the service's default engine) runs
+twice: in this process, called directly, and behind the real embedding service process on
+loopback (with its default settings, micro-batching window included). Two workloads, each
+alternating one call at a time between the sides (never concurrently: both share the same
+cores), after a warm-up:
 
 * single-text latency: one text per call, p50/p95 over --single-calls calls per side;
 * batch throughput: --batch-size texts per call, texts/s over --batches calls per side.
@@ -28,7 +29,7 @@ from chatstack.embedding.v1 import embedding_pb2 as pb
 from chatstack.embedding.v1 import embedding_pb2_grpc as pb_grpc
 
 from bench._stats import format_table, percentile, ratio, summary, write_results
-from embedding_service.model import SentenceEncoder, default_model_path
+from embedding_service.model import default_model_path, open_encoder
 from server_kit.processes import ManagedProcess, free_port, python_module
 
 NAME = "embedding_overhead"
@@ -120,7 +121,6 @@ class Measured:
     batched: dict[str, list[float]]  # seconds per batch call, per side
     max_diff: float  # largest |direct - gRPC| over all the vectors
     dimension: int
-    torch_threads: int
 
 
 def measure(single_calls: int, batches: int, batch_size: int) -> Measured:
@@ -131,7 +131,7 @@ def measure(single_calls: int, batches: int, batch_size: int) -> Measured:
         process.start()
         try:
             # Load the in-process model while the service loads: both are idle afterwards.
-            encoder = SentenceEncoder(default_model_path())
+            encoder = open_encoder(default_model_path())
             process.wait_ready(180)
             print(f"service on {address}", flush=True)
             with grpc.insecure_channel(address) as channel:
@@ -147,11 +147,7 @@ def measure(single_calls: int, batches: int, batch_size: int) -> Measured:
                 print(f"  batch of {batch_size}: {batches} calls per side done", flush=True)
         finally:
             process.stop()
-    import torch
-
-    return Measured(
-        single, batched, max(single_diff, batch_diff), encoder.dimension, torch.get_num_threads()
-    )
+    return Measured(single, batched, max(single_diff, batch_diff), encoder.dimension)
 
 
 def run(single_calls: int, batches: int, batch_size: int) -> dict[str, Any]:
@@ -161,7 +157,7 @@ def run(single_calls: int, batches: int, batch_size: int) -> dict[str, Any]:
         "config": {
             "model": default_model_path().name,
             "dimension": m.dimension,
-            "torch_threads": m.torch_threads,
+            "engine": "onnx (the service's default)",
             "single_calls": single_calls,
             "batches": batches,
             "batch_size": batch_size,
@@ -236,7 +232,7 @@ def main() -> None:
     results = run(args.single_calls, args.batches, args.batch_size)
     print_report(results)
     path = write_results(
-        NAME, results, packages=("torch", "sentence-transformers", "grpcio", "protobuf")
+        NAME, results, packages=("onnxruntime", "sentence-transformers", "grpcio", "protobuf")
     )
     print(f"results: {path}")
 

@@ -10,7 +10,7 @@ from chatstack.embedding.v1 import embedding_pb2_grpc as pb_grpc
 
 from embedding_service.batcher import MicroBatcher
 from embedding_service.config import EmbeddingSettings
-from embedding_service.model import SentenceEncoder, default_model_path
+from embedding_service.model import Encoder, default_model_path, open_encoder
 from embedding_service.servicer import EmbeddingServicer
 from server_kit.caller_auth import caller_interceptors
 from server_kit.logs import configure_logging
@@ -21,13 +21,16 @@ SERVICE_NAME = "chatstack.embedding.v1.EmbeddingService"
 
 async def serve(settings: EmbeddingSettings) -> None:
     path = Path(settings.model_path) if settings.model_path else default_model_path()
-    encoder: SentenceEncoder | None = None
+    encoder: Encoder | None = None
+    onnx_file = Path(settings.onnx_path) if settings.onnx_path else None
     batcher: MicroBatcher | None = None
 
     async def on_start() -> None:
         nonlocal encoder, batcher
-        # Importing torch and loading the model takes seconds: keep the event loop free.
-        encoder = await asyncio.to_thread(SentenceEncoder, path, settings.threads)
+        # Loading the model takes seconds: keep the event loop free.
+        encoder = await asyncio.to_thread(
+            open_encoder, path, settings.engine, onnx_file, settings.threads
+        )
         batcher = MicroBatcher(encoder.encode, settings.max_batch, settings.batch_window_ms / 1000)
         batcher.start()
 

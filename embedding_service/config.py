@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -29,4 +31,12 @@ class EmbeddingSettings(CallerAuthSettings, ServerSettings):
         "at once; requests that arrive while the model is busy still go in the next batch "
         "together, so batching comes from load and an idle service adds no wait",
     )
-    threads: int = Field(0, ge=0, description="torch CPU threads (0: torch's default)")
+    engine: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="what runs the model: ONNX Runtime (its export, written by `python -m "
+        "embedding_service.onnx_export`) or torch (sentence-transformers); the same vectors",
+    )
+    onnx_path: str = Field(
+        "", description="the ONNX export to run (empty: where onnx_export writes the model's)"
+    )
+    threads: int = Field(0, ge=0, description="CPU threads of the engine (0: its default)")

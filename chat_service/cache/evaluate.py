@@ -35,12 +35,13 @@ class CacheEnvironment(BaseSettings, CacheSettings):
 
 
 class InProcessEmbedder:
-    """The embedding service's model, in this process (the same package and normalization)."""
+    """The embedding service's model on its default engine, in this process (the same package
+    and normalization)."""
 
     def __init__(self) -> None:
-        from embedding_service.model import SentenceEncoder, default_model_path
+        from embedding_service.model import default_model_path, open_encoder
 
-        self._encoder = SentenceEncoder(default_model_path())
+        self._encoder = open_encoder(default_model_path())
 
     async def embed(
         self, texts: Sequence[str], timeout_s: float | None = None

@@ -2,7 +2,7 @@
 engine (onnx_model.py). A command of the project, run by `make setup` and the image build; the
 model itself still comes from its package, nothing from a hub.
 
-    python -m embedding_service.onnx_export [--model-path DIR] [--out FILE]
+    python -m embedding_service.onnx_export [--model-path DIR] [--out FILE] [--if-missing]
 
 The graph holds the transformer, the mean pooling and the normalization, so ONNX Runtime returns
 the finished vectors. The export is checked before it is kept: its vectors must equal
@@ -43,8 +43,10 @@ def default_onnx_path(model_dir: Path) -> Path:
     for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
         file = model_dir / name
         if file.is_file():
-            digest.update(name.encode())
-            digest.update(file.read_bytes())
+            with file.open("rb") as content:
+                digest.update(
+                    f"{name}:{hashlib.file_digest(content, 'sha256').hexdigest()};".encode()
+                )
     name = f"{model_dir.name}-{digest.hexdigest()[:16]}.onnx"
     return Path(sys.prefix) / "share" / "chatstack" / "onnx" / name
 

@@ -513,6 +513,7 @@ def test_default_threshold_is_a_similarity() -> None:
         ("pairs_blind3.jsonl", {"topic", "domain", "half"}, set()),
         # its writers were also asked for antonyms (increase/decrease, safe/dangerous)
         ("pairs_blind4.jsonl", {"topic", "domain", "half"}, {"opposite"}),
+        ("pairs_blind5.jsonl", {"topic", "domain"}, {"opposite"}),
     ],
 )
 def test_dataset_is_well_formed(name: str, fields: set[str], more_kinds: set[str]) -> None:

@@ -62,7 +62,34 @@ def intents_agree(a: frozenset[str], b: frozenset[str]) -> bool:
     return a <= {"manner", "generic"} and b <= {"manner", "generic"}
 
 
-_MEASURE_ADJECTIVES = lex.words("long tall big large high far old often many much deep wide heavy")
+# What a "how <adjective>" question measures, by the nouns that name it (English dimension
+# adjectives and their nouns: "how deep" asks the depth, never the area).
+_DIMENSIONS = {
+    adjective: frozenset(lex.stem(noun) for noun in nouns.split())
+    for adjective, nouns in {
+        "long": "length duration time",
+        "tall": "height",
+        "high": "height",
+        "far": "distance",
+        "old": "age",
+        "often": "frequency rate",
+        "deep": "depth",
+        "wide": "width",
+        "heavy": "weight",
+        "big": "size area volume population",
+        "large": "size area volume population",
+        "small": "size area volume population",
+        "fast": "speed",
+        "quick": "speed",
+        "hot": "temperature",
+        "cold": "temperature",
+        "warm": "temperature",
+        "many": "number count quantity amount total population",
+        "much": "amount quantity number count price cost fee rate wage salary budget value "
+        "percentage total sum balance dose limit minimum maximum volume",
+    }.items()
+}
+_MEASURE_ADJECTIVES = frozenset(_DIMENSIONS)
 _MEASURE_NOUNS = lex.words(
     """
     height length size weight distance number amount quantity count duration dose age
@@ -73,19 +100,20 @@ _MEASURE_NOUNS = lex.words(
 )
 _MEASURE_NOUNS = frozenset(lex.stem(w) for w in _MEASURE_NOUNS)
 _MEASURE_WORDS = _MEASURE_ADJECTIVES | _MEASURE_NOUNS
+_HOW_RE = re.compile(r"\bhow (\w+)\b")
 
 
 def measure_vs_generic(a: Analysis, b: Analysis) -> bool:
-    """ "How long is the half-life" vs "what is the half-life": the measure is said once as
-    "how long", once (or not at all) as a noun."""
+    """ "How long is the half-life" vs "what is the half-life" / "the length of": the measure is
+    said once as "how <adjective>", once as a noun that names that same measure. "How deep is
+    the lake" vs "what is the area of the lake" asks another measure."""
     if b.intents == {"generic"}:
         a, b = b, a
-    return (
-        a.intents == {"generic"}
-        and bool(b.intents)
-        and b.intents <= _MEASURES
-        and any(c in _MEASURE_NOUNS for c in a.content)
-    )
+    if a.intents != {"generic"} or not b.intents or not b.intents <= _MEASURES | {"degree"}:
+        return False
+    nouns = {c for c in a.content if c in _MEASURE_NOUNS}
+    asked = (_DIMENSIONS.get(w, frozenset()) for w in _HOW_RE.findall(b.text))
+    return bool(nouns) and nouns <= frozenset().union(*asked)
 
 
 def without_measure_words(x: Analysis) -> Analysis:

@@ -156,3 +156,21 @@ def test_a_hundred_is_a_number() -> None:
     assert verify_same_question(
         "how much is a wedding for 100 guests", "how much is a wedding for a hundred guests", CLOSE
     ).same
+
+
+def test_how_adjective_asks_the_measure_its_noun_names() -> None:
+    """ "How deep" is the depth, "how long" the length or the time, never another measure."""
+    same = [
+        ("how deep is the black sea", "what is the depth of the black sea"),
+        ("how long is the danube", "what is the length of the danube"),
+        ("how hot does a pizza oven get", "what temperature does a pizza oven get to"),
+    ]
+    for a, b in same:
+        assert verify_same_question(a, b, CLOSE).same, (a, b)
+    other = [
+        ("how deep is the black sea", "what is the area of the black sea"),
+        ("how long is the brooklyn bridge", "what is the age of the brooklyn bridge"),
+        ("how far is lisbon from porto", "what is the population of lisbon and porto"),
+    ]
+    for a, b in other:
+        assert verify_same_question(a, b, CLOSE) == Verdict(False, "question type differs"), (a, b)

@@ -299,7 +299,7 @@ POLAR = words(
     left east west north south eastbound westbound northbound southbound up down in out on off
     open closed full empty first last front back top bottom inside outside upper lower inner
     outer min max minimum maximum start end entry exit arrival departure incoming outgoing
-    inbound outbound buy sell push pull give take send receive lend borrow
+    inbound outbound buy sell push pull give take send receive lend borrow pro pros con cons
     """
 )
 # The two sides of an exchange or a relation, each side with its forms: a word of one side said

@@ -135,6 +135,30 @@ def _shared(roles: frozenset[str], own: Analysis, other: Analysis) -> frozenset[
     )
 
 
+# What a yes/no question asks of an action: whether it may be done (permission, possibility)
+# or whether it must be (obligation). "Can I bring a power bank on a plane" is answered yes
+# where "must I bring one" is answered no. Advice ("should I") is left to agree with either:
+# people ask "do I need to tip" and "should I tip" for the same answer.
+_PERMISSION_RE = re.compile(r"\b(?:can|could|may|cannot|can't|couldn't)\b")
+_OBLIGATION_RE = re.compile(
+    r"\b(?:must|mustn't|(?:have|has|had) to|needs?|required|mandatory|compulsory|obligatory)\b"
+)
+
+
+def _modality(x: Analysis) -> str | None:
+    permission = bool(_PERMISSION_RE.search(x.text))
+    obligation = bool(_OBLIGATION_RE.search(x.text))
+    if permission == obligation:  # neither, or both (one of them said in a statement)
+        return None
+    return "permission" if permission else "obligation"
+
+
+def modalities_conflict(a: Analysis, b: Analysis) -> bool:
+    """One question asks whether something may be done, the other whether it must be."""
+    ma, mb = _modality(a), _modality(b)
+    return ma is not None and mb is not None and ma != mb
+
+
 def tenses_conflict(a: frozenset[str], b: frozenset[str]) -> bool:
     """ "Who is / was the CEO", "who won / will win": each question in one tense, and they
     differ. A past verb ("who wrote X") agrees with a present copula ("who is the author of X")."""

@@ -44,6 +44,7 @@ from chat_service.cache.slots import (
     intents_agree,
     measure_vs_generic,
     mirrored,
+    modalities_conflict,
     numbers_agree,
     passive_flipped,
     quantities_agree,
@@ -113,7 +114,7 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         return Verdict(False, "language differs"), a, b
     if measure_vs_generic(a, b):
         a, b = without_measure_words(a), without_measure_words(b)
-    elif not intents_agree(a.intents, b.intents):
+    elif not intents_agree(a.intents, b.intents) or modalities_conflict(a, b):
         return Verdict(False, "question type differs"), a, b
     if tenses_conflict(a.tense, b.tense):
         return Verdict(False, "tense differs"), a, b

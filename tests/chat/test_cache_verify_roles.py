@@ -174,3 +174,28 @@ def test_how_adjective_asks_the_measure_its_noun_names() -> None:
     ]
     for a, b in other:
         assert verify_same_question(a, b, CLOSE) == Verdict(False, "question type differs"), (a, b)
+
+
+def test_whether_something_may_be_done_is_not_whether_it_must_be() -> None:
+    may = "can i take a laptop in my checked luggage"
+    for must in (
+        "must i take a laptop in my checked luggage",
+        "do i have to take a laptop in my checked luggage",
+        "do i need a laptop in my checked luggage",
+    ):
+        assert verify_same_question(may, must, CLOSE) == Verdict(False, "question type differs")
+    assert verify_same_question(
+        may, "am i allowed to take a laptop in my checked luggage", CLOSE
+    ).same
+    # advice agrees with either
+    assert verify_same_question(
+        "do i need to tip a tour guide", "should i tip a tour guide", CLOSE
+    ).same
+
+
+def test_pros_are_not_cons() -> None:
+    """However close the model puts the two words (here: the same vector)."""
+    a = "what are the pros of leasing an electric car"
+    b = "what are the cons of leasing an electric car"
+    same_vector = {"pros": [1.0, 0.0], "cons": [1.0, 0.0]}
+    assert not verify_same_question(a, b, CLOSE, same_vector).same

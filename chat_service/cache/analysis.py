@@ -198,14 +198,17 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
 
     def right_of(index: int) -> str | None:
         """The head (last word) of the content phrase after a marker: "from downtown Chicago"
-        -> chicago, "instead of baking powder" -> powder."""
-        head = None
+        -> chicago, "instead of baking powder" -> powder. A gerund's object belongs to it, its
+        determiner too: "from scratching (the) furniture" -> furniture."""
+        head, gerund = None, False
         for j in range(index + 1, len(kept)):
             stem, is_content, surface = kept[j]
             if is_content and head is not None and surface in lex.TIMES:
                 break  # "to euros today": the head is "euros"
             if is_content:
-                head = stem
+                head, gerund = stem, surface.endswith("ing")
+            elif gerund and surface in DETERMINERS:
+                gerund = False
             elif (
                 head is not None
                 or stem in lex.SOURCE_MARKERS

@@ -362,6 +362,13 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"(?= (?:is|are|was|were|do|does|did|will|can|should|would|has|have)\b)",
         "when",
     ),
+    # "what is the best time (of day) to X" asks when to X, as "when is the best time to X"
+    # does ("what is the time to boil an egg", with no such adjective, asks how long)
+    (
+        r"\bwhat(?:'s| is) the ((?:\w+est|right|ideal|good|optimal|perfect|proper|recommended) "
+        r"time (?:of (?:the )?(?:day|week|month|year) )?to)\b",
+        r"when is the \1",
+    ),
     (r"\b(?:in |at )?(?:what|which) (?:place|location)\b", "where"),
     (r"\b(?:what|which) (?:person|people)\b", "who"),
     (r"\bwhat age\b", "how old"),
@@ -419,7 +426,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bgo(?:ing)? about\b", ""),
     (r"\bregular expressions?\b", "regex"),
     (r"\bthrow(?:ing)? up\b|\bthrew up\b", "vomit"),
-    (r"\bstop(?:ping)? ((?:\w+ ){0,4})from\b", r"prevent \1from"),
+    # "stop / keep X from doing Y": both prevent it
+    (r"\b(?:stop(?:ping)?|keep(?:ing)?) ((?:\w+ ){0,4})from\b", r"prevent \1from"),
     (r"\bget(?:ting)? ((?:\w+ ){1,4})out of\b", r"remove \1from"),
     (r"\bget(?:ting)? ((?:\w+ ){1,4})out$", r"remove \1"),
     (r"\bwithout using\b", "without"),

@@ -199,3 +199,26 @@ def test_pros_are_not_cons() -> None:
     b = "what are the cons of leasing an electric car"
     same_vector = {"pros": [1.0, 0.0], "cons": [1.0, 0.0]}
     assert not verify_same_question(a, b, CLOSE, same_vector).same
+
+
+def test_keeping_something_from_happening_prevents_it() -> None:
+    prevent = "how do i stop squirrels from digging up my tulip bulbs"
+    keep = "how can i keep squirrels from digging up the tulip bulbs"
+    assert verify_same_question(normalize_question(prevent), normalize_question(keep), CLOSE).same
+    dig = "how can i help squirrels digging up the tulip bulbs"
+    assert not verify_same_question(normalize_question(keep), normalize_question(dig), CLOSE).same
+
+
+def test_the_best_time_to_do_something_asks_when() -> None:
+    a = normalize_question("What's the best time of year to visit Iceland?")
+    assert verify_same_question(
+        a, normalize_question("When is the best time of year to visit Iceland?"), CLOSE
+    ).same
+    # without such an adjective, "the time to" is a duration, not a date
+    assert analyze("what is the time to hard boil an egg").intents == {"generic"}
+
+
+def test_a_gerund_and_its_object_are_one_phrase() -> None:
+    with_the = analyze("how to prevent my dog from chewing the couch")
+    without = analyze("how to prevent my dog from chewing couch")
+    assert with_the.sources == without.sources == {stem("couch")}

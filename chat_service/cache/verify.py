@@ -78,6 +78,9 @@ REWORDED_MIN = 0.80
 
 _TOKEN_RE = re.compile(r"[\w']+")
 _JOINERS = frozenset({"~and", "~or", "~plus", "~&"})
+# Verbs that carry little meaning of their own before a noun or another verb (English grammar's
+# light verbs, and the aspectual start/begin).
+_LIGHT_VERBS = frozenset({"take", "make", "do", "have", "get", "give", "start", "begin"})
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,11 @@ def _compounds_shared_word(x: Analysis, stem: str, other: Analysis) -> bool:
     """A word directly beside a word both questions share, with nothing between, makes a
     compound that narrows it ("a *kitchen* sink", "a *bike* tire", "bread *machine*"), and one
     joined to it by "and"/"or" adds an item (`_joined_to_shared`): a change of scope, never a
-    loose word. A determiner between ("fix *a* leaky faucet") starts another phrase."""
+    loose word. A determiner between ("fix *a* leaky faucet") starts another phrase. A light or
+    aspectual verb makes no compound: "*take* a screenshot" is to screenshot, "*start*
+    learning" to learn."""
+    if x.words[stem] in _LIGHT_VERBS:
+        return False
     order = x.order
     for i, token in enumerate(order):
         if token == stem:
@@ -214,13 +221,16 @@ def _joined(x: Analysis, stem: str) -> bool:
 
 def _loose(missing: list[tuple[str, Analysis, Analysis]], vectors: WordVectors | None) -> bool:
     """One plain word left over on one side, or one on each side whose vectors are related (a
-    looser synonym: fix/repair, symptoms/signs): how people rephrase a question."""
+    looser synonym: fix/repair, symptoms/signs): how people rephrase a question. A light verb
+    alone is plain, though some are also polar (take/give, start/end)."""
+    alone = len(missing) == 1
     if not all(
-        own.categories.get(stem) == "content" and not polar(own.words[stem])
+        own.categories.get(stem) == "content"
+        and (not polar(own.words[stem]) or (alone and own.words[stem] in _LIGHT_VERBS))
         for stem, own, _ in missing
     ):
         return False
-    if len(missing) == 1:
+    if alone:
         stem, own, other = missing[0]
         return not _compounds_shared_word(own, stem, other)
     if len(missing) == 2 and missing[0][1] is not missing[1][1]:

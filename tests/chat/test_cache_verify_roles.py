@@ -222,3 +222,16 @@ def test_a_gerund_and_its_object_are_one_phrase() -> None:
     with_the = analyze("how to prevent my dog from chewing the couch")
     without = analyze("how to prevent my dog from chewing couch")
     assert with_the.sources == without.sources == {stem("couch")}
+
+
+def test_a_light_verb_left_over_asks_nothing_more() -> None:
+    """ "Take a screenshot" is to screenshot, "start learning" to learn; a polar word that is no
+    light verb still changes the question."""
+    pairs = [
+        ("how do i take a screenshot on a chromebook", "how can i screenshot on a chromebook"),
+        ("how do i start learning to knit", "how do i learn to knit"),
+    ]
+    for a, b in pairs:
+        assert verify_same_question(a, b, CLOSE).same, (a, b)
+    a, b = "what is the high temperature in denver today", "what is the temperature in denver today"
+    assert not verify_same_question(a, b, CLOSE).same

@@ -369,6 +369,19 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"time (?:of (?:the )?(?:day|week|month|year) )?to)\b",
         r"when is the \1",
     ),
+    # the maker of a work is who made it: "who is the author of X" asks "who wrote X"
+    (r"\bwho(?:'s| is| was) the (?:author|writer) of\b", "who wrote"),
+    (r"\bwho(?:'s| is| was) the inventor of\b", "who invented"),
+    (r"\bwho(?:'s| is| was) the (?:founder|creator) of\b", "who founded"),
+    (r"\bwho(?:'s| is| was) the composer of\b", "who composed"),
+    (r"\bwho(?:'s| is| was) the director of\b", "who directed"),
+    # "how is X different from Y" asks the difference between X and Y (X named, not "they", and
+    # Y not "each other": those are said of what the question named before)
+    (
+        r"\bhow (?:is|are|does|do) (?!(?:they|these|those|it|both|the two)\b)((?:\w+ ){0,5}?\w+)"
+        r" (?:different from|differ from)(?! (?:each other|one another)\b)",
+        r"what is the difference between \1 and",
+    ),
     (r"\b(?:in |at )?(?:what|which) (?:place|location)\b", "where"),
     (r"\b(?:what|which) (?:person|people)\b", "who"),
     (r"\bwhat age\b", "how old"),

@@ -235,3 +235,22 @@ def test_a_light_verb_left_over_asks_nothing_more() -> None:
         assert verify_same_question(a, b, CLOSE).same, (a, b)
     a, b = "what is the high temperature in denver today", "what is the temperature in denver today"
     assert not verify_same_question(a, b, CLOSE).same
+
+
+def test_the_maker_of_a_work_is_who_made_it() -> None:
+    a, b = (
+        normalize_question("Who wrote The Hobbit?"),
+        normalize_question("Who is the author of The Hobbit?"),
+    )
+    assert verify_same_question(a, b, CLOSE).same
+    directed = normalize_question("Who directed The Hobbit?")
+    assert not verify_same_question(b, directed, CLOSE).same
+
+
+def test_how_x_differs_from_y_asks_their_difference() -> None:
+    a = normalize_question("How is a crocodile different from an alligator?")
+    b = normalize_question("What's the difference between a crocodile and an alligator?")
+    assert verify_same_question(a, b, CLOSE).same
+    # "different from each other" says nothing of what Y is: left as it stands
+    c = "i mix up crocodiles and alligators. how are they different from each other"
+    assert "difference between" not in analyze(c).text

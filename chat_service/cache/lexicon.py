@@ -382,6 +382,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r" (?:different from|differ from)(?! (?:each other|one another)\b)",
         r"what is the difference between \1 and",
     ),
+    # asking whether there is a way to do something asks how to do it
+    (r"\bis there (?:a|any) (?:way|method) (?:for me |i can )?to\b", "how can i"),
+    # asking whether something is acceptable asks for permission, as "can i" does
+    (r"\bis it (?:ok|okay|alright|all right|acceptable) (?:for me |if i )?to\b", "can i"),
+    # "why won't it start" is a refusal, now: "why doesn't it start"
+    (r"\bwhy won't\b", "why doesn't"),
+    # where a thing is located is where it is
+    (r"\b(where (?:is|are|was|were)\b[^?.!]*?) (?:located|situated)\b", r"\1"),
     (r"\b(?:in |at )?(?:what|which) (?:place|location)\b", "where"),
     (r"\b(?:what|which) (?:person|people)\b", "who"),
     (r"\bwhat age\b", "how old"),

@@ -254,3 +254,19 @@ def test_how_x_differs_from_y_asks_their_difference() -> None:
     # "different from each other" says nothing of what Y is: left as it stands
     c = "i mix up crocodiles and alligators. how are they different from each other"
     assert "difference between" not in analyze(c).text
+
+
+def test_ways_permissions_refusals_and_locations_said_otherwise() -> None:
+    same = [
+        ("Is there a way to undo a sent email in Gmail?", "How can I undo a sent email in Gmail?"),
+        ("Is it okay to freeze fresh mozzarella?", "Can I freeze fresh mozzarella?"),
+        ("Why won't my laptop charge?", "Why doesn't my laptop charge?"),
+        ("Where is Angkor Wat located?", "Where is Angkor Wat?"),
+    ]
+    for a, b in same:
+        assert verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same, a
+    ok, necessary = (
+        "is it okay to fast before a blood test",
+        "is it necessary to fast before a blood test",
+    )
+    assert verify_same_question(ok, necessary, CLOSE) == Verdict(False, "question type differs")

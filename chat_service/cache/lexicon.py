@@ -423,6 +423,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "substitute for",
     ),
     (r"\b(?:a |the )?(?:replacement|alternative|substitution) (?:for|to)\b", "substitute for"),
+    # quick and fast are one measure ("the quickest way" is "the fastest way")
+    (r"\bquickest\b", "fastest"),
+    (r"\bquicker\b", "faster"),
+    # a manner said as an adverb at the end asks for the way that has it: "how do i peel
+    # garlic easily" asks "the easiest way to peel garlic"
+    (r"\beasily(?=[?.!]*$)", "the easiest way"),
+    (r"\bcheaply(?=[?.!]*$)", "the cheapest way"),
+    (r"\bsafely(?=[?.!]*$)", "the safest way"),
     (r"\bleast (?:expensive|costly|pricey)\b", "cheapest"),
     (r"\bmost (?:expensive|costly|pricey)\b", "priciest"),
     (r"\b(?:adverse|unwanted) effects\b", "side effects"),

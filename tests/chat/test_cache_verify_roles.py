@@ -270,3 +270,18 @@ def test_ways_permissions_refusals_and_locations_said_otherwise() -> None:
         "is it necessary to fast before a blood test",
     )
     assert verify_same_question(ok, necessary, CLOSE) == Verdict(False, "question type differs")
+
+
+def test_quick_is_fast_and_a_manner_adverb_asks_for_that_way() -> None:
+    same = [
+        (
+            "What's the quickest way to thaw frozen shrimp?",
+            "What's the fastest way to thaw frozen shrimp?",
+        ),
+        ("How do I descale a kettle easily?", "What's the easiest way to descale a kettle?"),
+        ("How can I ship a bike cheaply?", "What is the cheapest way to ship a bike?"),
+    ]
+    for a, b in same:
+        assert verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same, a
+    a, b = "How do I descale a kettle easily?", "What's the fastest way to descale a kettle?"
+    assert not verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same

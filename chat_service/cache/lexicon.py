@@ -390,6 +390,22 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bwhy won't\b", "why doesn't"),
     # where a thing is located is where it is
     (r"\b(where (?:is|are|was|were)\b[^?.!]*?) (?:located|situated)\b", r"\1"),
+    # how to tell whether something holds asks its signs, and the other way round
+    (
+        r"\bhow (?:can|do|would|will|could) (?:i|you|we|one) (?:tell|know|find out)"
+        r" (?:if|whether)\b",
+        "how do i know if",
+    ),
+    (
+        r"\bwhat are (?:the |some |common )?(?:signs|symptoms|indications|indicators)"
+        r" (?:that|of)\b",
+        "how do i know if",
+    ),
+    # the proper way to do something is how to do it; "correctly" at the end asks no more
+    (r"\bwhat(?:'s| is) the (?:proper|right|correct) way to\b", "how to"),
+    (r"\s(?:correctly|properly)(?=[?.!]*$)", ""),
+    # what an abbreviation is short for is what it stands for
+    (r"\b(?:what )?(?:is|are) (\S+) short for\b", r"what does \1 stand for"),
     (r"\b(?:in |at )?(?:what|which) (?:place|location)\b", "where"),
     (r"\b(?:what|which) (?:person|people)\b", "who"),
     (r"\bwhat age\b", "how old"),

@@ -285,3 +285,22 @@ def test_quick_is_fast_and_a_manner_adverb_asks_for_that_way() -> None:
         assert verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same, a
     a, b = "How do I descale a kettle easily?", "What's the fastest way to descale a kettle?"
     assert not verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same
+
+
+def test_signs_proper_ways_and_abbreviations_said_otherwise() -> None:
+    same = [
+        (
+            "How can I tell if my tires need replacing?",
+            "What are the signs that my tires need replacing?",
+        ),
+        ("What are the symptoms of anemia?", "What are the signs of anemia?"),
+        (
+            "What's the proper way to fold a fitted sheet?",
+            "How do you fold a fitted sheet correctly?",
+        ),
+        ("What is DSL short for?", "What does DSL stand for?"),
+    ]
+    for a, b in same:
+        assert verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same, a
+    a, b = "What are the signs of anemia?", "What are the causes of anemia?"
+    assert not verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same

@@ -79,8 +79,10 @@ REWORDED_MIN = 0.80
 _TOKEN_RE = re.compile(r"[\w']+")
 _JOINERS = frozenset({"~and", "~or", "~plus", "~&"})
 # Verbs that carry little meaning of their own before a noun or another verb (English grammar's
-# light verbs, and the aspectual start/begin).
-_LIGHT_VERBS = frozenset({"take", "make", "do", "have", "get", "give", "start", "begin"})
+# light verbs, and the aspectual start/begin/keep: "why does my dog keep eating grass").
+_LIGHT_VERBS = frozenset(
+    {"take", "make", "do", "have", "get", "give", "start", "begin", "keep", "keeps"}
+)
 
 
 @dataclass(frozen=True)

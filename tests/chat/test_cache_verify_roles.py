@@ -230,6 +230,7 @@ def test_a_light_verb_left_over_asks_nothing_more() -> None:
     pairs = [
         ("how do i take a screenshot on a chromebook", "how can i screenshot on a chromebook"),
         ("how do i start learning to knit", "how do i learn to knit"),
+        ("why does my parrot keep plucking its feathers", "why does my parrot pluck its feathers"),
     ]
     for a, b in pairs:
         assert verify_same_question(a, b, CLOSE).same, (a, b)

@@ -100,6 +100,31 @@ _MEASURE_NOUNS = lex.words(
 )
 _MEASURE_NOUNS = frozenset(lex.stem(w) for w in _MEASURE_NOUNS)
 _MEASURE_WORDS = _MEASURE_ADJECTIVES | _MEASURE_NOUNS
+# Measure nouns that name one measure (the others each name their own): "the max carry-on
+# *size*" and "*weight*" are two questions, "the *price*" and "the *cost*" one.
+_SAME_MEASURES = tuple(
+    frozenset(lex.stem(w) for w in group.split())
+    for group in (
+        "price cost fee value budget",
+        "number count quantity amount total sum",
+        "wage salary",
+        "chance probability odds",
+        "duration time length",
+        "size area",
+        "size volume",
+        "limit maximum",
+        "limit minimum",
+    )
+)
+
+
+def different_measures(x: str, y: str) -> bool:
+    """Two stems that are both measure nouns, of different measures."""
+    if x == y or x not in _MEASURE_NOUNS or y not in _MEASURE_NOUNS:
+        return False
+    return not any(x in group and y in group for group in _SAME_MEASURES)
+
+
 _HOW_RE = re.compile(r"\bhow (\w+)\b")
 
 

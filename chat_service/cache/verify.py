@@ -40,6 +40,7 @@ from chat_service.cache.analysis import Analysis, analyze
 from chat_service.cache.slots import (
     arguments_cross,
     as_many_questions,
+    different_measures,
     direction_agrees,
     intents_agree,
     measure_vs_generic,
@@ -238,6 +239,8 @@ def _loose(missing: list[tuple[str, Analysis, Analysis]], vectors: WordVectors |
     if len(missing) == 2 and missing[0][1] is not missing[1][1]:
         (s1, a1, o1), (s2, a2, o2) = missing
         if _compounds_shared_word(a1, s1, o1) or _compounds_shared_word(a2, s2, o2):
+            return False
+        if different_measures(s1, s2):  # "the max size" / "the max weight"
             return False
         return related(a1.words[s1], a2.words[s2], vectors, LOOSE_PAIR_MIN)
     return False

@@ -305,3 +305,12 @@ def test_signs_proper_ways_and_abbreviations_said_otherwise() -> None:
         assert verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same, a
     a, b = "What are the signs of anemia?", "What are the causes of anemia?"
     assert not verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same
+
+
+def test_two_measures_are_two_questions() -> None:
+    """However close the model puts the two nouns (here: the same vector)."""
+    a = "what is the maximum checked bag size on delta"
+    b = "what is the maximum checked bag weight on delta"
+    assert not verify_same_question(a, b, CLOSE, {"size": [1.0, 0.0], "weight": [1.0, 0.0]}).same
+    a, b = "what is the price of a ski pass at vail", "what is the cost of a ski pass at vail"
+    assert verify_same_question(a, b, CLOSE, {"price": [1.0, 0.0], "cost": [1.0, 0.0]}).same

@@ -302,6 +302,9 @@ POLAR = words(
     inbound outbound buy sell push pull give take send receive lend borrow pro pros con cons
     """
 )
+# Verbs that carry little meaning of their own before a noun or another verb (English grammar's
+# light verbs, and the aspectual start/begin/keep: "why does my dog keep eating grass").
+LIGHT_VERBS = words("take make do have get give start begin keep keeps")
 # The two sides of an exchange or a relation, each side with its forms: a word of one side said
 # where the other question says one of the other is a change of who is meant, never a rewording
 # ("the buyer ... when buying" / "the seller ... when selling").

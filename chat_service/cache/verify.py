@@ -79,11 +79,6 @@ REWORDED_MIN = 0.80
 
 _TOKEN_RE = re.compile(r"[\w']+")
 _JOINERS = frozenset({"~and", "~or", "~plus", "~&"})
-# Verbs that carry little meaning of their own before a noun or another verb (English grammar's
-# light verbs, and the aspectual start/begin/keep: "why does my dog keep eating grass").
-_LIGHT_VERBS = frozenset(
-    {"take", "make", "do", "have", "get", "give", "start", "begin", "keep", "keeps"}
-)
 
 
 @dataclass(frozen=True)
@@ -151,6 +146,14 @@ def _lexically_unmatched(x: Analysis, y: Analysis) -> list[str]:
     return missing
 
 
+def _near(
+    a: Analysis, s: str, b: Analysis, o: str, vectors: WordVectors | None, minimum: float
+) -> bool:
+    """Word `s` of a and `o` of b are related at `minimum` (wordmatch.related), and are not two
+    measures ("the max carry-on size" / "weight": the model puts such nouns close)."""
+    return not different_measures(s, o) and related(a.words[s], b.words[o], vectors, minimum)
+
+
 def _pair_synonyms(
     a: Analysis, left: list[str], b: Analysis, right: list[str], vectors: WordVectors | None
 ) -> tuple[list[str], list[str]]:
@@ -162,8 +165,7 @@ def _pair_synonyms(
         s
         for s in plain
         if any(
-            b.categories.get(o) == "content"
-            and related(a.words[s], b.words[o], vectors, wordmatch.SYNONYM_MIN)
+            b.categories.get(o) == "content" and _near(a, s, b, o, vectors, wordmatch.SYNONYM_MIN)
             for o in right
         )
     }
@@ -171,7 +173,7 @@ def _pair_synonyms(
         o
         for o in right
         if b.categories.get(o) == "content"
-        and any(related(a.words[s], b.words[o], vectors, wordmatch.SYNONYM_MIN) for s in plain)
+        and any(_near(a, s, b, o, vectors, wordmatch.SYNONYM_MIN) for s in plain)
     }
     return [s for s in left if s not in matched_left], [o for o in right if o not in matched_right]
 
@@ -183,7 +185,7 @@ def _compounds_shared_word(x: Analysis, stem: str, other: Analysis) -> bool:
     loose word. A determiner between ("fix *a* leaky faucet") starts another phrase. A light or
     aspectual verb makes no compound: "*take* a screenshot" is to screenshot, "*start*
     learning" to learn."""
-    if x.words[stem] in _LIGHT_VERBS:
+    if x.words[stem] in lex.LIGHT_VERBS:
         return False
     order = x.order
     for i, token in enumerate(order):
@@ -229,7 +231,7 @@ def _loose(missing: list[tuple[str, Analysis, Analysis]], vectors: WordVectors |
     alone = len(missing) == 1
     if not all(
         own.categories.get(stem) == "content"
-        and (not polar(own.words[stem]) or (alone and own.words[stem] in _LIGHT_VERBS))
+        and (not polar(own.words[stem]) or (alone and own.words[stem] in lex.LIGHT_VERBS))
         for stem, own, _ in missing
     ):
         return False
@@ -240,9 +242,7 @@ def _loose(missing: list[tuple[str, Analysis, Analysis]], vectors: WordVectors |
         (s1, a1, o1), (s2, a2, o2) = missing
         if _compounds_shared_word(a1, s1, o1) or _compounds_shared_word(a2, s2, o2):
             return False
-        if different_measures(s1, s2):  # "the max size" / "the max weight"
-            return False
-        return related(a1.words[s1], a2.words[s2], vectors, LOOSE_PAIR_MIN)
+        return _near(a1, s1, a2, s2, vectors, LOOSE_PAIR_MIN)
     return False
 
 

@@ -115,7 +115,9 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         return Verdict(False, "language differs"), a, b
     if measure_vs_generic(a, b):
         a, b = without_measure_words(a), without_measure_words(b)
-    elif not intents_agree(a.intents, b.intents) or modalities_conflict(a, b):
+    elif not intents_agree(a.intents, b.intents):
+        return Verdict(False, "question type differs"), a, b
+    if modalities_conflict(a, b):
         return Verdict(False, "question type differs"), a, b
     if tenses_conflict(a.tense, b.tense):
         return Verdict(False, "tense differs"), a, b
@@ -146,12 +148,9 @@ def _lexically_unmatched(x: Analysis, y: Analysis) -> list[str]:
     return missing
 
 
-def _near(
-    a: Analysis, s: str, b: Analysis, o: str, vectors: WordVectors | None, minimum: float
-) -> bool:
-    """Word `s` of a and `o` of b are related at `minimum` (wordmatch.related), and are not two
-    measures ("the max carry-on size" / "weight": the model puts such nouns close)."""
-    return not different_measures(s, o) and related(a.words[s], b.words[o], vectors, minimum)
+def _near(a: Analysis, s: str, b: Analysis, o: str, vectors: WordVectors | None, m: float) -> bool:
+    """`related` at `m`, and not two measures ("size"/"weight": their vectors sit close)."""
+    return not different_measures(s, o) and related(a.words[s], b.words[o], vectors, m)
 
 
 def _pair_synonyms(

@@ -196,13 +196,15 @@ async def latency(
 async def choose_on_dev(
     pairs: Sequence[Pair], sims: np.ndarray, judge: CacheJudge, dev: Sequence[int]
 ) -> dict[str, Any] | None:
-    """The grid's most dev hits at dev precision >= TARGET_PRECISION."""
+    """The grid's most dev hits at dev precision >= TARGET_PRECISION. Only dev's pairs are
+    judged: fewer decisions, and their questions' analyses stay in analyze's cache."""
     grid: list[dict[str, Any]] = []
+    dev_pairs, dev_sims = [pairs[k] for k in dev], sims[list(dev)]
     for constants in itertools.product(SYNONYM_MINS, LOOSE_MINS, PAIR_MINS, REWORDED_MINS):
-        verdict = await verdicts(pairs, sims, judge, constants)
+        verdict = await verdicts(dev_pairs, dev_sims, judge, constants)
         for threshold in THRESHOLDS:
-            hits = [bool(s >= threshold) and v for s, v in zip(sims, verdict, strict=True)]
-            row = rates([pairs[k] for k in dev], [hits[k] for k in dev])
+            hits = [bool(s >= threshold) and v for s, v in zip(dev_sims, verdict, strict=True)]
+            row = rates(dev_pairs, hits)
             named = dict(zip(CONSTANT_NAMES, constants, strict=True))
             grid.append({"threshold": threshold, **named, **row})
     eligible = [g for g in grid if g["precision"] >= TARGET_PRECISION]

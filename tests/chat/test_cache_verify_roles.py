@@ -14,6 +14,11 @@ from chat_service.cache.wordmatch import opposites_shaped
 CLOSE = 0.95
 
 
+def asks_same(a: str, b: str) -> bool:
+    """The verdict on two questions as a user types them (normalized as the cache does)."""
+    return verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same
+
+
 def test_two_sides_of_against_trade_places() -> None:
     a = "if the yen weakens against the dollar, is that bad for japanese importers"
     b = "is it bad for japanese importers if the dollar weakens against the yen"
@@ -204,16 +209,13 @@ def test_pros_are_not_cons() -> None:
 def test_keeping_something_from_happening_prevents_it() -> None:
     prevent = "how do i stop squirrels from digging up my tulip bulbs"
     keep = "how can i keep squirrels from digging up the tulip bulbs"
-    assert verify_same_question(normalize_question(prevent), normalize_question(keep), CLOSE).same
-    dig = "how can i help squirrels digging up the tulip bulbs"
-    assert not verify_same_question(normalize_question(keep), normalize_question(dig), CLOSE).same
+    assert asks_same(prevent, keep)
+    assert not asks_same(keep, "how can i help squirrels digging up the tulip bulbs")
 
 
 def test_the_best_time_to_do_something_asks_when() -> None:
-    a = normalize_question("What's the best time of year to visit Iceland?")
-    assert verify_same_question(
-        a, normalize_question("When is the best time of year to visit Iceland?"), CLOSE
-    ).same
+    a = "What's the best time of year to visit Iceland?"
+    assert asks_same(a, "When is the best time of year to visit Iceland?")
     # without such an adjective, "the time to" is a duration, not a date
     assert analyze("what is the time to hard boil an egg").intents == {"generic"}
 
@@ -239,19 +241,13 @@ def test_a_light_verb_left_over_asks_nothing_more() -> None:
 
 
 def test_the_maker_of_a_work_is_who_made_it() -> None:
-    a, b = (
-        normalize_question("Who wrote The Hobbit?"),
-        normalize_question("Who is the author of The Hobbit?"),
-    )
-    assert verify_same_question(a, b, CLOSE).same
-    directed = normalize_question("Who directed The Hobbit?")
-    assert not verify_same_question(b, directed, CLOSE).same
+    assert asks_same("Who wrote The Hobbit?", "Who is the author of The Hobbit?")
+    assert not asks_same("Who is the author of The Hobbit?", "Who directed The Hobbit?")
 
 
 def test_how_x_differs_from_y_asks_their_difference() -> None:
-    a = normalize_question("How is a crocodile different from an alligator?")
-    b = normalize_question("What's the difference between a crocodile and an alligator?")
-    assert verify_same_question(a, b, CLOSE).same
+    a = "How is a crocodile different from an alligator?"
+    assert asks_same(a, "What's the difference between a crocodile and an alligator?")
     # "different from each other" says nothing of what Y is: left as it stands
     c = "i mix up crocodiles and alligators. how are they different from each other"
     assert "difference between" not in analyze(c).text
@@ -265,7 +261,7 @@ def test_ways_permissions_refusals_and_locations_said_otherwise() -> None:
         ("Where is Angkor Wat located?", "Where is Angkor Wat?"),
     ]
     for a, b in same:
-        assert verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same, a
+        assert asks_same(a, b), a
     ok, necessary = (
         "is it okay to fast before a blood test",
         "is it necessary to fast before a blood test",
@@ -283,9 +279,9 @@ def test_quick_is_fast_and_a_manner_adverb_asks_for_that_way() -> None:
         ("How can I ship a bike cheaply?", "What is the cheapest way to ship a bike?"),
     ]
     for a, b in same:
-        assert verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same, a
+        assert asks_same(a, b), a
     a, b = "How do I descale a kettle easily?", "What's the fastest way to descale a kettle?"
-    assert not verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same
+    assert not asks_same(a, b)
 
 
 def test_signs_proper_ways_and_abbreviations_said_otherwise() -> None:
@@ -302,9 +298,9 @@ def test_signs_proper_ways_and_abbreviations_said_otherwise() -> None:
         ("What is DSL short for?", "What does DSL stand for?"),
     ]
     for a, b in same:
-        assert verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same, a
+        assert asks_same(a, b), a
     a, b = "What are the signs of anemia?", "What are the causes of anemia?"
-    assert not verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same
+    assert not asks_same(a, b)
 
 
 def test_two_measures_are_two_questions() -> None:

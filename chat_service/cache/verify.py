@@ -304,10 +304,9 @@ def _listed(text: str, words: list[str]) -> bool:
 
 def _situation(stem: str, own: Analysis) -> bool:
     """A plain word, a time or a unit of time said only in a statement beside the question
-    ("i'm planning my honeymoon. when is ...", "we adopted a cat last week, how much ..."): the
-    asker's situation, not what is asked. Its names, numbers, other units, audiences and
-    languages are compared all the same: a statement can hold the problem itself ("a train
-    travels 120 km in 1.5 hours. what is its average speed")."""
+    ("i'm planning my honeymoon. when is ..."): the asker's situation when only one question
+    states one (two are compared: "i'm a nurse. my pay?" / "i'm a plumber. my pay?"). Its names,
+    numbers, other units, audiences, languages are compared: it can hold the problem."""
     category = own.categories.get(stem)
     return stem in own.context and (
         category in ("content", "time") or (category == "units" and stem in lex.TIME_UNITS)
@@ -376,7 +375,8 @@ def conclude(c: Comparison, similarity: float, vectors: WordVectors | None) -> V
     a, b = c.a, c.b
     left, right = _pair_synonyms(a, list(c.left), b, list(c.right), vectors)
     missing = [(s, a, b) for s in left] + [(s, b, a) for s in right]
-    missing = [(s, own, other) for s, own, other in missing if not _situation(s, own)]
+    if not (a.context and b.context):  # two situations stated are compared whole
+        missing = [(s, own, other) for s, own, other in missing if not _situation(s, own)]
     if not missing:
         return Verdict(True, "ok")
     if similarity >= LOOSE_WORD_MIN and _loose(missing, vectors):

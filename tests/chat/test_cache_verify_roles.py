@@ -310,3 +310,15 @@ def test_two_measures_are_two_questions() -> None:
     assert not verify_same_question(a, b, CLOSE, {"size": [1.0, 0.0], "weight": [1.0, 0.0]}).same
     a, b = "what is the price of a ski pass at vail", "what is the cost of a ski pass at vail"
     assert verify_same_question(a, b, CLOSE, {"price": [1.0, 0.0], "cost": [1.0, 0.0]}).same
+
+
+def test_two_stated_situations_are_compared_one_is_context() -> None:
+    """A statement of one asker's situation is context; two askers' situations must agree: the
+    cached answer was written for the first one."""
+    a = "I'm a dental hygienist. What's the typical salary for my job in Oregon?"
+    assert not asks_same(a, "I'm a paralegal. What's the typical salary for my job in Oregon?")
+    b = "We just adopted a beagle. How often should we bathe it?"
+    assert not asks_same(b, "We just adopted a sphynx cat. How often should we bathe it?")
+    # one situation beside the bare question is the asker's context
+    c = "We're planning our honeymoon. When is the best time to see the northern lights?"
+    assert asks_same(c, "When is the best time to see the northern lights?")

@@ -46,7 +46,9 @@ async def test_sigterm_interrupts_open_streams_and_stores_them(
                 pb.CompleteRequest(
                     chat_id=chat_id,
                     content="Tell me a very long story about the sea.",
-                    sampling=pb.SamplingSettings(max_tokens=1500),
+                    # greedy: the story runs to max_tokens (~20 s), well past the grace; sampled,
+                    # the model once ended it after 23 tokens, before the signal's grace ran out
+                    sampling=pb.SamplingSettings(max_tokens=1500, temperature=0.0),
                 ),
                 metadata=USER,
                 timeout=60,

@@ -30,7 +30,7 @@ from chat_service.turn.feed import TurnFeed
 from chat_service.turn.running import RunningTurns
 from chat_service.turn_cache import TurnCache
 from server_kit.logs import configure_logging
-from server_kit.server import ServiceSpec, run_service
+from server_kit.server import ServiceSpec, run_main, run_service
 
 SERVICE_NAME = "chatstack.chat.v1.ChatService"
 
@@ -132,7 +132,7 @@ async def serve(settings: ChatSettings) -> None:
 def main() -> None:
     settings = ChatSettings(_cli_parse_args=True)  # type: ignore[call-arg]
     configure_logging("chat", settings.log_level, settings.log_format)
-    asyncio.run(serve(settings))
+    run_main(settings, serve(settings))
 
 
 if __name__ == "__main__":

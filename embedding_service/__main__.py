@@ -14,7 +14,7 @@ from embedding_service.model import Encoder, default_model_path, open_encoder
 from embedding_service.servicer import EmbeddingServicer
 from server_kit.caller_auth import caller_interceptors
 from server_kit.logs import configure_logging
-from server_kit.server import ServiceSpec, run_service
+from server_kit.server import ServiceSpec, run_main, run_service
 
 SERVICE_NAME = "chatstack.embedding.v1.EmbeddingService"
 
@@ -57,7 +57,7 @@ async def serve(settings: EmbeddingSettings) -> None:
 def main() -> None:
     settings = EmbeddingSettings(_cli_parse_args=True)  # type: ignore[call-arg]
     configure_logging("embedding", settings.log_level, settings.log_format)
-    asyncio.run(serve(settings))
+    run_main(settings, serve(settings))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from pathlib import Path
@@ -23,7 +22,7 @@ from inference_service.selftest import (
 from inference_service.servicer import InferenceServicer
 from server_kit.caller_auth import caller_interceptors
 from server_kit.logs import configure_logging
-from server_kit.server import ServiceSpec, run_service
+from server_kit.server import ServiceSpec, run_main, run_service
 
 SERVICE_NAME = "chatstack.inference.v1.InferenceService"
 log = logging.getLogger("inference_service")
@@ -121,7 +120,7 @@ def main() -> None:
     settings = InferenceSettings(_cli_parse_args=True)  # type: ignore[call-arg]
     configure_logging("inference", settings.log_level, settings.log_format)
     try:
-        asyncio.run(serve(settings))
+        run_main(settings, serve(settings))
     except EngineSelfTestFailed as exc:
         log.error("%s", exc)
         raise SystemExit(f"inference_service did not start: {exc}") from None

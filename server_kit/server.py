@@ -12,10 +12,11 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 
 import grpc
+import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
@@ -133,3 +134,12 @@ async def run_service(settings: ServerSettings, spec: ServiceSpec) -> None:
         loop.add_signal_handler(sig, service.request_stop)
     await service.start()
     await service.wait_and_stop()
+
+
+def run_main(settings: ServerSettings, main: Coroutine[object, object, None]) -> None:
+    """Runs a service's main coroutine to completion on the configured event loop. grpc.aio
+    watches its completion queue with `loop.add_reader`, which uvloop implements too."""
+    if settings.event_loop == "uvloop":
+        uvloop.run(main)
+    else:
+        asyncio.run(main)

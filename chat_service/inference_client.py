@@ -239,14 +239,12 @@ class InferenceClient:
                 )
                 first = True
                 while True:
-                    read = call.read()
-                    if first:
-                        event = await asyncio.wait_for(
-                            read, self.settings.inference_first_token_timeout_s
-                        )
+                    if first:  # asyncio.timeout: no task per call, as wait_for makes
+                        async with asyncio.timeout(self.settings.inference_first_token_timeout_s):
+                            event = await call.read()
                         first = False
                     else:
-                        event = await read
+                        event = await call.read()
                     if event is grpc.aio.EOF:
                         return
                     yield _event(event)

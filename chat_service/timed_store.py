@@ -3,7 +3,6 @@ slow backend becomes UNAVAILABLE (never a hang)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Sequence
@@ -11,6 +10,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from chat_service import metrics
+from chat_service.deadlines import SharedDeadlines
 from chat_service.domain import ChatRecord, MessageRecord, Placement, SummaryRecord, Turn
 from chat_service.store.api_keys import ApiKeyRecord
 from chat_service.store.base import HistoryStore, StoreUnavailable
@@ -29,13 +29,13 @@ class TimedStore:
     def __init__(self, store: HistoryStore, timeout_s: float) -> None:
         self.inner = store
         self.timeout_s = timeout_s
+        self.deadlines = SharedDeadlines(timeout_s)
 
     async def _run(self, operation: str, call: Awaitable[T]) -> T:
         start = time.perf_counter()
         with span(f"store.{operation}", {"db.operation.name": operation}) as current:
             try:
-                async with asyncio.timeout(self.timeout_s):  # no task per call, as wait_for makes
-                    return await call
+                return await self.deadlines.run(call)
             except (StoreUnavailable, TimeoutError) as exc:
                 metrics.STORE_ERRORS.labels(operation).inc()
                 current.set_attribute("error.type", type(exc).__name__)

@@ -6,6 +6,7 @@ docs/architecture.md, "Following a turn"). Nothing here is shared between replic
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import uuid
 from collections import OrderedDict
@@ -28,7 +29,7 @@ class TurnKey:
     chat_id: str
     client_request_id: str
 
-    @property
+    @functools.cached_property  # asked several times a turn
     def token(self) -> str:
         """A name for the turn safe in a NATS subject (the request id is any text)."""
         raw = f"{self.user_id}\0{self.chat_id}\0{self.client_request_id}".encode()

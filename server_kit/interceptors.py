@@ -144,6 +144,21 @@ class RpcObserver(Protocol):
 
 ObserverFactory = Callable[[str, grpc.HandlerCallDetails], RpcObserver]
 
+_NO_STEP = nullcontext()  # stateless: one serves every step
+
+
+class _Inert:
+    def step(self) -> AbstractContextManager[Any]:
+        return _NO_STEP
+
+    def end(self, code: str) -> None:
+        pass
+
+
+# What a factory returns for an RPC it has nothing to watch in (tracing off, no caller's trace):
+# left out, so the other observers run without _Observers' ExitStack per stream message.
+INERT: RpcObserver = _Inert()
+
 
 class _Observers:
     """Several observers of one RPC as one: steps entered in order, ends in reverse (the
@@ -180,9 +195,12 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
         self._factories = factories
 
     def _observe(self, method: str, details: grpc.HandlerCallDetails) -> RpcObserver:
-        if len(self._factories) == 1:
-            return self._factories[0](method, details)
-        return _Observers([factory(method, details) for factory in self._factories])
+        observers = [
+            observer
+            for factory in self._factories
+            if (observer := factory(method, details)) is not INERT
+        ]
+        return observers[0] if len(observers) == 1 else _Observers(observers)
 
     async def intercept_service(
         self,
@@ -250,7 +268,7 @@ class _RpcTimer:
         self.start = time.perf_counter()
 
     def step(self) -> AbstractContextManager[Any]:
-        return nullcontext()
+        return _NO_STEP
 
     def end(self, code: str) -> None:
         labelled(RPC_SECONDS, self.method).observe(time.perf_counter() - self.start)

@@ -32,7 +32,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from server_kit.interceptors import RpcObserver
+from server_kit.interceptors import INERT, RpcObserver
 
 log = logging.getLogger(__name__)
 
@@ -143,26 +143,13 @@ class _ServerSpan:
         _end_server_span(self.span, code)
 
 
-class _Untraced:
-    """An RPC with tracing off and no caller's trace to pass on: nothing to do."""
-
-    def step(self) -> Any:
-        return nullcontext()
-
-    def end(self, code: str) -> None:
-        pass
-
-
-_UNTRACED = _Untraced()
-
-
 def server_span(method: str, details: grpc.HandlerCallDetails) -> RpcObserver:
     """One SERVER span per RPC (for a stream: until it ends or is cancelled), for an
     ObservingInterceptor. With tracing off, the caller's trace (if any) is still made
     current, so that the calls this RPC makes pass it on."""
     metadata = details.invocation_metadata
     if _provider is None and not any(key == TRACEPARENT for key, _ in metadata or ()):
-        return _UNTRACED
+        return INERT  # nothing to do: the interceptor leaves it out
     return _ServerSpan(method, metadata)
 
 

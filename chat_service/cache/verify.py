@@ -79,6 +79,23 @@ REWORDED_MIN = 0.80
 
 _TOKEN_RE = re.compile(r"[\w']+")
 _JOINERS = frozenset({"~and", "~or", "~plus", "~&"})
+# English auxiliaries that open a question, before its subject and main verb.
+_AUXILIARIES = frozenset(
+    "~" + w
+    for w in [
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "must",
+        "may",
+        "might",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -189,7 +206,10 @@ def _compounds_shared_word(x: Analysis, stem: str, other: Analysis) -> bool:
     order = x.order
     for i, token in enumerate(order):
         if token == stem:
-            beside = order[max(0, i - 1) : i] + order[i + 1 : i + 2]
+            # After an auxiliary and a one-word subject, the question's main verb: it makes no
+            # compound with that subject ("which timezone *does* chicago *use*").
+            main_verb = i >= 2 and order[i - 2] in _AUXILIARIES
+            beside = order[max(0, i - 1) : i] * (not main_verb) + order[i + 1 : i + 2]
             if any(t.split("@")[0] in other.content and t != stem for t in beside):
                 return True
     return _joined_to_shared(x, stem, other)

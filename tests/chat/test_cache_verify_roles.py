@@ -322,3 +322,10 @@ def test_two_stated_situations_are_compared_one_is_context() -> None:
     # one situation beside the bare question is the asker's context
     c = "We're planning our honeymoon. When is the best time to see the northern lights?"
     assert asks_same(c, "When is the best time to see the northern lights?")
+
+
+def test_a_questions_main_verb_makes_no_compound_with_its_subject() -> None:
+    # After an auxiliary and its subject, "use" is the main verb: a loose word, as elsewhere.
+    assert asks_same("what time zone is chicago in", "which timezone does chicago use")
+    # A word beside a shared noun, with no auxiliary before it, still narrows that noun.
+    assert not asks_same("how do i clean a sink", "how do i clean a kitchen sink")

@@ -81,20 +81,7 @@ _TOKEN_RE = re.compile(r"[\w']+")
 _JOINERS = frozenset({"~and", "~or", "~plus", "~&"})
 # English auxiliaries that open a question, before its subject and main verb.
 _AUXILIARIES = frozenset(
-    "~" + w
-    for w in [
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "should",
-        "would",
-        "will",
-        "must",
-        "may",
-        "might",
-    ]
+    "~" + w for w in lex.words("do does did can could should would will must may might")
 )
 
 

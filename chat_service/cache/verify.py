@@ -83,6 +83,8 @@ _JOINERS = frozenset({"~and", "~or", "~plus", "~&"})
 _AUXILIARIES = frozenset(
     "~" + w for w in lex.words("do does did can could should would will must may might")
 )
+# Function words after which "to" starts an infinitive ("how to", "what to").
+_TO_VERB = lex.INFINITIVE_HEADS
 
 
 @dataclass(frozen=True)
@@ -193,13 +195,22 @@ def _compounds_shared_word(x: Analysis, stem: str, other: Analysis) -> bool:
     order = x.order
     for i, token in enumerate(order):
         if token == stem:
-            # After an auxiliary and a one-word subject, the question's main verb: it makes no
-            # compound with that subject ("which timezone *does* chicago *use*").
-            main_verb = i >= 2 and order[i - 2] in _AUXILIARIES
-            beside = order[max(0, i - 1) : i] * (not main_verb) + order[i + 1 : i + 2]
+            if _main_verb(order, i):
+                continue  # it makes no compound with its subject or its object
+            beside = order[max(0, i - 1) : i] + order[i + 1 : i + 2]
             if any(t.split("@")[0] in other.content and t != stem for t in beside):
                 return True
     return _joined_to_shared(x, stem, other)
+
+
+def _main_verb(order: tuple[str, ...], i: int) -> bool:
+    """Whether order[i] is the question's main verb: after an auxiliary and a one-word subject,
+    with no content word after it ("which timezone *does* chicago *use*"; in "does apple
+    watch track sleep" the subject is two words), or an infinitive ("how to *eliminate* fruit
+    flies": its object without a determiner)."""
+    if i >= 2 and order[i - 2] in _AUXILIARIES:
+        return i + 1 == len(order) or order[i + 1].startswith("~")
+    return i >= 1 and order[i - 1] == "~to" and (i == 1 or order[i - 2][1:] in _TO_VERB)
 
 
 def _joined_to_shared(x: Analysis, stem: str, other: Analysis) -> bool:

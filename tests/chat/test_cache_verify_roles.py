@@ -327,5 +327,12 @@ def test_two_stated_situations_are_compared_one_is_context() -> None:
 def test_a_questions_main_verb_makes_no_compound_with_its_subject() -> None:
     # After an auxiliary and its subject, "use" is the main verb: a loose word, as elsewhere.
     assert asks_same("what time zone is chicago in", "which timezone does chicago use")
+    # An infinitive and its object without a determiner: no compound either, so two related
+    # verbs (a looser synonym, cosine 0.6 here) are a rewording, as with "a" between.
+    related = {"remove": [1.0, 0.0], "eliminate": [0.6, 0.8]}
+    a, b = "how do i get rid of ants on my patio", "how can i eliminate ants on my patio"
+    assert verify_same_question(normalize_question(a), normalize_question(b), CLOSE, related).same
+    # A two-word subject: "watch" is no verb here, and it narrows "apple".
+    assert not asks_same("does apple track sleep", "does apple watch track sleep")
     # A word beside a shared noun, with no auxiliary before it, still narrows that noun.
     assert not asks_same("how do i clean a sink", "how do i clean a kitchen sink")

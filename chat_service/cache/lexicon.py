@@ -404,6 +404,15 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r" (?:that|of)\b",
         "how do i know if",
     ),
+    (r"^(?:the |some |common )?(?:signs|symptoms|indications) that\b", "how do i know if"),
+    # what people call a thing is its name
+    (r"\bwhat (?:do|would) (?:you|we|they|people) call\b", "what is the name for"),
+    # a recipe for a dish is how to make it
+    (r"\b(?:what(?:'s| is) )?(?:a |the )?(?:good |best )?recipe for\b", "how to make"),
+    (
+        r"^(?:an? |the )?(?:good |best |easy |simple )?([\w' -]+?) recipe(?=[?.!]*$)",
+        r"how to make \1",
+    ),
     # the proper way to do something is how to do it; "correctly" at the end asks no more
     (r"\bwhat(?:'s| is) the (?:proper|right|correct) way to\b", "how to"),
     (r"\s(?:correctly|properly)(?=[?.!]*$)", ""),
@@ -434,6 +443,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bwhat(?:'s| is)? the (?:number|amount|quantity) of\b", "how many"),
     (r"\bwhat(?:'s| is)? the duration of\b", "how long"),
     (r"\bwhat(?:'s| is| are)? the (?:height|elevation) of\b", "how tall is"),
+    # tall is high said of height ("the tallest mountain" is "the highest mountain")
+    (r"\btall(er|est)?\b", r"high\1"),
     (r"\bwhat(?:'s| is| are)? the (?:size) of\b", "how big is"),
     (r"\bwhat(?:'s| is| are)? the (?:weight) of\b", "how heavy is"),
     (r"\bwhat(?:'s| is| are)? the (?:depth) of\b", "how deep is"),
@@ -465,6 +476,13 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "how to",
     ),
     (r"\b(?:the )?(?:best|proper|right|correct|recommended) way (?:to|for|of)\b", "how to"),
+    # asking for the trick, tips or technique to do something asks how to do it (only before a
+    # verb: "a tip for the waiter" is money)
+    (
+        r"\b(?:what(?:'s| is| are) )?(?:a |the |some |any )?(?:good |best )?"
+        r"(?:tricks?|tips|techniques?) (?:to (?=\w)|for (?=\w+ing\b))",
+        "how to ",
+    ),
     (
         r"\bhow (?:do|does|can|could|should|would|will|might|may) (?:i|you|we|one|someone)\b",
         "how to",
@@ -522,7 +540,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bfigure out\b", "determine"),
     (r"\bpick up\b", "learn"),
     (r"\bcome up with\b", "create"),
-    (r"\bgo to sleep\b|\bfall asleep\b|\bget to sleep\b", "sleep"),
+    (r"\b(?:go(?:ing)?|get(?:ting)?) to sleep\b|\bfall(?:s|ing)? asleep\b", "sleep"),
     (r"\bsleep better\b", "sleep well"),
     (r"\bover the counter\b", "otc"),
     (r"\bpros and cons\b", "advantages disadvantages"),

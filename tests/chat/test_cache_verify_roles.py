@@ -336,3 +336,16 @@ def test_a_questions_main_verb_makes_no_compound_with_its_subject() -> None:
     assert not asks_same("does apple track sleep", "does apple watch track sleep")
     # A word beside a shared noun, with no auxiliary before it, still narrows that noun.
     assert not asks_same("how do i clean a sink", "how do i clean a kitchen sink")
+
+
+def test_tips_names_recipes_signs_and_heights_said_otherwise() -> None:
+    assert asks_same("how do i keep basil alive", "any tips to keep basil alive")
+    assert asks_same("how do i jump start a car", "what's the trick to jump starting a car")
+    # Tips for a person, with no verb, are not a way to do something.
+    assert analyze(normalize_question("any tips for a waiter")).order[0] != "~how"
+    assert asks_same("what is the name for a group of crows", "what do you call a group of crows")
+    assert asks_same("how do i make banana bread", "a good recipe for banana bread")
+    assert asks_same("how do i know if my tires are worn", "signs that my tires are worn")
+    assert asks_same("how can i fall asleep on a plane", "tips for falling asleep on a plane")
+    assert asks_same("what is the tallest tree in california", "california's highest tree")
+    assert asks_same("how tall is the burj khalifa", "what is the height of the burj khalifa")

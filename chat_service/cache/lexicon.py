@@ -393,6 +393,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bwhy won't\b", "why doesn't"),
     # where a thing is located is where it is
     (r"\b(where (?:is|are|was|were)\b[^?.!]*?) (?:located|situated)\b", r"\1"),
+    # what a thing is considered (regarded as, deemed) is what it is asked to be: "is a tomato
+    # considered a fruit" asks whether it is one
+    (r"\b((?:is|are|was|were)\b[^?.!]*?) (?:considered|regarded as|deemed)\b", r"\1"),
+    # keeping something in the fridge is refrigerating it
+    (
+        r"\b(?:kept|keep|keeping|stored|store|storing) (?:in (?:the|a) )(?:fridge|refrigerator)\b",
+        "refrigerated",
+    ),
     # how to tell whether something holds asks its signs, and the other way round
     (
         r"\bhow (?:can|do|would|will|could) (?:i|you|we|one) (?:tell|know|find out)"

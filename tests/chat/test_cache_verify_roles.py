@@ -349,3 +349,12 @@ def test_tips_names_recipes_signs_and_heights_said_otherwise() -> None:
     assert asks_same("how can i fall asleep on a plane", "tips for falling asleep on a plane")
     assert asks_same("what is the tallest tree in california", "california's highest tree")
     assert asks_same("how tall is the burj khalifa", "what is the height of the burj khalifa")
+
+
+def test_what_a_thing_is_considered_and_keeping_it_in_the_fridge() -> None:
+    assert asks_same("is a tomato a fruit", "is a tomato considered a fruit")
+    assert asks_same(
+        "is it impolite to be late in germany", "is being late in germany regarded as impolite"
+    )
+    assert asks_same("does butter need to be refrigerated", "should butter be kept in the fridge")
+    assert not asks_same("does butter need to be refrigerated", "should butter be kept outside")

@@ -303,8 +303,9 @@ POLAR = words(
     """
 )
 # Verbs that carry little meaning of their own before a noun or another verb (English grammar's
-# light verbs, and the aspectual start/begin/keep: "why does my dog keep eating grass").
-LIGHT_VERBS = words("take make do have get give start begin keep keeps")
+# light verbs, and the aspectual start/begin/keep: "why does my dog keep eating grass"; "go" as in
+# "has gone bad").
+LIGHT_VERBS = words("take make do have get give start begin keep keeps go goes gone went")
 # The two sides of an exchange or a relation, each side with its forms: a word of one side said
 # where the other question says one of the other is a change of who is meant, never a rewording
 # ("the buyer ... when buying" / "the seller ... when selling").
@@ -403,7 +404,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ),
     # how to tell whether something holds asks its signs, and the other way round
     (
-        r"\bhow (?:can|do|would|will|could) (?:i|you|we|one) (?:tell|know|find out)"
+        r"\bhow (?:(?:can|do|would|will|could) (?:i|you|we|one) |to )(?:tell|know|find out)"
         r" (?:if|whether)\b",
         "how do i know if",
     ),
@@ -430,6 +431,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(?:what|which) (?:person|people)\b", "who"),
     (r"\bwhat age\b", "how old"),
     # a count of time units is a duration ("how many days until" = "how long until")
+    # hours of something asked as an amount ("how many hours of sleep" is "how much sleep")
+    (r"\bhow many hours of\b", "how much"),
     (r"\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b", "how long"),
     (r"\bat what age\b", "how old"),
     # a quantity of time is a duration, as a count of time units is
@@ -483,7 +486,11 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"(?:ways?|methods?|steps|procedure|process) (?:to|for|of)\b",
         "how to",
     ),
-    (r"\b(?:the )?(?:best|proper|right|correct|recommended) way (?:to|for|of)\b", "how to"),
+    (
+        r"\b(?:the )?(?:best|proper|right|correct|recommended|most effective|smartest) way"
+        r" (?:to|for|of)\b",
+        "how to",
+    ),
     # asking for the trick, tips or technique to do something asks how to do it (only before a
     # verb: "a tip for the waiter" is money)
     (
@@ -545,6 +552,12 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bexplain like i'?m (\w+)\b", r"for a \1 year old"),
     (r"\bmake sure\b", "ensure"),
     (r"\bfind out\b", "learn"),
+    (r"\bdeal(?:s|ing|t)? with\b", "handle"),
+    (r"\bsay(?:ing)? sorry\b", "apologize"),
+    # "right" before a time word only stresses it ("right after eating")
+    (r"\bright (after|before)\b", r"\1"),
+    # the earliest of something in time is its first
+    (r"\bearliest\b", "first"),
     (r"\bfigure out\b", "determine"),
     (r"\bpick up\b", "learn"),
     (r"\bcome up with\b", "create"),

@@ -174,6 +174,9 @@ TYPOS: dict[str, str] = {
     "wks": "weeks",
     "yr": "year",
     "yrs": "years",
+    # informal short forms
+    "veggies": "vegetables",
+    "veggie": "vegetable",
     "nite": "night",
     "tonite": "tonight",
     "teh": "the",

@@ -358,3 +358,18 @@ def test_what_a_thing_is_considered_and_keeping_it_in_the_fridge() -> None:
     )
     assert asks_same("does butter need to be refrigerated", "should butter be kept in the fridge")
     assert not asks_same("does butter need to be refrigerated", "should butter be kept outside")
+
+
+def test_phrasal_verbs_hours_of_and_the_earliest_said_otherwise() -> None:
+    assert asks_same("how do i handle a rude neighbor", "how do i deal with a rude neighbor")
+    assert asks_same(
+        "how do i apologize to my sister", "what's the smartest way to say sorry to my sister"
+    )
+    assert asks_same(
+        "how much exercise does a puppy need", "how many hours of exercise does a puppy need"
+    )
+    assert asks_same("can i shower after a tattoo", "can i shower right after a tattoo")
+    assert asks_same("what are the first signs of a cold", "earliest signs of a cold")
+    assert asks_same("how do i know if milk is bad", "how to tell if milk has gone bad")
+    assert asks_same("how do i get my dog to eat vegetables", "how do i get my dog to eat veggies")
+    assert not asks_same("what are the first signs of a cold", "what are the last signs of a cold")

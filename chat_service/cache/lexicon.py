@@ -399,7 +399,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b((?:is|are|was|were)\b[^?.!]*?) (?:considered|regarded as|deemed)\b", r"\1"),
     # keeping something in the fridge is refrigerating it
     (
-        r"\b(?:kept|keep|keeping|stored|store|storing) (?:in (?:the|a) )(?:fridge|refrigerator)\b",
+        r"\b(?:kept|keep|keeping|stored|store|storing) in (?:the|a) (?:fridge|refrigerator)\b",
         "refrigerated",
     ),
     # how to tell whether something holds asks its signs, and the other way round
@@ -430,9 +430,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(?:in |at )?(?:what|which) (?:place|location)\b", "where"),
     (r"\b(?:what|which) (?:person|people)\b", "who"),
     (r"\bwhat age\b", "how old"),
-    # a count of time units is a duration ("how many days until" = "how long until")
     # hours of something asked as an amount ("how many hours of sleep" is "how much sleep")
     (r"\bhow many hours of\b", "how much"),
+    # a count of time units is a duration ("how many days until" = "how long until")
     (r"\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b", "how long"),
     (r"\bat what age\b", "how old"),
     # a quantity of time is a duration, as a count of time units is

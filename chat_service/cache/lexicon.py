@@ -54,6 +54,8 @@ NEG_FREE_OBJECTS = words(
 # Markers of argument roles (see _roles).
 SOURCE_MARKERS = frozenset({"from"})
 TARGET_MARKERS = frozenset({"to", "into", "towards", "toward", "than", "per", "insteadof"})
+# English auxiliaries and modals that open a question, before its subject and main verb.
+AUXILIARIES = words("do does did can could should would will shall must may might")
 # Words after which "to" is an infinitive, not a direction.
 INFINITIVE_HEADS = words(
     """

@@ -79,12 +79,6 @@ REWORDED_MIN = 0.80
 
 _TOKEN_RE = re.compile(r"[\w']+")
 _JOINERS = frozenset({"~and", "~or", "~plus", "~&"})
-# English auxiliaries that open a question, before its subject and main verb.
-_AUXILIARIES = frozenset(
-    "~" + w for w in lex.words("do does did can could should would will must may might")
-)
-# Function words after which "to" starts an infinitive ("how to", "what to").
-_TO_VERB = lex.INFINITIVE_HEADS
 
 
 @dataclass(frozen=True)
@@ -208,9 +202,10 @@ def _main_verb(order: tuple[str, ...], i: int) -> bool:
     with no content word after it ("which timezone *does* chicago *use*"; in "does apple
     watch track sleep" the subject is two words), or an infinitive ("how to *eliminate* fruit
     flies": its object without a determiner)."""
-    if i >= 2 and order[i - 2] in _AUXILIARIES:
+    before = [t.lstrip("~") for t in order[max(0, i - 2) : i]]
+    if len(before) == 2 and before[0] in lex.AUXILIARIES:
         return i + 1 == len(order) or order[i + 1].startswith("~")
-    return i >= 1 and order[i - 1] == "~to" and (i == 1 or order[i - 2][1:] in _TO_VERB)
+    return before[-1:] == ["to"] and (i == 1 or before[0] in lex.INFINITIVE_HEADS)
 
 
 def _joined_to_shared(x: Analysis, stem: str, other: Analysis) -> bool:

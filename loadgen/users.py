@@ -116,10 +116,19 @@ class User:
                 await asyncio.sleep(1.0)
 
     async def delete(self, chat: ChatRecord) -> None:
-        status, _ = await self.call("delete", "DELETE", f"/chat/{chat.chat_id}")
-        if status == 200:
-            chat.deleted = True
-            self.chat = None
+        """Deletes the chat. An answer lost to a fault (a 5xx, a transport error) leaves it
+        unknown whether the delete happened, as a lost create does (settle_create): DELETE is
+        idempotent, so it is asked again until the service says; a 404 then means a lost
+        attempt deleted it."""
+        for attempt in range(self.config.max_attempts):
+            status, _ = await self.call("delete", "DELETE", f"/chat/{chat.chat_id}")
+            if status in (200, 404) and (status == 200 or attempt > 0):
+                chat.deleted = True
+                self.chat = None
+                return
+            if status not in (0, 429) and status < 500:
+                return
+            await asyncio.sleep(1.0)
 
     async def turn(self, chat: ChatRecord, content: str, kind: str, cancel: bool) -> None:
         """One turn: its attempts until one is answered 200 (then its stream is read) or the

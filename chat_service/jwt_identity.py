@@ -33,6 +33,10 @@ ALGORITHMS = ["RS256", "ES256"]
 _LEEWAY_S = 30  # clock skew between the issuer, Envoy and this service
 _RECHECK_FILE_S = 1.0
 _URI_REFRESH_MIN_S = 10.0  # an unknown key id refetches the JWKS at most this often
+# Tokens already verified against the keys in use, remembered until they expire: a client
+# sends the same token with every request, and checking its signature again was a share of
+# each turn's CPU (docs/architecture.md, "Where the time goes"). Bounded, oldest out first.
+_VERIFIED_MAX = 4096
 
 
 class JwtIdentity:
@@ -59,6 +63,9 @@ class JwtIdentity:
         self._checked_at = 0.0
         self._fetched_at = 0.0
         self._fetch_lock = asyncio.Lock()
+        # token -> (user id, expiry): valid only for the key set it was verified against
+        self._verified: dict[str, tuple[str, float]] = {}
+        self._verified_with: dict[str, Any] | None = None
 
     async def start(self) -> None:
         """Loads the keys once, so a wrong path or URL fails the start, not the first call."""
@@ -72,6 +79,10 @@ class JwtIdentity:
 
     async def user_of(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
         token = bearer_of(metadata)
+        await self._refresh(None)
+        user = self._remembered(token)
+        if user is not None:
+            return user
         try:
             kid = str(jwt.get_unverified_header(token).get("kid", ""))
         except jwt.PyJWTError:
@@ -89,6 +100,26 @@ class JwtIdentity:
             except Unauthenticated as exc:
                 refusal = exc
         raise refusal
+
+    def _remembered(self, token: str) -> str | None:
+        """The user of a token verified before with the same keys, while it has not expired. A
+        changed key set (a rotation, a key withdrawn) forgets every token."""
+        if self._verified_with is not self._keys:
+            self._verified.clear()
+            self._verified_with = self._keys
+            return None
+        hit = self._verified.get(token)
+        if hit is None:
+            return None
+        if time.time() > hit[1] + _LEEWAY_S:
+            del self._verified[token]
+            return None
+        return hit[0]
+
+    def _remember(self, token: str, user: str, expires_at: float) -> None:
+        if len(self._verified) >= _VERIFIED_MAX:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (user, expires_at)
 
     def _verify(self, token: str, key: Any) -> str:
         try:
@@ -109,11 +140,14 @@ class JwtIdentity:
         subject = claims["sub"]
         if not isinstance(subject, str):
             raise _refused("the token names no user")
-        return check_user_id(subject)
+        user = check_user_id(subject)
+        self._remember(token, user, float(claims["exp"]))
+        return user
 
-    async def _refresh(self, kid: str) -> None:
+    async def _refresh(self, kid: str | None) -> None:
         """The file: re-read when it changed (checked at most every second). The URL: fetched
-        again when a token names a key it lacks (at most every few seconds)."""
+        again when a token names a key it lacks (at most every few seconds; None: no key is
+        wanted yet)."""
         now = time.monotonic()
         if self._file is not None:
             if now - self._checked_at >= _RECHECK_FILE_S:
@@ -125,7 +159,7 @@ class JwtIdentity:
                     # before stay in use; the next check tries again.
                     log.warning("re-reading the JWKS file failed; keeping its keys", exc_info=True)
             return
-        if kid in self._keys or now - self._fetched_at < _URI_REFRESH_MIN_S:
+        if kid is None or kid in self._keys or now - self._fetched_at < _URI_REFRESH_MIN_S:
             return
         async with self._fetch_lock:
             if now - self._fetched_at < _URI_REFRESH_MIN_S:

@@ -7,8 +7,10 @@ import asyncio
 import json
 import os
 import time
+from datetime import datetime, tzinfo
 from pathlib import Path
 
+import jwt
 import pytest
 
 from chat_service.jwt_identity import JwtIdentity
@@ -104,6 +106,44 @@ async def test_a_rotated_key_is_used_without_a_restart(keys: Path, tmp_path: Pat
             await asyncio.sleep(0.1)
     with pytest.raises(Unauthenticated):
         await verifier.user_of(bearer(old))
+
+
+async def test_a_remembered_token_is_forgotten_with_its_key_or_when_it_expires(
+    keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verified tokens are remembered (no second signature check), never past their expiry or
+    a change of the key set."""
+    verifier = identity(keys)
+    await verifier.start()
+    token = mint_token(keys, "alice", ttl_s=600)
+    for _ in range(2):
+        assert await verifier.user_of(bearer(token)) == "alice"
+    later = time.time() + 3600
+
+    class Later(datetime):  # PyJWT's clock, an hour on
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Later:
+            return cls.fromtimestamp(later, tz)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(time, "time", lambda: later)
+        patch.setattr(jwt.api_jwt, "datetime", Later)
+        with pytest.raises(Unauthenticated):
+            await verifier.user_of(bearer(token))
+    old = mint_token(keys, "alice")
+    assert await verifier.user_of(bearer(old)) == "alice"
+    init_keys(tmp_path / "new")
+    (keys / "jwks.json").write_text((tmp_path / "new" / "jwks.json").read_text())
+    stat = os.stat(keys / "jwks.json")
+    os.utime(keys / "jwks.json", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    deadline = time.monotonic() + 5
+    while True:  # the file is checked at most once a second
+        try:
+            await verifier.user_of(bearer(old))
+        except Unauthenticated:
+            break
+        assert time.monotonic() < deadline, "a token of a withdrawn key was still accepted"
+        await asyncio.sleep(0.1)
 
 
 async def test_an_empty_key_set_fails_the_start(tmp_path: Path) -> None:

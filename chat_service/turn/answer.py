@@ -112,7 +112,12 @@ class Answerer:
             if self.cache is not None
             else None
         )
-        building = asyncio.ensure_future(self._build_prompt(user_id, chat, turn.user))
+        # With a lookup, the prompt is built beside it; without one, in this task (no task).
+        building = (
+            asyncio.ensure_future(self._build_prompt(user_id, chat, turn.user))
+            if lookup is not None
+            else None
+        )
         key = TurnKey(user_id, chat.chat_id, turn.assistant.client_request_id)
         running = self.running.start(key, reply, mode.publish_progress, mode.submitted_at)
         try:
@@ -182,16 +187,19 @@ class Answerer:
         turn: Turn,
         sampling: Sampling,
         lookup: asyncio.Future[CacheHit | None] | None,
-        building: asyncio.Future[Prompt],
+        building: asyncio.Future[Prompt] | None,
     ) -> AsyncGenerator[ReplyDelta, None]:
         """The reply's text (the cache's, else the model's), then the whole reply saved."""
         reply = attempt.reply
         attempt.hit = await lookup if lookup is not None else None
         if attempt.hit is not None:
-            _discard(building)
+            if building is not None:
+                _discard(building)
             text = self._cached_reply(attempt.hit, reply)
         else:
-            attempt.prompt = await building
+            attempt.prompt = await (
+                building if building is not None else self._build_prompt(user_id, chat, turn.user)
+            )
             text = self._generated_reply(chat, turn, attempt.prompt, sampling, reply)
         async with aclosing(text) as deltas:
             async for delta in deltas:

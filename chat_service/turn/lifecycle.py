@@ -107,7 +107,11 @@ class Lease:
     """Re-saves a running turn's pending reply (with the text so far) every `interval_s`: the
     record's age tells other replicas a running turn from one whose server died
     (`abandoned_turn_s`), and StreamTurn readers see the reply grow. Stopped (never cancelled
-    mid-save) before the turn saves how it ended, so a late refresh cannot overwrite that."""
+    mid-save) before the turn saves how it ended, so a late refresh cannot overwrite that.
+
+    A timer, not a task waiting out the interval: most turns end before their first refresh,
+    and a task per turn (with its wait and its timeout) was a measurable share of a turn's
+    CPU (docs/architecture.md, "Where the time goes")."""
 
     def __init__(
         self,
@@ -119,26 +123,31 @@ class Lease:
     ) -> None:
         self.store, self.user_id, self.reply, self.interval_s = store, user_id, reply, interval_s
         self.renew = renew
-        self._stopping = asyncio.Event()
-        self._task = asyncio.ensure_future(self._run())
+        self._stopped = False
+        self._saving: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
+        self._timer = self._loop.call_later(interval_s, self._due)
 
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.interval_s):  # no task per wait, as wait_for
-                    await self._stopping.wait()
-                return
-            try:
-                await self.store.save_message(self.user_id, self.reply.ended(MessageStatus.PENDING))
-                if self.renew is not None:
-                    await self.renew()
-            except ServiceError:  # the store is down: the turn's own saves report it
-                log.debug("refreshing a pending reply failed", exc_info=True)
+    def _due(self) -> None:
+        if not self._stopped:
+            self._saving = self._loop.create_task(self._refresh())
+
+    async def _refresh(self) -> None:
+        try:
+            await self.store.save_message(self.user_id, self.reply.ended(MessageStatus.PENDING))
+            if self.renew is not None:
+                await self.renew()
+        except ServiceError:  # the store is down: the turn's own saves report it
+            log.debug("refreshing a pending reply failed", exc_info=True)
+        finally:
+            if not self._stopped:
+                self._timer = self._loop.call_later(self.interval_s, self._due)
 
     async def stop(self) -> None:
-        self._stopping.set()
-        if not self._task.done():
-            await asyncio.shield(self._task)
+        self._stopped = True
+        self._timer.cancel()
+        if self._saving is not None and not self._saving.done():
+            await asyncio.shield(self._saving)
 
 
 class TurnLifecycle:

@@ -21,7 +21,7 @@ from chat_service.domain import (
     Role,
     Sampling,
 )
-from chat_service.ids import parse_id
+from chat_service.ids import canonical_id
 from server_kit.errors import InvalidArgument
 
 _POLICY_TO_PB = {
@@ -55,13 +55,12 @@ def timestamp(value: datetime) -> Timestamp:
 def chat_id_from(value: str, field: str = "chat_id") -> str:
     if not value:
         raise InvalidArgument(field, "is required")
-    try:
-        parsed = parse_id(value)
-    except ValueError as exc:
-        raise InvalidArgument(field, f"{value[:64]!r} is not a chat id (a UUID)") from exc
     # One canonical form from here on (lower case): the store, the cache and the queue all
     # key on it, so "ABC..." and "abc..." can never name two things.
-    return str(parsed)
+    try:
+        return canonical_id(value)
+    except ValueError as exc:
+        raise InvalidArgument(field, f"{value[:64]!r} is not a chat id (a UUID)") from exc
 
 
 def sampling_from_pb(s: pb.SamplingSettings, field: str) -> Sampling:
@@ -189,7 +188,7 @@ def message_id_from(value: str, field: str) -> str:
     if not value:
         return ""
     try:
-        return str(parse_id(value))
+        return canonical_id(value)
     except ValueError as exc:
         raise InvalidArgument(field, f"{value[:64]!r} is not a message id (a UUID)") from exc
 

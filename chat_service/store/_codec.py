@@ -4,13 +4,13 @@ timestamps, canonical lowercase UUID text, and chat settings as JSON text."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chat_service.domain import ChatOptions, HistoryPolicy, MessageRecord, Sampling
+from chat_service.ids import CANONICAL_ID
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -32,15 +32,12 @@ def as_utc(value: datetime) -> datetime:
     return from_ms(to_ms(value))
 
 
-_CANONICAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
 def norm_id(text: str) -> str:
     """Canonical lowercase UUID text; ValueError for anything that is not a UUID. SQLite
     keeps the text, Cassandra the `uuid`: normalising makes both return the same string.
     Text already canonical (every id this service makes) is returned without parsing: several
     ids a store call, and the parse costs eight times the match."""
-    if _CANONICAL_ID.fullmatch(text):
+    if CANONICAL_ID.fullmatch(text):
         return text
     return str(uuid.UUID(text))
 

@@ -153,43 +153,48 @@ def http_filters(settings: GatewaySettings) -> list[Config]:
                 "max_request_bytes": settings.max_request_bytes,
             },
         },
-        {
-            "name": TRANSCODER_FILTER,
-            "typed_config": {
-                "@type": type_url(
-                    "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
-                ),
-                # Inline, with the google.rpc error protos added (see gateway/descriptors.py):
-                # the config is self-contained and error details print as JSON.
-                "proto_descriptor_bin": base64.b64encode(
-                    transcoder_descriptor_set(settings.descriptor_path)
-                ).decode("ascii"),
-                "services": [settings.chat_service],
-                "print_options": {
-                    "add_whitespace": False,
-                    "always_print_primitive_fields": True,
-                    "always_print_enums_as_ints": False,
-                    "preserve_proto_field_names": True,
-                    # Server-streaming methods answer text/event-stream, `data: {...}` per
-                    # message; unary methods stay plain application/json.
-                    "stream_sse_style_delimited": True,
-                },
-                "convert_grpc_status": True,
-                # Past the stream buffer (1 MiB) a transcoded body would be refused: an export
-                # (HttpBody) is as large as the chats; an import as its file (its route's
-                # buffer limit, envoy_routes.import_route, lets it through).
-                "max_request_body_size": settings.max_transfer_bytes,
-                "max_response_body_size": settings.max_transfer_bytes,
-                # Unknown paths and query parameters are the client's error (4xx) rather than
-                # being passed to the upstream as opaque gRPC calls.
-                "request_validation_options": {
-                    "reject_unknown_method": True,
-                    "reject_unknown_query_parameters": True,
-                },
-            },
-        },
+        transcoder_filter(settings),
         router_filter(),
     ]
+
+
+def transcoder_filter(settings: GatewaySettings) -> Config:
+    """REST + JSON (and SSE for the streaming methods) to the chat service's gRPC."""
+    return {
+        "name": TRANSCODER_FILTER,
+        "typed_config": {
+            "@type": type_url(
+                "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
+            ),
+            # Inline, with the google.rpc error protos added (see gateway/descriptors.py):
+            # the config is self-contained and error details print as JSON.
+            "proto_descriptor_bin": base64.b64encode(
+                transcoder_descriptor_set(settings.descriptor_path)
+            ).decode("ascii"),
+            "services": [settings.chat_service],
+            "print_options": {
+                "add_whitespace": False,
+                "always_print_primitive_fields": True,
+                "always_print_enums_as_ints": False,
+                "preserve_proto_field_names": True,
+                # Server-streaming methods answer text/event-stream, `data: {...}` per
+                # message; unary methods stay plain application/json.
+                "stream_sse_style_delimited": True,
+            },
+            "convert_grpc_status": True,
+            # Past the stream buffer (1 MiB) a transcoded body would be refused: an export
+            # (HttpBody) is as large as the chats; an import as its file (its route's
+            # buffer limit, envoy_routes.import_route, lets it through).
+            "max_request_body_size": settings.max_transfer_bytes,
+            "max_response_body_size": settings.max_transfer_bytes,
+            # Unknown paths and query parameters are the client's error (4xx) rather than
+            # being passed to the upstream as opaque gRPC calls.
+            "request_validation_options": {
+                "reject_unknown_method": True,
+                "reject_unknown_query_parameters": True,
+            },
+        },
+    }
 
 
 def router_filter() -> Config:

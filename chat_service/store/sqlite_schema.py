@@ -11,7 +11,7 @@ from chat_service.domain import ChatRecord, MessageRecord, MessageStatus, Role
 from chat_service.store._codec import from_ms, norm_id, settings_from_json, to_ms
 from chat_service.store.sqlite_api_keys import API_KEY_TABLES
 from chat_service.store.sqlite_ledger import LEDGER_TABLES
-from chat_service.store.sqlite_search import SEARCH_TABLES
+from chat_service.store.sqlite_search import BATCHED_TABLES, SEARCH_TABLES
 
 # PRAGMA user_version after each migration; migrations run in order, each in a transaction.
 MIGRATIONS: list[list[str]] = [
@@ -92,6 +92,8 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (user_id, client_request_id)
         ) WITHOUT ROWID""",
     ],
+    # 7: messages indexed for search in batches (sqlite_search.py)
+    BATCHED_TABLES,
 ]
 
 CHAT_COLS = (

@@ -5,6 +5,12 @@ no write path of the store has to remember it.
   rowid = the message's rowid. A message is indexed while it is a complete user or assistant
   message with text; the triggers remove the old text and add the new one on every change
   (a contentless table is told exactly what to remove: the old row, which a trigger has).
+- Messages reach message_fts in batches (migration 7): indexing one in its own transaction
+  cost 60 µs of the store's thread, most of it the new segment FTS5 writes at each commit, so
+  the triggers queue a changed message's rowid in message_fts_pending, and `flush_pending`
+  indexes the queue in one transaction: before every search (a search sees every message
+  stored before it) and, from the store's thread, a few times a second. A message is either
+  queued (nothing of it indexed yet) or not (the index holds its text if it is indexable).
 - title_fts: with its content (titles are short), rowid from chat_rowids (chats has no rowid).
 - Both carry an `owner` column holding hex(user_id): one token, exact, so a query asks for
   `owner : "<hex>" AND body : "word" ...` and the index intersects the user's postings with
@@ -13,7 +19,9 @@ no write path of the store has to remember it.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -21,6 +29,10 @@ from chat_service.store._codec import from_ms
 from chat_service.store.search_index import SearchIndex, SearchMatch
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY_S = 0.25  # a few hundred messages a batch at most, a few ms of the store's thread
 
 _TOKENIZER = "tokenize = 'unicode61 remove_diacritics 2'"
 _INDEXED = (
@@ -77,6 +89,66 @@ SEARCH_TABLES = [
     f"""INSERT INTO message_fts (rowid, owner, body) SELECT rowid, hex(user_id), content
         FROM messages WHERE {_INDEXED.format(row="messages")}""",
 ]
+
+# 7: messages indexed in batches (see the module's docstring). An update or a delete takes an
+# indexed text out of the index at once (the old row is at hand only in the trigger); a
+# queued message has nothing indexed yet: it leaves the queue, or stays in it to be indexed
+# with whatever text it has when the queue is flushed.
+_NOT_QUEUED = "NOT EXISTS (SELECT 1 FROM message_fts_pending WHERE id = old.rowid)"
+BATCHED_TABLES = [
+    "CREATE TABLE message_fts_pending (id INTEGER PRIMARY KEY)",
+    "DROP TRIGGER message_fts_insert",
+    "DROP TRIGGER message_fts_update",
+    "DROP TRIGGER message_fts_delete",
+    f"""CREATE TRIGGER message_fts_insert AFTER INSERT ON messages WHEN {_NEW} BEGIN
+        INSERT OR IGNORE INTO message_fts_pending (id) VALUES (new.rowid);
+    END""",
+    f"""CREATE TRIGGER message_fts_update AFTER UPDATE ON messages BEGIN
+        INSERT INTO message_fts (message_fts, rowid, owner, body)
+        SELECT 'delete', old.rowid, hex(old.user_id), old.content WHERE {_OLD} AND {_NOT_QUEUED};
+        INSERT OR IGNORE INTO message_fts_pending (id) SELECT new.rowid WHERE {_NEW};
+    END""",
+    f"""CREATE TRIGGER message_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO message_fts (message_fts, rowid, owner, body)
+        SELECT 'delete', old.rowid, hex(old.user_id), old.content WHERE {_OLD} AND {_NOT_QUEUED};
+        DELETE FROM message_fts_pending WHERE id = old.rowid;
+    END""",
+]
+_FLUSH = f"""
+    INSERT INTO message_fts (rowid, owner, body)
+    SELECT m.rowid, hex(m.user_id), m.content
+    FROM message_fts_pending p JOIN messages m ON m.rowid = p.id
+    WHERE {_INDEXED.format(row="m")}"""
+
+
+def flush_pending(conn: sqlite3.Connection) -> None:
+    """Indexes the queued messages, in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(_FLUSH)
+        conn.execute("DELETE FROM message_fts_pending")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+class QueuedIndexing:
+    """Flushes the queue from the store's thread after a call, at most every FLUSH_EVERY_S."""
+
+    def __init__(self) -> None:
+        self._flushed_at = time.monotonic()
+
+    def after_call(self, conn: sqlite3.Connection) -> None:
+        now = time.monotonic()
+        if now - self._flushed_at < FLUSH_EVERY_S or conn.in_transaction:
+            return
+        self._flushed_at = now
+        try:
+            flush_pending(conn)
+        except sqlite3.OperationalError:  # locked by another process: a later call flushes
+            log.debug("indexing queued messages failed; retried later", exc_info=True)
+
 
 _MESSAGES = """
     SELECT m.chat_id, m.message_id AS id, m.content AS text, m.created_at AS at
@@ -143,4 +215,9 @@ class SqliteSearch(SearchIndex):
     ) -> list[SearchMatch]:
         if not words or limit <= 0:
             return []
-        return await self._run(lambda conn: _search(conn, user_id, words, limit, before))
+
+        def search(conn: sqlite3.Connection) -> list[SearchMatch]:
+            flush_pending(conn)
+            return _search(conn, user_id, words, limit, before)
+
+        return await self._run(search)

@@ -37,7 +37,7 @@ from chat_service.store.sqlite_schema import (
     chat_from_row,
     message_params,
 )
-from chat_service.store.sqlite_search import SqliteSearch
+from chat_service.store.sqlite_search import QueuedIndexing, SqliteSearch
 from chat_service.store.sqlite_tree import (
     read_all,
     read_message,
@@ -57,6 +57,7 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
         self.path = path
         self._worker: WorkerThread | None = None
         self._conn: sqlite3.Connection | None = None
+        self._indexing = QueuedIndexing()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -73,7 +74,9 @@ class SqliteStore(SqliteLedger, SqliteApiKeys, SqliteSearch, HistoryStore):
     def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._conn is None:
             raise StoreUnavailable("sqlite store is closed")
-        return fn(self._conn)
+        result = fn(self._conn)
+        self._indexing.after_call(self._conn)
+        return result
 
     @staticmethod
     def _tx(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:

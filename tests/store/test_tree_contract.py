@@ -261,7 +261,7 @@ async def test_sqlite_migrates_a_chat_stored_before_branches(tmp_path: Path) -> 
     await store.start()
     try:
         version = await store._run(lambda c: c.execute("PRAGMA user_version").fetchone()[0])
-        assert version == len(MIGRATIONS) == 6
+        assert version == len(MIGRATIONS) == 7
         assert ids(await store.recent_messages(user, chat.chat_id, 10)) == ids(old[::-1])
         regen = make_message(chat.chat_id, BASE_MS + 50, Role.ASSISTANT, client_request_id="r")
         await store.begin_turn(user, Turn(old[2], regen), Placement(regenerate=True))

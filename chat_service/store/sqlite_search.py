@@ -113,6 +113,21 @@ BATCHED_TABLES = [
         SELECT 'delete', old.rowid, hex(old.user_id), old.content WHERE {_OLD} AND {_NOT_QUEUED};
         DELETE FROM message_fts_pending WHERE id = old.rowid;
     END""",
+    # An empty title (a chat not yet named by its first turn) matches nothing: not indexed.
+    "DROP TRIGGER title_fts_insert",
+    "DROP TRIGGER title_fts_update",
+    f"""CREATE TRIGGER title_fts_insert AFTER INSERT ON chats BEGIN
+        INSERT OR IGNORE INTO chat_rowids (user_id, chat_id) VALUES (new.user_id, new.chat_id);
+        DELETE FROM title_fts WHERE rowid = {_ROWID_OF.format(row="new")};
+        INSERT INTO title_fts (rowid, owner, body)
+        SELECT {_ROWID_OF.format(row="new")}, hex(new.user_id), new.title WHERE new.title != '';
+    END""",
+    f"""CREATE TRIGGER title_fts_update AFTER UPDATE OF title ON chats BEGIN
+        DELETE FROM title_fts WHERE rowid = {_ROWID_OF.format(row="new")};
+        INSERT INTO title_fts (rowid, owner, body)
+        SELECT {_ROWID_OF.format(row="new")}, hex(new.user_id), new.title WHERE new.title != '';
+    END""",
+    "DELETE FROM title_fts WHERE body = ''",
 ]
 _FLUSH = f"""
     INSERT INTO message_fts (rowid, owner, body)

@@ -94,23 +94,28 @@ SEARCH_TABLES = [
 # indexed text out of the index at once (the old row is at hand only in the trigger); a
 # queued message has nothing indexed yet: it leaves the queue, or stays in it to be indexed
 # with whatever text it has when the queue is flushed.
-_NOT_QUEUED = "NOT EXISTS (SELECT 1 FROM message_fts_pending WHERE id = old.rowid)"
+# (Not INSERT OR IGNORE: an upsert's conflict handling overrides a trigger's OR clause.)
+_NOT_QUEUED = "NOT EXISTS (SELECT 1 FROM message_fts_pending WHERE id = {row}.rowid)"
+_QUEUE_NEW = f"""INSERT INTO message_fts_pending (id)
+        SELECT new.rowid WHERE {_NEW} AND {_NOT_QUEUED.format(row="new")}"""
 BATCHED_TABLES = [
     "CREATE TABLE message_fts_pending (id INTEGER PRIMARY KEY)",
     "DROP TRIGGER message_fts_insert",
     "DROP TRIGGER message_fts_update",
     "DROP TRIGGER message_fts_delete",
-    f"""CREATE TRIGGER message_fts_insert AFTER INSERT ON messages WHEN {_NEW} BEGIN
-        INSERT OR IGNORE INTO message_fts_pending (id) VALUES (new.rowid);
+    f"""CREATE TRIGGER message_fts_insert AFTER INSERT ON messages BEGIN
+        {_QUEUE_NEW};
     END""",
     f"""CREATE TRIGGER message_fts_update AFTER UPDATE ON messages BEGIN
         INSERT INTO message_fts (message_fts, rowid, owner, body)
-        SELECT 'delete', old.rowid, hex(old.user_id), old.content WHERE {_OLD} AND {_NOT_QUEUED};
-        INSERT OR IGNORE INTO message_fts_pending (id) SELECT new.rowid WHERE {_NEW};
+        SELECT 'delete', old.rowid, hex(old.user_id), old.content
+        WHERE {_OLD} AND {_NOT_QUEUED.format(row="old")};
+        {_QUEUE_NEW};
     END""",
     f"""CREATE TRIGGER message_fts_delete AFTER DELETE ON messages BEGIN
         INSERT INTO message_fts (message_fts, rowid, owner, body)
-        SELECT 'delete', old.rowid, hex(old.user_id), old.content WHERE {_OLD} AND {_NOT_QUEUED};
+        SELECT 'delete', old.rowid, hex(old.user_id), old.content
+        WHERE {_OLD} AND {_NOT_QUEUED.format(row="old")};
         DELETE FROM message_fts_pending WHERE id = old.rowid;
     END""",
     # An empty title (a chat not yet named by its first turn) matches nothing: not indexed.

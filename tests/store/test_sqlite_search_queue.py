@@ -57,8 +57,9 @@ async def test_a_message_edited_after_indexing_is_found_by_its_new_text_only(
     await store.save_message(user, replace(message, content="quince jelly"))
     assert await found(store, user, "apricot") == []
     assert await found(store, user, "quince") == [message.message_id]
-    # Edited twice while queued, the second time to no text (nothing to index): not found.
+    # Edited three times while queued, the last time to no text (nothing to index).
     await store.save_message(user, replace(message, content="plum tart"))
+    await store.save_message(user, replace(message, content="plum pie"))
     await store.save_message(user, replace(message, content=""))
     assert await found(store, user, "plum") == []
     assert await found(store, user, "quince") == []

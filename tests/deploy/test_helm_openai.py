@@ -2,8 +2,8 @@
 container's port and settings, the chat Service's port, the NetworkPolicy, and Envoy's `openai`
 cluster, `/v1/` route, JWT rule and OpenAI-shaped local replies; with the API off, none of them.
 
-The fixtures and helpers are test_helm_chart.py's (a copy of the chart with stand-ins for its
-dependencies, `helm template` and the manifest accessors)."""
+The fixtures are conftest.py's (a copy of the chart with stand-ins for its dependencies, its
+renderings), the helpers helm.py's (`helm template` and the manifest accessors)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ import pytest
 from gateway.envoy_base import OPENAI_CLUSTER, OPENAI_PREFIX
 from gateway.envoy_openai import OPENAI_HEALTH_PATH
 from gateway.jwt_keys import init_keys
-from tests.deploy import test_helm_chart as chart
-from tests.deploy.test_helm_chart import (
-    CHAT_PORT,
+from scripts.render_envoy_for_helm import CHAT_PORT, INFERENCE_PORT
+from tests.deploy.helm import (
     FULLNAME,
-    INFERENCE_PORT,
     OPENAI_PORT,
+    RELEASE,
     Manifest,
     by_kind,
     chat_env,
@@ -31,21 +30,16 @@ from tests.deploy.test_helm_chart import (
     jwt_rules,
     pod_spec,
     public_routes,
+    settings_classes,
     template,
     template_error,
 )
 from tests.deploy.tools import run
 
-# test_helm_chart.py's fixtures, for this module too.
-helm = chart.helm
-chart_dir = chart.chart_dir
-default = chart.default
-envoy_binary = chart.envoy_binary
-
 OFF = ("--set", "openai.enabled=false")
 ENVOY_SELECTOR = {
     "app.kubernetes.io/name": "chatstack",
-    "app.kubernetes.io/instance": chart.RELEASE,
+    "app.kubernetes.io/instance": RELEASE,
     "app.kubernetes.io/component": "envoy",
 }
 
@@ -111,7 +105,7 @@ def test_the_pod_environment_turns_the_api_on(
     """The variables are the ones the chat service reads (its settings, not just any name)."""
     for variable, item in chat_env(default).items():
         monkeypatch.setenv(variable, item.get("value", "from-a-secret"))
-    settings = chart.settings_classes()["CHAT"]()
+    settings = settings_classes()["CHAT"]()
     assert (settings.openai_host, settings.openai_port) == ("0.0.0.0", OPENAI_PORT)
 
 

@@ -7,11 +7,11 @@ The schemas are kubernetes-validate's: the package ships the JSON schemas of eac
 minor release, so validation reads files and nothing else (the tests refuse sockets while it
 runs). Strict: every object in them is closed, a misspelt or misplaced field is an error, not a
 field the API server would drop. Versions: 1.30, the oldest the chart supports (README), and
-1.33, the version the chart is rendered for (test_helm_chart.KUBE_VERSION). Custom resources
+1.33, the version the chart is rendered for (helm.KUBE_VERSION). Custom resources
 have no schema there and are skipped, and only they: ServiceMonitor and PrometheusRule
 (Prometheus Operator), ScaledObject (KEDA).
 
-The fixtures and helpers are test_helm_chart.py's."""
+The fixtures are conftest.py's, the helpers helm.py's."""
 
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ import pytest
 import yaml
 
 from chat_service.config import ChatSettings
-from tests.deploy import test_helm_chart as chart
-from tests.deploy.test_helm_chart import (
+from tests.deploy.helm import (
     FULLNAME,
     GPU_VALUES,
     KUBE_VERSION,
@@ -39,12 +38,6 @@ from tests.deploy.test_helm_chart import (
     template_error,
 )
 from tests.deploy.tools import CHART, run
-
-# test_helm_chart.py's fixtures, for this module too.
-helm = chart.helm
-chart_dir = chart.chart_dir
-default = chart.default
-gpu = chart.gpu
 
 PRODUCTION_VALUES = "values-production.yaml"
 SCHEMA_VERSIONS = ["1.30", KUBE_VERSION.rsplit(".", 1)[0]]

@@ -20,7 +20,7 @@ from chat_service.domain import (
 from chat_service.ids import new_ids
 from chat_service.prompt import SUMMARY_PREFIX
 from chat_service.service import ChatService
-from tests.chat.test_prompt_policies import make_service, seed_turns
+from tests.fixtures.chat_logic import make_service, seed_turns
 from tests.fixtures.services import RunningService
 
 

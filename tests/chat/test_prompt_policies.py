@@ -4,13 +4,11 @@ store and the real inference service (for token counts, generation and summaries
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chat_service.config import ChatSettings
 from chat_service.domain import (
     ChatOptions,
     HistoryPolicy,
@@ -18,45 +16,17 @@ from chat_service.domain import (
     MessageStatus,
     Role,
     Sampling,
-    Turn,
     utcnow,
 )
 from chat_service.ids import new_ids
-from chat_service.inference_client import InferenceClient
 from chat_service.prompt import SUMMARY_PREFIX
-from chat_service.service import ChatService, ReplyDelta, ReplyFinal
-from chat_service.store.sqlite_store import SqliteStore
-from chat_service.timed_store import TimedStore
+from chat_service.service import ReplyDelta, ReplyFinal
 from server_kit.errors import Unavailable
 from server_kit.processes import free_port
+from tests.fixtures.chat_logic import make_service, seed_turns
 from tests.fixtures.services import RunningService
 
 CONTEXT = 2048  # the inference fixture's context length
-
-
-async def make_service(tmp_path: Path, **overrides: object) -> AsyncIterator[ChatService]:
-    settings = ChatSettings(sqlite_path=str(tmp_path / "chat.db"), **overrides)  # type: ignore[arg-type]
-    store = SqliteStore(settings.sqlite_path)
-    await store.start()
-    inference = InferenceClient(settings)
-    try:
-        yield ChatService(TimedStore(store, 10), inference, settings)
-    finally:
-        await inference.close()
-        await store.close()
-
-
-async def seed_turns(service: ChatService, user: str, chat_id: str, count: int) -> None:
-    for i in range(count):
-        now = utcnow()
-        q, a = new_ids(2)
-        turn = Turn(
-            MessageRecord(chat_id, q, Role.USER, f"Question {i}: what is {i} plus {i}?",
-                          MessageStatus.COMPLETE, now, now, client_request_id=f"seed-{i}"),
-            MessageRecord(chat_id, a, Role.ASSISTANT, f"The answer is {2 * i}.",
-                          MessageStatus.COMPLETE, now, now, client_request_id=f"seed-{i}"),
-        )  # fmt: skip
-        await service.store.inner.begin_turn(user, turn)
 
 
 def user_message(chat_id: str, text: str) -> MessageRecord:

@@ -16,8 +16,10 @@ from chat_service.store.sqlite_store import SqliteStore
 from chat_service.timed_store import TimedStore
 from chat_service.transfer.exporter import Exporter
 from chat_service.transfer.importer import Importer
-from tests.chat.test_transfer_store import LIMITS
+from chat_service.transfer.model import ImportLimits
 from tests.store.records import BASE_MS, at, make_id, make_message, make_turn
+
+LIMITS = ImportLimits(max_message_chars=32_000, max_title_chars=200, max_system_prompt_chars=8000)
 
 
 @pytest.fixture

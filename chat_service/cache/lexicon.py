@@ -63,7 +63,7 @@ INFINITIVE_HEADS = words(
     has had used like love prefer safe okay ok good bad better best easy easier easiest hard
     harder hardest possible necessary important time order learn learning plan planning hope
     decide start begin continue allowed supposed enough ready first last what where when who
-    which why steps tips step tip rules reason reasons advice
+    which why steps tips step tip rules reason reasons advice take takes took taking
     """
 )
 
@@ -375,6 +375,32 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"time (?:of (?:the )?(?:day|week|month|year) )?to)\b",
         r"when is the \1",
     ),
+    # "when is the best (right, ideal) time to X" asks when one should X; a time "of the day"
+    # or "of the year" names a span, so it stays as said
+    (
+        r"\bwhen(?:'s| is) the (?:best|right|ideal|optimal|perfect|proper|recommended) time to\b",
+        "when should i",
+    ),
+    # advice asked as a judgement of the action: "is it a good idea (wise, advisable) to X",
+    # "is it worth X-ing", "is X-ing a good idea" ask "should i X"
+    (
+        r"\b(?:is|would) it (?:be )?(?:a good idea|a smart move|wise|smart|advisable|sensible)"
+        r" (?:for me )?to\b",
+        "should i",
+    ),
+    (r"\b(?:is|would) it (?:be )?worth(?: it)? (?=\w+ing\b)", "should i "),
+    (r"^(?:is|would) (\w+ing\b[^?.!,]*?) (?:be )?a (?:good|smart|wise) idea\b", r"should i \1"),
+    # what a thing is for is what it does: "what is the function (role, job) of X", "what is X
+    # used for" ask "what does X do"
+    (
+        r"\bwhat(?:'s| is| are) the (?:main )?(?:function|role|job)s? of ([^?.!,]+)",
+        r"what does \1 do",
+    ),
+    (r"\bwhat (?:is|are) ((?:\w+ ){0,4}?[\w']+) used for\b", r"what does \1 do"),
+    # what a thing weighs is how heavy it is
+    (r"\bwhat (?:does|do) ((?:\w+ ){0,5}?[\w']+) weigh\b", r"how heavy is \1"),
+    # what is needed (required) to do something is what one needs to do it
+    (r"\bwhat(?:'s| is| are)? (?:needed|required|necessary) (to|for)\b", r"what do i need \1"),
     # the maker of a work is who made it: "who is the author of X" asks "who wrote X"
     (r"\bwho(?:'s| is| was) the (?:author|writer) of\b", "who wrote"),
     (r"\bwho(?:'s| is| was) the inventor of\b", "who invented"),
@@ -472,6 +498,18 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # a manner said as an adverb at the end asks for the way that has it: "how do i peel
     # garlic easily" asks "the easiest way to peel garlic"
     (r"\beasily(?=[?.!]*$)", "the easiest way"),
+    (r"(?<!\bhow )(?<!\bso )(?<!\btoo )(?<!\bvery )\bquickly(?=[?.!]*$)", "the fastest way"),
+    # a fast (quick) way to do something is the fastest: "fast ways to raise my credit score"
+    (r"\b(?:fast|quick|rapid|speedy) (ways?|methods?) to\b", r"the fastest \1 to"),
+    # "fast" at the end after a verb is that manner too ("lose weight fast"), not after a
+    # word it qualifies ("how fast", "so fast", "is it fast")
+    (
+        r"(?<!\bhow )(?<!\bso )(?<!\btoo )(?<!\bvery )(?<!\bis )(?<!\bare )(?<!\bas )"
+        r"(?<!\ba )(?<!\bthe )\bfast(?=[?.!]*$)",
+        "the fastest way",
+    ),
+    # the ideal (optimal) one is the best one: "the ideal temperature for a wine fridge"
+    (r"\b(?:ideal|optimal|optimum)\b", "best"),
     (r"\bcheaply(?=[?.!]*$)", "the cheapest way"),
     (r"\bsafely(?=[?.!]*$)", "the safest way"),
     (r"\bleast (?:expensive|costly|pricey)\b", "cheapest"),

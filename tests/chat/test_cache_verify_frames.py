@@ -1,0 +1,81 @@
+"""The cache verifier's readings of English question frames and word formation that people use
+when they reword a question (docs/answer-cache.md): advice asked as a judgement, the time to do
+something, what a thing does, a manner said at the end. One example of my own per rule, with a
+near-miss the rule must keep apart (pure Python, no model)."""
+
+from __future__ import annotations
+
+from chat_service.cache.analysis import analyze
+from chat_service.cache.normalize import normalize_question
+from chat_service.cache.verify import verify_same_question
+
+CLOSE = 0.95
+
+
+def asks_same(a: str, b: str, similarity: float = CLOSE) -> bool:
+    """The verdict on two questions as a user types them (normalized as the cache does)."""
+    return verify_same_question(normalize_question(a), normalize_question(b), similarity).same
+
+
+def test_a_judgement_of_an_action_asks_for_advice() -> None:
+    should = "should i switch to a standing desk"
+    assert asks_same("is it a good idea to switch to a standing desk", should)
+    assert asks_same("would it be wise to switch to a standing desk", should)
+    assert asks_same("is switching to a standing desk a good idea", should)
+    assert asks_same("is it worth switching to a standing desk", should)
+    assert not asks_same("is it a good idea to switch to a standing desk", "should i buy a desk")
+    assert not asks_same("is it a good idea to sit at a standing desk", should)
+
+
+def test_the_best_time_to_do_something_asks_when_to_do_it() -> None:
+    assert asks_same("when is the ideal time to prune roses", "when should i prune roses")
+    assert asks_same("what's the best time to prune roses", "when should i prune roses")
+    assert not asks_same("when is the best time to prune roses", "when should i water roses")
+
+
+def test_what_a_thing_is_for_is_what_it_does() -> None:
+    assert asks_same("what is the role of the spleen", "what does the spleen do")
+    assert asks_same("what is a load balancer used for", "what does a load balancer do")
+    assert not asks_same("what does the spleen do", "what does the gallbladder do")
+
+
+def test_what_a_thing_weighs_is_how_heavy_it_is() -> None:
+    assert asks_same("what does a bowling ball weigh", "how heavy is a bowling ball")
+    assert not asks_same("what does a bowling ball weigh", "how big is a bowling ball")
+
+
+def test_what_is_required_is_what_one_needs() -> None:
+    need = "what do i need to apply for a library card"
+    # below the similarity where one loose word passes
+    assert asks_same("what is required to apply for a library card", need, 0.85)
+    assert asks_same("what's needed to apply for a library card", need, 0.85)
+    assert not asks_same("what is required to renew a library card", need, 0.85)
+
+
+def test_a_manner_said_at_the_end_is_the_way_that_has_it() -> None:
+    fastest = "what's the fastest way to defrost chicken"
+    assert asks_same("how do i defrost chicken quickly", fastest)
+    assert asks_same("how can i defrost chicken fast", fastest)
+    assert asks_same("what are quick ways to defrost chicken", fastest)
+    assert not asks_same("how do i defrost chicken safely", fastest)
+    # "so fast" qualifies what goes before: no way is asked
+    assert "fastest" not in analyze("why does my laptop fan spin so fast").text
+    assert "fastest" not in analyze("why does my laptop fan spin so quickly").text
+
+
+def test_the_ideal_one_is_the_best_one() -> None:
+    assert asks_same(
+        "what's the ideal humidity for a nursery", "what's the best humidity for a nursery"
+    )
+    assert not asks_same(
+        "what's the ideal humidity for a nursery", "what's the worst humidity for a nursery"
+    )
+
+
+def test_how_long_something_takes_to_happen_has_no_direction() -> None:
+    assert asks_same(
+        "how long does it take for concrete to cure", "how long does concrete take to cure"
+    )
+    assert asks_same(
+        "how long does it take to bake sweet potatoes", "how long do sweet potatoes take to bake"
+    )

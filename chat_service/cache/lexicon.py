@@ -304,6 +304,20 @@ POLAR = words(
     inbound outbound buy sell push pull give take send receive lend borrow pro pros con cons
     """
 )
+# Polar words of one pole of one dimension: two of a group say the same ("how big" / "how
+# large", "hard" / "difficult"), where two polar words are otherwise never synonyms.
+POLES = tuple(
+    words(line)
+    for line in """
+    big large huge
+    small little tiny
+    hard difficult tough
+    fast quick rapid speedy
+    high tall
+    start begin
+    end finish
+    """.strip().splitlines()
+)
 # Verbs that carry little meaning of their own before a noun or another verb (English grammar's
 # light verbs, and the aspectual start/begin/keep: "why does my dog keep eating grass"; "go" as in
 # "has gone bad").

@@ -137,6 +137,11 @@ def _derived(a: str, b: str) -> bool:
     return a[n:] in lex.DERIVATIONAL and b[n:] in lex.DERIVATIONAL
 
 
+def same_pole(a: str, b: str) -> bool:
+    """Two polar words of one pole (lexicon.POLES): big/large, hard/difficult."""
+    return a != b and any(a in group and b in group for group in lex.POLES)
+
+
 def _typo(surface_a: str, surface_b: str, a: str, b: str) -> bool:
     if _known_pair(surface_a, surface_b):
         return False  # two real words: desert/dessert, steak/snack
@@ -171,7 +176,7 @@ def lexically_equal(a: str, b: str, surface_a: str, surface_b: str) -> bool:
         return True
     if (a in lex.UNIT_NAMES and b in lex.UNIT_NAMES) or a in lex.LANGUAGES or b in lex.LANGUAGES:
         return False
-    return _derived(a, b) or _typo(surface_a, surface_b, a, b)
+    return _derived(a, b) or same_pole(surface_a, surface_b) or _typo(surface_a, surface_b, a, b)
 
 
 def opposites_shaped(a: str, b: str) -> bool:

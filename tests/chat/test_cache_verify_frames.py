@@ -1,13 +1,14 @@
 """The cache verifier's readings of English question frames and word formation that people use
 when they reword a question (docs/answer-cache.md): advice asked as a judgement, the time to do
-something, what a thing does, a manner said at the end. One example of my own per rule, with a
-near-miss the rule must keep apart (pure Python, no model)."""
+something, what a thing does, a manner said at the end, one pole said two ways. One example of
+my own per rule, with a near-miss the rule must keep apart (pure Python, no model)."""
 
 from __future__ import annotations
 
 from chat_service.cache.analysis import analyze
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.verify import verify_same_question
+from chat_service.cache.wordmatch import same_pole
 
 CLOSE = 0.95
 
@@ -78,4 +79,18 @@ def test_how_long_something_takes_to_happen_has_no_direction() -> None:
     )
     assert asks_same(
         "how long does it take to bake sweet potatoes", "how long do sweet potatoes take to bake"
+    )
+
+
+def test_two_words_of_one_pole_say_the_same() -> None:
+    assert same_pole("large", "big") and same_pole("tough", "difficult")
+    assert not same_pole("big", "small") and not same_pole("hard", "soft")
+    assert asks_same("how large is a blue whale's heart", "how big is a blue whale's heart")
+    assert asks_same(
+        "is it difficult to get a mortgage as a freelancer",
+        "is it hard to get a mortgage as a freelancer",
+    )
+    assert not asks_same(
+        "is it easy to get a mortgage as a freelancer",
+        "is it hard to get a mortgage as a freelancer",
     )

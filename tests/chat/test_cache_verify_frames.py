@@ -1,14 +1,15 @@
 """The cache verifier's readings of English question frames and word formation that people use
 when they reword a question (docs/answer-cache.md): advice asked as a judgement, the time to do
-something, what a thing does, a manner said at the end, one pole said two ways. One example of
-my own per rule, with a near-miss the rule must keep apart (pure Python, no model)."""
+something, what a thing does, a manner said at the end, one pole said two ways, a verb said as a
+light verb and a noun. One example of my own per rule, with a near-miss the rule must keep
+apart (pure Python, no model)."""
 
 from __future__ import annotations
 
 from chat_service.cache.analysis import analyze
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.verify import verify_same_question
-from chat_service.cache.wordmatch import same_pole
+from chat_service.cache.wordmatch import nominalization, same_pole
 
 CLOSE = 0.95
 
@@ -93,4 +94,28 @@ def test_two_words_of_one_pole_say_the_same() -> None:
     assert not asks_same(
         "is it easy to get a mortgage as a freelancer",
         "is it hard to get a mortgage as a freelancer",
+    )
+
+
+def test_a_noun_that_names_a_verbs_event() -> None:
+    assert nominalization("decide", "decision") and nominalization("complained", "complaints")
+    assert nominalization("explain", "explanation") and nominalization("arrive", "arrival")
+    assert nominalization("subscribe", "subscription") and nominalization("admit", "admission")
+    assert not nominalization("sign", "signal") and not nominalization("tend", "tension")
+    assert not nominalization("nation", "national") and not nominalization("pain", "paint")
+
+
+def test_a_light_verb_before_an_event_noun_says_the_verb() -> None:
+    assert asks_same(
+        "how do i make a decision about which job offer to take",
+        "how do i decide which job offer to take",
+        0.85,
+    )
+    assert asks_same(
+        "how can i file a complaint about a noisy neighbor",
+        "how can i complain about a noisy neighbor",
+    )
+    # the light verb before another noun is still a word of its own
+    assert not asks_same(
+        "how do i make a decision about my career", "how do i decide my career path", 0.85
     )

@@ -382,6 +382,20 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"(?= (?:is|are|was|were|do|does|did|will|can|should|would|has|have)\b)",
         "when",
     ),
+    # an indirect question left at the start once its request is gone ("could you explain what
+    # a credit score is") reads in the direct order: "what is a credit score"
+    (
+        r"^(?:explain |describe )?(what|who|where) ((?:[\w'-]+ ){0,5}?[\w'-]+) (is|are|was|were)"
+        r"((?: (?:in|on|for|at|of|to|with) [\w' -]+)?)$",
+        r"\1 \3 \2\4",
+    ),
+    # an indirect question left at the start ("may i enquire what time the post office
+    # closes"): "what time" before a clause asks when, as before an auxiliary
+    (
+        r"^(?:at |on )?(?:what|which) time (?!(?:zone|of|is|are|was|were|do|does|did|will|can)"
+        r"\b)(?=(?:the|a|my|your|our|their|this|it|i|you|we|they)\b)",
+        "when ",
+    ),
     # "what is the best time (of day) to X" asks when to X, as "when is the best time to X"
     # does ("what is the time to boil an egg", with no such adjective, asks how long)
     (

@@ -119,3 +119,57 @@ def test_a_light_verb_before_an_event_noun_says_the_verb() -> None:
     assert not asks_same(
         "how do i make a decision about my career", "how do i decide my career path", 0.85
     )
+
+
+def test_a_formal_or_indirect_request_is_not_the_question() -> None:
+    n = normalize_question
+    assert n("Would you be kind enough to explain what a mutual fund is?") == (
+        "explain what a mutual fund is"
+    )
+    assert n("I'd be grateful if you could advise me on how to descale an espresso machine.") == (
+        "how to descale an espresso machine"
+    )
+    assert n("Could somebody explain what a ground fault is in a circuit?") == (
+        "explain what a ground fault is in a circuit"
+    )
+    # the indirect question left reads in the direct order
+    assert analyze("explain what a mutual fund is").text == "what is a mutual fund"
+    assert asks_same(
+        "explain what a ground fault is in a circuit", "what is a ground fault in a circuit"
+    )
+    assert n("does anybody know the boiling point of olive oil") == "the boiling point of olive oil"
+    # "can someone" followed by no verb of telling is the question's own subject
+    assert n("can someone with asthma go scuba diving") == "can someone with asthma go scuba diving"
+    sunday = "what time does the pharmacy open on sunday"
+    assert asks_same("May I inquire what time the pharmacy opens on Sunday?", sunday)
+    assert not asks_same("May I inquire what time the pharmacy closes on Sunday?", sunday)
+
+
+def test_asking_for_help_doing_something_asks_how_to_do_it() -> None:
+    eulogy = "how do i write a eulogy for my grandfather"
+    assert asks_same("I need help writing a eulogy for my grandfather", eulogy)
+    assert asks_same("I require assistance writing a eulogy for my grandfather.", eulogy)
+    assert not asks_same("I need help delivering a eulogy for my grandfather", eulogy)
+
+
+def test_an_appeal_after_the_question_asks_nothing_more() -> None:
+    n = normalize_question
+    assert (
+        n("why does my monstera have brown spots?? help") == "why does my monstera have brown spots"
+    )
+    assert n("why does my monstera have brown spots pls help") == (
+        "why does my monstera have brown spots"
+    )
+    assert n("where can i get help") == "where can i get help"
+    assert n("how can i help") == "how can i help"
+
+
+def test_clippings_and_british_spellings_are_the_common_word() -> None:
+    assert asks_same("how do i start a biz blog", "how do i start a business blog")
+    assert asks_same(
+        "can i post pics of my house on zillow", "can i post pictures of my house on zillow"
+    )
+    assert asks_same(
+        "how do i get rid of mould on a window sill", "how do i get rid of mold on a window sill"
+    )
+    assert asks_same("what do i do about a noisy neighbour", "what do i do about a noisy neighbor")

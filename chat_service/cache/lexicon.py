@@ -548,6 +548,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) week\b", "weekly"),
     (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) month\b", "monthly"),
     (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) year\b", "yearly"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) night\b", "nightly"),
+    # "on a daily basis" is daily
+    (r"\bon an? (daily|nightly|weekly|monthly|yearly|annual|regular) basis\b", r"\1"),
     (
         r"\bwhat(?:'s| is| are)? (?:a |the |some )?"
         r"(?:good |best |proper |right |correct |recommended |usual |standard |)"
@@ -576,7 +579,12 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bregular expressions?\b", "regex"),
     (r"\bthrow(?:ing)? up\b|\bthrew up\b", "vomit"),
     # "stop / keep X from doing Y": both prevent it
-    (r"\b(?:stop(?:ping)?|keep(?:ing)?) ((?:\w+ ){0,4})from\b", r"prevent \1from"),
+    (
+        r"\b(?:stop(?:s|ping|ped)?|keep(?:s|ing)?|kept) ((?:\w+ ){0,4})from\b",
+        r"prevent \1from",
+    ),
+    # what it takes to do something is what doing it needs: how to do it
+    (r"\bwhat (?:does|would|will) it take to\b", "how to"),
     (r"\bget(?:ting)? ((?:\w+ ){1,4})out of\b", r"remove \1from"),
     (r"\bget(?:ting)? ((?:\w+ ){1,4})out$", r"remove \1"),
     (r"\bwithout using\b", "without"),
@@ -805,7 +813,10 @@ DERIVATIONAL = words(
 
 def stem(word: str) -> str:
     if word in IRREGULAR:
-        return IRREGULAR[word]
+        base = IRREGULAR[word]
+        # an irregular form has the stem of its base form ("took", "taken" and "take" one
+        # stem); a word kept as it is ("news", "series") is its own stem
+        return base if base == word else stem(base)
     w = word
     if w.endswith("'s"):
         w = w[:-2]

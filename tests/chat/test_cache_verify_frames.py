@@ -7,6 +7,7 @@ apart (pure Python, no model)."""
 from __future__ import annotations
 
 from chat_service.cache.analysis import analyze
+from chat_service.cache.lexicon import stem
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.verify import verify_same_question
 from chat_service.cache.wordmatch import nominalization, same_pole
@@ -173,3 +174,28 @@ def test_clippings_and_british_spellings_are_the_common_word() -> None:
         "how do i get rid of mould on a window sill", "how do i get rid of mold on a window sill"
     )
     assert asks_same("what do i do about a noisy neighbour", "what do i do about a noisy neighbor")
+
+
+def test_keeping_something_from_happening_in_any_form_prevents_it() -> None:
+    a = "what keeps bananas from turning brown so fast"
+    assert analyze(a).negated and asks_same(a, "what stops bananas from turning brown so fast")
+    assert not asks_same(a, "what makes bananas turn brown so fast")
+
+
+def test_what_it_takes_to_do_something_asks_how_to_do_it() -> None:
+    assert asks_same("what does it take to become a sommelier", "how do i become a sommelier", 0.85)
+    assert not asks_same("what does it take to become a sommelier", "how do i become a chef")
+
+
+def test_a_frequency_said_as_a_basis_or_per_night() -> None:
+    nightly = "is it ok to take magnesium nightly"
+    assert asks_same("is it ok to take magnesium on a nightly basis", nightly)
+    assert asks_same("is it ok to take magnesium every night", nightly)
+    assert not asks_same("is it ok to take magnesium on a weekly basis", nightly)
+
+
+def test_an_irregular_form_has_the_stem_of_its_base_form() -> None:
+    assert stem("took") == stem("taken") == stem("take")
+    assert stem("knives") == stem("knife") and stem("made") == stem("make")
+    assert stem("news") != stem("new")  # a word kept as it is
+    assert asks_same("can ibuprofen be taken with coffee", "can i take ibuprofen with coffee", 0.85)

@@ -304,8 +304,9 @@ POLAR = words(
     inbound outbound buy sell push pull give take send receive lend borrow pro pros con cons
     """
 )
-# Polar words of one pole of one dimension: two of a group say the same ("how big" / "how
-# large", "hard" / "difficult"), where two polar words are otherwise never synonyms.
+# Polar words of one pole of one dimension, and verbs of one direction of change: two of a
+# group say the same ("how big" / "how large", "hard" / "difficult", "lower" / "reduce my
+# cholesterol"), where two polar words are otherwise never synonyms.
 POLES = tuple(
     words(line)
     for line in """
@@ -316,6 +317,8 @@ POLES = tuple(
     high tall
     start begin
     end finish
+    lower reduce decrease
+    raise increase
     """.strip().splitlines()
 )
 # Verbs that carry little meaning of their own before a noun or another verb (English grammar's
@@ -497,7 +500,22 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bat (?:what|which) point\b", "when"),
     (r"\b(?:in|under) (?:what|which) (?:situations?|cases?|circumstances|conditions)\b", "when"),
     # slang for "what is": "what's the deal with X", "what's up with X"
+    # ... with something happening ("what's up with my cat sneezing") asks why it happens
+    (
+        r"\bwhat(?:'s| is) (?:the deal|the story|up) with ((?:my|your|his|her|our|their) "
+        r"(?:[\w']+ ){1,3}\w+ing)\b",
+        r"why is \1",
+    ),
     (r"\bwhat(?:'s| is) (?:the deal|the story|up) with\b", "what is"),
+    # the early signs (symptoms) of something are its first signs
+    (r"\bearly (?=(?:warning )?(?:signs|symptoms|indications|indicators)\b)", "first "),
+    # "past" a date or time is after it ("eat eggs past their expiration date")
+    (r"\bpast (?=(?:the|their|its|my|your|our|his|her) )", "after "),
+    # to speed something up is to make it faster; to bring it down, to reduce it
+    (r"\bspeed(?:ing)? up\b", "make faster"),
+    (r"\bspeed(?:ing)? ((?:\w+ ){1,3})up\b", r"make \1faster"),
+    (r"\bbring(?:ing)? down\b", "reduce"),
+    (r"\bbring(?:ing)? ((?:\w+ ){1,3})down\b", r"reduce \1"),
     (r"\bhow frequently\b", "how often"),
     (r"\bhow many times\b", "how often"),
     (r"\bwhat(?:'s| is)? the distance\b", "how far"),
@@ -583,6 +601,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"\b(?:stop(?:s|ping|ped)?|keep(?:s|ing)?|kept) ((?:\w+ ){0,4})from\b",
         r"prevent \1from",
     ),
+    # getting (making) someone stop doing something is stopping them from doing it
+    (r"\b(?:get|make|help)(?:ting)? ((?:\w+ ){1,3})(?:to )?stop\b", r"prevent \1from"),
     # what it takes to do something is what doing it needs: how to do it
     (r"\bwhat (?:does|would|will) it take to\b", "how to"),
     (r"\bget(?:ting)? ((?:\w+ ){1,4})out of\b", r"remove \1from"),

@@ -199,3 +199,50 @@ def test_an_irregular_form_has_the_stem_of_its_base_form() -> None:
     assert stem("knives") == stem("knife") and stem("made") == stem("make")
     assert stem("news") != stem("new")  # a word kept as it is
     assert asks_same("can ibuprofen be taken with coffee", "can i take ibuprofen with coffee", 0.85)
+
+
+def test_a_lower_case_roman_numeral_after_a_series_word_is_a_number() -> None:
+    assert analyze("is stage ii breast cancer curable").numbers == (2.0,)
+    assert asks_same("is stage ii breast cancer curable", "is stage 2 breast cancer curable")
+    assert not asks_same("is stage iii breast cancer curable", "is stage 2 breast cancer curable")
+    assert analyze("how long does an iv drip take").numbers == ()  # a word, not a numeral
+
+
+def test_what_is_up_with_someone_doing_something_asks_why() -> None:
+    why = "why is my parrot screaming all day"
+    assert asks_same("what's up with my parrot screaming all day", why)
+    assert "why" not in analyze("what's the deal with proof of stake mining").intents
+
+
+def test_early_signs_are_the_first_signs() -> None:
+    first = "what are the first signs of kidney disease"
+    assert asks_same("what are the early signs of kidney disease", first)
+    assert asks_same(
+        "early warning signs of kidney disease", "first warning signs of kidney disease", 0.85
+    )
+    assert "early" in analyze("can i take early retirement at 55").text
+
+
+def test_past_a_date_is_after_it() -> None:
+    a = "can i still use sunscreen past its expiration date"
+    assert asks_same(a, "can i still use sunscreen after its expiration date")
+    assert not asks_same(a, "can i still use sunscreen before its expiration date")
+
+
+def test_speeding_up_is_making_faster_and_bringing_down_reducing() -> None:
+    assert asks_same("how do i speed up my phone", "how do i make my phone faster")
+    assert asks_same("how can i bring my heart rate down", "how can i reduce my heart rate")
+    assert not asks_same("how do i speed up my phone", "how do i make my phone louder")
+
+
+def test_getting_someone_to_stop_doing_something_prevents_it() -> None:
+    prevent = "how do i stop my puppy from chewing shoes"
+    assert asks_same("how do i get my puppy to stop chewing shoes", prevent)
+    assert not asks_same("how do i get my puppy to start chewing toys", prevent)
+
+
+def test_verbs_of_one_direction_of_change_say_the_same() -> None:
+    assert same_pole("lower", "reduce") and same_pole("raise", "increase")
+    assert not same_pole("lower", "raise") and not same_pole("reduce", "increase")
+    assert asks_same("how can i lower my triglycerides", "how can i reduce my triglycerides")
+    assert not asks_same("how can i lower my triglycerides", "how can i raise my triglycerides")

@@ -507,6 +507,40 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"why is \1",
     ),
     (r"\bwhat(?:'s| is) (?:the deal|the story|up) with\b", "what is"),
+    # "a good X" asked for ("what's a good gift for", "what are some good exercises for") asks
+    # for an X that fits, as the bare noun does; "X ideas (suggestions) for" asks for X
+    (r"\b(what(?:'s| is| are| would be)|which (?:is|are)) (a |an |some |any )?good\b", r"\1 \2"),
+    (r"\b(\w+) (?:ideas|suggestions) (?=for\b)", r"\1 "),
+    # "substitute X for Y" is to use X instead of Y
+    (r"\bsubstitut(?:e|ing) ((?:[\w'-]+ ){1,4}?)for\b", r"use \1instead of"),
+    # to find (work out, compute) a quantity of mathematics is to calculate it
+    (
+        r"\b(?:find|finding|work out|working out|compute|computing)"
+        r" (?=(?:the |my |a |an |its |their |your )?(?:area|volume|perimeter|circumference"
+        r"|average|mean|median|derivative|integral|slope|square root|percentage|probability"
+        r"|standard deviation|variance|compound interest|simple interest)\b)",
+        "calculate ",
+    ),
+    # a verb of motion after "how fast" says nothing the speed does not ("how fast does sound
+    # travel" asks the speed of sound)
+    (
+        r"\b(how fast (?:does|do|did|can|will) (?:[\w'-]+ ){1,4}?)(?:travel|move|go|fly)\b",
+        r"\1",
+    ),
+    # how long the process of doing something is is how long it takes
+    (r"\bhow long (?:is|does) the process (?:of|for)\b", "how long does it take to"),
+    # a copular verb before a last adjective says "is": "what makes the sky look blue", "why
+    # does my bread come out dense"
+    (
+        r"\b(?:looks?|seems?|appears?|comes? out|turns? out|ends? up)"
+        r" (?=(?:so |too |really |very )?[\w-]+[?.!]*$)",
+        "",
+    ),
+    # phrasal verbs said as one: hook up is connect, send (give) back is return
+    (r"\bhook(?:ing)? up\b", "connect"),
+    (r"\bhook(?:ing)? ((?:\w+ ){1,3})up\b", r"connect \1"),
+    (r"\b(?:send|give)(?:ing)? back\b", "return"),
+    (r"\b(?:send|give)(?:ing)? ((?:\w+ ){1,3})back\b", r"return \1"),
     # the early signs (symptoms) of something are its first signs
     (r"\bearly (?=(?:warning )?(?:signs|symptoms|indications|indicators)\b)", "first "),
     # "past" a date or time is after it ("eat eggs past their expiration date")

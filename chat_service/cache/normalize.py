@@ -452,6 +452,8 @@ _MIND_RE = re.compile(
 _MIND_VERBS = {"describing": "describe", "giving": "give"}
 _TEXTING_RE = re.compile(r"\bhow 2\b")
 _EXPLETIVE_RE = re.compile(r"\b(how|what|why|where|who|when) the (?:heck|hell|fuck)\b")
+# "wtf is X" is "what is X": the expletive's short form before a verb
+_WTF_RE = re.compile(r"\bwt[fh](?= (?:is|are|was|were|does|do|did|happened)\b)")
 _LEADING_RE = re.compile(r"^(?:(?:" + _phrases(_LEADING) + r")(?=[\s,!.:;]|$)[\s,!.:;-]*)+")
 _ANYWHERE_RE = re.compile(r"(?<![\w'])(?:" + _phrases(_ANYWHERE) + r")(?![\w'])")
 _TRAILING_RE = re.compile(r"(?:[\s,!.;:-]*\b(?:" + _phrases(_TRAILING) + r"))+[\s!.,]*$")
@@ -474,6 +476,7 @@ def normalize_question(text: str) -> str:
     s = _WORD_RE.sub(_fix_word, s)
     s = _TEXTING_RE.sub("how to", s)
     s = _EXPLETIVE_RE.sub(r"\1", s)
+    s = _WTF_RE.sub("what", s)
     s = _ASK_YOU_RE.sub("", s)
     s = _ADVISE_RE.sub("", s)
     s = _HELP_RE.sub("?", s)

@@ -246,3 +246,59 @@ def test_verbs_of_one_direction_of_change_say_the_same() -> None:
     assert not same_pole("lower", "raise") and not same_pole("reduce", "increase")
     assert asks_same("how can i lower my triglycerides", "how can i reduce my triglycerides")
     assert not asks_same("how can i lower my triglycerides", "how can i raise my triglycerides")
+
+
+def test_a_good_one_asked_for_is_the_thing_asked_for() -> None:
+    book = "what's a good book for learning chess"
+    assert asks_same(book, "book suggestions for learning chess")
+    assert asks_same(
+        "what are some good books for learning chess", "what are books for learning chess"
+    )
+    assert not asks_same(book, "what's a bad book for learning chess")
+    assert not asks_same(book, "what's a good app for learning chess")
+
+
+def test_substituting_one_thing_for_another_is_using_it_instead() -> None:
+    honey = "can i use honey instead of sugar in tea"
+    assert asks_same("can i substitute honey for sugar in tea", honey)
+    assert not asks_same("can i substitute sugar for honey in tea", honey)
+
+
+def test_finding_a_quantity_of_mathematics_is_calculating_it() -> None:
+    assert asks_same(
+        "how do i find the volume of a cylinder", "how do i calculate the volume of a cylinder"
+    )
+    assert asks_same("how do you work out simple interest", "how do you calculate simple interest")
+    assert "find" in analyze("how do i find my car keys").text
+    assert not asks_same(
+        "how do i find the volume of a cylinder", "how do i calculate the area of a cylinder"
+    )
+
+
+def test_how_fast_something_travels_is_its_speed() -> None:
+    assert asks_same("how fast does a bullet travel", "how fast is a bullet")
+    assert not asks_same("how fast does a bullet travel", "how far does a bullet travel")
+
+
+def test_how_long_a_process_is_is_how_long_it_takes() -> None:
+    assert asks_same(
+        "how long is the process of adopting a dog", "how long does it take to adopt a dog"
+    )
+
+
+def test_a_copular_verb_before_the_last_adjective_says_is() -> None:
+    mushy = "why is my rice mushy"
+    assert asks_same("why does my rice turn out mushy", mushy)
+    assert asks_same("what makes my rice come out so mushy", "why is my rice so mushy")
+    assert not asks_same("why does my rice turn out sticky", mushy)
+
+
+def test_phrasal_verbs_said_as_one_verb() -> None:
+    assert asks_same("how do i hook up a soundbar to my tv", "how do i connect a soundbar to my tv")
+    assert asks_same(
+        "how do i send a package back to amazon", "how do i return a package to amazon"
+    )
+
+
+def test_wtf_before_a_verb_asks_what() -> None:
+    assert normalize_question("wtf is a blockchain") == "what is a blockchain"

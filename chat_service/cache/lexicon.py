@@ -507,9 +507,17 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"why is \1",
     ),
     (r"\bwhat(?:'s| is) (?:the deal|the story|up) with\b", "what is"),
-    # "a good X" asked for ("what's a good gift for", "what are some good exercises for") asks
-    # for an X that fits, as the bare noun does; "X ideas (suggestions) for" asks for X
-    (r"\b(what(?:'s| is| are| would be)|which (?:is|are)) (a |an |some |any )?good\b", r"\1 \2"),
+    # "a good X" asked for a purpose ("what's a good gift for", "what are some good exercises
+    # for") asks for an X that fits, as the bare noun does; "X ideas (suggestions) for" asks
+    # for X. Not a good value of a measure ("what's a good credit score" asks a benchmark,
+    # "what's a credit score" a definition)
+    (
+        r"\b(what(?:'s| is| are| would be)|which (?:is|are)) (a |an |some |any )?good "
+        r"(?!(?:[\w'-]+ )?(?:score|rate|salary|wage|price|cost|age|weight|size|number|amount"
+        r"|grade|gpa|temperature|time|speed|level|range|ratio|percentage|pace|yield|return)s?\b)"
+        r"(?=(?:[\w'-]+ ){1,3}(?:for|to)\b)",
+        r"\1 \2",
+    ),
     (r"\b(\w+) (?:ideas|suggestions) (?=for\b)", r"\1 "),
     # "substitute X for Y" is to use X instead of Y
     (r"\bsubstitut(?:e|ing) ((?:[\w'-]+ ){1,4}?)for\b", r"use \1instead of"),
@@ -533,7 +541,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # does my bread come out dense"
     (
         r"\b(?:looks?|seems?|appears?|comes? out|turns? out|ends? up)"
-        r" (?=(?:so |too |really |very )?[\w-]+[?.!]*$)",
+        r" (?=(?:so |too |really |very )?(?!like\b)[\w-]+[?.!]*$)",
         "",
     ),
     # phrasal verbs said as one: hook up is connect, send (give) back is return
@@ -585,7 +593,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # word it qualifies ("how fast", "so fast", "is it fast")
     (
         r"(?<!\bhow )(?<!\bso )(?<!\btoo )(?<!\bvery )(?<!\bis )(?<!\bare )(?<!\bas )"
-        r"(?<!\ba )(?<!\bthe )\bfast(?=[?.!]*$)",
+        r"(?<!\ba )(?<!\bthe )(?<!\bi )(?<!\byou )(?<!\bwe )(?<!\bthey )(?<!\bto )"
+        r"\bfast(?=[?.!]*$)",
         "the fastest way",
     ),
     # the ideal (optimal) one is the best one: "the ideal temperature for a wine fridge"

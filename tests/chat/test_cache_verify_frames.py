@@ -302,3 +302,15 @@ def test_phrasal_verbs_said_as_one_verb() -> None:
 
 def test_wtf_before_a_verb_asks_what() -> None:
     assert normalize_question("wtf is a blockchain") == "what is a blockchain"
+
+
+def test_rewrites_that_keep_a_different_question_apart() -> None:
+    # a good value of a measure asks a benchmark, not a definition
+    assert not asks_same(
+        "what's a good credit score for a mortgage", "what's a credit score for a mortgage"
+    )
+    # "look like" asks the appearance: no copula
+    assert not asks_same("what does a mole look like", "what is a mole")
+    # "fast" as a verb is no manner
+    assert "fastest" not in analyze("how long should i fast").text
+    assert "fastest" not in analyze("is it safe to fast before surgery").text

@@ -77,6 +77,12 @@ _LEADING = (
     "just wondering",
     "well",
     "right so",
+    # asking a crowd whether it knows, at the start ("does anyone know the difference ...";
+    # elsewhere "does anyone know my password" is the question)
+    "does anyone know",
+    "does anybody know",
+    "anyone know",
+    "anybody know",
 )
 # Phrases removed wherever they stand: they ask for an answer, they are not the question.
 _ANYWHERE = (
@@ -124,9 +130,6 @@ _ANYWHERE = (
     "may i inquire",
     "i wish to know",
     "i wish to inquire",
-    "does anyone know",
-    "does anybody know",
-    "anyone know",
     "do you know",
     "do you happen to know",
     "any idea",

@@ -314,3 +314,10 @@ def test_rewrites_that_keep_a_different_question_apart() -> None:
     # "fast" as a verb is no manner
     assert "fastest" not in analyze("how long should i fast").text
     assert "fastest" not in analyze("is it safe to fast before surgery").text
+
+
+def test_asking_a_crowd_whether_it_knows_only_at_the_start() -> None:
+    assert normalize_question("hey, does anyone know how to fix a zipper") == "how to fix a zipper"
+    assert normalize_question("can anyone know my location from my ip") == (
+        "can anyone know my location from my ip"
+    )

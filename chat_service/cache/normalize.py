@@ -77,6 +77,8 @@ _LEADING = (
     "just wondering",
     "well",
     "right so",
+    # "i don't know" said as a preface to the question ("idk how to fix my sink")
+    "idk",
     # asking a crowd whether it knows, at the start ("does anyone know the difference ...";
     # elsewhere "does anyone know my password" is the question)
     "does anyone know",
@@ -373,6 +375,16 @@ TYPOS: dict[str, str] = {
     "bday": "birthday",
     "appt": "appointment",
     "cuz": "because",
+    "abt": "about",
+    "smth": "something",
+    "sth": "something",
+    "rly": "really",
+    "prolly": "probably",
+    "kinda": "kind of",
+    "sorta": "sort of",
+    "lemme": "let me",
+    "tmrw": "tomorrow",
+    "hubby": "husband",
     # British spellings, in the American form the rest of the lists use
     "mould": "mold",
     "mouldy": "moldy",

@@ -321,3 +321,13 @@ def test_asking_a_crowd_whether_it_knows_only_at_the_start() -> None:
     assert normalize_question("can anyone know my location from my ip") == (
         "can anyone know my location from my ip"
     )
+
+
+def test_text_message_spellings_are_the_words_they_stand_for() -> None:
+    assert (
+        normalize_question("idk how to fix my garbage disposal") == "how to fix my garbage disposal"
+    )
+    assert asks_same("is it rly bad to sleep w wet hair", "is it really bad to sleep w wet hair")
+    assert asks_same(
+        "how do i talk to my hubby abt money", "how do i talk to my husband about money"
+    )

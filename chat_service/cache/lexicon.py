@@ -279,7 +279,8 @@ AUDIENCES = words(
     newbie newbies noob noobs expert experts
     professional professionals student students adult adults senior seniors elderly dummy
     dummies layman laymen layperson pregnant dog dogs puppy puppies cat cats kitten kittens
-    men women man woman boy boys girl girls parent parents
+    men women man woman boy boys girl girls parent parents grownup grownups grown-ups pupil
+    pupils
     """
 )
 TIMES = words(
@@ -738,6 +739,14 @@ IRREGULAR: dict[str, str] = {
     "newbies": "beginner",
     "noob": "beginner",
     "noobs": "beginner",
+    "infant": "baby",
+    "infants": "baby",
+    "elderly": "senior",
+    "grownup": "adult",
+    "grownups": "adult",
+    "grown-ups": "adult",
+    "pupil": "student",
+    "pupils": "student",
     "men": "man",
     "women": "woman",
     "feet": "foot",

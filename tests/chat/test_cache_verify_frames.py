@@ -331,3 +331,11 @@ def test_text_message_spellings_are_the_words_they_stand_for() -> None:
     assert asks_same(
         "how do i talk to my hubby abt money", "how do i talk to my husband about money"
     )
+
+
+def test_one_audience_said_two_ways_has_one_stem() -> None:
+    assert stem("infant") == stem("baby") and stem("elderly") == stem("senior")
+    assert asks_same("how much tylenol can i give an infant", "how much tylenol can i give a baby")
+    assert not asks_same(
+        "how much tylenol can i give an infant", "how much tylenol can i give a toddler"
+    )

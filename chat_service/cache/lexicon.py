@@ -636,6 +636,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "how to",
     ),
     (r"\bhow (?:is|are) (?:it|one|someone|i|you) (?:supposed|meant) to\b", "how to"),
+    # "show" after "how to" is the action asked about ("how to show hidden files"), not a
+    # request for the answer ("show me"): a word of its own
+    (r"\bhow to show\b(?! me\b)", "how to display"),
     (r"\bsteps to\b", "how to"),
     (r"\bgo(?:ing)? about\b", ""),
     (r"\bregular expressions?\b", "regex"),

@@ -339,3 +339,12 @@ def test_one_audience_said_two_ways_has_one_stem() -> None:
     assert not asks_same(
         "how much tylenol can i give an infant", "how much tylenol can i give a toddler"
     )
+
+
+def test_show_after_how_to_is_the_action_asked_about() -> None:
+    assert not asks_same(
+        "how do i show hidden folders in windows", "how do i hide folders in windows", 0.86
+    )
+    assert asks_same(
+        "how do i show hidden folders in windows", "how to show hidden folders in windows"
+    )

@@ -375,6 +375,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bwhat(?:'s| is| was)? (?:\w+ly )?(?:causing|making)\b", "why"),
     # "the us" is the country, never the pronoun
     (r"\bthe us\b", "the usa"),
+    # ... and so is "us" before a noun of nationality or of the state ("a us passport", "us
+    # citizens"), where the pronoun never stands
+    (
+        r"\bus (?=(?:citizens?|citizenship|passports?|visas?|dollars?|residents?|residency"
+        r"|government|embassy|consulate|military|president|elections?|federal|tax(?:es)?"
+        r"|green card|immigration|border|customs|states?)\b)",
+        "usa ",
+    ),
     (r"\bfor what reason\b", "why"),
     # "what is the cause of X" asks why X happens, as "what causes X" does
     (r"\bwhat(?:'s| is| are| was| were)? the (?:main |usual |common )?causes? of\b", "why"),

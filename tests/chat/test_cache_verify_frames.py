@@ -348,3 +348,9 @@ def test_show_after_how_to_is_the_action_asked_about() -> None:
     assert asks_same(
         "how do i show hidden folders in windows", "how to show hidden folders in windows"
     )
+
+
+def test_us_before_a_noun_of_the_state_is_the_country() -> None:
+    assert asks_same("how do i renew my passport in the us", "how do i renew my us passport")
+    assert not asks_same("how do i renew my us passport", "how do i renew my uk passport")
+    assert "usa" not in analyze("can you send us the tax forms").text

@@ -422,14 +422,18 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "when should i",
     ),
     # advice asked as a judgement of the action: "is it a good idea (wise, advisable) to X",
-    # "is it worth X-ing", "is X-ing a good idea" ask "should i X"
+    # "is X (X-ing) a good idea" ask "should i X" ("is it worth X-ing" stays: "is X worth it" and
+    # "is X worth buying" say worth too)
     (
         r"\b(?:is|would) it (?:be )?(?:a good idea|a smart move|wise|smart|advisable|sensible)"
         r" (?:for me )?to\b",
         "should i",
     ),
-    (r"\b(?:is|would) it (?:be )?worth(?: it)? (?=\w+ing\b)", "should i "),
-    (r"^(?:is|would) (\w+ing\b[^?.!,]*?) (?:be )?a (?:good|smart|wise) idea\b", r"should i \1"),
+    (
+        r"^(?:is|are|would) (?!(?:it|this|that)\b)((?:[\w'-]+ ){0,5}?[\w'-]+) (?:be )?a (?:good"
+        r"|smart|wise) idea\b",
+        r"should i \1",
+    ),
     # what a thing is for is what it does: "what is the function (role, job) of X", "what is X
     # used for" ask "what does X do"
     (

@@ -25,7 +25,11 @@ def test_a_judgement_of_an_action_asks_for_advice() -> None:
     assert asks_same("is it a good idea to switch to a standing desk", should)
     assert asks_same("would it be wise to switch to a standing desk", should)
     assert asks_same("is switching to a standing desk a good idea", should)
-    assert asks_same("is it worth switching to a standing desk", should)
+    # either frame of the judgement meets the other
+    assert asks_same("is it a good idea to get a heat pump", "is a heat pump a good idea")
+    assert not asks_same("is a heat pump a good idea", "is a heat pump a bad idea")
+    # "worth" is said in several frames: read as they stand, they meet each other
+    assert asks_same("is it worth buying a rowing machine", "is a rowing machine worth buying")
     assert not asks_same("is it a good idea to switch to a standing desk", "should i buy a desk")
     assert not asks_same("is it a good idea to sit at a standing desk", should)
 

@@ -440,6 +440,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"\bwhat(?:'s| is| are) the (?:main )?(?:function|role|job)s? of ([^?.!,]+)",
         r"what does \1 do",
     ),
+    (
+        r"\bwhat(?:'s| is| are) ((?:[\w-]+ ){0,4}?[\w-]+)'s? (?:main )?(?:function|role|job)s?\b",
+        r"what does \1 do",
+    ),
     (r"\bwhat (?:is|are) ((?:\w+ ){0,4}?[\w']+) used for\b", r"what does \1 do"),
     # what a thing weighs is how heavy it is
     (r"\bwhat (?:does|do) ((?:\w+ ){0,5}?[\w']+) weigh\b", r"how heavy is \1"),

@@ -43,6 +43,8 @@ def test_the_best_time_to_do_something_asks_when_to_do_it() -> None:
 def test_what_a_thing_is_for_is_what_it_does() -> None:
     assert asks_same("what is the role of the spleen", "what does the spleen do")
     assert asks_same("what is a load balancer used for", "what does a load balancer do")
+    # the possessive says the same: both frames meet
+    assert asks_same("what is the role of the spleen", "what is the spleen's role")
     assert not asks_same("what does the spleen do", "what does the gallbladder do")
 
 

@@ -40,6 +40,13 @@ _RAW_TOKEN_RE = re.compile(r"\S+")
 _THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _ROMAN_RE = re.compile(r"\b(?=[IVX]{2,}\b)(X{0,3})(IX|IV|V?I{0,3})\b")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
+# The stored question is lower case, so a roman numeral is read there only after a word that
+# numbers the items of a series ("world war ii", "type ii diabetes", "stage iii", "title ix");
+# alone, "iv" or "vi" may be a word.
+_LOWER_ROMAN_RE = re.compile(
+    r"\b(war|type|stage|phase|part|chapter|title|article|class|grade|level|schedule|volume"
+    r"|book|act|section|tier) ((?=[ivx]{2,}\b)x{0,3}(?:ix|iv|v?i{0,3}))\b"
+)
 _CAPITAL_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z]+)")
 
 
@@ -68,11 +75,16 @@ class Analysis:
 
 
 def _roman(match: re.Match[str]) -> str:
-    digits = [_ROMAN_VALUES[c] for c in match.group(0)]
+    digits = [_ROMAN_VALUES[c] for c in match.group(0).upper()]
     total = sum(
         -d if k + 1 < len(digits) and d < digits[k + 1] else d for k, d in enumerate(digits)
     )
     return str(total)
+
+
+def _lower_roman(match: re.Match[str]) -> str:
+    numeral = _ROMAN_RE.fullmatch(match.group(2).upper())
+    return f"{match.group(1)} {_roman(numeral) if numeral else match.group(2)}"
 
 
 def _prepare(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
@@ -89,7 +101,7 @@ def _prepare(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
             terms.add(token.casefold().removesuffix("()"))
     capitals = frozenset(m.group(1).casefold() for m in _CAPITAL_RE.finditer(raw))
     raw = _ROMAN_RE.sub(_roman, raw)
-    s = normalize_question(raw)
+    s = _LOWER_ROMAN_RE.sub(_lower_roman, normalize_question(raw))
     s = _THOUSANDS_RE.sub("", s)
     s = lex.FREE_RE.sub(r"without \1", s)
     for pattern, replacement in lex.PHRASE_RES:

@@ -63,7 +63,7 @@ INFINITIVE_HEADS = words(
     has had used like love prefer safe okay ok good bad better best easy easier easiest hard
     harder hardest possible necessary important time order learn learning plan planning hope
     decide start begin continue allowed supposed enough ready first last what where when who
-    which why steps tips step tip rules reason reasons advice
+    which why steps tips step tip rules reason reasons advice take takes took taking
     """
 )
 
@@ -279,7 +279,8 @@ AUDIENCES = words(
     newbie newbies noob noobs expert experts
     professional professionals student students adult adults senior seniors elderly dummy
     dummies layman laymen layperson pregnant dog dogs puppy puppies cat cats kitten kittens
-    men women man woman boy boys girl girls parent parents
+    men women man woman boy boys girl girls parent parents grownup grownups grown-ups pupil
+    pupils
     """
 )
 TIMES = words(
@@ -303,6 +304,23 @@ POLAR = words(
     outer min max minimum maximum start end entry exit arrival departure incoming outgoing
     inbound outbound buy sell push pull give take send receive lend borrow pro pros con cons
     """
+)
+# Polar words of one pole of one dimension, and verbs of one direction of change: two of a
+# group say the same ("how big" / "how large", "hard" / "difficult", "lower" / "reduce my
+# cholesterol"), where two polar words are otherwise never synonyms.
+POLES = tuple(
+    words(line)
+    for line in """
+    big large huge
+    small little tiny
+    hard difficult tough
+    fast quick rapid speedy
+    high tall
+    start begin
+    end finish
+    lower reduce decrease
+    raise increase
+    """.strip().splitlines()
 )
 # Verbs that carry little meaning of their own before a noun or another verb (English grammar's
 # light verbs, and the aspectual start/begin/keep: "why does my dog keep eating grass"; "go" as in
@@ -357,6 +375,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bwhat(?:'s| is| was)? (?:\w+ly )?(?:causing|making)\b", "why"),
     # "the us" is the country, never the pronoun
     (r"\bthe us\b", "the usa"),
+    # ... and so is "us" before a noun of nationality or of the state ("a us passport", "us
+    # citizens"), where the pronoun never stands
+    (
+        r"\bus (?=(?:citizens?|citizenship|passports?|visas?|dollars?|residents?|residency"
+        r"|government|embassy|consulate|military|president|elections?|federal|tax(?:es)?"
+        r"|green card|immigration|border|customs|states?)\b)",
+        "usa ",
+    ),
     (r"\bfor what reason\b", "why"),
     # "what is the cause of X" asks why X happens, as "what causes X" does
     (r"\bwhat(?:'s| is| are| was| were)? the (?:main |usual |common )?causes? of\b", "why"),
@@ -368,6 +394,20 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"(?= (?:is|are|was|were|do|does|did|will|can|should|would|has|have)\b)",
         "when",
     ),
+    # an indirect question left at the start once its request is gone ("could you explain what
+    # a credit score is") reads in the direct order: "what is a credit score"
+    (
+        r"^(?:explain |describe )?(what|who|where) ((?:[\w'-]+ ){0,5}?[\w'-]+) (is|are|was|were)"
+        r"((?: (?:in|on|for|at|of|to|with) [\w' -]+)?)$",
+        r"\1 \3 \2\4",
+    ),
+    # an indirect question left at the start ("may i enquire what time the post office
+    # closes"): "what time" before a clause asks when, as before an auxiliary
+    (
+        r"^(?:at |on )?(?:what|which) time (?!(?:zone|of|is|are|was|were|do|does|did|will|can)"
+        r"\b)(?=(?:the|a|my|your|our|their|this|it|i|you|we|they)\b)",
+        "when ",
+    ),
     # "what is the best time (of day) to X" asks when to X, as "when is the best time to X"
     # does ("what is the time to boil an egg", with no such adjective, asks how long)
     (
@@ -375,6 +415,40 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"time (?:of (?:the )?(?:day|week|month|year) )?to)\b",
         r"when is the \1",
     ),
+    # "when is the best (right, ideal) time to X" asks when one should X; a time "of the day"
+    # or "of the year" names a span, so it stays as said
+    (
+        r"\bwhen(?:'s| is) the (?:best|right|ideal|optimal|perfect|proper|recommended) time to\b",
+        "when should i",
+    ),
+    # advice asked as a judgement of the action: "is it a good idea (wise, advisable) to X",
+    # "is X (X-ing) a good idea" ask "should i X" ("is it worth X-ing" stays: "is X worth it" and
+    # "is X worth buying" say worth too)
+    (
+        r"\b(?:is|would) it (?:be )?(?:a good idea|a smart move|wise|smart|advisable|sensible)"
+        r" (?:for me )?to\b",
+        "should i",
+    ),
+    (
+        r"^(?:is|are|would) (?!(?:it|this|that)\b)((?:[\w'-]+ ){0,5}?[\w'-]+) (?:be )?a (?:good"
+        r"|smart|wise) idea\b",
+        r"should i \1",
+    ),
+    # what a thing is for is what it does: "what is the function (role, job) of X", "what is X
+    # used for" ask "what does X do"
+    (
+        r"\bwhat(?:'s| is| are) the (?:main )?(?:function|role|job)s? of ([^?.!,]+)",
+        r"what does \1 do",
+    ),
+    (
+        r"\bwhat(?:'s| is| are) ((?:[\w-]+ ){0,4}?[\w-]+)'s? (?:main )?(?:function|role|job)s?\b",
+        r"what does \1 do",
+    ),
+    (r"\bwhat (?:is|are) ((?:\w+ ){0,4}?[\w']+) used for\b", r"what does \1 do"),
+    # what a thing weighs is how heavy it is
+    (r"\bwhat (?:does|do) ((?:\w+ ){0,5}?[\w']+) weigh\b", r"how heavy is \1"),
+    # what is needed (required) to do something is what one needs to do it
+    (r"\bwhat(?:'s| is| are)? (?:needed|required|necessary) (to|for)\b", r"what do i need \1"),
     # the maker of a work is who made it: "who is the author of X" asks "who wrote X"
     (r"\bwho(?:'s| is| was) the (?:author|writer) of\b", "who wrote"),
     (r"\bwho(?:'s| is| was) the inventor of\b", "who invented"),
@@ -443,7 +517,64 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bat (?:what|which) point\b", "when"),
     (r"\b(?:in|under) (?:what|which) (?:situations?|cases?|circumstances|conditions)\b", "when"),
     # slang for "what is": "what's the deal with X", "what's up with X"
+    # ... with something happening ("what's up with my cat sneezing") asks why it happens
+    (
+        r"\bwhat(?:'s| is) (?:the deal|the story|up) with ((?:my|your|his|her|our|their) "
+        r"(?:[\w']+ ){1,3}\w+ing)\b",
+        r"why is \1",
+    ),
     (r"\bwhat(?:'s| is) (?:the deal|the story|up) with\b", "what is"),
+    # "a good X" asked for a purpose ("what's a good gift for", "what are some good exercises
+    # for") asks for an X that fits, as the bare noun does; "X ideas (suggestions) for" asks
+    # for X. Not a good value of a measure ("what's a good credit score" asks a benchmark,
+    # "what's a credit score" a definition)
+    (
+        r"\b(what(?:'s| is| are| would be)|which (?:is|are)) (a |an |some |any )?good "
+        r"(?!(?:[\w'-]+ )?(?:score|rate|salary|wage|price|cost|age|weight|size|number|amount"
+        r"|grade|gpa|temperature|time|speed|level|range|ratio|percentage|pace|yield|return)s?\b)"
+        r"(?=(?:[\w'-]+ ){1,3}(?:for|to)\b)",
+        r"\1 \2",
+    ),
+    (r"\b(\w+) (?:ideas|suggestions) (?=for\b)", r"\1 "),
+    # "substitute X for Y" is to use X instead of Y
+    (r"\bsubstitut(?:e|ing) ((?:[\w'-]+ ){1,4}?)for\b", r"use \1instead of"),
+    # to find (work out, compute) a quantity of mathematics is to calculate it
+    (
+        r"\b(?:find|finding|work out|working out|compute|computing)"
+        r" (?=(?:the |my |a |an |its |their |your )?(?:area|volume|perimeter|circumference"
+        r"|average|mean|median|derivative|integral|slope|square root|percentage|probability"
+        r"|standard deviation|variance|compound interest|simple interest)\b)",
+        "calculate ",
+    ),
+    # a verb of motion after "how fast" says nothing the speed does not ("how fast does sound
+    # travel" asks the speed of sound)
+    (
+        r"\b(how fast (?:does|do|did|can|will) (?:[\w'-]+ ){1,4}?)(?:travel|move|go|fly)\b",
+        r"\1",
+    ),
+    # how long the process of doing something is is how long it takes
+    (r"\bhow long (?:is|does) the process (?:of|for)\b", "how long does it take to"),
+    # a copular verb before a last adjective says "is": "what makes the sky look blue", "why
+    # does my bread come out dense"
+    (
+        r"\b(?:looks?|seems?|appears?|comes? out|turns? out|ends? up)"
+        r" (?=(?:so |too |really |very )?(?!like\b)[\w-]+[?.!]*$)",
+        "",
+    ),
+    # phrasal verbs said as one: hook up is connect, send (give) back is return
+    (r"\bhook(?:ing)? up\b", "connect"),
+    (r"\bhook(?:ing)? ((?:\w+ ){1,3})up\b", r"connect \1"),
+    (r"\b(?:send|give)(?:ing)? back\b", "return"),
+    (r"\b(?:send|give)(?:ing)? ((?:\w+ ){1,3})back\b", r"return \1"),
+    # the early signs (symptoms) of something are its first signs
+    (r"\bearly (?=(?:warning )?(?:signs|symptoms|indications|indicators)\b)", "first "),
+    # "past" a date or time is after it ("eat eggs past their expiration date")
+    (r"\bpast (?=(?:the|their|its|my|your|our|his|her) )", "after "),
+    # to speed something up is to make it faster; to bring it down, to reduce it
+    (r"\bspeed(?:ing)? up\b", "make faster"),
+    (r"\bspeed(?:ing)? ((?:\w+ ){1,3})up\b", r"make \1faster"),
+    (r"\bbring(?:ing)? down\b", "reduce"),
+    (r"\bbring(?:ing)? ((?:\w+ ){1,3})down\b", r"reduce \1"),
     (r"\bhow frequently\b", "how often"),
     (r"\bhow many times\b", "how often"),
     (r"\bwhat(?:'s| is)? the distance\b", "how far"),
@@ -472,6 +603,19 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # a manner said as an adverb at the end asks for the way that has it: "how do i peel
     # garlic easily" asks "the easiest way to peel garlic"
     (r"\beasily(?=[?.!]*$)", "the easiest way"),
+    (r"(?<!\bhow )(?<!\bso )(?<!\btoo )(?<!\bvery )\bquickly(?=[?.!]*$)", "the fastest way"),
+    # a fast (quick) way to do something is the fastest: "fast ways to raise my credit score"
+    (r"\b(?:fast|quick|rapid|speedy) (ways?|methods?) to\b", r"the fastest \1 to"),
+    # "fast" at the end after a verb is that manner too ("lose weight fast"), not after a
+    # word it qualifies ("how fast", "so fast", "is it fast")
+    (
+        r"(?<!\bhow )(?<!\bso )(?<!\btoo )(?<!\bvery )(?<!\bis )(?<!\bare )(?<!\bas )"
+        r"(?<!\ba )(?<!\bthe )(?<!\bi )(?<!\byou )(?<!\bwe )(?<!\bthey )(?<!\bto )"
+        r"\bfast(?=[?.!]*$)",
+        "the fastest way",
+    ),
+    # the ideal (optimal) one is the best one: "the ideal temperature for a wine fridge"
+    (r"\b(?:ideal|optimal|optimum)\b", "best"),
     (r"\bcheaply(?=[?.!]*$)", "the cheapest way"),
     (r"\bsafely(?=[?.!]*$)", "the safest way"),
     (r"\bleast (?:expensive|costly|pricey)\b", "cheapest"),
@@ -482,6 +626,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) week\b", "weekly"),
     (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) month\b", "monthly"),
     (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) year\b", "yearly"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) night\b", "nightly"),
+    # "on a daily basis" is daily
+    (r"\bon an? (daily|nightly|weekly|monthly|yearly|annual|regular) basis\b", r"\1"),
     (
         r"\bwhat(?:'s| is| are)? (?:a |the |some )?"
         r"(?:good |best |proper |right |correct |recommended |usual |standard |)"
@@ -505,12 +652,22 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "how to",
     ),
     (r"\bhow (?:is|are) (?:it|one|someone|i|you) (?:supposed|meant) to\b", "how to"),
+    # "show" after "how to" is the action asked about ("how to show hidden files"), not a
+    # request for the answer ("show me"): a word of its own
+    (r"\bhow to show\b(?! me\b)", "how to display"),
     (r"\bsteps to\b", "how to"),
     (r"\bgo(?:ing)? about\b", ""),
     (r"\bregular expressions?\b", "regex"),
     (r"\bthrow(?:ing)? up\b|\bthrew up\b", "vomit"),
     # "stop / keep X from doing Y": both prevent it
-    (r"\b(?:stop(?:ping)?|keep(?:ing)?) ((?:\w+ ){0,4})from\b", r"prevent \1from"),
+    (
+        r"\b(?:stop(?:s|ping|ped)?|keep(?:s|ing)?|kept) ((?:\w+ ){0,4})from\b",
+        r"prevent \1from",
+    ),
+    # getting (making) someone stop doing something is stopping them from doing it
+    (r"\b(?:get|make|help)(?:ting)? ((?:\w+ ){1,3})(?:to )?stop\b", r"prevent \1from"),
+    # what it takes to do something is what doing it needs: how to do it
+    (r"\bwhat (?:does|would|will) it take to\b", "how to"),
     (r"\bget(?:ting)? ((?:\w+ ){1,4})out of\b", r"remove \1from"),
     (r"\bget(?:ting)? ((?:\w+ ){1,4})out$", r"remove \1"),
     (r"\bwithout using\b", "without"),
@@ -601,6 +758,14 @@ IRREGULAR: dict[str, str] = {
     "newbies": "beginner",
     "noob": "beginner",
     "noobs": "beginner",
+    "infant": "baby",
+    "infants": "baby",
+    "elderly": "senior",
+    "grownup": "adult",
+    "grownups": "adult",
+    "grown-ups": "adult",
+    "pupil": "student",
+    "pupils": "student",
     "men": "man",
     "women": "woman",
     "feet": "foot",
@@ -739,7 +904,10 @@ DERIVATIONAL = words(
 
 def stem(word: str) -> str:
     if word in IRREGULAR:
-        return IRREGULAR[word]
+        base = IRREGULAR[word]
+        # an irregular form has the stem of its base form ("took", "taken" and "take" one
+        # stem); a word kept as it is ("news", "series") is its own stem
+        return base if base == word else stem(base)
     w = word
     if w.endswith("'s"):
         w = w[:-2]

@@ -77,6 +77,14 @@ _LEADING = (
     "just wondering",
     "well",
     "right so",
+    # "i don't know" said as a preface to the question ("idk how to fix my sink")
+    "idk",
+    # asking a crowd whether it knows, at the start ("does anyone know the difference ...";
+    # elsewhere "does anyone know my password" is the question)
+    "does anyone know",
+    "does anybody know",
+    "anyone know",
+    "anybody know",
 )
 # Phrases removed wherever they stand: they ask for an answer, they are not the question.
 _ANYWHERE = (
@@ -111,6 +119,19 @@ _ANYWHERE = (
     "i am wondering",
     "i'm wondering",
     "i wonder",
+    # formal and indirect requests for the answer: they ask for it, they are not the question
+    "would you be so kind as to",
+    "would you be kind enough to",
+    "i would be grateful if you could",
+    "i'd be grateful if you could",
+    "i would appreciate it if you could",
+    "i'd appreciate it if you could",
+    "i was hoping you could",
+    "i'm hoping you can",
+    "may i enquire",
+    "may i inquire",
+    "i wish to know",
+    "i wish to inquire",
     "do you know",
     "do you happen to know",
     "any idea",
@@ -343,6 +364,55 @@ TYPOS: dict[str, str] = {
     "experiance": "experience",
     "wheather": "weather",
     "whether's": "weather's",
+    # informal clippings of common words
+    "biz": "business",
+    "pic": "picture",
+    "pics": "pictures",
+    "convo": "conversation",
+    "convos": "conversations",
+    "ppl": "people",
+    "govt": "government",
+    "bday": "birthday",
+    "appt": "appointment",
+    "cuz": "because",
+    "abt": "about",
+    "smth": "something",
+    "sth": "something",
+    "rly": "really",
+    "prolly": "probably",
+    "kinda": "kind of",
+    "sorta": "sort of",
+    "lemme": "let me",
+    "tmrw": "tomorrow",
+    "hubby": "husband",
+    # British spellings, in the American form the rest of the lists use
+    "mould": "mold",
+    "mouldy": "moldy",
+    "enquire": "inquire",
+    "enquiry": "inquiry",
+    "behaviour": "behavior",
+    "neighbour": "neighbor",
+    "neighbours": "neighbors",
+    "labour": "labor",
+    "humour": "humor",
+    "licence": "license",
+    "defence": "defense",
+    "offence": "offense",
+    "tyre": "tire",
+    "tyres": "tires",
+    "aluminium": "aluminum",
+    "grey": "gray",
+    "jewellery": "jewelry",
+    "analyse": "analyze",
+    "catalogue": "catalog",
+    "cheque": "check",
+    "cheques": "checks",
+    "pyjamas": "pajamas",
+    "aeroplane": "airplane",
+    "theatre": "theater",
+    "fibre": "fiber",
+    "cancelled": "canceled",
+    "travelled": "traveled",
 }
 
 _QUOTES = str.maketrans(
@@ -373,9 +443,22 @@ def _phrases(items: tuple[str, ...]) -> str:
 # "can you explain X" -> "explain X": the verb after "can you" is part of the question, except
 # in "can you freeze cheese" where "can you" asks whether one can.
 _ASK_YOU_RE = re.compile(
-    r"\b(?:can|could|would|will) you (?:please )?(?=(?:explain|describe|define|give|show|"
-    r"recommend|suggest|list|provide|help|write|translate|summarize|name|teach)\b)"
+    r"\b(?:can|could|would|will) (?:you|someone|somebody|anyone|anybody) (?:please )?"
+    r"(?=(?:explain|describe|define|give|show|recommend|suggest|list|provide|help|write"
+    r"|translate|summarize|name|teach|tell)\b)"
 )
+# "advise me on how to X", "explain to me how X": a request before an indirect question
+_ADVISE_RE = re.compile(
+    r"\b(?:advise|inform|explain to)(?: me)?(?: on| as to| about)? "
+    r"(?=(?:how|what|when|where|why|which|who|whether)\b)"
+)
+# "i need help (assistance) doing X" asks how to do X
+_NEED_HELP_RE = re.compile(
+    r"^i (?:need|require|could use|would like) (?:some )?(?:help|assistance) (?:with |in )?"
+    r"(?=\w+ing\b)"
+)
+# an appeal after the question ("?? help", "... pls help") asks nothing more
+_HELP_RE = re.compile(r"(?:\?+|\s(?:pls|plz|please))\s*help(?: me| needed)?[!.?]*$")
 # "would you mind explaining X" -> "explain X": a request for the answer, said politely.
 _MIND_RE = re.compile(
     r"\b(?:would|do) you mind (?:please )?(explaining|describing|telling|showing|listing|"
@@ -384,6 +467,8 @@ _MIND_RE = re.compile(
 _MIND_VERBS = {"describing": "describe", "giving": "give"}
 _TEXTING_RE = re.compile(r"\bhow 2\b")
 _EXPLETIVE_RE = re.compile(r"\b(how|what|why|where|who|when) the (?:heck|hell|fuck)\b")
+# "wtf is X" is "what is X": the expletive's short form before a verb
+_WTF_RE = re.compile(r"\bwt[fh](?= (?:is|are|was|were|does|do|did|happened)\b)")
 _LEADING_RE = re.compile(r"^(?:(?:" + _phrases(_LEADING) + r")(?=[\s,!.:;]|$)[\s,!.:;-]*)+")
 _ANYWHERE_RE = re.compile(r"(?<![\w'])(?:" + _phrases(_ANYWHERE) + r")(?![\w'])")
 _TRAILING_RE = re.compile(r"(?:[\s,!.;:-]*\b(?:" + _phrases(_TRAILING) + r"))+[\s!.,]*$")
@@ -406,7 +491,10 @@ def normalize_question(text: str) -> str:
     s = _WORD_RE.sub(_fix_word, s)
     s = _TEXTING_RE.sub("how to", s)
     s = _EXPLETIVE_RE.sub(r"\1", s)
+    s = _WTF_RE.sub("what", s)
     s = _ASK_YOU_RE.sub("", s)
+    s = _ADVISE_RE.sub("", s)
+    s = _HELP_RE.sub("?", s)
     s = _MIND_RE.sub(lambda m: _MIND_VERBS.get(m.group(1), m.group(1)[:-3]), s)
     # Repeat: removing one phrase can expose another ("hey, please tell me ...").
     for _ in range(3):
@@ -421,5 +509,6 @@ def normalize_question(text: str) -> str:
     s = _REPEATED_PUNCT_RE.sub(r"\1", s)
     s = _SPACE_BEFORE_PUNCT_RE.sub(r"\1", s)
     s = s.strip(_EDGE_PUNCT)
+    s = _NEED_HELP_RE.sub("how do i ", s)
     # A question reduced to nothing (only courtesy) keeps its folded form.
     return s or _SPACE_RE.sub(" ", text.casefold()).strip()

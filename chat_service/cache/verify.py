@@ -55,6 +55,7 @@ from chat_service.cache.slots import (
     terms_agree,
     without_measure_words,
 )
+from chat_service.cache.support import without_support_verbs
 from chat_service.cache.wordmatch import (
     WordVectors,
     converse,
@@ -378,6 +379,7 @@ def compare(cached: str, incoming: str) -> Comparison:
     left, right = _split_words(a, left, b, right)
     right, left = _split_words(b, right, a, left)
     left, right = _textspeak(a, left, b), _textspeak(b, right, a)
+    left, right = without_support_verbs(a, left, b), without_support_verbs(b, right, a)
     return Comparison(a, b, None, tuple(left), tuple(right))
 
 

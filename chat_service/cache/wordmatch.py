@@ -137,6 +137,40 @@ def _derived(a: str, b: str) -> bool:
     return a[n:] in lex.DERIVATIONAL and b[n:] in lex.DERIVATIONAL
 
 
+# Verb and noun of one event, by the suffix alternations of English derivational morphology
+# (verb ending, noun ending): decide/decision, extend/extension, admit/admission,
+# receive/reception, verify/verification, describe/description, consume/consumption,
+# resolve/resolution, complain/complaint, explain/explanation, arrive/arrival; before a short
+# ending, four letters at least ("tend" / "tension" are two words). A light verb before such
+# a noun says the verb ("make a complaint" is to complain: support.py).
+_NOMINALIZATIONS = (
+    ("de", "sion"), ("d", "sion"), ("t", "ssion"), ("ceive", "ception"), ("ify", "ification"),
+    ("ibe", "iption"), ("ume", "umption"), ("olve", "olution"), ("ain", "aint"),
+    ("ain", "anation"), ("e", "al"),
+)  # fmt: skip
+
+
+def nominalization(verb: str, noun: str) -> bool:
+    """`noun` names the event of `verb` ("decision" / "decide", "decided", "deciding")."""
+    noun = noun.removesuffix("s") if noun.endswith(("ions", "als", "aints")) else noun
+    verbs = {verb}
+    if verb.endswith(("ing", "ed")):
+        verbs |= {lex.stem(verb), lex.stem(verb) + "e"}
+    return any(
+        v.endswith(v_end)
+        and noun.endswith(n_end)
+        and len(v) - len(v_end) >= (2 if len(v_end) >= 3 else 4)
+        and v[: len(v) - len(v_end)] == noun[: len(noun) - len(n_end)]
+        for v in verbs
+        for v_end, n_end in _NOMINALIZATIONS
+    )
+
+
+def same_pole(a: str, b: str) -> bool:
+    """Two polar words of one pole (lexicon.POLES): big/large, hard/difficult."""
+    return a != b and any(a in group and b in group for group in lex.POLES)
+
+
 def _typo(surface_a: str, surface_b: str, a: str, b: str) -> bool:
     if _known_pair(surface_a, surface_b):
         return False  # two real words: desert/dessert, steak/snack
@@ -171,7 +205,13 @@ def lexically_equal(a: str, b: str, surface_a: str, surface_b: str) -> bool:
         return True
     if (a in lex.UNIT_NAMES and b in lex.UNIT_NAMES) or a in lex.LANGUAGES or b in lex.LANGUAGES:
         return False
-    return _derived(a, b) or _typo(surface_a, surface_b, a, b)
+    return (
+        _derived(a, b)
+        or nominalization(surface_a, surface_b)
+        or nominalization(surface_b, surface_a)
+        or same_pole(surface_a, surface_b)
+        or _typo(surface_a, surface_b, a, b)
+    )
 
 
 def opposites_shaped(a: str, b: str) -> bool:

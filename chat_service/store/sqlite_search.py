@@ -98,6 +98,13 @@ SEARCH_TABLES = [
 _NOT_QUEUED = "NOT EXISTS (SELECT 1 FROM message_fts_pending WHERE id = {row}.rowid)"
 _QUEUE_NEW = f"""INSERT INTO message_fts_pending (id)
         SELECT new.rowid WHERE {_NEW} AND {_NOT_QUEUED.format(row="new")}"""
+_UNINDEX_OLD = f"""INSERT INTO message_fts (message_fts, rowid, owner, body)
+        SELECT 'delete', old.rowid, hex(old.user_id), old.content
+        WHERE {_OLD} AND {_NOT_QUEUED.format(row="old")}"""
+_TITLE_ROWID = _ROWID_OF.format(row="new")
+_REINDEX_TITLE = f"""DELETE FROM title_fts WHERE rowid = {_TITLE_ROWID};
+        INSERT INTO title_fts (rowid, owner, body)
+        SELECT {_TITLE_ROWID}, hex(new.user_id), new.title WHERE new.title != ''"""
 BATCHED_TABLES = [
     "CREATE TABLE message_fts_pending (id INTEGER PRIMARY KEY)",
     "DROP TRIGGER message_fts_insert",
@@ -107,15 +114,11 @@ BATCHED_TABLES = [
         {_QUEUE_NEW};
     END""",
     f"""CREATE TRIGGER message_fts_update AFTER UPDATE ON messages BEGIN
-        INSERT INTO message_fts (message_fts, rowid, owner, body)
-        SELECT 'delete', old.rowid, hex(old.user_id), old.content
-        WHERE {_OLD} AND {_NOT_QUEUED.format(row="old")};
+        {_UNINDEX_OLD};
         {_QUEUE_NEW};
     END""",
     f"""CREATE TRIGGER message_fts_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO message_fts (message_fts, rowid, owner, body)
-        SELECT 'delete', old.rowid, hex(old.user_id), old.content
-        WHERE {_OLD} AND {_NOT_QUEUED.format(row="old")};
+        {_UNINDEX_OLD};
         DELETE FROM message_fts_pending WHERE id = old.rowid;
     END""",
     # An empty title (a chat not yet named by its first turn) matches nothing: not indexed.
@@ -123,14 +126,10 @@ BATCHED_TABLES = [
     "DROP TRIGGER title_fts_update",
     f"""CREATE TRIGGER title_fts_insert AFTER INSERT ON chats BEGIN
         INSERT OR IGNORE INTO chat_rowids (user_id, chat_id) VALUES (new.user_id, new.chat_id);
-        DELETE FROM title_fts WHERE rowid = {_ROWID_OF.format(row="new")};
-        INSERT INTO title_fts (rowid, owner, body)
-        SELECT {_ROWID_OF.format(row="new")}, hex(new.user_id), new.title WHERE new.title != '';
+        {_REINDEX_TITLE};
     END""",
     f"""CREATE TRIGGER title_fts_update AFTER UPDATE OF title ON chats BEGIN
-        DELETE FROM title_fts WHERE rowid = {_ROWID_OF.format(row="new")};
-        INSERT INTO title_fts (rowid, owner, body)
-        SELECT {_ROWID_OF.format(row="new")}, hex(new.user_id), new.title WHERE new.title != '';
+        {_REINDEX_TITLE};
     END""",
     "DELETE FROM title_fts WHERE body = ''",
 ]

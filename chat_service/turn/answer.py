@@ -112,12 +112,7 @@ class Answerer:
             if self.cache is not None
             else None
         )
-        # With a lookup, the prompt is built beside it; without one, in this task (no task).
-        building = (
-            asyncio.ensure_future(self._build_prompt(user_id, chat, turn.user))
-            if lookup is not None
-            else None
-        )
+        building = self._prompt_beside(lookup, user_id, chat, turn.user)
         key = TurnKey(user_id, chat.chat_id, turn.assistant.client_request_id)
         running = self.running.start(key, reply, mode.publish_progress, mode.submitted_at)
         try:
@@ -154,6 +149,19 @@ class Answerer:
                 if task is not None and not task.done():
                     _discard(task)
         yield self._ended(attempt, outcome, user_id, chat, turn, merged)
+
+    def _prompt_beside(
+        self,
+        lookup: asyncio.Future[CacheHit | None] | None,
+        user_id: str,
+        chat: ChatRecord,
+        question: MessageRecord,
+    ) -> asyncio.Future[Prompt] | None:
+        """With a cache lookup, the prompt is built beside it (a task); without one, later, in
+        the turn's own task (_answer)."""
+        if lookup is None:
+            return None
+        return asyncio.ensure_future(self._build_prompt(user_id, chat, question))
 
     def _attempt(self, user_id: str, turn: Turn, started_at: float, mode: RunMode) -> _Attempt:
         """The reply to stream and its lease. A regenerated turn (its earlier attempt failed or

@@ -363,7 +363,17 @@ COMPARATIVES = words(
     """
 )
 
+
 # Phrase rewrites applied to the normalized text before tokenizing (regex -> replacement).
+def _phrasal(verb: str, particle: str, said: str, after: str = "") -> tuple[tuple[str, str], ...]:
+    """A phrasal verb said as one verb, with its object after the particle or between the two
+    ("hook up the printer", "hook the printer up"): `said`, then `after` behind the object."""
+    return (
+        (rf"\b{verb}(?:ing)? {particle}\b", f"{said} {after}".strip()),
+        (rf"\b{verb}(?:ing)? ((?:\w+ ){{1,3}}){particle}\b", rf"{said} \1{after}"),
+    )
+
+
 PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bhow come\b", "why"),
     # permission said with a participle: "is a student allowed to work" asks "can a student work"
@@ -562,19 +572,15 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "",
     ),
     # phrasal verbs said as one: hook up is connect, send (give) back is return
-    (r"\bhook(?:ing)? up\b", "connect"),
-    (r"\bhook(?:ing)? ((?:\w+ ){1,3})up\b", r"connect \1"),
-    (r"\b(?:send|give)(?:ing)? back\b", "return"),
-    (r"\b(?:send|give)(?:ing)? ((?:\w+ ){1,3})back\b", r"return \1"),
+    *_phrasal("hook", "up", "connect"),
+    *_phrasal("(?:send|give)", "back", "return"),
     # the early signs (symptoms) of something are its first signs
     (r"\bearly (?=(?:warning )?(?:signs|symptoms|indications|indicators)\b)", "first "),
     # "past" a date or time is after it ("eat eggs past their expiration date")
     (r"\bpast (?=(?:the|their|its|my|your|our|his|her) )", "after "),
     # to speed something up is to make it faster; to bring it down, to reduce it
-    (r"\bspeed(?:ing)? up\b", "make faster"),
-    (r"\bspeed(?:ing)? ((?:\w+ ){1,3})up\b", r"make \1faster"),
-    (r"\bbring(?:ing)? down\b", "reduce"),
-    (r"\bbring(?:ing)? ((?:\w+ ){1,3})down\b", r"reduce \1"),
+    *_phrasal("speed", "up", "make", "faster"),
+    *_phrasal("bring", "down", "reduce"),
     (r"\bhow frequently\b", "how often"),
     (r"\bhow many times\b", "how often"),
     (r"\bwhat(?:'s| is)? the distance\b", "how far"),

@@ -141,7 +141,10 @@ _FLUSH = f"""
 
 
 def flush_pending(conn: sqlite3.Connection) -> None:
-    """Indexes the queued messages, in one transaction."""
+    """Indexes the queued messages, in one transaction; with none queued (most searches, an
+    idle store) it takes no write lock."""
+    if conn.execute("SELECT 1 FROM message_fts_pending LIMIT 1").fetchone() is None:
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute(_FLUSH)

@@ -122,7 +122,7 @@ class User:
         attempt deleted it."""
         for attempt in range(self.config.max_attempts):
             status, _ = await self.call("delete", "DELETE", f"/chat/{chat.chat_id}")
-            if status in (200, 404) and (status == 200 or attempt > 0):
+            if status == 200 or (status == 404 and attempt > 0):
                 chat.deleted = True
                 self.chat = None
                 return

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chat_service.domain import ChatRecord
 from chat_service.store import sqlite_search, sqlite_store
 from chat_service.store.sqlite_schema import MIGRATIONS
 from chat_service.store.sqlite_search import flush_pending
@@ -39,6 +40,13 @@ async def queued(store: SqliteStore) -> int:
     return count
 
 
+async def new_chat(store: SqliteStore) -> tuple[str, ChatRecord]:
+    user = new_user()
+    chat = make_chat(user)
+    await store.create_chat(chat)
+    return user, chat
+
+
 async def flush(store: SqliteStore) -> None:
     await store._run(flush_pending)
 
@@ -46,9 +54,7 @@ async def flush(store: SqliteStore) -> None:
 async def test_a_message_edited_after_indexing_is_found_by_its_new_text_only(
     store: SqliteStore,
 ) -> None:
-    user = new_user()
-    chat = make_chat(user)
-    await store.create_chat(chat)
+    user, chat = await new_chat(store)
     message = make_message(chat.chat_id, BASE_MS + 1, content="apricot jam")
     await store.save_message(user, message)
     assert await queued(store) == 1
@@ -68,9 +74,7 @@ async def test_a_message_edited_after_indexing_is_found_by_its_new_text_only(
 async def test_a_message_deleted_while_queued_or_indexed_is_never_found(
     store: SqliteStore,
 ) -> None:
-    user = new_user()
-    chat = make_chat(user)
-    await store.create_chat(chat)
+    user, chat = await new_chat(store)
     indexed = make_message(chat.chat_id, BASE_MS + 1, content="walnut bread")
     await store.save_message(user, indexed)
     await flush(store)
@@ -85,9 +89,7 @@ async def test_a_message_deleted_while_queued_or_indexed_is_never_found(
 async def test_the_store_flushes_the_queue_on_its_own(
     store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    user = new_user()
-    chat = make_chat(user)
-    await store.create_chat(chat)
+    user, chat = await new_chat(store)
     monkeypatch.setattr(sqlite_search, "FLUSH_EVERY_S", 0.0)
     await store.save_message(user, make_message(chat.chat_id, BASE_MS + 1, content="fig"))
     assert await queued(store) == 0  # flushed after the call that queued it

@@ -21,7 +21,8 @@ is asked, in two layers:
    is how people rephrase; two are how they ask something else. Two exceptions, by where the
    difference lies: plain words said only in a statement beside the question (the asker's
    situation), and plain leftovers on both sides spread over two places or more (a sentence
-   reworded throughout, from `REWORDED_MIN`), where a near-miss changes one place.
+   reworded throughout, from `REWORDED_MIN`; rewording.py), where a near-miss changes one
+   place.
 
 Word vectors come from the caller (`vectors`; judge.py fetches exactly the words that
 `words_to_compare` names). Without them, only the lexical matching applies (stricter).
@@ -31,12 +32,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from itertools import pairwise
 
 from chat_service.cache import lexicon as lex
 from chat_service.cache import wordmatch
 from chat_service.cache.analysis import Analysis, analyze
+from chat_service.cache.compounds import compounds_shared_word
+from chat_service.cache.rewording import Missing, reworded
 from chat_service.cache.slots import (
     arguments_cross,
     as_many_questions,
@@ -58,9 +60,7 @@ from chat_service.cache.slots import (
 from chat_service.cache.support import without_support_verbs
 from chat_service.cache.wordmatch import (
     WordVectors,
-    converse,
     lexically_equal,
-    opposites_shaped,
     polar,
     related,
 )
@@ -79,7 +79,6 @@ REWORDED_MIN = 0.80
 
 
 _TOKEN_RE = re.compile(r"[\w']+")
-_JOINERS = frozenset({"~and", "~or", "~plus", "~&"})
 
 
 @dataclass(frozen=True)
@@ -178,66 +177,7 @@ def _pair_synonyms(
     return [s for s in left if s not in matched_left], [o for o in right if o not in matched_right]
 
 
-def _compounds_shared_word(x: Analysis, stem: str, other: Analysis) -> bool:
-    """A word directly beside a word both questions share, with nothing between, makes a
-    compound that narrows it ("a *kitchen* sink", "a *bike* tire", "bread *machine*"), and one
-    joined to it by "and"/"or" adds an item (`_joined_to_shared`): a change of scope, never a
-    loose word. A determiner between ("fix *a* leaky faucet") starts another phrase. A light or
-    aspectual verb makes no compound: "*take* a screenshot" is to screenshot, "*start*
-    learning" to learn."""
-    if x.words[stem] in lex.LIGHT_VERBS:
-        return False
-    order = x.order
-    for i, token in enumerate(order):
-        if token == stem:
-            if _main_verb(order, i):
-                continue  # it makes no compound with its subject or its object
-            beside = order[max(0, i - 1) : i] + order[i + 1 : i + 2]
-            if any(t.split("@")[0] in other.content and t != stem for t in beside):
-                return True
-    return _joined_to_shared(x, stem, other)
-
-
-def _main_verb(order: tuple[str, ...], i: int) -> bool:
-    """Whether order[i] is the question's main verb: after an auxiliary and a one-word subject,
-    with no content word after it ("which timezone *does* chicago *use*"; in "does apple
-    watch track sleep" the subject is two words), or an infinitive ("how to *eliminate* fruit
-    flies": its object without a determiner)."""
-    before = [t.lstrip("~") for t in order[max(0, i - 2) : i]]
-    if len(before) == 2 and before[0] in lex.AUXILIARIES:
-        return i + 1 == len(order) or order[i + 1].startswith("~")
-    return before[-1:] == ["to"] and (i == 1 or before[0] in lex.INFINITIVE_HEADS)
-
-
-def _joined_to_shared(x: Analysis, stem: str, other: Analysis) -> bool:
-    """`stem` joined by "and"/"or" to a word both questions share ("short-term memory *and
-    mood*", "which saw *and chisel*"), where `other` joins nothing to that word: an item added
-    to what is asked about."""
-    order = x.order
-    for i, token in enumerate(order):
-        if token == stem:
-            before, after = order[max(0, i - 2) : i], order[i + 1 : i + 3]
-            for pair in (before[::-1], after):
-                if (
-                    len(pair) == 2
-                    and pair[0] in _JOINERS
-                    and pair[1].split("@")[0] in other.content
-                    and not _joined(other, pair[1].split("@")[0])
-                ):
-                    return True
-    return False
-
-
-def _joined(x: Analysis, stem: str) -> bool:
-    """Whether `stem` stands beside "and"/"or" in x (an item of a list)."""
-    order = [t.split("@")[0] for t in x.order]
-    return any(
-        t == stem and _JOINERS.intersection(order[max(0, i - 1) : i] + order[i + 1 : i + 2])
-        for i, t in enumerate(order)
-    )
-
-
-def _loose(missing: list[tuple[str, Analysis, Analysis]], vectors: WordVectors | None) -> bool:
+def _loose(missing: Missing, vectors: WordVectors | None) -> bool:
     """One plain word left over on one side, or one on each side whose vectors are related (a
     looser synonym: fix/repair, symptoms/signs): how people rephrase a question. A light verb
     alone is plain, though some are also polar (take/give, start/end)."""
@@ -250,70 +190,13 @@ def _loose(missing: list[tuple[str, Analysis, Analysis]], vectors: WordVectors |
         return False
     if alone:
         stem, own, other = missing[0]
-        return not _compounds_shared_word(own, stem, other)
+        return not compounds_shared_word(own, stem, other)
     if len(missing) == 2 and missing[0][1] is not missing[1][1]:
         (s1, a1, o1), (s2, a2, o2) = missing
-        if _compounds_shared_word(a1, s1, o1) or _compounds_shared_word(a2, s2, o2):
+        if compounds_shared_word(a1, s1, o1) or compounds_shared_word(a2, s2, o2):
             return False
         return _near(a1, s1, a2, s2, vectors, LOOSE_PAIR_MIN)
     return False
-
-
-def _edited_places(a: Analysis, b: Analysis) -> int:
-    """In how many places the two questions' word sequences differ in a content word (function
-    words aligned but not counted on their own)."""
-    ops = SequenceMatcher(None, a.order, b.order, autojunk=False).get_opcodes()
-    return sum(
-        1
-        for tag, i1, i2, j1, j2 in ops
-        if tag != "equal"
-        and any(not t.startswith(("~", "#")) for t in a.order[i1:i2] + b.order[j1:j2])
-    )
-
-
-def _reworded(a: Analysis, b: Analysis, missing: list[tuple[str, Analysis, Analysis]]) -> bool:
-    """Both questions keep words the other lacks (three or more in all), all of them plain (no
-    name, unit, language, audience, time, comparison or polar word: those are slots or must
-    agree), and the differences are spread over two places or more. A near-miss changes one
-    thing in one place ("time complexity" / "space complexity", "in the US" / "in Germany", a
-    phrase added); a rewording changes the sentence ("can tenants paint walls in a rented
-    flat" / "is a renter allowed to repaint the walls of an apartment")."""
-    if (
-        len(missing) < 3
-        or not any(own is a for _, own, _ in missing)
-        or not any(own is b for _, own, _ in missing)
-    ):
-        return False  # one word for another is a substitution: _loose's rule
-    if not all(
-        own.categories.get(stem) == "content" and not polar(own.words[stem])
-        for stem, own, _ in missing
-    ):
-        return False
-    words_a = [a.words[s] for s, own, _ in missing if own is a]
-    words_b = [b.words[s] for s, own, _ in missing if own is b]
-    if any(converse(x, y) or opposites_shaped(x, y) for x in words_a for y in words_b):
-        return False  # "the buyer ... when buying" / "the seller ... when selling"; "increase"
-    if _listed(a.text, words_a) != _listed(b.text, words_b):
-        return False  # items listed on one side only: what is asked about grew or shrank
-    if any(_joined_to_shared(own, stem, other) for stem, own, other in missing):
-        return False  # an item added to a list the other question has one item of
-    return _edited_places(a, b) >= 2
-
-
-_LIST_TOKEN_RE = re.compile(r"[\w'-]+|[,;&/]")
-_LIST_JOINERS = frozenset({",", ";", "&", "/", "and", "or", "plus", "including"})
-_LIST_SKIPPED = frozenset({"a", "an", "the", "my", "your", "our", "their", "his", "her", "its"})
-
-
-def _listed(text: str, words: list[str]) -> bool:
-    """Two of `words` are items of one list: joined by a comma, "and", "or" ("gmail, facebook
-    and my bank", "roles and users"), with at most an article or a possessive before an item."""
-    tokens = [t for t in _LIST_TOKEN_RE.findall(text) if t not in _LIST_SKIPPED]
-    wanted = set(words)
-    return any(
-        left in wanted and joiner in _LIST_JOINERS and right in wanted
-        for left, joiner, right in zip(tokens, tokens[1:], tokens[2:], strict=False)
-    )
 
 
 def _situation(stem: str, own: Analysis) -> bool:
@@ -396,7 +279,7 @@ def conclude(c: Comparison, similarity: float, vectors: WordVectors | None) -> V
         return Verdict(True, "ok")
     if similarity >= LOOSE_WORD_MIN and _loose(missing, vectors):
         return Verdict(True, "ok")
-    if similarity >= REWORDED_MIN and _reworded(a, b, missing):
+    if similarity >= REWORDED_MIN and reworded(a, b, missing):
         return Verdict(True, "ok")
     found = {own.categories.get(stem, "content") for stem, own, _ in missing}
     return Verdict(False, _REASONS[next(c for c in _ORDER if c in found)])

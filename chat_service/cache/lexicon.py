@@ -56,6 +56,16 @@ SOURCE_MARKERS = frozenset({"from"})
 TARGET_MARKERS = frozenset({"to", "into", "towards", "toward", "than", "per", "insteadof"})
 # English auxiliaries and modals that open a question, before its subject and main verb.
 AUXILIARIES = words("do does did can could should would will shall must may might")
+# English prepositions (the single words of a grammar's closed class): a word after one is the
+# object of a phrase ("during pregnancy", "before firing me").
+PREPOSITIONS = words(
+    """
+    about above across after against along amid among around as at before behind below beneath
+    beside besides between beyond by despite down during except for from in inside into like
+    near of off on onto out outside over past per since through throughout till to toward
+    towards under underneath unlike until up upon via with within without
+    """
+)
 # Words after which "to" is an infinitive, not a direction.
 INFINITIVE_HEADS = words(
     """

@@ -8,22 +8,26 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from chat_service.cache.analysis import Analysis
-from chat_service.cache.compounds import joined_to_shared
+from chat_service.cache import lexicon as lex
+from chat_service.cache.analysis import DETERMINERS, Analysis
+from chat_service.cache.compounds import joined_to_shared, main_verb
 from chat_service.cache.wordmatch import converse, opposites_shaped, polar
 
 Missing = list[tuple[str, Analysis, Analysis]]  # (stem, its question, the other question)
 
 
-def edited_places(a: Analysis, b: Analysis) -> int:
-    """In how many places the two questions' word sequences differ in a content word (function
-    words aligned but not counted on their own)."""
+def edited_places(a: Analysis, b: Analysis, function_words: bool = False) -> int:
+    """In how many places the two questions' word sequences differ: in a content word, or in
+    any word with `function_words` (else function words are aligned but not counted alone)."""
     ops = SequenceMatcher(None, a.order, b.order, autojunk=False).get_opcodes()
     return sum(
         1
         for tag, i1, i2, j1, j2 in ops
         if tag != "equal"
-        and any(not t.startswith(("~", "#")) for t in a.order[i1:i2] + b.order[j1:j2])
+        and (
+            function_words
+            or any(not t.startswith(("~", "#")) for t in a.order[i1:i2] + b.order[j1:j2])
+        )
     )
 
 
@@ -70,3 +74,59 @@ def _listed(text: str, words: list[str]) -> bool:
         left in wanted and joiner in _LIST_JOINERS and right in wanted
         for left, joiner, right in zip(tokens, tokens[1:], tokens[2:], strict=False)
     )
+
+
+_OPERATOR_WORDS = frozenset(lex.OPERATORS.values())
+_PREPOSITIONS = lex.PREPOSITIONS | frozenset(lex.stem(p) for p in lex.PREPOSITIONS)
+
+
+def restated(a: Analysis, b: Analysis, missing: Missing) -> bool:
+    """One plain word more on one side ("which cooking *method* for broccoli is the healthiest"
+    / "what's the healthiest way to cook broccoli", "australia's capital *city*"), in questions
+    whose sequences differ in two places or more, function words counted: the sentence was
+    restated around it. A near-miss that adds a word keeps the rest word for word ("the
+    population *density* of london"). Never a word that changes what is asked: a name, unit,
+    number, operator or polar word (those are slots), the question's main verb (the action
+    asked: "how do I *restore* my iphone"), the object of a preposition, which heads a phrase
+    added to the question ("safe to drink ... *during pregnancy*", "before *firing* me"), or
+    the noun a quantity measures ("a 14 inch *radius*")."""
+    if len(missing) != 1:
+        return False
+    stem, own, _ = missing[0]
+    word = own.words[stem]
+    if (
+        own.categories.get(stem) != "content"
+        or polar(word)
+        or word in _OPERATOR_WORDS
+        or any(ch.isdigit() for ch in word)
+    ):
+        return False
+    if _main_verb_at(own, stem) or _after(own, stem) in ("preposition", "quantity"):
+        return False
+    return edited_places(a, b, function_words=True) >= 2
+
+
+def _main_verb_at(x: Analysis, stem: str) -> bool:
+    """Whether `stem` is x's main verb, the subject's determiner aside ("what does a mole
+    *look* like")."""
+    order = tuple(t for t in x.order if t.lstrip("~").split("@")[0] not in DETERMINERS)
+    return any(token == stem and main_verb(order, i) for i, token in enumerate(order))
+
+
+def _after(x: Analysis, stem: str) -> str:
+    """What `stem` follows, determiners skipped: "preposition" (it is the object of a phrase),
+    "quantity" (a number or a unit: it is what the quantity measures, "a 14 inch *radius*"),
+    or ""."""
+    order = [t.lstrip("~").split("@")[0] for t in x.order]
+    for i, token in enumerate(order):
+        if token == stem:
+            j = i - 1
+            while j >= 0 and order[j] in DETERMINERS:
+                j -= 1
+            if j < 0:
+                continue
+            if order[j] in _PREPOSITIONS:
+                return "preposition"
+            if order[j].startswith("#") or x.categories.get(order[j]) in ("numbers", "units"):
+                return "quantity"
+    return ""

@@ -18,11 +18,11 @@ is asked, in two layers:
    What remains unmatched is a change of subject, scope or audience, unless it is a single
    plain word (no entity, unit, language, time, audience or comparison) in two questions that
    are very close as wholes (`LOOSE_WORD_MIN`): one loose word ("hey quick q", "a good idea")
-   is how people rephrase; two are how they ask something else. Two exceptions, by where the
+   is how people rephrase; two are how they ask something else. Exceptions, by where the
    difference lies: plain words said only in a statement beside the question (the asker's
-   situation), and plain leftovers on both sides spread over two places or more (a sentence
-   reworded throughout, from `REWORDED_MIN`; rewording.py), where a near-miss changes one
-   place.
+   situation), and, from `REWORDED_MIN`, a sentence restated (rewording.py): plain leftovers
+   on both sides spread over two places or more, or one plain word more or less in sentences
+   that differ in two places or more, where a near-miss changes one place.
 
 Word vectors come from the caller (`vectors`; judge.py fetches exactly the words that
 `words_to_compare` names). Without them, only the lexical matching applies (stricter).
@@ -38,7 +38,7 @@ from chat_service.cache import lexicon as lex
 from chat_service.cache import wordmatch
 from chat_service.cache.analysis import Analysis, analyze
 from chat_service.cache.compounds import compounds_shared_word
-from chat_service.cache.rewording import Missing, reworded
+from chat_service.cache.rewording import Missing, restated, reworded
 from chat_service.cache.slots import (
     arguments_cross,
     as_many_questions,
@@ -279,7 +279,7 @@ def conclude(c: Comparison, similarity: float, vectors: WordVectors | None) -> V
         return Verdict(True, "ok")
     if similarity >= LOOSE_WORD_MIN and _loose(missing, vectors):
         return Verdict(True, "ok")
-    if similarity >= REWORDED_MIN and reworded(a, b, missing):
+    if similarity >= REWORDED_MIN and (reworded(a, b, missing) or restated(a, b, missing)):
         return Verdict(True, "ok")
     found = {own.categories.get(stem, "content") for stem, own, _ in missing}
     return Verdict(False, _REASONS[next(c for c in _ORDER if c in found)])

@@ -199,8 +199,20 @@ def _typo(surface_a: str, surface_b: str, a: str, b: str) -> bool:
     )
 
 
+def clipped(short: str, long: str) -> bool:
+    """`short` is an informal clipping of `long` ("vid"/"video", "dicts"/"dictionaries"): no
+    word of the spelling dictionary, three letters or more (a plural s aside), and the start of
+    a dictionary word at least two letters longer. A known word is never read as a clipping
+    ("car"/"carpet", "pan"/"pancake"), nor a clipping of an unknown one (two product names)."""
+    core = short[:-1] if short.endswith("s") else short
+    if len(core) < 3 or len(long) < len(core) + 2 or not long.startswith(core):
+        return False
+    known = spelling.dictionary()[0]
+    return long in known and short not in known and core not in known
+
+
 def lexically_equal(a: str, b: str, surface_a: str, surface_b: str) -> bool:
-    """Same stem, a derived form, or a typo; never two units or two languages."""
+    """Same stem, a derived form, a typo or a clipping; never two units or two languages."""
     if a == b:
         return True
     if (a in lex.UNIT_NAMES and b in lex.UNIT_NAMES) or a in lex.LANGUAGES or b in lex.LANGUAGES:
@@ -211,6 +223,8 @@ def lexically_equal(a: str, b: str, surface_a: str, surface_b: str) -> bool:
         or nominalization(surface_b, surface_a)
         or same_pole(surface_a, surface_b)
         or _typo(surface_a, surface_b, a, b)
+        or clipped(surface_a, surface_b)
+        or clipped(surface_b, surface_a)
     )
 
 

@@ -10,7 +10,7 @@ from chat_service.cache.analysis import analyze
 from chat_service.cache.lexicon import stem
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.verify import REWORDED_MIN, verify_same_question
-from chat_service.cache.wordmatch import nominalization, same_pole
+from chat_service.cache.wordmatch import clipped, nominalization, same_pole
 
 CLOSE = 0.95
 
@@ -181,6 +181,15 @@ def test_clippings_and_british_spellings_are_the_common_word() -> None:
         "how do i get rid of mould on a window sill", "how do i get rid of mold on a window sill"
     )
     assert asks_same("what do i do about a noisy neighbour", "what do i do about a noisy neighbor")
+
+
+def test_an_unknown_word_that_starts_a_known_one_is_its_clipping() -> None:
+    assert clipped("config", "configure") and clipped("repos", "repositories")
+    # a known word is no clipping, nor the start of an unknown word
+    assert not clipped("car", "carpet") and not clipped("sql", "sqlite")
+    assert asks_same("how do i back up my git repos", "how do i back up my git repositories")
+    assert asks_same("where is the nginx config file", "where is the nginx configuration file")
+    assert not asks_same("how do i clean my car", "how do i clean my carpet")
 
 
 def test_keeping_something_from_happening_in_any_form_prevents_it() -> None:

@@ -514,12 +514,14 @@ def test_default_threshold_is_a_similarity() -> None:
         # its writers were also asked for antonyms (increase/decrease, safe/dangerous)
         ("pairs_blind4.jsonl", {"topic", "domain", "half"}, {"opposite"}),
         ("pairs_blind5.jsonl", {"topic", "domain"}, {"opposite"}),
+        # 53 groups of five: those whose cached question another set held were left out
+        ("pairs_blind6.jsonl", {"topic"}, set()),
     ],
 )
 def test_dataset_is_well_formed(name: str, fields: set[str], more_kinds: set[str]) -> None:
     path = DATA / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    assert len(rows) >= 300
+    assert len(rows) >= (200 if name == "pairs_blind6.jsonl" else 300)
     kinds = {
         "paraphrase": {"rewording", "synonyms", "word_order", "formality", "typos", "politeness"},
         "near_miss": {

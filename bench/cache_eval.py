@@ -1,13 +1,15 @@
 """Semantic answer cache: can a cached answer be reused for an incoming question?
 
 On the hand-written pairs of bench/cache_eval/ (true paraphrases and hard near-misses):
-pairs.jsonl (the first set) and pairs_fresh.jsonl (written later, independently of the
-verifier, across travel, finance, medicine, code, maths, law, cooking and consumer support).
+pairs.jsonl (the first set), pairs_fresh.jsonl (written later, independently of the verifier,
+across travel, finance, medicine, code, maths, law, cooking and consumer support) and
+pairs_adversarial.jsonl (60 groups of a cached question, two paraphrases and three hard
+near-misses, most of them reworded as well, in less common corners of many domains).
 Scored through the service's own decision (chat_service/cache/judge.py) with the real embedding
 model in process, exactly as `python -m chat_service.cache.evaluate` does.
 
-Split by topic, never by pair: every pair of a topic (pairs_fresh: its `topic` field; the first
-set: pairs whose cached questions are near-duplicates, cosine >= 0.7, grouped together) falls
+Split by topic, never by pair: every pair of a topic (its `topic` field; the first set has none,
+so pairs whose cached questions are near-duplicates, cosine >= 0.7, are grouped together) falls
 in dev or in test by a hash of the topic. The defaults (threshold, SYNONYM_MIN, LOOSE_WORD_MIN,
 LOOSE_PAIR_MIN, REWORDED_MIN) are chosen on dev only: the most dev hits with dev precision >=
 TARGET_PRECISION. pairs_holdout.jsonl, pairs_blind.jsonl, pairs_blind2.jsonl,
@@ -42,7 +44,7 @@ from chat_service.cache.semantic_cache import eligible_question
 
 NAME = "cache_eval"
 DATA = Path(__file__).resolve().parent / "cache_eval"
-FILES = ("pairs.jsonl", "pairs_fresh.jsonl")
+FILES = ("pairs.jsonl", "pairs_fresh.jsonl", "pairs_adversarial.jsonl")
 # Written by someone who had not read the verifier, never used to choose anything: reported on
 # their own, whole. Each was blind until its first reading, and rules came later from reading its
 # false hits (docs/answer-cache.md gives each first reading): pairs_holdout.jsonl, then

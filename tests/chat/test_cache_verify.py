@@ -516,6 +516,8 @@ def test_default_threshold_is_a_similarity() -> None:
         ("pairs_blind5.jsonl", {"topic", "domain"}, {"opposite"}),
         # 53 groups of five: those whose cached question another set held were left out
         ("pairs_blind6.jsonl", {"topic"}, set()),
+        # three near-misses to two paraphrases in each group
+        ("pairs_adversarial.jsonl", {"topic"}, set()),
     ],
 )
 def test_dataset_is_well_formed(name: str, fields: set[str], more_kinds: set[str]) -> None:
@@ -541,4 +543,5 @@ def test_dataset_is_well_formed(name: str, fields: set[str], more_kinds: set[str
         assert set(row) == {"a", "b", "label", "kind"} | fields
         assert row["kind"] in kinds[row["label"]]
     labels = [row["label"] for row in rows]
-    assert 0.4 < labels.count("paraphrase") / len(rows) < 0.6
+    floor = 0.35 if name == "pairs_adversarial.jsonl" else 0.4  # two paraphrases in five
+    assert floor < labels.count("paraphrase") / len(rows) < 0.6

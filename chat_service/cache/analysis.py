@@ -21,6 +21,7 @@ from functools import lru_cache
 from chat_service.cache import lexicon as lex
 from chat_service.cache.kind import asking_part, fronted_last, question_kind, tense_of
 from chat_service.cache.normalize import normalize_question
+from chat_service.cache.phrases import PHRASE_RES
 from chat_service.cache.tokens import NUM_RE, Scanner, tokenize
 
 _QUOTED_RE = re.compile(r'"([^"]{1,80})"|`([^`]{1,80})`|(?<![\w])\'([^\']{1,80})\'(?![\w])')
@@ -104,7 +105,7 @@ def _prepare(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
     s = _LOWER_ROMAN_RE.sub(_lower_roman, normalize_question(raw))
     s = _THOUSANDS_RE.sub("", s)
     s = lex.FREE_RE.sub(r"without \1", s)
-    for pattern, replacement in lex.PHRASE_RES:
+    for pattern, replacement in PHRASE_RES:
         s = pattern.sub(replacement, s)
     return fronted_last(s), frozenset(terms), capitals
 
@@ -204,7 +205,7 @@ def _category(stem: str, surface: str, terms: frozenset[str], capitals: frozense
 def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
     """Source and target arguments: "from X" (X source), "X to Y" (X source, Y target), "into Y",
     "than Y", "per Y", "in <unit or language>" (Y target). "X vs Y" is no direction: it reads
-    "X and Y" (lexicon.PHRASES)."""
+    "X and Y" (phrases.PHRASES)."""
     sources: set[str] = set()
     targets: set[str] = set()
 

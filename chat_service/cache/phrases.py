@@ -1,0 +1,380 @@
+"""Phrase rewrites of English idioms, applied to a normalized question before it is tokenized
+(analysis.py): a frame said another way becomes the frame it stands for ("how come" is "why",
+"is it a good idea to" is "should I"), a phrasal verb its one-word verb. General knowledge of
+English, each entry with the rule it stands for; kept apart from the word lists (lexicon.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def _phrasal(verb: str, particle: str, said: str, after: str = "") -> tuple[tuple[str, str], ...]:
+    """A phrasal verb said as one verb, with its object after the particle or between the two
+    ("hook up the printer", "hook the printer up"): `said`, then `after` behind the object."""
+    return (
+        (rf"\b{verb}(?:ing)? {particle}\b", f"{said} {after}".strip()),
+        (rf"\b{verb}(?:ing)? ((?:\w+ ){{1,3}}){particle}\b", rf"{said} \1{after}"),
+    )
+
+
+PHRASES: tuple[tuple[str, str], ...] = (
+    (r"\bhow come\b", "why"),
+    # permission said with a participle: "is a student allowed to work" asks "can a student work"
+    (r"\b(?:allowed|permitted) to\b", "can"),
+    # a yes/no question's tag ("is 91 prime or not", "... or nah") asks nothing more
+    (r",? or (?:not|nah|no|nope)(?=[?.!]|$)", ""),
+    # "what causes / makes / leads to X" asks why X happens
+    (r"\bwhat (?:\w+ly )?(?:causes|caused|makes|made|leads to|led to)\b", "why"),
+    (r"\bwhat(?:'s| is| was)? (?:\w+ly )?(?:causing|making)\b", "why"),
+    # "the us" is the country, never the pronoun
+    (r"\bthe us\b", "the usa"),
+    # ... and so is "us" before a noun of nationality or of the state ("a us passport", "us
+    # citizens"), where the pronoun never stands
+    (
+        r"\bus (?=(?:citizens?|citizenship|passports?|visas?|dollars?|residents?|residency"
+        r"|government|embassy|consulate|military|president|elections?|federal|tax(?:es)?"
+        r"|green card|immigration|border|customs|states?)\b)",
+        "usa ",
+    ),
+    (r"\bfor what reason\b", "why"),
+    # "what is the cause of X" asks why X happens, as "what causes X" does
+    (r"\bwhat(?:'s| is| are| was| were)? the (?:main |usual |common )?causes? of\b", "why"),
+    (r"\bwhat(?:'s| is| are| was)? the reasons?\b(?: for| why| that)?", "why"),
+    (r"\bwhat(?:'s| is| was)? the purpose of\b", "why"),
+    (r"\b(?:in |at |on |during )?(?:what|which) (?:year|century|decade|date)\b", "when"),
+    (
+        r"\b(?:at |in |on )?(?:what|which) (?:time|day|month)"
+        r"(?= (?:is|are|was|were|do|does|did|will|can|should|would|has|have)\b)",
+        "when",
+    ),
+    # an indirect question left at the start once its request is gone ("could you explain what
+    # a credit score is") reads in the direct order: "what is a credit score"
+    (
+        r"^(?:explain |describe )?(what|who|where) ((?:[\w'-]+ ){0,5}?[\w'-]+) (is|are|was|were)"
+        r"((?: (?:in|on|for|at|of|to|with) [\w' -]+)?)$",
+        r"\1 \3 \2\4",
+    ),
+    # an indirect question left at the start ("may i enquire what time the post office
+    # closes"): "what time" before a clause asks when, as before an auxiliary
+    (
+        r"^(?:at |on )?(?:what|which) time (?!(?:zone|of|is|are|was|were|do|does|did|will|can)"
+        r"\b)(?=(?:the|a|my|your|our|their|this|it|i|you|we|they)\b)",
+        "when ",
+    ),
+    # "what is the best time (of day) to X" asks when to X, as "when is the best time to X"
+    # does ("what is the time to boil an egg", with no such adjective, asks how long)
+    (
+        r"\bwhat(?:'s| is) the ((?:\w+est|right|ideal|good|optimal|perfect|proper|recommended) "
+        r"time (?:of (?:the )?(?:day|week|month|year) )?to)\b",
+        r"when is the \1",
+    ),
+    # "when is the best (right, ideal) time to X" asks when one should X; a time "of the day"
+    # or "of the year" names a span, so it stays as said
+    (
+        r"\bwhen(?:'s| is) the (?:best|right|ideal|optimal|perfect|proper|recommended) time to\b",
+        "when should i",
+    ),
+    # advice asked as a judgement of the action: "is it a good idea (wise, advisable) to X",
+    # "is X (X-ing) a good idea" ask "should i X" ("is it worth X-ing" stays: "is X worth it" and
+    # "is X worth buying" say worth too)
+    (
+        r"\b(?:is|would) it (?:be )?(?:a good idea|a smart move|wise|smart|advisable|sensible)"
+        r" (?:for me )?to\b",
+        "should i",
+    ),
+    (
+        r"^(?:is|are|would) (?!(?:it|this|that)\b)((?:[\w'-]+ ){0,5}?[\w'-]+) (?:be )?a (?:good"
+        r"|smart|wise) idea\b",
+        r"should i \1",
+    ),
+    # what a thing is for is what it does: "what is the function (role, job) of X", "what is X
+    # used for" ask "what does X do"
+    (
+        r"\bwhat(?:'s| is| are) the (?:main )?(?:function|role|job)s? of ([^?.!,]+)",
+        r"what does \1 do",
+    ),
+    (
+        r"\bwhat(?:'s| is| are) ((?:[\w-]+ ){0,4}?[\w-]+)'s? (?:main )?(?:function|role|job)s?\b",
+        r"what does \1 do",
+    ),
+    (r"\bwhat (?:is|are) ((?:\w+ ){0,4}?[\w']+) used for\b", r"what does \1 do"),
+    # what a thing weighs is how heavy it is
+    (r"\bwhat (?:does|do) ((?:\w+ ){0,5}?[\w']+) weigh\b", r"how heavy is \1"),
+    # what is needed (required) to do something is what one needs to do it
+    (r"\bwhat(?:'s| is| are)? (?:needed|required|necessary) (to|for)\b", r"what do i need \1"),
+    # the maker of a work is who made it: "who is the author of X" asks "who wrote X"
+    (r"\bwho(?:'s| is| was) the (?:author|writer) of\b", "who wrote"),
+    (r"\bwho(?:'s| is| was) the inventor of\b", "who invented"),
+    (r"\bwho(?:'s| is| was) the (?:founder|creator) of\b", "who founded"),
+    (r"\bwho(?:'s| is| was) the composer of\b", "who composed"),
+    (r"\bwho(?:'s| is| was) the director of\b", "who directed"),
+    # "how is X different from Y" asks the difference between X and Y (X named, not "they", and
+    # Y not "each other": those are said of what the question named before)
+    (
+        r"\bhow (?:is|are|does|do) (?!(?:they|these|those|it|both|the two)\b)((?:\w+ ){0,5}?\w+)"
+        r" (?:different from|differ from)(?! (?:each other|one another)\b)",
+        r"what is the difference between \1 and",
+    ),
+    # asking whether there is a way to do something asks how to do it
+    (r"\bis there (?:a|any) (?:way|method) (?:for me |i can )?to\b", "how can i"),
+    # asking whether something is acceptable asks for permission, as "can i" does
+    (r"\bis it (?:ok|okay|alright|all right|acceptable) (?:for me |if i )?to\b", "can i"),
+    # "why won't it start" is a refusal, now: "why doesn't it start"
+    (r"\bwhy won't\b", "why doesn't"),
+    # where a thing is located is where it is
+    (r"\b(where (?:is|are|was|were)\b[^?.!]*?) (?:located|situated)\b", r"\1"),
+    # what a thing is considered (regarded as, deemed) is what it is asked to be: "is a tomato
+    # considered a fruit" asks whether it is one
+    (r"\b((?:is|are|was|were)\b[^?.!]*?) (?:considered|regarded as|deemed)\b", r"\1"),
+    # keeping something in the fridge is refrigerating it
+    (
+        r"\b(?:kept|keep|keeping|stored|store|storing) in (?:the|a) (?:fridge|refrigerator)\b",
+        "refrigerated",
+    ),
+    # how to tell whether something holds asks its signs, and the other way round
+    (
+        r"\bhow (?:(?:can|do|would|will|could) (?:i|you|we|one) |to )(?:tell|know|find out)"
+        r" (?:if|whether)\b",
+        "how do i know if",
+    ),
+    (
+        r"\bwhat are (?:the |some |common )?(?:signs|symptoms|indications|indicators)"
+        r" (?:that|of)\b",
+        "how do i know if",
+    ),
+    (r"^(?:the |some |common )?(?:signs|symptoms|indications) that\b", "how do i know if"),
+    # what people call a thing is its name
+    (r"\bwhat (?:do|would) (?:you|we|they|people) call\b", "what is the name for"),
+    # a recipe for a dish is how to make it
+    (r"\b(?:what(?:'s| is) )?(?:a |the )?(?:good |best )?recipe for\b", "how to make"),
+    (
+        r"^(?:an? |the )?(?:good |best |easy |simple )?([\w' -]+?) recipe(?=[?.!]*$)",
+        r"how to make \1",
+    ),
+    # the proper way to do something is how to do it; "correctly" at the end asks no more
+    (r"\bwhat(?:'s| is) the (?:proper|right|correct) way to\b", "how to"),
+    (r"\s(?:correctly|properly)(?=[?.!]*$)", ""),
+    # what an abbreviation is short for is what it stands for
+    (r"\b(?:what )?(?:is|are) (\S+) short for\b", r"what does \1 stand for"),
+    (r"\b(?:in |at )?(?:what|which) (?:place|location)\b", "where"),
+    (r"\b(?:what|which) (?:person|people)\b", "who"),
+    (r"\bwhat age\b", "how old"),
+    # hours of something asked as an amount ("how many hours of sleep" is "how much sleep")
+    (r"\bhow many hours of\b", "how much"),
+    # a count of time units is a duration ("how many days until" = "how long until")
+    (r"\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b", "how long"),
+    (r"\bat what age\b", "how old"),
+    # a quantity of time is a duration, as a count of time units is
+    (r"\bhow much time\b", "how long"),
+    # the point, situation or condition at which something holds: when it holds
+    (r"\bat (?:what|which) point\b", "when"),
+    (r"\b(?:in|under) (?:what|which) (?:situations?|cases?|circumstances|conditions)\b", "when"),
+    # slang for "what is": "what's the deal with X", "what's up with X"
+    # ... with something happening ("what's up with my cat sneezing") asks why it happens
+    (
+        r"\bwhat(?:'s| is) (?:the deal|the story|up) with ((?:my|your|his|her|our|their) "
+        r"(?:[\w']+ ){1,3}\w+ing)\b",
+        r"why is \1",
+    ),
+    (r"\bwhat(?:'s| is) (?:the deal|the story|up) with\b", "what is"),
+    # "a good X" asked for a purpose ("what's a good gift for", "what are some good exercises
+    # for") asks for an X that fits, as the bare noun does; "X ideas (suggestions) for" asks
+    # for X. Not a good value of a measure ("what's a good credit score" asks a benchmark,
+    # "what's a credit score" a definition)
+    (
+        r"\b(what(?:'s| is| are| would be)|which (?:is|are)) (a |an |some |any )?good "
+        r"(?!(?:[\w'-]+ )?(?:score|rate|salary|wage|price|cost|age|weight|size|number|amount"
+        r"|grade|gpa|temperature|time|speed|level|range|ratio|percentage|pace|yield|return)s?\b)"
+        r"(?=(?:[\w'-]+ ){1,3}(?:for|to)\b)",
+        r"\1 \2",
+    ),
+    (r"\b(\w+) (?:ideas|suggestions) (?=for\b)", r"\1 "),
+    # "substitute X for Y" is to use X instead of Y
+    (r"\bsubstitut(?:e|ing) ((?:[\w'-]+ ){1,4}?)for\b", r"use \1instead of"),
+    # to find (work out, compute) a quantity of mathematics is to calculate it
+    (
+        r"\b(?:find|finding|work out|working out|compute|computing)"
+        r" (?=(?:the |my |a |an |its |their |your )?(?:area|volume|perimeter|circumference"
+        r"|average|mean|median|derivative|integral|slope|square root|percentage|probability"
+        r"|standard deviation|variance|compound interest|simple interest)\b)",
+        "calculate ",
+    ),
+    # a verb of motion after "how fast" says nothing the speed does not ("how fast does sound
+    # travel" asks the speed of sound)
+    (
+        r"\b(how fast (?:does|do|did|can|will) (?:[\w'-]+ ){1,4}?)(?:travel|move|go|fly)\b",
+        r"\1",
+    ),
+    # how long the process of doing something is is how long it takes
+    (r"\bhow long (?:is|does) the process (?:of|for)\b", "how long does it take to"),
+    # a copular verb before a last adjective says "is": "what makes the sky look blue", "why
+    # does my bread come out dense"
+    (
+        r"\b(?:looks?|seems?|appears?|comes? out|turns? out|ends? up)"
+        r" (?=(?:so |too |really |very )?(?!like\b)[\w-]+[?.!]*$)",
+        "",
+    ),
+    # phrasal verbs said as one: hook up is connect, send (give) back is return
+    *_phrasal("hook", "up", "connect"),
+    *_phrasal("(?:send|give)", "back", "return"),
+    # the early signs (symptoms) of something are its first signs
+    (r"\bearly (?=(?:warning )?(?:signs|symptoms|indications|indicators)\b)", "first "),
+    # "past" a date or time is after it ("eat eggs past their expiration date")
+    (r"\bpast (?=(?:the|their|its|my|your|our|his|her) )", "after "),
+    # to speed something up is to make it faster; to bring it down, to reduce it
+    *_phrasal("speed", "up", "make", "faster"),
+    *_phrasal("bring", "down", "reduce"),
+    (r"\bhow frequently\b", "how often"),
+    (r"\bhow many times\b", "how often"),
+    (r"\bwhat(?:'s| is)? the distance\b", "how far"),
+    # a count of length units is a distance, the unit kept ("how many miles" = "how far in
+    # miles"); not with a number after it, a conversion ("how many km is 10 miles")
+    (
+        r"\bhow many (miles|kilometers|kilometres|km|kms|meters|metres|feet|yards)\b(?![^?]*\d)",
+        r"how far in \1",
+    ),
+    (r"\bwhat(?:'s| is)? the (?:number|amount|quantity) of\b", "how many"),
+    (r"\bwhat(?:'s| is)? the duration of\b", "how long"),
+    (r"\bwhat(?:'s| is| are)? the (?:height|elevation) of\b", "how tall is"),
+    # tall is high said of height ("the tallest mountain" is "the highest mountain")
+    (r"\btall(er|est)?\b", r"high\1"),
+    (r"\bwhat(?:'s| is| are)? the (?:size) of\b", "how big is"),
+    (r"\bwhat(?:'s| is| are)? the (?:weight) of\b", "how heavy is"),
+    (r"\bwhat(?:'s| is| are)? the (?:depth) of\b", "how deep is"),
+    (
+        r"\b(?:what|which) (?:can|could|should|do|would) (?:i|you|we|one) use instead of\b",
+        "substitute for",
+    ),
+    (r"\b(?:a |the )?(?:replacement|alternative|substitution) (?:for|to)\b", "substitute for"),
+    # quick and fast are one measure ("the quickest way" is "the fastest way")
+    (r"\bquickest\b", "fastest"),
+    (r"\bquicker\b", "faster"),
+    # a manner said as an adverb at the end asks for the way that has it: "how do i peel
+    # garlic easily" asks "the easiest way to peel garlic"
+    (r"\beasily(?=[?.!]*$)", "the easiest way"),
+    (r"(?<!\bhow )(?<!\bso )(?<!\btoo )(?<!\bvery )\bquickly(?=[?.!]*$)", "the fastest way"),
+    # a fast (quick) way to do something is the fastest: "fast ways to raise my credit score"
+    (r"\b(?:fast|quick|rapid|speedy) (ways?|methods?) to\b", r"the fastest \1 to"),
+    # "fast" at the end after a verb is that manner too ("lose weight fast"), not after a
+    # word it qualifies ("how fast", "so fast", "is it fast")
+    (
+        r"(?<!\bhow )(?<!\bso )(?<!\btoo )(?<!\bvery )(?<!\bis )(?<!\bare )(?<!\bas )"
+        r"(?<!\ba )(?<!\bthe )(?<!\bi )(?<!\byou )(?<!\bwe )(?<!\bthey )(?<!\bto )"
+        r"\bfast(?=[?.!]*$)",
+        "the fastest way",
+    ),
+    # the ideal (optimal) one is the best one: "the ideal temperature for a wine fridge"
+    (r"\b(?:ideal|optimal|optimum)\b", "best"),
+    (r"\bcheaply(?=[?.!]*$)", "the cheapest way"),
+    (r"\bsafely(?=[?.!]*$)", "the safest way"),
+    (r"\bleast (?:expensive|costly|pricey)\b", "cheapest"),
+    (r"\bmost (?:expensive|costly|pricey)\b", "priciest"),
+    (r"\b(?:adverse|unwanted) effects\b", "side effects"),
+    (r"\bmoney back\b", "refund"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) day\b", "daily"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) week\b", "weekly"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) month\b", "monthly"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) year\b", "yearly"),
+    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) night\b", "nightly"),
+    # "on a daily basis" is daily
+    (r"\bon an? (daily|nightly|weekly|monthly|yearly|annual|regular) basis\b", r"\1"),
+    (
+        r"\bwhat(?:'s| is| are)? (?:a |the |some )?"
+        r"(?:good |best |proper |right |correct |recommended |usual |standard |)"
+        r"(?:ways?|methods?|steps|procedure|process) (?:to|for|of)\b",
+        "how to",
+    ),
+    (
+        r"\b(?:the )?(?:best|proper|right|correct|recommended|most effective|smartest) way"
+        r" (?:to|for|of)\b",
+        "how to",
+    ),
+    # asking for the trick, tips or technique to do something asks how to do it (only before a
+    # verb: "a tip for the waiter" is money)
+    (
+        r"\b(?:what(?:'s| is| are) )?(?:a |the |some |any )?(?:good |best )?"
+        r"(?:tricks?|tips|techniques?) (?:to (?=\w)|for (?=\w+ing\b))",
+        "how to ",
+    ),
+    (
+        r"\bhow (?:do|does|can|could|should|would|will|might|may) (?:i|you|we|one|someone)\b",
+        "how to",
+    ),
+    (r"\bhow (?:is|are) (?:it|one|someone|i|you) (?:supposed|meant) to\b", "how to"),
+    # "show" after "how to" is the action asked about ("how to show hidden files"), not a
+    # request for the answer ("show me"): a word of its own
+    (r"\bhow to show\b(?! me\b)", "how to display"),
+    (r"\bsteps to\b", "how to"),
+    (r"\bgo(?:ing)? about\b", ""),
+    (r"\bregular expressions?\b", "regex"),
+    (r"\bthrow(?:ing)? up\b|\bthrew up\b", "vomit"),
+    # "stop / keep X from doing Y": both prevent it
+    (
+        r"\b(?:stop(?:s|ping|ped)?|keep(?:s|ing)?|kept) ((?:\w+ ){0,4})from\b",
+        r"prevent \1from",
+    ),
+    # getting (making) someone stop doing something is stopping them from doing it
+    (r"\b(?:get|make|help)(?:ting)? ((?:\w+ ){1,3})(?:to )?stop\b", r"prevent \1from"),
+    # what it takes to do something is what doing it needs: how to do it
+    (r"\bwhat (?:does|would|will) it take to\b", "how to"),
+    (r"\bget(?:ting)? ((?:\w+ ){1,4})out of\b", r"remove \1from"),
+    (r"\bget(?:ting)? ((?:\w+ ){1,4})out$", r"remove \1"),
+    (r"\bwithout using\b", "without"),
+    (r"\bget(?:ting)? better at\b", "improve at"),
+    (r"\btak(?:e|ing) ((?:\w+ ){0,3})out of\b", r"remove \1from"),
+    (r"\btak(?:e|ing) ((?:\w+ ){0,3})out$", r"remove \1"),
+    (r"\btak(?:e|ing) out\b", "remove"),
+    (r"\bget rid of\b", "remove"),
+    (r"\bgetting rid of\b", "removing"),
+    (r"\bin order to\b", "to"),
+    (r"\b(?:a lot of|lots of|plenty of)\b", "many"),
+    (r"\bas well as\b", "and"),
+    # "as well" is "too"; "well" itself is a word ("a private well", "sleep well")
+    (r"\bas well\b", "too"),
+    (r"\binstead of\b", "insteadof"),
+    (r"\brather than\b", "than"),
+    (r"\bcompared (?:to|with)\b", "vs"),
+    # "X vs Y" sets two things side by side, in either order: "X and Y" (no direction)
+    (r"\b(?:vs\.?|versus)(?= )", "and"),
+    (r"\b(?:log|sign) ?(?:in|on)(?:to)?\b", "login"),
+    (r"\b(?:sign|signing) ?up\b", "register"),
+    (r"\b(?:log|sign) ?(?:out|off)\b", "logout"),
+    (r"\bturn(?:ing)? on\b", "enable"),
+    (r"\bturn(?:ing)? off\b", "disable"),
+    (r"\bswitch(?:ing)? on\b", "enable"),
+    (r"\bswitch(?:ing)? off\b", "disable"),
+    (r"\bset(?:ting)? up\b", "setup"),
+    (r"\bfree (?:of|from)\b", "without"),
+    (r"\b(?:cannot|can't)\b", "can not"),
+    (r"\bwon't\b", "will not"),
+    (r"\bshan't\b", "shall not"),
+    (r"\b(\w+)n't\b", r"\1 not"),
+    (r"\bnon-", "non "),
+    (r"\bdon't\b", "do not"),
+    (r"\bno-", "no "),
+    (r"\b(\w+)-free\b", r"without \1"),
+    (r"\bup to date\b", "uptodate"),
+    (r"\bout of date\b", "outdated"),
+    (r"\bkind of\b|\bsort of\b|\btype of\b|\btypes of\b|\bkinds of\b", ""),
+    (r"\bfor dummies\b", "for beginners"),
+    (r"\bexplain like i'?m (\w+)\b", r"for a \1 year old"),
+    (r"\bmake sure\b", "ensure"),
+    (r"\bfind out\b", "learn"),
+    (r"\bdeal(?:s|ing|t)? with\b", "handle"),
+    (r"\bsay(?:ing)? sorry\b", "apologize"),
+    # "right" before a time word only stresses it ("right after eating")
+    (r"\bright (after|before)\b", r"\1"),
+    # the earliest of something in time is its first
+    (r"\bearliest\b", "first"),
+    (r"\bfigure out\b", "determine"),
+    (r"\bpick up\b", "learn"),
+    (r"\bcome up with\b", "create"),
+    (r"\b(?:go(?:ing)?|get(?:ting)?) to sleep\b|\bfall(?:s|ing)? asleep\b", "sleep"),
+    (r"\bsleep better\b", "sleep well"),
+    (r"\bover the counter\b", "otc"),
+    (r"\bpros and cons\b", "advantages disadvantages"),
+    (r"\bbenefits and drawbacks\b", "advantages disadvantages"),
+    (r"\bupside down\b", "upsidedown"),
+)
+PHRASE_RES = tuple((re.compile(p), r) for p, r in PHRASES)

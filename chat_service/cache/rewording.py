@@ -16,17 +16,24 @@ from chat_service.cache.wordmatch import converse, opposites_shaped, polar
 Missing = list[tuple[str, Analysis, Analysis]]  # (stem, its question, the other question)
 
 
+# Function words whose change restates nothing: an article, a form of "be", "do" or "have"
+# (a contraction drops one: "what is" / "what's").
+_PLAIN_FUNCTION_WORDS = lex.words("a an the is are was were be been am do does did have has had")
+
+
 def edited_places(a: Analysis, b: Analysis, function_words: bool = False) -> int:
-    """In how many places the two questions' word sequences differ: in a content word, or in
-    any word with `function_words` (else function words are aligned but not counted alone)."""
+    """In how many places the two questions' word sequences differ: in a content word, or, with
+    `function_words`, in any word but the plain function words (else function words are aligned
+    but not counted alone)."""
     ops = SequenceMatcher(None, a.order, b.order, autojunk=False).get_opcodes()
     return sum(
         1
         for tag, i1, i2, j1, j2 in ops
         if tag != "equal"
-        and (
-            function_words
-            or any(not t.startswith(("~", "#")) for t in a.order[i1:i2] + b.order[j1:j2])
+        and any(
+            not t.startswith(("~", "#"))
+            or (function_words and t[1:].split("@")[0] not in _PLAIN_FUNCTION_WORDS)
+            for t in a.order[i1:i2] + b.order[j1:j2]
         )
     )
 

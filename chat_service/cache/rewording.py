@@ -1,5 +1,5 @@
-"""A question said another way: the rules that accept words left over on both sides of two
-questions because the sentence around them was restated (verify.py applies them from
+"""A question said another way: the rules that accept words left over on one side or both of
+two questions because the sentence around them was restated (verify.py applies them from
 `REWORDED_MIN`). A near-miss changes one thing in one place and keeps the rest of the sentence
 word for word; a rewording restates the sentence."""
 
@@ -91,8 +91,9 @@ def restated(a: Analysis, b: Analysis, missing: Missing) -> bool:
     """One plain word more on one side ("which cooking *method* for broccoli is the healthiest"
     / "what's the healthiest way to cook broccoli", "australia's capital *city*"), in questions
     whose sequences differ in two places or more, function words counted: the sentence was
-    restated around it. A near-miss that adds a word keeps the rest word for word ("the
-    population *density* of london"). Never a word that changes what is asked: a name, unit,
+    restated around it (an article or a form of be, do or have alone restates nothing: "what
+    is" / "what's"). A near-miss that adds a word keeps the rest word for word ("the population
+    *density* of london"). Never a word that changes what is asked: a name, unit,
     number, operator or polar word (those are slots), the question's main verb (the action
     asked: "how do I *restore* my iphone"), the object of a preposition, which heads a phrase
     added to the question ("safe to drink ... *during pregnancy*", "before *firing* me"), or

@@ -84,6 +84,7 @@ def _listed(text: str, words: list[str]) -> bool:
 
 
 _OPERATOR_WORDS = frozenset(lex.OPERATORS.values())
+# with their stems: some ("before", "after") are content words of the analysis, stemmed
 _PREPOSITIONS = lex.PREPOSITIONS | frozenset(lex.stem(p) for p in lex.PREPOSITIONS)
 
 
@@ -109,7 +110,7 @@ def restated(a: Analysis, b: Analysis, missing: Missing) -> bool:
         or any(ch.isdigit() for ch in word)
     ):
         return False
-    if _main_verb_at(own, stem) or _after(own, stem) in ("preposition", "quantity"):
+    if _main_verb_at(own, stem) or _headed(own, stem):
         return False
     return edited_places(a, b, function_words=True) >= 2
 
@@ -121,20 +122,19 @@ def _main_verb_at(x: Analysis, stem: str) -> bool:
     return any(token == stem and main_verb(order, i) for i, token in enumerate(order))
 
 
-def _after(x: Analysis, stem: str) -> str:
-    """What `stem` follows, determiners skipped: "preposition" (it is the object of a phrase),
-    "quantity" (a number or a unit: it is what the quantity measures, "a 14 inch *radius*"),
-    or ""."""
+def _headed(x: Analysis, stem: str) -> bool:
+    """Whether `stem` follows, determiners skipped, a preposition (it is the object of a phrase)
+    or a number or unit (it is what the quantity measures: "a 14 inch *radius*")."""
     order = [t.lstrip("~").split("@")[0] for t in x.order]
     for i, token in enumerate(order):
         if token == stem:
             j = i - 1
             while j >= 0 and order[j] in DETERMINERS:
                 j -= 1
-            if j < 0:
-                continue
-            if order[j] in _PREPOSITIONS:
-                return "preposition"
-            if order[j].startswith("#") or x.categories.get(order[j]) in ("numbers", "units"):
-                return "quantity"
-    return ""
+            if j >= 0 and (
+                order[j] in _PREPOSITIONS
+                or order[j].startswith("#")
+                or x.categories.get(order[j]) in ("numbers", "units")
+            ):
+                return True
+    return False

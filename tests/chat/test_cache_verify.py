@@ -503,27 +503,29 @@ def test_default_threshold_is_a_similarity() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "fields", "more_kinds"),
+    ("name", "fields", "more_kinds", "least", "floor"),
     [
-        ("pairs.jsonl", set(), set()),
-        ("pairs_fresh.jsonl", {"topic", "domain"}, set()),
-        ("pairs_holdout.jsonl", {"topic", "domain"}, set()),
-        ("pairs_blind.jsonl", {"topic", "domain"}, set()),
-        ("pairs_blind2.jsonl", {"topic", "domain"}, set()),
-        ("pairs_blind3.jsonl", {"topic", "domain", "half"}, set()),
+        ("pairs.jsonl", set(), set(), 300, 0.4),
+        ("pairs_fresh.jsonl", {"topic", "domain"}, set(), 300, 0.4),
+        ("pairs_holdout.jsonl", {"topic", "domain"}, set(), 300, 0.4),
+        ("pairs_blind.jsonl", {"topic", "domain"}, set(), 300, 0.4),
+        ("pairs_blind2.jsonl", {"topic", "domain"}, set(), 300, 0.4),
+        ("pairs_blind3.jsonl", {"topic", "domain", "half"}, set(), 300, 0.4),
         # its writers were also asked for antonyms (increase/decrease, safe/dangerous)
-        ("pairs_blind4.jsonl", {"topic", "domain", "half"}, {"opposite"}),
-        ("pairs_blind5.jsonl", {"topic", "domain"}, {"opposite"}),
+        ("pairs_blind4.jsonl", {"topic", "domain", "half"}, {"opposite"}, 300, 0.4),
+        ("pairs_blind5.jsonl", {"topic", "domain"}, {"opposite"}, 300, 0.4),
         # 53 groups of five: those whose cached question another set held were left out
-        ("pairs_blind6.jsonl", {"topic"}, set()),
+        ("pairs_blind6.jsonl", {"topic"}, set(), 200, 0.4),
         # three near-misses to two paraphrases in each group
-        ("pairs_adversarial.jsonl", {"topic"}, set()),
+        ("pairs_adversarial.jsonl", {"topic"}, set(), 300, 0.35),
     ],
 )
-def test_dataset_is_well_formed(name: str, fields: set[str], more_kinds: set[str]) -> None:
+def test_dataset_is_well_formed(
+    name: str, fields: set[str], more_kinds: set[str], least: int, floor: float
+) -> None:
     path = DATA / name
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    assert len(rows) >= (200 if name == "pairs_blind6.jsonl" else 300)
+    assert len(rows) >= least
     kinds = {
         "paraphrase": {"rewording", "synonyms", "word_order", "formality", "typos", "politeness"},
         "near_miss": {
@@ -543,5 +545,4 @@ def test_dataset_is_well_formed(name: str, fields: set[str], more_kinds: set[str
         assert set(row) == {"a", "b", "label", "kind"} | fields
         assert row["kind"] in kinds[row["label"]]
     labels = [row["label"] for row in rows]
-    floor = 0.35 if name == "pairs_adversarial.jsonl" else 0.4  # two paraphrases in five
     assert floor < labels.count("paraphrase") / len(rows) < 0.6

@@ -516,6 +516,8 @@ def test_default_threshold_is_a_similarity() -> None:
         ("pairs_blind5.jsonl", {"topic", "domain"}, {"opposite"}, 300, 0.4),
         # 53 groups of five: those whose cached question another set held were left out
         ("pairs_blind6.jsonl", {"topic"}, set(), 200, 0.4),
+        # 97 groups of five, written to be hard, with antonyms among the near-misses
+        ("pairs_blind7.jsonl", {"topic"}, {"antonym"}, 300, 0.4),
         # three near-misses to two paraphrases in each group
         ("pairs_adversarial.jsonl", {"topic"}, set(), 300, 0.35),
     ],

@@ -23,6 +23,7 @@ from chat_service.cache.kind import asking_part, fronted_last, question_kind, te
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.phrases import PHRASE_RES
 from chat_service.cache.tokens import NUM_RE, Scanner, tokenize
+from chat_service.cache.wordmatch import manner_adverb
 
 _QUOTED_RE = re.compile(r'"([^"]{1,80})"|`([^`]{1,80})`|(?<![\w])\'([^\']{1,80})\'(?![\w])')
 _CODE_RE = re.compile(
@@ -202,6 +203,18 @@ def _category(stem: str, surface: str, terms: frozenset[str], capitals: frozense
     return "content"
 
 
+def _coordinated(kept: list[tuple[str, bool, str]], index: int) -> str | None:
+    """The item joined by "or"/"and" before the content word at `index` ("a comma or a
+    semicolon" -> comma), articles skipped."""
+    j = index - 1
+    while j >= 0 and kept[j][2] in DETERMINERS:
+        j -= 1
+    if j < 1 or kept[j][2] not in ("or", "and"):
+        return None
+    j -= 1
+    return kept[j][0] if kept[j][1] else None
+
+
 def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
     """Source and target arguments: "from X" (X source), "X to Y" (X source, Y target), "into Y",
     "than Y", "per Y", "in <unit or language>" (Y target). "X vs Y" is no direction: it reads
@@ -216,8 +229,8 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
         head, gerund = None, False
         for j in range(index + 1, len(kept)):
             stem, is_content, surface = kept[j]
-            if is_content and head is not None and surface in lex.TIMES:
-                break  # "to euros today": the head is "euros"
+            if is_content and head is not None and (surface in lex.TIMES or manner_adverb(surface)):
+                break  # "to euros today", "to my boss politely": the head is "euros", "boss"
             if is_content:
                 head, gerund = stem, surface.endswith("ing")
             elif gerund and surface in DETERMINERS:
@@ -245,6 +258,9 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
                 if left is None or not left[1] or left[2] in lex.INFINITIVE_HEADS:
                     continue
                 sources.add(left[0])
+                other = _coordinated(kept, index - 1)
+                if other is not None:
+                    sources.add(other)  # "put or patch to update": both items
             elif stem in {"than", "insteadof", "into"}:
                 for j in range(index - 1, max(index - 4, -1), -1):
                     if kept[j][1]:

@@ -143,10 +143,11 @@ _LEAD_CLAUSE_RE = re.compile(
 
 
 # A fronted adverbial ("when it's noon in chicago, what time is it in sydney", "in python, how
-# do i ..."): moved after the question, where the other common order has it.
+# do i ...", a purpose: "to get the lower rate, how long ..."): moved after the question, where
+# the other common order has it.
 _FRONTED = lex.words(
     "when whenever while if unless once after before since as in at on for during with without"
-    " by under from given assuming"
+    " by under from given assuming to"
 )
 _FRONTED_RE = re.compile(
     r"^((?:" + "|".join(_FRONTED) + r")\b[^,:?.!]*)[,:]\s+"

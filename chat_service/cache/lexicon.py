@@ -150,9 +150,11 @@ OPERATORS = {
     "^": "power",
 }
 SOFT_ONE = frozenset({"one", "a", "an", "single", "once"})
+# Said after a number, these make the order of the numbers matter ("10 divided by 2", "divide
+# 12 by 4", "20% of 80").
 NONCOMMUTATIVE = words(
     """
-    divided divide minus subtract subtracted over from to power ratio than percent of
+    divided divide by minus subtract subtracted over from to power ratio than percent of
     / - ^ % exponent modulo mod remainder
     """
 )

@@ -236,6 +236,8 @@ _MIND_RE = re.compile(
 )
 _MIND_VERBS = {"describing": "describe", "giving": "give"}
 _TEXTING_RE = re.compile(r"\bhow 2\b")
+# "without" written as two words, a common slip that would hide the negation
+_WITH_OUT_RE = re.compile(r"\bwith out\b(?!-)")
 _EXPLETIVE_RE = re.compile(r"\b(how|what|why|where|who|when) the (?:heck|hell|fuck)\b")
 # "wtf is X" is "what is X": the expletive's short form before a verb
 _WTF_RE = re.compile(r"\bwt[fh](?= (?:is|are|was|were|does|do|did|happened)\b)")
@@ -260,6 +262,7 @@ def normalize_question(text: str) -> str:
     s = _SPACE_RE.sub(" ", s).strip()
     s = _WORD_RE.sub(_fix_word, s)
     s = _TEXTING_RE.sub("how to", s)
+    s = _WITH_OUT_RE.sub("without", s)
     s = _EXPLETIVE_RE.sub(r"\1", s)
     s = _WTF_RE.sub("what", s)
     s = _ASK_YOU_RE.sub("", s)

@@ -127,10 +127,18 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # what a thing is considered (regarded as, deemed) is what it is asked to be: "is a tomato
     # considered a fruit" asks whether it is one
     (r"\b((?:is|are|was|were)\b[^?.!]*?) (?:considered|regarded as|deemed)\b", r"\1"),
-    # keeping something in the fridge is refrigerating it
+    # keeping something in the fridge is refrigerating it, and so is how long it lasts there
     (
-        r"\b(?:kept|keep|keeping|stored|store|storing) in (?:the|a) (?:fridge|refrigerator)\b",
+        r"\b(?:kept|keep|keeping|stored|store|storing|lasts?|stays?) in (?:the|a)"
+        r" (?:fridge|refrigerator)\b",
         "refrigerated",
+    ),
+    # "last" as a verb ("how long does it last", "make my battery last longer") is no time
+    # word ("last week"): its -s form, which no time word has, keeps it a plain verb
+    (
+        r"\blast(?=(?: longer| long)?(?:[?.!,;]|$| (?:in|on|for|after|without|outside|at"
+        r"|through|once|if|when|before|until|past|between)\b))",
+        "lasts",
     ),
     # how to tell whether something holds asks its signs, and the other way round
     (
@@ -277,6 +285,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) month\b", "monthly"),
     (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) year\b", "yearly"),
     (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) night\b", "nightly"),
+    # the dimensions of a thing said with "by" are its "x" ("a 2 by 2 matrix" is "a 2x2 matrix";
+    # never "divide 10 by 2", where no article stands before the numbers)
+    (r"\b(a|an|the) (\d+) ?(?:by|x) ?(\d+)\b", r"\1 \2x\3"),
     # "on a daily basis" is daily
     (r"\bon an? (daily|nightly|weekly|monthly|yearly|annual|regular) basis\b", r"\1"),
     (
@@ -302,6 +313,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "how to",
     ),
     (r"\bhow (?:is|are) (?:it|one|someone|i|you) (?:supposed|meant) to\b", "how to"),
+    # "how do i best learn X" asks the best way to learn it, which is how to learn it
+    (r"\bhow to (?:best|properly|correctly)\b", "how to"),
+    # asking to be walked through doing something asks how to do it
+    (
+        r"\b(?:(?:can|could|would|will) (?:you|someone|anyone) )?walk me through"
+        r" (?:how to |(?:the (?:process|steps) (?:of|for) )?(?=\w+ing\b))",
+        "how to ",
+    ),
     # "show" after "how to" is the action asked about ("how to show hidden files"), not a
     # request for the answer ("show me"): a word of its own
     (r"\bhow to show\b(?! me\b)", "how to display"),

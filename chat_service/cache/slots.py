@@ -367,6 +367,35 @@ def _units_after_numbers(x: Analysis) -> dict[str, set[str]]:
     return out
 
 
+def _bound_units(x: Analysis) -> list[tuple[str, str]] | None:
+    """Each number with the unit it is bound to (a unit word after it, a currency sign before
+    it: "$300,000 ... at 6% over 30 years"), or None when a number stands bare."""
+    bound = []
+    for i, token in enumerate(x.order):
+        if not token.startswith("#"):
+            continue
+        after = x.order[i + 1].split("@")[0] if i + 1 < len(x.order) else ""
+        before = x.order[i - 1].split("@")[0] if i > 0 else ""
+        if x.categories.get(after) == "units":
+            bound.append((token.split("@")[0], after))
+        elif x.categories.get(before) == "units" and not x.words[before].isalnum():
+            bound.append((token.split("@")[0], before))
+        else:
+            return None
+    return bound
+
+
+def order_free(a: Analysis, b: Analysis) -> bool:
+    """Numbers each bound to a unit of its own say which is which wherever they stand: the order
+    of "a $300,000 mortgage at 6% over 30 years" is free, that of "20% of 80" is not, and "$5 at
+    200%" is another question than "$200 at 5%"."""
+    bound_a, bound_b = _bound_units(a), _bound_units(b)
+    if bound_a is None or bound_b is None:
+        return False
+    units = [unit for _, unit in bound_a]
+    return len(set(units)) == len(units) and sorted(bound_a) == sorted(bound_b)
+
+
 def quantities_agree(a: Analysis, b: Analysis) -> bool:
     """A number keeps its unit: "convert 10 miles to km" is not "how many miles is 10 km"
     (the same numbers and units, another quantity)."""

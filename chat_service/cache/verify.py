@@ -49,6 +49,7 @@ from chat_service.cache.slots import (
     mirrored,
     modalities_conflict,
     numbers_agree,
+    order_free,
     passive_flipped,
     quantities_agree,
     reply_language,
@@ -108,7 +109,7 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         return Verdict(False, "quoted or code terms differ"), a, b
     if not numbers_agree(a, b):
         return Verdict(False, "numbers differ"), a, b
-    if a.noncommutative and b.noncommutative and a.numbers != b.numbers:
+    if a.noncommutative and b.noncommutative and a.numbers != b.numbers and not order_free(a, b):
         return Verdict(False, "numbers differ"), a, b
     if a.negated != b.negated:
         return Verdict(False, "negation differs"), a, b

@@ -199,6 +199,20 @@ def _typo(surface_a: str, surface_b: str, a: str, b: str) -> bool:
     )
 
 
+def manner_adverb(word: str) -> bool:
+    """An adverb formed with -ly from an English word ("politely", "easily", "comfortably"),
+    not a noun or verb that ends so ("family", "supply", "italy")."""
+    if len(word) < 6 or not word.endswith("ly"):
+        return False
+    bases = [word[:-2]]
+    if word.endswith("ily"):
+        bases.append(word[:-3] + "y")
+    if word.endswith(("ably", "ibly")):
+        bases.append(word[:-1] + "e")
+    known = vocabulary()
+    return any(base in known for base in bases)
+
+
 def clipped(short: str, long: str) -> bool:
     """`short` is an informal clipping of `long` ("vid"/"video", "dicts"/"dictionaries"): no
     word of the spelling dictionary, three letters or more (a plural s aside), and the start of

@@ -1,0 +1,96 @@
+"""What the cache verifier's parser must read right before any rule compares two questions:
+numbers bound to their units, a purpose or a manner adverb at either end, "last" as a verb,
+split and spelled-out forms ("with out", "a 4 by 4 matrix", "walk me through"). Examples of my
+own (pure Python, no model); each paraphrase was refused before its reading was fixed."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat_service.cache.normalize import normalize_question
+from chat_service.cache.verify import verify_same_question
+from chat_service.cache.wordmatch import manner_adverb
+
+
+def asks_same(a: str, b: str, similarity: float = 0.9) -> bool:
+    return verify_same_question(normalize_question(a), normalize_question(b), similarity).same
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked"),
+    [
+        # numbers each bound to a unit of their own say which is which wherever they stand
+        (
+            "what's the monthly payment on a $250,000 loan at 5% over 15 years?",
+            "on a $250,000 loan over 15 years at 5%, what's the monthly payment?",
+        ),
+        # "without" written as two words
+        ("can i bake bread with out yeast", "can i bake bread without yeast"),
+        # the best way to do something, said with "best" as an adverb
+        ("how can i best store fresh basil", "what's the best way to store fresh basil"),
+        # being walked through a task asks how to do it
+        ("could you walk me through replacing a bike chain?", "how do i replace a bike chain"),
+        ("can you walk me through how to jump start a car", "how do i jump start a car"),
+        # "last" as a verb, and how long a food lasts in the fridge is how long it keeps there
+        (
+            "how long do hard boiled eggs last in the fridge",
+            "how long do hard boiled eggs keep in the refrigerator",
+        ),
+        # a manner adverb ends the phrase after "to": the target is the coworker
+        ("how do i say no to a coworker politely", "what's a polite way to say no to a coworker"),
+        # a purpose fronted before the question reads as if it came last
+        (
+            "to qualify for the discount, how many nights do i have to stay",
+            "how many nights do i have to stay to qualify for the discount",
+        ),
+        # ... and "to" after two items joined by "or" belongs to both
+        (
+            "should i use a comma or a semicolon to join these two clauses",
+            "to join these two clauses, should i use a semicolon or a comma",
+        ),
+        # the dimensions of a thing said with "by"
+        ("how do i find the determinant of a 4 by 4 matrix", "determinant of a 4x4 matrix, how?"),
+    ],
+)  # fmt: skip
+def test_a_reading_fixed_serves_the_paraphrase(cached: str, asked: str) -> None:
+    assert asks_same(cached, asked)
+    assert asks_same(asked, cached)
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked"),
+    [
+        # the order of bare numbers around "of" or "divided by" still matters
+        ("what is 20% of 80", "what is 80% of 20"),
+        ("what is 15 divided by 3", "what is 3 divided by 15"),
+        # and numbers that trade units are another quantity
+        ("what's the interest on $200 at 5%", "what's the interest on $5 at 200%"),
+        ("can i bake bread with yeast", "can i bake bread with out yeast"),
+        # a manner adverb leaves the direction where it was
+        (
+            "how do i move photos from my iphone to my mac quickly",
+            "how do i move photos from my mac to my iphone quickly",
+        ),
+        # "last" before a noun is still the time word
+        ("what did i change in my last commit", "what did i change in my first commit"),
+        ("how do i divide 12 by 4", "how do i divide 4 by 12"),
+    ],
+)  # fmt: skip
+def test_the_fixed_readings_keep_near_misses_apart(cached: str, asked: str) -> None:
+    assert not asks_same(cached, asked, 0.95)
+
+
+@pytest.mark.parametrize(
+    ("word", "adverb"),
+    [
+        ("politely", True),
+        ("easily", True),
+        ("comfortably", True),
+        ("family", False),
+        ("supply", False),
+        ("assembly", False),
+        ("italy", False),
+    ],
+)
+def test_manner_adverbs_are_told_from_other_words_in_ly(word: str, adverb: bool) -> None:
+    assert manner_adverb(word) is adverb

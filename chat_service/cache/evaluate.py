@@ -34,6 +34,11 @@ class CacheEnvironment(BaseSettings, CacheSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
 
+# Texts encoded at once: an operator's file of many thousand questions in one batch would pad
+# them all to the longest and hold gigabytes of activations.
+ENCODE_BATCH = 64
+
+
 class InProcessEmbedder:
     """The embedding service's model on its default engine, in this process (the same package
     and normalization)."""
@@ -46,8 +51,12 @@ class InProcessEmbedder:
     async def embed(
         self, texts: Sequence[str], timeout_s: float | None = None
     ) -> list[list[float]]:
-        vectors = await asyncio.to_thread(self._encoder.encode, list(texts))
-        return [[float(x) for x in row] for row in vectors]
+        out: list[list[float]] = []
+        for start in range(0, len(texts), ENCODE_BATCH):
+            batch = list(texts[start : start + ENCODE_BATCH])
+            vectors = await asyncio.to_thread(self._encoder.encode, batch)
+            out.extend([float(x) for x in row] for row in vectors)
+        return out
 
     async def close(self) -> None:
         return None  # nothing held beyond the model's memory

@@ -66,8 +66,9 @@ _GENERIC_RE = re.compile(r"\b(?:what|which|what's|define|explain|describe)\b")
 
 def question_kind(s: str) -> frozenset[str]:
     """What a normalized question asks for: why, when, where, who, a measure (duration,
-    frequency, age, distance, quantity, size), a degree ("how salty"), manner, yes/no, or
-    generic ("what is X")."""
+    frequency, age, distance, quantity, size), a degree ("how salty"), manner, yes/no, an
+    alternative (a yes/no question offering two things: "is rice or quinoa healthier", which
+    asks which), or generic ("what is X")."""
     intents: set[str] = set()
     # "When I land, where do I ...": a leading subordinate clause is not the question word.
     asked = _LEADING_CLAUSE_RE.sub("", s)
@@ -78,6 +79,8 @@ def question_kind(s: str) -> frozenset[str]:
         intents.discard("manner")
     if intents - {"yesno"}:
         intents.discard("yesno")
+    if intents == {"yesno"} and " or " in f" {asked} ":
+        intents = {"alternative"}
     if not intents and _GENERIC_RE.search(s):
         intents.add("generic")
     return frozenset(intents)

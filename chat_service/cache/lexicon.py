@@ -290,9 +290,9 @@ AUDIENCES = words(
     teen teens teenager teenagers adolescent adolescents beginner beginners novice novices
     newbie newbies noob noobs expert experts
     professional professionals student students adult adults senior seniors elderly dummy
-    dummies layman laymen layperson pregnant dog dogs puppy puppies cat cats kitten kittens
-    men women man woman boy boys girl girls parent parents grownup grownups grown-ups pupil
-    pupils
+    dummies layman laymen layperson pregnant pregnancy dog dogs puppy puppies cat cats kitten
+    kittens men women man woman boy boys girl girls parent parents grownup grownups grown-ups
+    pupil pupils
     """
 )
 TIMES = words(
@@ -414,6 +414,7 @@ IRREGULAR: dict[str, str] = {
     "grown-ups": "adult",
     "pupil": "student",
     "pupils": "student",
+    "pregnancy": "pregnant",
     "men": "man",
     "women": "woman",
     "feet": "foot",

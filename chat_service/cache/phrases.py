@@ -167,12 +167,11 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(?:what )?(?:is|are) (\S+) short for\b", r"what does \1 stand for"),
     (r"\b(?:in |at )?(?:what|which) (?:place|location)\b", "where"),
     (r"\b(?:what|which) (?:person|people)\b", "who"),
-    (r"\bwhat age\b", "how old"),
+    (r"\b(?:at )?what age\b", "how old"),
     # hours of something asked as an amount ("how many hours of sleep" is "how much sleep")
     (r"\bhow many hours of\b", "how much"),
     # a count of time units is a duration ("how many days until" = "how long until")
     (r"\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b", "how long"),
-    (r"\bat what age\b", "how old"),
     # a quantity of time is a duration, as a count of time units is
     (r"\bhow much time\b", "how long"),
     # the point, situation or condition at which something holds: when it holds
@@ -288,6 +287,40 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # the dimensions of a thing said with "by" are its "x" ("a 2 by 2 matrix" is "a 2x2 matrix";
     # never "divide 10 by 2", where no article stands before the numbers)
     (r"\b(a|an|the) (\d+) ?(?:by|x) ?(\d+)\b", r"\1 \2x\3"),
+    # the season said another way: "fall" after a word that dates it ("in the fall", "this
+    # fall") is autumn, never the verb; "springtime" and "the winter months" are the season
+    (r"\b(in|this|last|next|during|every|each|early|late|mid)( the)? fall\b", r"\1\2 autumn"),
+    (r"\b(spring|summer|winter|autumn)(?:time| season| months)\b", r"\1"),
+    # "at the same time" and "simultaneously" are "at once"
+    (r"\b(?:at the same time|simultaneously)\b", "at once"),
+    # being unable to, or failing to, do something is not doing it
+    (r"\b(?:am|is|are|was|were|be|been)( (?:i|you|he|she|it|we|they))? unable to\b", r"can\1 not"),
+    (r"\b(?:fails?|failed|failing) to\b", "not"),
+    # the stores (shops, places) that sell a thing are where to buy it
+    (
+        r"\b(?:what|which) (?:stores|shops|places|retailers) (?:sell|carry|stock)\b",
+        "where can i buy",
+    ),
+    (r"\bhow far away\b", "how far"),
+    # what something counts as is what it is
+    (r"\bcounts? as\b", "is"),
+    # "ww2" (wwii, ww1) is the world war of that number
+    (r"\bww ?(1|2|i|ii)\b", r"world war \1"),
+    # the city (country, ...) a thing is in is where it is
+    (
+        r"\b(?:what|which) (?:city|town|country|state|province|continent|neighbou?rhood)"
+        r" (is|are) ([^?.!,]+?) (?:in|located in)(?=[?.!]*$)",
+        r"where \1 \2",
+    ),
+    # the effect (impact) a thing has on another is how it affects it
+    (
+        r"\bwhat (?:impact|effect|effects) (?:does|do|can|will) ([^?.!,]+?) have on\b",
+        r"how does \1 affect",
+    ),
+    # the importance (significance) of a thing is why it is important
+    (r"\bwhat(?:'s| is) the (?:importance|significance) of ([^?.!,]+)", r"why is \1 important"),
+    # when a deadline (due date) is, is what it is
+    (r"\bwhen(?:'s| is) the ((?:[\w-]+ ){0,3}(?:deadline|due date|cutoff))\b", r"what is the \1"),
     # "on a daily basis" is daily
     (r"\bon an? (daily|nightly|weekly|monthly|yearly|annual|regular) basis\b", r"\1"),
     (

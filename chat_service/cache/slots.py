@@ -56,9 +56,13 @@ _MEASURES = frozenset({"quantity", "duration", "frequency", "age", "distance", "
 
 
 def intents_agree(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Same kind of question; "what is the way to" and "how do I" are the same kind."""
+    """Same kind of question; "what is the way to" and "how do I" are the same kind, and so are
+    the three ways to ask which of two things: "is it better to rent or buy", "should I rent or
+    buy", "which is better, renting or buying" (an alternative, a yes/no question, "which")."""
     if a == b or not a or not b:
         return True
+    if "alternative" in a | b:
+        return a | b <= {"alternative", "yesno", "generic"}
     return a <= {"manner", "generic"} and b <= {"manner", "generic"}
 
 
@@ -171,9 +175,15 @@ _OBLIGATION_RE = re.compile(
 )
 
 
+# What one has to be to do something is the condition under which one may ("how old do you
+# have to be to drive" asks "at what age can you drive").
+_CONDITION_TO_RE = re.compile(r"\b(?:have|has|need|needs) to be\b[^?.!,]*? to \w+")
+
+
 def _modality(x: Analysis) -> str | None:
-    permission = bool(_PERMISSION_RE.search(x.text))
-    obligation = bool(_OBLIGATION_RE.search(x.text))
+    condition = bool(_CONDITION_TO_RE.search(x.text))
+    permission = condition or bool(_PERMISSION_RE.search(x.text))
+    obligation = not condition and bool(_OBLIGATION_RE.search(x.text))
     if permission == obligation:  # neither, or both (one of them said in a statement)
         return None
     return "permission" if permission else "obligation"
@@ -233,9 +243,12 @@ def arguments_cross(a: Analysis, b: Analysis) -> bool:
     """Two arguments trade sides around a relation word that both questions share ("from Paris
     to Rome" / "from Rome to Paris", "euros for 500 dollars" / "dollars for 500 euros", "3
     workers build a wall in 12 days" / "4 workers ... in 12 days ... 3"). Moving one phrase to
-    the front ("in Python, how do I ...") moves words across it in one direction only."""
+    the front ("in Python, how do I ...") moves words across it in one direction only, and a
+    time moves freely ("in autumn in paris" / "in paris in the autumn")."""
     shared = set(a.order) & set(b.order)
-    movable = {t for t in shared if not t.startswith("~")}
+    movable = {
+        t for t in shared if not t.startswith("~") and a.categories.get(t.split("@")[0]) != "time"
+    }
     # Relation words, and numbers: "how many km is 10 miles" / "how many miles is 10 km".
     pivots = [t for t in shared if t.split("@")[0] in _RELATIONS or t.startswith("#")]
     pos_a = {t: i for i, t in enumerate(a.order) if t in shared}

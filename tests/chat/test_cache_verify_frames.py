@@ -370,3 +370,27 @@ def test_us_before_a_noun_of_the_state_is_the_country() -> None:
     assert asks_same("how do i renew my passport in the us", "how do i renew my us passport")
     assert not asks_same("how do i renew my us passport", "how do i renew my uk passport")
     assert "usa" not in analyze("can you send us the tax forms").text
+
+
+def test_frames_that_ask_where_why_how_old_which_and_what() -> None:
+    # what one has to be to do a thing is the condition under which one may
+    license = "at what age can you get a driver's license"
+    assert asks_same(license, "how old do you have to be to get a driver's license")
+    assert not asks_same("can i bring a lighter on a plane", "do i have to bring a lighter")
+    # the city (country) a thing is in is where it is
+    assert asks_same("what country is machu picchu in", "where is machu picchu")
+    assert not asks_same("what country is the matterhorn in", "where is mont blanc")
+    # the effect a thing has on another, the significance of a thing, a deadline's date
+    assert asks_same(
+        "what effect does alcohol have on the liver", "how does alcohol affect the liver"
+    )
+    assert asks_same(
+        "what's the significance of the magna carta", "why is the magna carta important"
+    )
+    assert asks_same("when is the fafsa deadline", "what is the fafsa deadline")
+    # "is a kindle or an ipad better for reading" is an alternative: which of the two
+    kindle = "is a kindle or an ipad better for reading"
+    assert asks_same(kindle, "which is better for reading, a kindle or an ipad")
+    assert asks_same("are cats or dogs more loyal", "which are more loyal, cats or dogs?")
+    assert not asks_same("is rice or quinoa healthier", "which is cheaper, rice or quinoa")
+    assert not asks_same("is the plan billed per user", "is the plan billed per account")

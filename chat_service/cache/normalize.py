@@ -236,6 +236,24 @@ _MIND_RE = re.compile(
 )
 _MIND_VERBS = {"describing": "describe", "giving": "give"}
 _TEXTING_RE = re.compile(r"\bhow 2\b")
+# text-message spellings with a digit or a slash, which the word-by-word table never sees; "bc"
+# is "because" except after a number ("500 bc"), "y" alone after a comma at the end is "why"
+_TEXTING = {
+    "b4": "before",
+    "2day": "today",
+    "2nite": "tonight",
+    "2moro": "tomorrow",
+    "2morrow": "tomorrow",
+    "l8r": "later",
+    "w/o": "without",
+    "w/": "with",
+    "bc": "because",
+    "y": "why",
+}
+_TEXTING_WORD_RE = re.compile(
+    r"(?<![\w/])(?:b4|2day|2nite|2moro|2morrow|l8r|w/o|w/(?= ))(?![\w/])"
+    r"|(?<!\d )\bbc\b|(?<=[,;] )y(?=[?!.]*$)"
+)
 # "without" written as two words, a common slip that would hide the negation
 _WITH_OUT_RE = re.compile(r"\bwith out\b(?!-)")
 _EXPLETIVE_RE = re.compile(r"\b(how|what|why|where|who|when) the (?:heck|hell|fuck)\b")
@@ -262,6 +280,7 @@ def normalize_question(text: str) -> str:
     s = _SPACE_RE.sub(" ", s).strip()
     s = _WORD_RE.sub(_fix_word, s)
     s = _TEXTING_RE.sub("how to", s)
+    s = _TEXTING_WORD_RE.sub(lambda m: _TEXTING[m.group(0)], s)
     s = _WITH_OUT_RE.sub("without", s)
     s = _EXPLETIVE_RE.sub(r"\1", s)
     s = _WTF_RE.sub("what", s)

@@ -117,3 +117,14 @@ def test_the_fixed_readings_keep_near_misses_apart(cached: str, asked: str) -> N
 )
 def test_manner_adverbs_are_told_from_other_words_in_ly(word: str, adverb: bool) -> None:
     assert manner_adverb(word) is adverb
+
+
+def test_text_message_spellings_with_a_digit_or_a_slash() -> None:
+    assert normalize_question("what should i eat b4 a gym session") == (
+        "what should i eat before a gym session"
+    )
+    assert normalize_question("is it bad bc of the caffeine") == "is it bad because of the caffeine"
+    assert normalize_question("tea w/o sugar") == "tea without sugar"
+    # the era after a number stays
+    assert normalize_question("when was rome founded, 753 bc?") == "when was rome founded, 753 bc"
+    assert asks_same("can't log in to my account, y", "why can't i log in to my account")

@@ -150,6 +150,21 @@ def without_measure_words(x: Analysis) -> Analysis:
     return replace(x, content=content)
 
 
+# The words that name a duration, when both questions ask "how long": "how long does it *take*
+# for a tattoo to heal" / "how long is the healing *time* for a tattoo" say nothing more.
+_DURATION_WORDS = frozenset(lex.stem(w) for w in lex.words("time duration take takes took taking"))
+
+
+def without_duration_words(a: Analysis, b: Analysis) -> tuple[Analysis, Analysis]:
+    if a.intents != {"duration"} or b.intents != {"duration"}:
+        return a, b
+
+    def plain(x: Analysis) -> Analysis:
+        return replace(x, content=tuple(c for c in x.content if c not in _DURATION_WORDS))
+
+    return plain(a), plain(b)
+
+
 def _related(xs: frozenset[str], a: Analysis, ys: frozenset[str], b: Analysis) -> bool:
     return any(lexically_equal(x, y, a.words.get(x, x), b.words.get(y, y)) for x in xs for y in ys)
 

@@ -56,6 +56,7 @@ from chat_service.cache.slots import (
     swapped_in_place,
     tenses_conflict,
     terms_agree,
+    without_duration_words,
     without_measure_words,
 )
 from chat_service.cache.support import without_support_verbs
@@ -119,6 +120,7 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         a, b = without_measure_words(a), without_measure_words(b)
     elif not intents_agree(a.intents, b.intents):
         return Verdict(False, "question type differs"), a, b
+    a, b = without_duration_words(a, b)
     if modalities_conflict(a, b):
         return Verdict(False, "question type differs"), a, b
     if tenses_conflict(a.tense, b.tense):

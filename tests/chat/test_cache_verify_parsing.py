@@ -128,3 +128,11 @@ def test_text_message_spellings_with_a_digit_or_a_slash() -> None:
     # the era after a number stays
     assert normalize_question("when was rome founded, 753 bc?") == "when was rome founded, 753 bc"
     assert asks_same("can't log in to my account, y", "why can't i log in to my account")
+
+
+def test_the_words_of_a_duration_say_nothing_when_both_ask_how_long() -> None:
+    heal = "how long does it take for a sprained ankle to heal"
+    assert asks_same(heal, "how long is the healing time for a sprained ankle")
+    assert not asks_same(heal, "how long is the healing time for a broken ankle")
+    # a length asked with "how long" still needs its own words
+    assert not asks_same("how long is the golden gate bridge", "how long does it take to cross it")

@@ -306,12 +306,6 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bcounts? as\b", "is"),
     # "ww2" (wwii, ww1) is the world war of that number
     (r"\bww ?(1|2|i|ii)\b", r"world war \1"),
-    # the city (country, ...) a thing is in is where it is
-    (
-        r"\b(?:what|which) (?:city|town|country|state|province|continent|neighbou?rhood)"
-        r" (is|are) ([^?.!,]+?) (?:in|located in)(?=[?.!]*$)",
-        r"where \1 \2",
-    ),
     # the effect (impact) a thing has on another is how it affects it
     (
         r"\bwhat (?:impact|effect|effects) (?:does|do|can|will) ([^?.!,]+?) have on\b",

@@ -372,14 +372,13 @@ def test_us_before_a_noun_of_the_state_is_the_country() -> None:
     assert "usa" not in analyze("can you send us the tax forms").text
 
 
-def test_frames_that_ask_where_why_how_old_which_and_what() -> None:
+def test_frames_that_ask_why_how_old_which_and_what() -> None:
     # what one has to be to do a thing is the condition under which one may
     license = "at what age can you get a driver's license"
     assert asks_same(license, "how old do you have to be to get a driver's license")
     assert not asks_same("can i bring a lighter on a plane", "do i have to bring a lighter")
-    # the city (country) a thing is in is where it is
-    assert asks_same("what country is machu picchu in", "where is machu picchu")
-    assert not asks_same("what country is the matterhorn in", "where is mont blanc")
+    # the city a thing is in and the country it is in are two questions
+    assert not asks_same("what city is the eiffel tower in", "what country is the eiffel tower in")
     # the effect a thing has on another, the significance of a thing, a deadline's date
     assert asks_same(
         "what effect does alcohol have on the liver", "how does alcohol affect the liver"

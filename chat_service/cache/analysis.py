@@ -229,8 +229,10 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
         head, gerund = None, False
         for j in range(index + 1, len(kept)):
             stem, is_content, surface = kept[j]
-            if is_content and head is not None and (surface in lex.TIMES or manner_adverb(surface)):
-                break  # "to euros today", "to my boss politely": the head is "euros", "boss"
+            if head is not None and (
+                surface in lex.TIMES or surface in lex.PREPOSITIONS or manner_adverb(surface)
+            ):
+                break  # "to euros today", "to my boss politely", "to my pc over wifi": "pc"
             if is_content:
                 head, gerund = stem, surface.endswith("ing")
             elif gerund and surface in DETERMINERS:

@@ -259,10 +259,12 @@ def arguments_cross(a: Analysis, b: Analysis) -> bool:
     to Rome" / "from Rome to Paris", "euros for 500 dollars" / "dollars for 500 euros", "3
     workers build a wall in 12 days" / "4 workers ... in 12 days ... 3"). Moving one phrase to
     the front ("in Python, how do I ...") moves words across it in one direction only, and a
-    time moves freely ("in autumn in paris" / "in paris in the autumn")."""
+    time or a manner moves freely ("in autumn in paris" / "in paris in the autumn", "send money
+    to mexico the cheapest way" / "the cheapest way to send money ... to mexico")."""
     shared = set(a.order) & set(b.order)
+    free = ("time", "comparison")
     movable = {
-        t for t in shared if not t.startswith("~") and a.categories.get(t.split("@")[0]) != "time"
+        t for t in shared if not t.startswith("~") and a.categories.get(t.split("@")[0]) not in free
     }
     # Relation words, and numbers: "how many km is 10 miles" / "how many miles is 10 km".
     pivots = [t for t in shared if t.split("@")[0] in _RELATIONS or t.startswith("#")]

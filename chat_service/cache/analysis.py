@@ -222,29 +222,35 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
     sources: set[str] = set()
     targets: set[str] = set()
 
-    def right_of(index: int) -> str | None:
-        """The head (last word) of the content phrase after a marker: "from downtown Chicago"
-        -> chicago, "instead of baking powder" -> powder. A gerund's object belongs to it, its
-        determiner too: "from scratching (the) furniture" -> furniture."""
-        head, gerund = None, False
+    def phrase_after(index: int) -> list[str]:
+        """The content words of the phrase after a marker, its head (the last) included: "from
+        downtown Chicago" -> chicago, "instead of baking powder" -> powder. A gerund's object
+        belongs to it, its determiner too: "from scratching (the) furniture" -> furniture."""
+        run: list[str] = []
+        gerund = False
         for j in range(index + 1, len(kept)):
             stem, is_content, surface = kept[j]
-            if head is not None and (
+            if run and (
                 surface in lex.TIMES or surface in lex.PREPOSITIONS or manner_adverb(surface)
             ):
                 break  # "to euros today", "to my boss politely", "to my pc over wifi": "pc"
             if is_content:
-                head, gerund = stem, surface.endswith("ing")
+                run.append(stem)
+                gerund = surface.endswith("ing")
             elif gerund and surface in DETERMINERS:
                 gerund = False
             elif (
-                head is not None
+                run
                 or stem in lex.SOURCE_MARKERS
                 or stem in lex.TARGET_MARKERS
                 or (surface not in DETERMINERS and j > index + 3)
             ):
                 break
-        return head
+        return run
+
+    def right_of(index: int) -> str | None:
+        run = phrase_after(index)
+        return run[-1] if run else None
 
     for index, (stem, is_content, _) in enumerate(kept):
         if is_content:
@@ -263,6 +269,10 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
                 other = _coordinated(kept, index - 1)
                 if other is not None:
                     sources.add(other)  # "put or patch to update": both items
+                if index < 2 or kept[index - 2][2] in DETERMINERS:
+                    # "a london to dubai flight": the phrase names the trip, the target is in
+                    # it before its head
+                    targets.update(phrase_after(index))
             elif stem in {"than", "insteadof", "into"}:
                 for j in range(index - 1, max(index - 4, -1), -1):
                     if kept[j][1]:

@@ -73,7 +73,7 @@ INFINITIVE_HEADS = words(
     has had used like love prefer safe okay ok good bad better best easy easier easiest hard
     harder hardest possible necessary important time order learn learning plan planning hope
     decide start begin continue allowed supposed enough ready first last what where when who
-    which why steps tips step tip rules reason reasons advice take takes took taking
+    which why steps tips step tip rules reason reasons advice take takes took taking cost costs
     """
 )
 

@@ -229,6 +229,12 @@ def mirrored(a: Analysis, b: Analysis) -> bool:
     return any(left != right and nb.get(mid) == (right, left) for left, mid, right in a.triples)
 
 
+def symmetric_measure(a: Analysis, b: Analysis) -> bool:
+    """Both ask a distance: "how far is boston from new york" is "how far is new york from
+    boston", the way there and the way back are one length."""
+    return a.intents == b.intents == {"distance"}
+
+
 def direction_agrees(a: Analysis, b: Analysis) -> bool:
     for role_a, role_b in ((a.targets, b.targets), (a.sources, b.sources)):
         shared_a = _shared(role_a, a, b)

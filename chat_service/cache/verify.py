@@ -54,6 +54,7 @@ from chat_service.cache.slots import (
     quantities_agree,
     reply_language,
     swapped_in_place,
+    symmetric_measure,
     tenses_conflict,
     terms_agree,
     without_duration_words,
@@ -127,14 +128,15 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         return Verdict(False, "tense differs"), a, b
     if not as_many_questions(a, b):
         return Verdict(False, "content differs"), a, b
-    if (
+    if not symmetric_measure(a, b) and (
         not direction_agrees(a, b)
         or mirrored(a, b)
         or arguments_cross(a, b)
         or swapped_in_place(a, b)
         or passive_flipped(a, b)
-        or not quantities_agree(a, b)  # the same numbers and units, paired otherwise
     ):
+        return Verdict(False, "direction differs"), a, b
+    if not quantities_agree(a, b):  # the same numbers and units, paired otherwise
         return Verdict(False, "direction differs"), a, b
     return None, a, b
 

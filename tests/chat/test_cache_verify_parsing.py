@@ -149,3 +149,12 @@ def test_the_words_of_a_duration_say_nothing_when_both_ask_how_long() -> None:
     assert not asks_same(heal, "how long is the healing time for a broken ankle")
     # a length asked with "how long" still needs its own words
     assert not asks_same("how long is the golden gate bridge", "how long does it take to cross it")
+
+
+def test_roles_in_a_trip_named_by_its_ends_and_in_a_distance() -> None:
+    flight = "how long is the flight from madrid to lima"
+    assert asks_same(flight, "how long is a madrid to lima flight")
+    assert not asks_same(flight, "how long is a lima to madrid flight")
+    # a distance is the same both ways; a trip's other questions are not
+    assert asks_same("how far is lyon from paris", "how far is paris from lyon")
+    assert not asks_same("how do i get to lyon from paris", "how do i get to paris from lyon")

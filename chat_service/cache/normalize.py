@@ -215,8 +215,10 @@ def _phrases(items: tuple[str, ...]) -> str:
 _ASK_YOU_RE = re.compile(
     r"\b(?:can|could|would|will) (?:you|someone|somebody|anyone|anybody) (?:please )?"
     r"(?=(?:explain|describe|define|give|show|recommend|suggest|list|provide|help|write"
-    r"|translate|summarize|name|teach|tell)\b)"
+    r"|translate|summarize|name|teach|tell|inform)\b)"
 )
+# "inform me of X" is "tell me X", a request for the answer
+_INFORM_RE = re.compile(r"\binform (me|us) (?:of|about|on)\b")
 # "advise me on how to X", "explain to me how X": a request before an indirect question
 _ADVISE_RE = re.compile(
     r"\b(?:advise|inform|explain to)(?: me)?(?: on| as to| about)? "
@@ -285,6 +287,7 @@ def normalize_question(text: str) -> str:
     s = _EXPLETIVE_RE.sub(r"\1", s)
     s = _WTF_RE.sub("what", s)
     s = _ASK_YOU_RE.sub("", s)
+    s = _INFORM_RE.sub(r"tell \1", s)
     s = _ADVISE_RE.sub("", s)
     s = _HELP_RE.sub("?", s)
     s = _MIND_RE.sub(lambda m: _MIND_VERBS.get(m.group(1), m.group(1)[:-3]), s)

@@ -184,7 +184,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"(?:[\w']+ ){1,3}\w+ing)\b",
         r"why is \1",
     ),
+    # ... and with "that" after a statement of what happens ("my car clicks when i turn,
+    # what's up with that") asks why it happens
+    (r"\bwhat(?:'s| is) (?:the deal|the story|up) with (?:that|this|it)(?=[?.!]*$)", "why"),
     (r"\bwhat(?:'s| is) (?:the deal|the story|up) with\b", "what is"),
+    # "what now" after a statement of what happened asks what to do
+    (r"\bwhat now(?=[?.!]*$)", "what should i do"),
+    # "a ton" at the end of a clause is "a lot" (a weight has a number or "of")
+    (r"(?<![\d.] )\ba ton(?=[?.!,;]|$)", "a lot"),
     # "a good X" asked for a purpose ("what's a good gift for", "what are some good exercises
     # for") asks for an X that fits, as the bare noun does; "X ideas (suggestions) for" asks
     # for X. Not a good value of a measure ("what's a good credit score" asks a benchmark,

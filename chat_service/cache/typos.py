@@ -171,6 +171,7 @@ TYPOS: dict[str, str] = {
     "ur": "your",
     "thru": "through",
     "tho": "though",
+    "em": "them",
     "wanna": "want to",
     "gotta": "have to",
     "gimme": "give me",

@@ -393,3 +393,17 @@ def test_frames_that_ask_why_how_old_which_and_what() -> None:
     assert asks_same("are cats or dogs more loyal", "which are more loyal, cats or dogs?")
     assert not asks_same("is rice or quinoa healthier", "which is cheaper, rice or quinoa")
     assert not asks_same("is the plan billed per user", "is the plan billed per account")
+
+
+def test_casual_and_formal_frames_ask_the_plain_question() -> None:
+    assert asks_same("why is my laptop fan so loud", "laptop fan is so loud, what's up with that")
+    assert asks_same("what should i do, my flight got canceled", "my flight got canceled, what now")
+    assert asks_same(
+        "is it normal for my cat to sleep a lot", "my cat sleeps a ton, is that normal"
+    )
+    assert not asks_same("how much does a ton of gravel weigh", "how much does gravel weigh")
+    assert asks_same("how do i descale them", "how do i descale em")
+    assert asks_same(
+        "could you inform me of the opening hours of the british museum",
+        "what are the opening hours of the british museum",
+    )

@@ -18,6 +18,18 @@ def _phrasal(verb: str, particle: str, said: str, after: str = "") -> tuple[tupl
     )
 
 
+# "Per (each, every, a) day" is daily, and so on, unless the unit measures a span: "a week past
+# the date", "a year ago", "a day or two later" (nor "in a day", "for a week", "one day").
+_FREQUENCIES = tuple(
+    (
+        rf"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) {unit}\b"
+        r"(?! (?:ago|past|before|after|later|earlier|early|late|old|long|away|from|or two)\b)",
+        f"{unit}ly" if unit != "day" else "daily",
+    )
+    for unit in ("day", "week", "month", "year", "night")
+)
+
+
 PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bhow come\b", "why"),
     # permission said with a participle: "is a student allowed to work" asks "can a student work"
@@ -286,11 +298,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bmost (?:expensive|costly|pricey)\b", "priciest"),
     (r"\b(?:adverse|unwanted) effects\b", "side effects"),
     (r"\bmoney back\b", "refund"),
-    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) day\b", "daily"),
-    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) week\b", "weekly"),
-    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) month\b", "monthly"),
-    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) year\b", "yearly"),
-    (r"(?<!\bin )(?<!\bof )(?<!\bfor )(?<!\bone )\b(?:per|each|every|a) night\b", "nightly"),
+    # a unit of time as a frequency ("twice a week"), never a span ("a week past the date")
+    *_FREQUENCIES,
     # the dimensions of a thing said with "by" are its "x" ("a 2 by 2 matrix" is "a 2x2 matrix";
     # never "divide 10 by 2", where no article stands before the numbers)
     (r"\b(a|an|the) (\d+) ?(?:by|x) ?(\d+)\b", r"\1 \2x\3"),

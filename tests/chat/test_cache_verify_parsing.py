@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from chat_service.cache.analysis import analyze
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.verify import verify_same_question
 from chat_service.cache.wordmatch import manner_adverb
@@ -158,3 +159,9 @@ def test_roles_in_a_trip_named_by_its_ends_and_in_a_distance() -> None:
     # a distance is the same both ways; a trip's other questions are not
     assert asks_same("how far is lyon from paris", "how far is paris from lyon")
     assert not asks_same("how do i get to lyon from paris", "how do i get to paris from lyon")
+
+
+def test_a_unit_of_time_measuring_a_span_is_no_frequency() -> None:
+    assert "weekly" in analyze(normalize_question("should i water my lawn twice a week")).text
+    assert "weekly" not in analyze(normalize_question("is milk a week past the date ok")).text
+    assert not asks_same("i bought it a year ago, can i return it", "can i return it yearly")

@@ -200,6 +200,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # what's up with that") asks why it happens
     (r"\bwhat(?:'s| is) (?:the deal|the story|up) with (?:that|this|it)(?=[?.!]*$)", "why"),
     (r"\bwhat(?:'s| is) (?:the deal|the story|up) with\b", "what is"),
+    # something "constantly" (always, repeatedly) doing a thing keeps doing it
+    (r"\b(?:constantly|always|continually|continuously|repeatedly) (\w+ing)\b", r"keep \1"),
     # "what now" after a statement of what happened asks what to do
     (r"\bwhat now(?=[?.!]*$)", "what should i do"),
     # "a ton" at the end of a clause is "a lot" (a weight has a number or "of")

@@ -407,3 +407,8 @@ def test_casual_and_formal_frames_ask_the_plain_question() -> None:
         "could you inform me of the opening hours of the british museum",
         "what are the opening hours of the british museum",
     )
+
+
+def test_constantly_doing_a_thing_is_keeping_doing_it() -> None:
+    assert asks_same("why is my dog constantly scratching", "why does my dog keep scratching")
+    assert not asks_same("why is my dog constantly scratching", "why does my dog keep barking")

@@ -87,6 +87,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"\bwhen(?:'s| is) the (?:best|right|ideal|optimal|perfect|proper|recommended) time to\b",
         "when should i",
     ),
+    (r"\bwhen(?:'s| is) (?:it )?(?:best|ideal) (?:to|for)\b", "when should i"),
     # advice asked as a judgement of the action: "is it a good idea (wise, advisable) to X",
     # "is X (X-ing) a good idea" ask "should i X" ("is it worth X-ing" stays: "is X worth it" and
     # "is X worth buying" say worth too)
@@ -113,6 +114,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bwhat (?:is|are) ((?:\w+ ){0,4}?[\w']+) used for\b", r"what does \1 do"),
     # what a thing weighs is how heavy it is
     (r"\bwhat (?:does|do) ((?:\w+ ){0,5}?[\w']+) weigh\b", r"how heavy is \1"),
+    (r"\bhow much (?:does|do|would|will) ((?:\w+ ){0,5}?[\w']+) weigh\b", r"how heavy is \1"),
+    # the location (whereabouts) of a thing is where it is
+    (r"\bwhat(?:'s| is) the (?:location|whereabouts) of\b", "where is"),
     # what is needed (required) to do something is what one needs to do it
     (r"\bwhat(?:'s| is| are)? (?:needed|required|necessary) (to|for)\b", r"what do i need \1"),
     # the maker of a work is who made it: "who is the author of X" asks "who wrote X"

@@ -412,3 +412,10 @@ def test_casual_and_formal_frames_ask_the_plain_question() -> None:
 def test_constantly_doing_a_thing_is_keeping_doing_it() -> None:
     assert asks_same("why is my dog constantly scratching", "why does my dog keep scratching")
     assert not asks_same("why is my dog constantly scratching", "why does my dog keep barking")
+
+
+def test_a_weight_a_location_and_the_best_time_said_other_ways() -> None:
+    assert asks_same("how much does a piano weigh", "what is the weight of a piano")
+    assert not asks_same("how much does a piano weigh", "how much does a piano cost")
+    assert asks_same("what's the location of the mona lisa", "where is the mona lisa")
+    assert asks_same("what month is best for visiting peru", "when is the best time to visit peru")

@@ -113,8 +113,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ),
     (r"\bwhat (?:is|are) ((?:\w+ ){0,4}?[\w']+) used for\b", r"what does \1 do"),
     # what a thing weighs is how heavy it is
-    (r"\bwhat (?:does|do) ((?:\w+ ){0,5}?[\w']+) weigh\b", r"how heavy is \1"),
-    (r"\bhow much (?:does|do|would|will) ((?:\w+ ){0,5}?[\w']+) weigh\b", r"how heavy is \1"),
+    (
+        r"\b(?:what|how much) (?:does|do|would|will) ((?:\w+ ){0,5}?[\w']+) weigh\b",
+        r"how heavy is \1",
+    ),
     # the location (whereabouts) of a thing is where it is
     (r"\bwhat(?:'s| is) the (?:location|whereabouts) of\b", "where is"),
     # what is needed (required) to do something is what one needs to do it

@@ -192,8 +192,8 @@ def _category(stem: str, surface: str, terms: frozenset[str], capitals: frozense
         return "entities"  # "The Starry Night": a name, not a time
     if surface in lex.AUDIENCES:
         return "audience"
-    if stem in lex.UNIT_NAMES:
-        return "units"
+    if stem in lex.UNIT_NAMES and not surface.endswith("ing"):
+        return "units"  # a "pounding headache" weighs nothing
     if surface in lex.TIMES:
         return "time"
     if surface in lex.COMPARATIVES:

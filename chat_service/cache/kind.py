@@ -51,7 +51,9 @@ _LEADING_CLAUSE_RE = re.compile(r"^(?:when|while|if|once|before|after|since|when
 _PAST_RE = re.compile(r"\b(?:was|were|did|didn't|wasn't|weren't)\b")
 _PRESENT_RE = re.compile(r"\b(?:is|are|am|does|doesn't|isn't|aren't)\b")
 _FUTURE_RE = re.compile(r"\b(?:will|won't|shall|gonna)\b")
-_CONDITION_RE = re.compile(r"\b(?:if|once|whenever)\b")
+# a condition, or an action as the subject ("will closing my card hurt my score"): what follows
+# is a consequence, no date
+_CONDITION_RE = re.compile(r"\b(?:if|once|whenever)\b|\b(?:will|would|won't) \w+ing\b")
 _PAST_FORMS = (
     "won ate went made ran got bought wrote took knew grew fell froze saw gave began broke chose "
     "drove flew forgot hid kept lost paid said sent slept sold spent stole taught thought threw "

@@ -208,6 +208,33 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bwhat(?:'s| is) (?:the deal|the story|up) with\b", "what is"),
     # something "constantly" (always, repeatedly) doing a thing keeps doing it
     (r"\b(?:constantly|always|continually|continuously|repeatedly) (\w+ing)\b", r"keep \1"),
+    # a thing that won't (doesn't) stop doing something keeps doing it: "why won't my dog stop
+    # barking" is "why does my dog keep barking"
+    (
+        r"\b(?:won't|will not|doesn't|does not|don't|do not|can't|can not|cannot)"
+        r" ((?:[\w']+ ){0,3}?)stop (\w+ing)\b",
+        r"\1keep \2",
+    ),
+    # the reasons (why) something happens are why it happens
+    (
+        r"\b(?:what (?:are|is|could be|might be) |explain )?(?:the |some )?"
+        r"(?:possible |main |common |likely )?reasons? (?:why |that )?"
+        r"(?=(?:my|your|the|a|an|it|this|i|he|she|they|we)\b)",
+        "why ",
+    ),
+    (r"\bwhat (?:could|might|would) be (?:causing|making)\b", "why"),
+    # the (recommended) number of things is how many of them
+    (
+        r"\bwhat(?:'s| is) the (?:recommended |right |ideal |correct |typical |average |usual )?"
+        r"number of\b",
+        "how many",
+    ),
+    # saying no to an invitation (an offer) declines it
+    (r"\bsay(?:ing)? no to\b", "decline"),
+    # "following" and "prior to" before a noun phrase are "after" and "before"
+    (r"\bfollowing (?=(?:a|an|the|my|your|his|her|their|our|this|that) )", "after "),
+    (r"\bprior to\b", "before"),
+    (r"\bgrown ups?\b", "grownups"),
     # "what now" after a statement of what happened asks what to do
     (r"\bwhat now(?=[?.!]*$)", "what should i do"),
     # "a ton" at the end of a clause is "a lot" (a weight has a number or "of")

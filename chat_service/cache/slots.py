@@ -90,14 +90,14 @@ _DIMENSIONS = {
         "warm": "temperature",
         "many": "number count quantity amount total population",
         "much": "amount quantity number count price cost fee rate wage salary budget value "
-        "percentage total sum balance dose limit minimum maximum volume",
+        "percentage total sum balance dose limit minimum maximum volume intake",
     }.items()
 }
 _MEASURE_ADJECTIVES = frozenset(_DIMENSIONS)
 _MEASURE_NOUNS = lex.words(
     """
     height length size weight distance number amount quantity count duration dose age
-    frequency population price cost time speed temperature depth width area volume limit fee
+    frequency population price cost time speed temperature depth width area volume limit fee intake
     rate wage salary budget value percentage total sum balance minimum maximum chance
     probability odds
     """

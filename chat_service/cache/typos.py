@@ -172,6 +172,8 @@ TYPOS: dict[str, str] = {
     "thru": "through",
     "tho": "though",
     "em": "them",
+    "til": "until",
+    "cals": "calories",
     "wanna": "want to",
     "gotta": "have to",
     "gimme": "give me",

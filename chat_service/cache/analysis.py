@@ -217,8 +217,8 @@ def _coordinated(kept: list[tuple[str, bool, str]], index: int) -> str | None:
 
 def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
     """Source and target arguments: "from X" (X source), "X to Y" (X source, Y target), "into Y",
-    "than Y", "per Y", "in <unit or language>" (Y target). "X vs Y" is no direction: it reads
-    "X and Y" (phrases.PHRASES)."""
+    "than Y", "per Y", "in <unit or language>", "a substitute for Y" (Y target). "X vs Y" is no
+    direction: it reads "X and Y" (phrases.PHRASES)."""
     sources: set[str] = set()
     targets: set[str] = set()
 
@@ -284,4 +284,11 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
             right = right_of(index)
             if right is not None and (right in lex.UNIT_NAMES or right in lex.LANGUAGES):
                 targets.add(right)
+        elif stem == "for" and index > 0 and kept[index - 1][0] == _SUBSTITUTE:
+            right = right_of(index)  # "a substitute for buttermilk": what is replaced, as the
+            if right is not None:  # Y of "X instead of Y"
+                targets.add(right)
     return sources, targets
+
+
+_SUBSTITUTE = lex.stem("substitute")

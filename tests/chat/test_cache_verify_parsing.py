@@ -167,3 +167,9 @@ def test_a_unit_of_time_measuring_a_span_is_no_frequency() -> None:
     assert (
         "yearly" not in analyze(normalize_question("i bought it a year ago, can i return it")).text
     )
+
+
+def test_what_a_substitute_is_for_is_what_is_replaced() -> None:
+    sub = "what can i use instead of sour cream in dip"
+    assert asks_same(sub, "what's a good substitute for sour cream in dip")
+    assert not asks_same(sub, "can i use sour cream instead of yogurt in dip")

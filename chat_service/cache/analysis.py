@@ -41,13 +41,15 @@ _CODE_RE = re.compile(
 _RAW_TOKEN_RE = re.compile(r"\S+")
 _THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _ROMAN_RE = re.compile(r"\b(?=[IVX]{2,}\b)(X{0,3})(IX|IV|V?I{0,3})\b")
+_ROMAN_LETTER_RE = re.compile(r"[IVX]")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
 # The stored question is lower case, so a roman numeral is read there only after a word that
 # numbers the items of a series ("world war ii", "type ii diabetes", "stage iii", "title ix");
 # alone, "iv" or "vi" may be a word.
 _LOWER_ROMAN_RE = re.compile(
     r"\b(war|type|stage|phase|part|chapter|title|article|class|grade|level|schedule|volume"
-    r"|book|act|section|tier) ((?=[ivx]{2,}\b)x{0,3}(?:ix|iv|v?i{0,3}))\b"
+    r"|book|act|section|tier) ((?=[ivx]{2,}\b)x{0,3}(?:ix|iv|v?i{0,3})\b"
+    r"|[ivx](?=[?.!,;]| and | or |$))"  # one letter only at a phrase's end: "world war i"
 )
 _CAPITAL_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z]+)")
 
@@ -85,7 +87,9 @@ def _roman(match: re.Match[str]) -> str:
 
 
 def _lower_roman(match: re.Match[str]) -> str:
-    numeral = _ROMAN_RE.fullmatch(match.group(2).upper())
+    numeral = _ROMAN_RE.fullmatch(match.group(2).upper()) or _ROMAN_LETTER_RE.fullmatch(
+        match.group(2).upper()
+    )
     return f"{match.group(1)} {_roman(numeral) if numeral else match.group(2)}"
 
 
@@ -188,7 +192,7 @@ def _category(stem: str, surface: str, terms: frozenset[str], capitals: frozense
         return "language"
     if surface in terms:
         return "quoted or code terms"
-    if surface in capitals or surface in lex.PLACES:
+    if surface in capitals or surface in lex.PLACES or surface in lex.PLATFORMS:
         return "entities"  # "The Starry Night": a name, not a time
     if surface in lex.AUDIENCES:
         return "audience"

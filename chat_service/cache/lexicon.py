@@ -247,6 +247,12 @@ LANGUAGES = words(
     assembly
     """
 )
+# Operating systems (their common names): like a place, a platform is a slot, the same question
+# asked for another one needs another answer ("the shortcut on windows / on a mac"); the
+# question is lower case once normalized, so no capital marks the name.
+PLATFORMS = words(
+    "windows mac macos osx linux ubuntu debian fedora android ios chromeos chromebook"
+)
 # The countries of ISO 3166-1 (their short English names, the distinctive words of the
 # multi-word ones: "zealand" for New Zealand) and the usual short forms. A place is a slot: two
 # countries are never synonyms, however close their vectors sit (the question's capitals are
@@ -292,8 +298,8 @@ AUDIENCES = words(
     newbie newbies noob noobs expert experts
     professional professionals student students adult adults senior seniors elderly dummy
     dummies layman laymen layperson pregnant pregnancy dog dogs puppy puppies cat cats kitten
-    kittens men women man woman boy boys girl girls parent parents grownup grownups grown-ups
-    pupil pupils
+    kittens men women man woman boy boys girl girls parent parents grownup grownups grown-up
+    grown-ups pupil pupils
     """
 )
 TIMES = words(
@@ -301,7 +307,7 @@ TIMES = words(
     today tomorrow yesterday tonight now currently current this next last week weekend
     weekends month year morning afternoon evening night midnight noon monday tuesday wednesday
     thursday friday saturday sunday january february march april may june july august
-    september october november december spring summer autumn fall winter ago recent recently
+    september october november december spring summer autumn winter ago recent recently
     latest future past century decade daily weekly monthly yearly annual annually hourly
     before after early late
     """
@@ -411,6 +417,9 @@ IRREGULAR: dict[str, str] = {
     "infants": "baby",
     "elderly": "senior",
     "grownup": "adult",
+    "grown-up": "adult",
+    "macos": "mac",
+    "osx": "mac",
     "grownups": "adult",
     "grown-ups": "adult",
     "pupil": "student",

@@ -256,6 +256,9 @@ _TEXTING_WORD_RE = re.compile(
     r"(?<![\w/])(?:b4|2day|2nite|2moro|2morrow|l8r|w/o|w/(?= ))(?![\w/])"
     r"|(?<!\d )\bbc\b|(?<=[,;] )y(?=[?!.]*$)"
 )
+# a form or model named by letters and a number is one token with or without its hyphen
+# ("w-2" / "w2", "i-130", "1099-k")
+_CODE_HYPHEN_RE = re.compile(r"\b([a-z]{1,3})-(\d+)\b|\b(\d+)-([a-z])\b")
 # "without" written as two words, a common slip that would hide the negation
 _WITH_OUT_RE = re.compile(r"\bwith out\b(?!-)")
 _EXPLETIVE_RE = re.compile(r"\b(how|what|why|where|who|when) the (?:heck|hell|fuck)\b")
@@ -284,6 +287,7 @@ def normalize_question(text: str) -> str:
     s = _TEXTING_RE.sub("how to", s)
     s = _TEXTING_WORD_RE.sub(lambda m: _TEXTING[m.group(0)], s)
     s = _WITH_OUT_RE.sub("without", s)
+    s = _CODE_HYPHEN_RE.sub(lambda m: "".join(g for g in m.groups() if g), s)
     s = _EXPLETIVE_RE.sub(r"\1", s)
     s = _WTF_RE.sub("what", s)
     s = _ASK_YOU_RE.sub("", s)

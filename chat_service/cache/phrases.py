@@ -234,9 +234,15 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # "following" and "prior to" before a noun phrase are "after" and "before"
     (r"\bfollowing (?=(?:a|an|the|my|your|his|her|their|our|this|that) )", "after "),
     (r"\bprior to\b", "before"),
-    (r"\bgrown ups?\b", "grownups"),
     # "what now" after a statement of what happened asks what to do
-    (r"\bwhat now(?=[?.!]*$)", "what should i do"),
+    (r"\bwhat (?:(?:do|should|can) i do )?now(?=[?.!]*$)", "what should i do"),
+    # the simplest (most straightforward) way is the easiest, the lengthiest the longest
+    (r"\b(?:simplest|most straightforward)\b", "easiest"),
+    (r"\blengthiest\b", "longest"),
+    # "the first (second) world war" is world war 1 (2), as "ww1" and "world war i" are
+    (r"\bthe first world war\b", "world war 1"),
+    (r"\bthe second world war\b", "world war 2"),
+    (r"\bgrown[ -]up(s?)\b", r"grownup\1"),
     # "a ton" at the end of a clause is "a lot" (a weight has a number or "of")
     (r"(?<![\d.] )\ba ton(?=[?.!,;]|$)", "a lot"),
     # "a good X" asked for a purpose ("what's a good gift for", "what are some good exercises

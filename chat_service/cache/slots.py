@@ -71,7 +71,7 @@ def intents_agree(a: frozenset[str], b: frozenset[str]) -> bool:
 _DIMENSIONS = {
     adjective: frozenset(lex.stem(noun) for noun in nouns.split())
     for adjective, nouns in {
-        "long": "length duration time",
+        "long": "length duration time deadline",
         "tall": "height",
         "high": "height",
         "far": "distance",
@@ -90,7 +90,7 @@ _DIMENSIONS = {
         "warm": "temperature",
         "many": "number count quantity amount total population",
         "much": "amount quantity number count price cost fee rate wage salary budget value "
-        "percentage total sum balance dose limit minimum maximum volume intake",
+        "percentage total sum balance dose dosage limit minimum maximum volume intake",
     }.items()
 }
 _MEASURE_ADJECTIVES = frozenset(_DIMENSIONS)
@@ -98,6 +98,7 @@ _MEASURE_NOUNS = lex.words(
     """
     height length size weight distance number amount quantity count duration dose age
     frequency population price cost time speed temperature depth width area volume limit fee intake
+    dosage deadline
     rate wage salary budget value percentage total sum balance minimum maximum chance
     probability odds
     """

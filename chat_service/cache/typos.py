@@ -174,6 +174,8 @@ TYPOS: dict[str, str] = {
     "em": "them",
     "til": "until",
     "cals": "calories",
+    "temp": "temperature",
+    "temps": "temperatures",
     "wanna": "want to",
     "gotta": "have to",
     "gimme": "give me",

@@ -456,3 +456,24 @@ def test_those_frames_keep_what_they_ask_about() -> None:
     assert not asks_same("do i need a visa before arrival", "do i need a visa after arrival")
     # an -ing word is no unit: "a pounding headache" weighs nothing
     assert analyze("i have a pounding headache").categories.get("pound") != "units"
+
+
+def test_readings_from_a_second_set_of_another_writer() -> None:
+    # an operating system is a slot, as a country is
+    shortcut = "what's the shortcut to take a screenshot on windows"
+    assert not asks_same(shortcut, "what's the shortcut to take a screenshot on a mac", 0.96)
+    assert asks_same("how do i update macos", "how do i update my mac")
+    # a form named by letters and a number, with or without its hyphen
+    assert asks_same("what is a 1099-k form", "what is a 1099k form")
+    assert asks_same("who needs to file a w-2", "who needs to file a w2")
+    assert not asks_same("who needs to file a w-2", "who needs to file a w-4")
+    # "fall" is a verb unless a word dates it
+    assert asks_same("what year did the berlin wall fall", "in what year did the berlin wall fall")
+    assert asks_same("what should i plant in the fall", "what should i plant in autumn")
+    assert asks_same("what started the first world war", "what started world war i")
+    assert asks_same("what's the simplest way to sort a list", "easiest way to sort a list")
+    assert asks_same(
+        "how long does a landlord have to return a deposit",
+        ("what's the deadline for a landlord to return a deposit"),
+    )
+    assert asks_same("lost my passport, what do i do now", "lost my passport, what should i do")

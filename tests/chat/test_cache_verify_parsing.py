@@ -173,3 +173,9 @@ def test_what_a_substitute_is_for_is_what_is_replaced() -> None:
     sub = "what can i use instead of sour cream in dip"
     assert asks_same(sub, "what's a good substitute for sour cream in dip")
     assert not asks_same(sub, "can i use sour cream instead of yogurt in dip")
+
+
+def test_a_one_letter_roman_numeral_ends_a_series_name() -> None:
+    assert asks_same("what caused world war i", "what caused ww1")
+    assert not asks_same("what caused world war i", "what caused world war ii")
+    assert "type i should" in analyze(normalize_question("what type i should buy")).text

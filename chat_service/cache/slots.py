@@ -58,11 +58,14 @@ _MEASURES = frozenset({"quantity", "duration", "frequency", "age", "distance", "
 def intents_agree(a: frozenset[str], b: frozenset[str]) -> bool:
     """Same kind of question; "what is the way to" and "how do I" are the same kind, and so are
     the three ways to ask which of two things: "is it better to rent or buy", "should I rent or
-    buy", "which is better, renting or buying" (an alternative, a yes/no question, "which")."""
+    buy", "which is better, renting or buying" (an alternative, a yes/no question, "which"), and
+    "when" and "at what age" of a stage of life."""
     if a == b or not a or not b:
         return True
     if "alternative" in a | b:
         return a | b <= {"alternative", "yesno", "generic"}
+    if a | b == {"age", "when"}:
+        return True  # "when can babies eat solids" is answered with an age
     return a <= {"manner", "generic"} and b <= {"manner", "generic"}
 
 
@@ -156,12 +159,20 @@ def without_measure_words(x: Analysis) -> Analysis:
 _DURATION_WORDS = frozenset(lex.stem(w) for w in lex.words("time duration take takes took taking"))
 
 
-def without_duration_words(a: Analysis, b: Analysis) -> tuple[Analysis, Analysis]:
-    if a.intents != {"duration"} or b.intents != {"duration"}:
+_AGE_WORDS = frozenset(lex.stem(w) for w in lex.words("old age"))
+
+
+def without_words_of_the_measure(a: Analysis, b: Analysis) -> tuple[Analysis, Analysis]:
+    """... and the words of an age, when one question asks it and the other asks when."""
+    if a.intents == b.intents == {"duration"}:
+        words = _DURATION_WORDS
+    elif a.intents | b.intents == {"age", "when"}:
+        words = _AGE_WORDS
+    else:
         return a, b
 
     def plain(x: Analysis) -> Analysis:
-        return replace(x, content=tuple(c for c in x.content if c not in _DURATION_WORDS))
+        return replace(x, content=tuple(c for c in x.content if c not in words))
 
     return plain(a), plain(b)
 

@@ -57,8 +57,8 @@ from chat_service.cache.slots import (
     symmetric_measure,
     tenses_conflict,
     terms_agree,
-    without_duration_words,
     without_measure_words,
+    without_words_of_the_measure,
 )
 from chat_service.cache.support import without_support_verbs
 from chat_service.cache.wordmatch import (
@@ -121,7 +121,7 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         a, b = without_measure_words(a), without_measure_words(b)
     elif not intents_agree(a.intents, b.intents):
         return Verdict(False, "question type differs"), a, b
-    a, b = without_duration_words(a, b)
+    a, b = without_words_of_the_measure(a, b)
     if modalities_conflict(a, b):
         return Verdict(False, "question type differs"), a, b
     if tenses_conflict(a.tense, b.tense):

@@ -477,3 +477,8 @@ def test_readings_from_a_second_set_of_another_writer() -> None:
         ("what's the deadline for a landlord to return a deposit"),
     )
     assert asks_same("lost my passport, what do i do now", "lost my passport, what should i do")
+
+
+def test_when_and_at_what_age_ask_one_thing() -> None:
+    assert asks_same("when can a puppy start training", "at what age can a puppy start training")
+    assert not asks_same("when can a puppy start training", "how long does puppy training take")

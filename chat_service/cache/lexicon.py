@@ -27,7 +27,7 @@ STOPWORDS = words(
     up via per vs versus toward towards upon within between among across through throughout
     around along during amongst while whilst
     there here just really actually exactly basically simply generally usually typically
-    roughly approximately normally
+    roughly approximately normally inside
     also too very quite pretty rather somewhat even still ever already yet again
     lot lots much many kind kinds sort type way ways going
     s t d ll re ve m o let lets let's please thanks thank hey hi hello

@@ -419,6 +419,15 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ),
     # getting (making) someone stop doing something is stopping them from doing it
     (r"\b(?:get|make|help)(?:ting)? ((?:\w+ ){1,3})(?:to )?stop\b", r"prevent \1from"),
+    # ... and so is stopping them doing it, "from" left out ("stop my cat scratching the couch";
+    # not "stop the bleeding", where no one is named before the -ing word)
+    (
+        r"\bstop(?:s|ping)? ((?:my|your|the|a|an|his|her|their|our|this) (?:\w+ ){1,2}?)"
+        r"(\w+ing)\b",
+        r"prevent \1from \2",
+    ),
+    # "degrees" before a temperature scale says nothing more ("40 degrees fahrenheit", "40°f")
+    (r"\bdegrees? (fahrenheit|celsius|centigrade|kelvin)\b", r"\1"),
     # what it takes to do something is what doing it needs: how to do it
     (r"\bwhat (?:does|would|will) it take to\b", "how to"),
     (r"\bget(?:ting)? ((?:\w+ ){1,4})out of\b", r"remove \1from"),

@@ -101,7 +101,7 @@ _MEASURE_NOUNS = lex.words(
     """
     height length size weight distance number amount quantity count duration dose age
     frequency population price cost time speed temperature depth width area volume limit fee intake
-    dosage deadline
+    dosage deadline radius diameter circumference perimeter
     rate wage salary budget value percentage total sum balance minimum maximum chance
     probability odds
     """
@@ -117,7 +117,8 @@ _SAME_MEASURES = tuple(
         "number count quantity amount total sum",
         "wage salary",
         "chance probability odds",
-        "duration time length",
+        "duration time length deadline",
+        "dose dosage intake amount quantity",
         "size area",
         "size volume",
         "limit maximum",

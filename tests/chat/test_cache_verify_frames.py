@@ -482,3 +482,15 @@ def test_readings_from_a_second_set_of_another_writer() -> None:
 def test_when_and_at_what_age_ask_one_thing() -> None:
     assert asks_same("when can a puppy start training", "at what age can a puppy start training")
     assert not asks_same("when can a puppy start training", "how long does puppy training take")
+
+
+def test_readings_from_a_third_set_of_another_writer() -> None:
+    circle = "what is the area of a circle with a diameter of 4 m"
+    assert not asks_same(circle, "what is the area of a circle with a radius of 4 m")
+    assert asks_same(
+        "how do i stop my dog chewing shoes", "how do i stop my dog from chewing shoes"
+    )
+    assert not asks_same("how do i stop my dog chewing shoes", "how do i get my dog chewing shoes")
+    assert asks_same("is 30 degrees celsius hot", "is 30 celsius hot")
+    assert asks_same("how to stop mold inside my tent", "how to stop mold in my tent")
+    assert not asks_same("how to stop mold inside my tent", "how to stop mold outside my tent")

@@ -158,6 +158,26 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"|through|once|if|when|before|until|past|between)\b))",
         "lasts",
     ),
+    # the early (first, warning) signs of something are its signs: no ordinal is asked
+    (
+        r"\b(?:early|earliest|first)(?: warning)? (?=(?:signs|symptoms|indications|indicators)\b)",
+        "",
+    ),
+    # first aid is a name, no ordinal
+    (r"\bfirst aid\b", "firstaid"),
+    # expecting mothers (women, moms) are pregnant ones
+    (r"\bexpecting (mothers|moms|mums|women|parents)\b", r"pregnant \1"),
+    # the majority of things are most of them
+    (r"\bthe majority of\b", "most"),
+    # "in advance" is ahead
+    (r"\bin advance\b", "ahead"),
+    # the united states (of america) is the usa
+    (r"\bthe united states(?: of america)?\b", "the usa"),
+    # "X equals how many Y" asks how many Y are in X
+    (
+        r"^(?:an? |one )?([\w ]+?) (?:equals?|is equal to) how (many|much) ([\w ]+?)(?=[?.!]*$)",
+        r"how \2 \3 are in a \1",
+    ),
     # how to tell whether something holds asks its signs, and the other way round
     (
         r"\bhow (?:(?:can|do|would|will|could) (?:i|you|we|one) |to )(?:tell|know|find out)"
@@ -169,7 +189,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r" (?:that|of)\b",
         "how do i know if",
     ),
-    (r"^(?:the |some |common )?(?:signs|symptoms|indications) that\b", "how do i know if"),
+    (
+        r"^(?:the |some |common )?(?:signs|symptoms|indications|indicators) (?:that|of)\b",
+        "how do i know if",
+    ),
     # what people call a thing is its name
     (r"\bwhat (?:do|would) (?:you|we|they|people) call\b", "what is the name for"),
     # a recipe for a dish is how to make it
@@ -285,8 +308,6 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # phrasal verbs said as one: hook up is connect, send (give) back is return
     *_phrasal("hook", "up", "connect"),
     *_phrasal("(?:send|give)", "back", "return"),
-    # the early signs (symptoms) of something are its first signs
-    (r"\bearly (?=(?:warning )?(?:signs|symptoms|indications|indicators)\b)", "first "),
     # "past" a date or time is after it ("eat eggs past their expiration date")
     (r"\bpast (?=(?:the|their|its|my|your|our|his|her) )", "after "),
     # to speed something up is to make it faster; to bring it down, to reduce it

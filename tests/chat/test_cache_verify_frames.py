@@ -494,3 +494,17 @@ def test_readings_from_a_third_set_of_another_writer() -> None:
     assert asks_same("is 30 degrees celsius hot", "is 30 celsius hot")
     assert asks_same("how to stop mold inside my tent", "how to stop mold in my tent")
     assert not asks_same("how to stop mold inside my tent", "how to stop mold outside my tent")
+
+
+def test_readings_from_a_fourth_set_of_another_writer() -> None:
+    assert asks_same("what are the early signs of diabetes", "what are the signs of diabetes")
+    assert asks_same("what are the early signs of diabetes", "first symptoms of diabetes")
+    # first aid names no ordinal
+    assert asks_same("what's the first aid for a bee sting", "bee sting first aid, what do i do")
+    assert asks_same("is coffee safe for expecting mothers", "is coffee safe for pregnant mothers")
+    assert asks_same("a gallon equals how many quarts", "how many quarts are in a gallon")
+    assert not asks_same("a gallon equals how many quarts", "how many quarts are in a liter")
+    assert asks_same("can i use my phone in the united states", "can i use my phone in the us")
+    assert asks_same(
+        "how far in advance should i book a hotel", "how far ahead should i book a hotel"
+    )

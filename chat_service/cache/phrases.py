@@ -383,7 +383,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # what something counts as is what it is
     (r"\bcounts? as\b", "is"),
     # "ww2" (wwii, ww1) is the world war of that number
-    (r"\bww ?(1|2|i|ii)\b", r"world war \1"),
+    (r"\bww ?(?:1|i)\b", "world war 1"),
+    (r"\bww ?(?:2|ii)\b", "world war 2"),
     # the effect (impact) a thing has on another is how it affects it
     (
         r"\bwhat (?:impact|effect|effects) (?:does|do|can|will) ([^?.!,]+?) have on\b",

@@ -6,7 +6,7 @@ Sentence embeddings score near-misses as high as paraphrases ("convert kilograms
 both a similarity at or above the threshold and this verifier's agreement. It reasons about what
 is asked, in two layers:
 
-1. Slots that must agree exactly (slots.py): quoted terms and code, numbers as values,
+1. Slots that must agree exactly (slots.py, measures.py): quoted terms and code, numbers as values,
    operators, negation, the language the reply is asked in, the kind of question, tense, how
    many questions are asked, and the direction of the arguments (roles of "from X to Y"
    phrases, any two arguments that trade sides around a shared relation, the passive voice's
@@ -38,14 +38,19 @@ from chat_service.cache import lexicon as lex
 from chat_service.cache import wordmatch
 from chat_service.cache.analysis import Analysis, analyze
 from chat_service.cache.compounds import compounds_shared_word
+from chat_service.cache.measures import (
+    different_measures,
+    measure_vs_generic,
+    symmetric_measure,
+    without_measure_words,
+    without_words_of_the_measure,
+)
 from chat_service.cache.rewording import Missing, restated, reworded
 from chat_service.cache.slots import (
     arguments_cross,
     as_many_questions,
-    different_measures,
     direction_agrees,
     intents_agree,
-    measure_vs_generic,
     mirrored,
     modalities_conflict,
     numbers_agree,
@@ -54,11 +59,8 @@ from chat_service.cache.slots import (
     quantities_agree,
     reply_language,
     swapped_in_place,
-    symmetric_measure,
     tenses_conflict,
     terms_agree,
-    without_measure_words,
-    without_words_of_the_measure,
 )
 from chat_service.cache.support import without_support_verbs
 from chat_service.cache.wordmatch import (

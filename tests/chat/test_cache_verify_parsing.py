@@ -179,3 +179,9 @@ def test_a_one_letter_roman_numeral_ends_a_series_name() -> None:
     assert asks_same("what caused world war i", "what caused ww1")
     assert not asks_same("what caused world war i", "what caused world war ii")
     assert "type i should" in analyze(normalize_question("what type i should buy")).text
+
+
+def test_ww_and_its_roman_numeral_name_the_war() -> None:
+    assert asks_same("when did wwii end", "when did world war 2 end")
+    assert asks_same("when did ww2 end", "when did the second world war end")
+    assert not asks_same("when did wwii end", "when did ww1 end")

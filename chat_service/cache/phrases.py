@@ -369,6 +369,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # fall") is autumn, never the verb; "springtime" and "the winter months" are the season
     (r"\b(in|this|last|next|during|every|each|early|late|mid)( the)? fall\b", r"\1\2 autumn"),
     (r"\b(spring|summer|winter|autumn)(?:time| season| months)\b", r"\1"),
+    # twice (thrice) is two (three) times
+    (r"\btwice\b", "two times"),
+    (r"\bthrice\b", "three times"),
     # "at the same time" and "simultaneously" are "at once"
     (r"\b(?:at the same time|simultaneously)\b", "at once"),
     # being unable to, or failing to, do something is not doing it

@@ -42,13 +42,18 @@ def numbers_agree(a: Analysis, b: Analysis) -> bool:
 
 
 def _numbers(x: Analysis, other: Analysis) -> Counter[float]:
-    """x's numbers, less the ordinal words of its situation when only x states one ("just got
-    my first road bike. how do i ..."): where the asker stands, not a value asked about. Two
-    situations are compared whole ("my first trimester" / "my third trimester")."""
-    numbers = Counter(x.numbers)
-    if other.situation_ordinals:
-        return numbers
-    return numbers - Counter(x.situation_ordinals)
+    return Counter(asked_numbers(x, other))
+
+
+def asked_numbers(x: Analysis, other: Analysis) -> list[float]:
+    """x's numbers in order, less the ordinal words of its situation when only x states one
+    ("just got my first road bike. how do i ..."): where the asker stands, not a value asked
+    about. Two situations are compared whole ("my first trimester" / "my third trimester")."""
+    numbers = list(x.numbers)
+    if not other.situation_ordinals:
+        for ordinal in x.situation_ordinals:
+            numbers.remove(ordinal)
+    return numbers
 
 
 def intents_agree(a: frozenset[str], b: frozenset[str]) -> bool:

@@ -49,6 +49,7 @@ from chat_service.cache.rewording import Missing, restated, reworded
 from chat_service.cache.slots import (
     arguments_cross,
     as_many_questions,
+    asked_numbers,
     direction_agrees,
     intents_agree,
     mirrored,
@@ -113,7 +114,12 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         return Verdict(False, "quoted or code terms differ"), a, b
     if not numbers_agree(a, b):
         return Verdict(False, "numbers differ"), a, b
-    if a.noncommutative and b.noncommutative and a.numbers != b.numbers and not order_free(a, b):
+    if (
+        a.noncommutative
+        and b.noncommutative
+        and asked_numbers(a, b) != asked_numbers(b, a)
+        and not order_free(a, b)
+    ):
         return Verdict(False, "numbers differ"), a, b
     if a.negated != b.negated:
         return Verdict(False, "negation differs"), a, b

@@ -185,3 +185,10 @@ def test_ww_and_its_roman_numeral_name_the_war() -> None:
     assert asks_same("when did wwii end", "when did world war 2 end")
     assert asks_same("when did ww2 end", "when did the second world war end")
     assert not asks_same("when did wwii end", "when did ww1 end")
+
+
+def test_an_ordinal_of_the_situation_leaves_the_order_of_the_numbers_asked() -> None:
+    asked = "how many ounces should a 2-month-old drink per feeding"
+    assert asks_same(asked, f"first-time dad here. {asked}")
+    assert asks_same("do i need to let dough rise twice", "do i need to let dough rise 2 times")
+    assert not asks_same("do i need to let dough rise twice", "do i need to let dough rise 3 times")

@@ -13,14 +13,13 @@ The tokens, and the pass that reads numbers, operators, units and words from the
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
 from chat_service.cache import lexicon as lex
 from chat_service.cache.kind import asking_part, fronted_last, question_kind, tense_of
-from chat_service.cache.normalize import normalize_question
+from chat_service.cache.normalize import normalize_question, unicode_normalized
 from chat_service.cache.phrases import PHRASE_RES
 from chat_service.cache.tokens import NUM_RE, Scanner, tokenize
 from chat_service.cache.wordmatch import manner_adverb
@@ -95,7 +94,7 @@ def _lower_roman(match: re.Match[str]) -> str:
 
 def _prepare(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
     """Normalized text with phrases rewritten; code/quoted terms; capitalized words."""
-    raw = unicodedata.normalize("NFKC", text)
+    raw = unicode_normalized(text)
     terms: set[str] = set()
     for m in _QUOTED_RE.finditer(raw.replace("\u201c", '"').replace("\u201d", '"')):
         quoted = next(g for g in m.groups() if g is not None)

@@ -279,9 +279,20 @@ def _fix_word(match: re.Match[str]) -> str:
     return TYPOS.get(word) or corrected(word)
 
 
+# A vulgar fraction after a number is its fraction ("59½" is "59 1/2"); NFKC would glue the
+# digits together, "591" and a fraction slash).
+_FRACTIONS = str.maketrans(
+    {"½": " 1/2", "⅓": " 1/3", "⅔": " 2/3", "¼": " 1/4", "¾": " 3/4", "⅛": " 1/8"}
+)
+
+
+def unicode_normalized(text: str) -> str:
+    return unicodedata.normalize("NFKC", text.translate(_FRACTIONS))
+
+
 def normalize_question(text: str) -> str:
     """The canonical form of a question, used for embedding and comparison."""
-    s = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    s = unicode_normalized(text).translate(_QUOTES).casefold()
     s = _SPACE_RE.sub(" ", s).strip()
     s = _WORD_RE.sub(_fix_word, s)
     s = _TEXTING_RE.sub("how to", s)

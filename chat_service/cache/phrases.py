@@ -369,6 +369,13 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # fall") is autumn, never the verb; "springtime" and "the winter months" are the season
     (r"\b(in|this|last|next|during|every|each|early|late|mid)( the)? fall\b", r"\1\2 autumn"),
     (r"\b(spring|summer|winter|autumn)(?:time| season| months)\b", r"\1"),
+    # how soon something should happen is when it should
+    (r"\bhow soon\b", "when"),
+    # "am i (are you) supposed to" asks what one should do
+    (r"\b(?:am|are|r) (?:i|you|u|we) supposed to\b", "should i"),
+    # "the min (max)" is the minimum (maximum), never minutes
+    (r"\bthe min\b", "the minimum"),
+    (r"\bthe max\b", "the maximum"),
     # twice (thrice) is two (three) times
     (r"\btwice\b", "two times"),
     (r"\bthrice\b", "three times"),

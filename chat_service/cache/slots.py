@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 
 from chat_service.cache import lexicon as lex
 from chat_service.cache.analysis import Analysis
@@ -68,6 +69,23 @@ def intents_agree(a: frozenset[str], b: frozenset[str]) -> bool:
     if a | b == {"age", "when"}:
         return True  # "when can babies eat solids" is answered with an age
     return a <= {"manner", "generic"} and b <= {"manner", "generic"}
+
+
+_PREFERENCE = frozenset(lex.stem(w) for w in lex.words("better best"))
+
+
+def without_preference(a: Analysis, b: Analysis) -> tuple[Analysis, Analysis]:
+    """In a question between two things, "better" asks which to prefer, as "should I" does: "is
+    it better to brush before or after breakfast" / "should I brush before or after breakfast".
+    Another comparison ("cheaper", "healthier") is a question of its own and stays, and so does
+    "better" where one question offers two things and the other asks of one alone."""
+    if "alternative" not in a.intents | b.intents or "yesno" in a.intents | b.intents:
+        return a, b
+
+    def plain(x: Analysis) -> Analysis:
+        return replace(x, content=tuple(c for c in x.content if c not in _PREFERENCE))
+
+    return plain(a), plain(b)
 
 
 def _related(xs: frozenset[str], a: Analysis, ys: frozenset[str], b: Analysis) -> bool:

@@ -62,6 +62,7 @@ from chat_service.cache.slots import (
     swapped_in_place,
     tenses_conflict,
     terms_agree,
+    without_preference,
 )
 from chat_service.cache.support import without_support_verbs
 from chat_service.cache.wordmatch import (
@@ -130,6 +131,7 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
     elif not intents_agree(a.intents, b.intents):
         return Verdict(False, "question type differs"), a, b
     a, b = without_words_of_the_measure(a, b)
+    a, b = without_preference(a, b)
     if modalities_conflict(a, b):
         return Verdict(False, "question type differs"), a, b
     if tenses_conflict(a.tense, b.tense):

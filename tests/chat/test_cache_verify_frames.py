@@ -508,3 +508,23 @@ def test_readings_from_a_fourth_set_of_another_writer() -> None:
     assert asks_same(
         "how far in advance should i book a hotel", "how far ahead should i book a hotel"
     )
+
+
+def test_readings_from_a_fifth_set_of_another_writer() -> None:
+    # "better" between two things asks which to prefer, as "should" does
+    floss = "should i floss before or after brushing"
+    assert asks_same(floss, "is it better to floss before brushing or after it")
+    assert not asks_same(floss, "is it cheaper to floss before or after brushing")
+    assert asks_same("what happens if i retire at 62½", "what happens if i retire at 62 1/2")
+    assert not asks_same("what happens if i retire at 62½", "what happens if i retire at 62")
+    assert asks_same("how soon should i water new grass seed", "when should i water new grass seed")
+    assert asks_same(
+        "how often am i supposed to change my toothbrush",
+        ("how often should i change my toothbrush"),
+    )
+    assert asks_same(
+        "what if i only pay the min on my loan", "what if i only pay the minimum on my loan"
+    )
+    assert not asks_same(
+        "is a kindle or a nook better for reading", "is a kindle better for reading"
+    )

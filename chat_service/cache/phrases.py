@@ -31,6 +31,8 @@ _FREQUENCIES = tuple(
 
 
 PHRASES: tuple[tuple[str, str], ...] = (
+    # "everyday" at the end of a clause is the adverb "every day"
+    (r"\beveryday(?=[?.!,;]|$)", "every day"),
     (r"\bhow come\b", "why"),
     # permission said with a participle: "is a student allowed to work" asks "can a student work"
     (r"\b(?:allowed|permitted) to\b", "can"),
@@ -369,6 +371,17 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # fall") is autumn, never the verb; "springtime" and "the winter months" are the season
     (r"\b(in|this|last|next|during|every|each|early|late|mid)( the)? fall\b", r"\1\2 autumn"),
     (r"\b(spring|summer|winter|autumn)(?:time| season| months)\b", r"\1"),
+    # stopping someone (a pronoun) doing a thing prevents it, as for a noun below
+    (r"\bstop(?:s|ping)? (me|him|her|them|us|you|it) (\w+ing)\b", r"prevent \1 from \2"),
+    # "then" after a comparative is "than", a common slip ("slower then ethernet")
+    (r"\b(\w+er|more \w+|less \w+) then\b", r"\1 than"),
+    (r"\b(?:per|each|every) quarter\b", "quarterly"),
+    # the options one has are what one can do
+    (r"\bwhat are my options\b", "what can i do"),
+    # refusing to do a thing is not doing it ("a client refuses to pay" / "won't pay")
+    (r"\brefus(?:es|ed|e|ing) to\b", "will not"),
+    # to write off an expense is to deduct it
+    (r"\bwrit(?:e|ing) off\b|\bwrote off\b", "deduct"),
     # how soon something should happen is when it should
     (r"\bhow soon\b", "when"),
     # "am i (are you) supposed to" asks what one should do

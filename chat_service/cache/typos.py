@@ -174,6 +174,7 @@ TYPOS: dict[str, str] = {
     "wen": "when",
     "shud": "should",
     "intl": "international",
+    "kno": "know",
     "em": "them",
     "til": "until",
     "cals": "calories",

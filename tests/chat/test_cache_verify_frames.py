@@ -528,3 +528,19 @@ def test_readings_from_a_fifth_set_of_another_writer() -> None:
     assert not asks_same(
         "is a kindle or a nook better for reading", "is a kindle better for reading"
     )
+
+
+def test_readings_from_a_sixth_set_of_another_writer() -> None:
+    assert asks_same("which channel is best on 5ghz", "which channel is best on 5 ghz")
+    assert not asks_same("which channel is best on 5ghz", "which channel is best on 6 ghz")
+    assert asks_same("can my landlord stop me painting", "can my landlord stop me from painting")
+    assert asks_same(
+        "why is my laptop slower then my phone", "why is my laptop slower than my phone"
+    )
+    assert asks_same("should i water my lawn everyday", "should i water my lawn every day")
+    assert asks_same("do i pay taxes every quarter", "do i pay taxes quarterly")
+    assert asks_same(
+        "what are my options if my flight is canceled", ("what can i do if my flight is canceled")
+    )
+    assert asks_same("what if my tenant refuses to pay rent", "what if my tenant won't pay rent")
+    assert asks_same("can i write off my home office", "can i deduct my home office")

@@ -74,9 +74,21 @@ _SAME_MEASURES = tuple(
 )
 
 
+# The levels of a place, each a question of its own: "what city is the eiffel tower in" is
+# answered "paris", "what country" "france" (their word vectors sit close).
+_PLACE_LEVELS = frozenset(
+    lex.stem(w)
+    for w in lex.words("town city county state province region country continent neighborhood")
+)
+
+
 def different_measures(x: str, y: str) -> bool:
-    """Two stems that are both measure nouns, of different measures."""
-    if x == y or x not in _MEASURE_NOUNS or y not in _MEASURE_NOUNS:
+    """Two stems that are both measure nouns, of different measures, or two levels of place."""
+    if x == y:
+        return False
+    if x in _PLACE_LEVELS and y in _PLACE_LEVELS:
+        return True
+    if x not in _MEASURE_NOUNS or y not in _MEASURE_NOUNS:
         return False
     return not any(x in group and y in group for group in _SAME_MEASURES)
 

@@ -379,8 +379,13 @@ def test_frames_that_ask_why_how_old_which_and_what() -> None:
     license = "at what age can you get a driver's license"
     assert asks_same(license, "how old do you have to be to get a driver's license")
     assert not asks_same("can i bring a lighter on a plane", "do i have to bring a lighter")
-    # the city a thing is in and the country it is in are two questions
-    assert not asks_same("what city is the eiffel tower in", "what country is the eiffel tower in")
+    # the city a thing is in and the country it is in are two questions, however close the
+    # two words' vectors sit (the same vector for both here)
+    same = [1.0, 0.0]
+    city, country = "what city is the eiffel tower in", "what country is the eiffel tower in"
+    vectors = {"city": same, "country": same}
+    assert not verify_same_question(city, country, 0.96, vectors).same
+    assert verify_same_question(city, "which city is the eiffel tower in", 0.96, vectors).same
     # the effect a thing has on another, the significance of a thing, a deadline's date
     assert asks_same(
         "what effect does alcohol have on the liver", "how does alcohol affect the liver"

@@ -53,7 +53,8 @@ def asked_numbers(x: Analysis, other: Analysis) -> list[float]:
     numbers = list(x.numbers)
     if not other.situation_ordinals:
         for ordinal in x.situation_ordinals:
-            numbers.remove(ordinal)
+            if ordinal in numbers:  # never a crash on a reading that kept no number for it
+                numbers.remove(ordinal)
     return numbers
 
 

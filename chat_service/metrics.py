@@ -59,12 +59,19 @@ CACHE_STORES = Counter(
 QUEUE_PUBLISH = Counter(
     "chat_queue_publish_total",
     "Jobs offered to the message queue by job type and outcome",
-    ["job", "outcome"],  # published | fallback (queue down or slow: ran in process)
+    # published | duplicate (held already: stored once) | fallback (queue down or slow: ran
+    # in process)
+    ["job", "outcome"],
 )
 JOBS_PROCESSED = Counter(
     "chat_jobs_processed_total",
     "Queue jobs handled by this replica's worker by job type and outcome",
     ["job", "outcome"],  # ok | retry | dead_letter
+)
+JOBS_IN_PROCESS = Counter(
+    "chat_jobs_in_process_total",
+    "Jobs run in this process (no queue, or publishing failed) by job type and outcome",
+    ["job", "outcome"],  # ok | retry | given_up
 )
 TURNS_GENERATING = Gauge(
     "chat_turns_generating", "Turns this replica is answering now (streamed and submitted)"

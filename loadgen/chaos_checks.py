@@ -1,9 +1,12 @@
 """What a chaos run checks beyond the load's own exactly-once verification:
 
-- JobLedger: no side job (summary, cache write, invalidation) lost. Counted from the chat
-  replicas' own metrics: jobs offered (published to JetStream, or run in process when the
-  queue could not take them) against jobs handled; a replica about to be killed is read just
-  before, so its counts are not lost with it.
+- JobLedger: no side job (summary, cache write, invalidation) lost. A published job is
+  checked where it is kept: JetStream's own count of the jobs its streams stored, of those left
+  unacknowledged, and of those dead-lettered, against the jobs the chat replicas' metrics say
+  were published. A job run in process (the queue could not take it) is checked by the replicas'
+  metrics: run against done. A replica about to be killed is read just before, so its counts
+  are not lost with it; a worker's count was not used, since a job it finished between that
+  read and the kill would have looked lost.
 - Hints: the Cassandra node that came back caught up by hinted handoff: the other nodes held
   hint files for it while it was down, replayed them once it returned (their logs say so), and
   in the end, once no hint is left anywhere, the node on its own (the others stopped) holds
@@ -15,18 +18,22 @@ from __future__ import annotations
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from chat_service.jobs.queue import DLQ_STREAM, TURN_STREAM
+from chat_service.jobs.queue import STREAM as JOBS_STREAM
 from local_stack.launch.cassandra import CassandraNode
 from local_stack.launch.cassandra_cluster import CassandraCluster
 
 OFFERED = "chat_queue_publish_total"  # outcome: published | fallback (ran in process)
-HANDLED = "chat_jobs_processed_total"  # outcome: ok | retry | dead_letter
+HANDLED = "chat_jobs_processed_total"  # a worker's jobs; outcome: ok | retry | dead_letter
+IN_PROCESS = "chat_jobs_in_process_total"  # outcome: ok | retry | given_up
 HANDED_OFF = "Finished hinted handoff"  # HintsDispatchExecutor's line, per hints file
+StreamState = Callable[[str], dict[str, Any] | None]  # a stream's state by its leader
 
 
 def _scrape(url: str) -> Counter[tuple[str, str, str]]:
@@ -36,15 +43,16 @@ def _scrape(url: str) -> Counter[tuple[str, str, str]]:
     counts: Counter[tuple[str, str, str]] = Counter()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name in (OFFERED, HANDLED):
+            if sample.name in (OFFERED, HANDLED, IN_PROCESS):
                 key = (sample.name, sample.labels["job"], sample.labels["outcome"])
                 counts[key] += int(sample.value)
     return counts
 
 
 class JobLedger:
-    def __init__(self, metrics_urls: list[str]) -> None:
+    def __init__(self, metrics_urls: list[str], stream_state: StreamState) -> None:
         self.urls = metrics_urls
+        self.stream_state = stream_state
         self.carried: Counter[tuple[str, str, str]] = Counter()
 
     def carry(self, index: int) -> None:
@@ -57,38 +65,58 @@ class JobLedger:
             totals += _scrape(url)
         return totals
 
+    def streams(self) -> dict[str, dict[str, Any] | None]:
+        return {name: self.stream_state(name) for name in (JOBS_STREAM, TURN_STREAM, DLQ_STREAM)}
+
     def settle(self, timeout_s: float = 60.0) -> dict[str, Any]:
         """Polls until every job offered was handled (or the deadline), then the figures."""
         deadline = time.monotonic() + timeout_s
         while True:
-            report = self.report(self.totals())
+            report = self.report(self.totals(), self.streams())
             if report["lost"] == 0 or time.monotonic() > deadline:
                 return report
             time.sleep(0.5)
 
     @staticmethod
-    def report(totals: Mapping[tuple[str, str, str], int]) -> dict[str, Any]:
+    def report(
+        totals: Mapping[tuple[str, str, str], int], streams: Mapping[str, dict[str, Any] | None]
+    ) -> dict[str, Any]:
         def total(metric: str, outcome: str) -> int:
             return sum(n for (m, _, o), n in totals.items() if m == metric and o == outcome)
 
-        offered = total(OFFERED, "published") + total(OFFERED, "fallback")
-        handled = total(HANDLED, "ok")
         by_job: Counter[str] = Counter()
-        for (metric, job, _), n in totals.items():
-            if metric == OFFERED:
+        for (metric, job, outcome), n in totals.items():
+            if metric == OFFERED and outcome != "duplicate":
                 by_job[job] += n
-        return {
-            "offered": offered,
-            "published": total(OFFERED, "published"),
-            "ran_in_process": total(OFFERED, "fallback"),
-            "handled": handled,
-            "retried": total(HANDLED, "retry"),
-            "dead_lettered": total(HANDLED, "dead_letter"),
-            # Delivery is at least once (handlers are idempotent): a job whose worker died
-            # before its ack is handled again elsewhere, which counts here as handled twice.
-            "lost": max(0, offered - handled),
-            "handled_twice": max(0, handled - offered),
+        published, ran_in_process = total(OFFERED, "published"), total(OFFERED, "fallback")
+        report: dict[str, Any] = {
+            "offered": published + ran_in_process,
+            "published": published,
+            "ran_in_process": ran_in_process,
+            "done_in_process": total(IN_PROCESS, "ok"),
+            "handled_by_workers": total(HANDLED, "ok"),  # redeliveries included
+            "retried": total(HANDLED, "retry") + total(IN_PROCESS, "retry"),
             "offered_by_job": dict(by_job),
+        }
+        if any(state is None for state in streams.values()):
+            unknown = sorted(name for name, state in streams.items() if state is None)
+            return report | {"lost": None, "error": f"no leader answered for {unknown}"}
+
+        def state(name: str, key: str) -> int:
+            return int((streams[name] or {}).get(key) or 0)
+
+        # A work-queue stream drops a job once acknowledged: a job is stored once however
+        # often it was published (its id is the message id), and left until a worker is done.
+        stored = state(JOBS_STREAM, "last_seq") + state(TURN_STREAM, "last_seq")
+        left = state(JOBS_STREAM, "messages") + state(TURN_STREAM, "messages")
+        not_done_here = ran_in_process - report["done_in_process"]
+        return report | {
+            "stored": stored,
+            "left_in_queue": left,
+            "dead_lettered": state(DLQ_STREAM, "last_seq") + total(IN_PROCESS, "given_up"),
+            # A publish acknowledged but not stored, a stored job never done, or a job run
+            # in process that did not finish.
+            "lost": max(0, published - stored) + left + max(0, not_done_here),
         }
 
 

@@ -62,7 +62,7 @@ async def run_chaos(work: Path, config: ChaosConfig) -> dict[str, Any]:
     async with chaos_stack(work) as stack:
         print(f"stack up in {time.monotonic() - started:.0f} s", flush=True)
         victim = stack.cassandra.nodes[-1]
-        ledger = JobLedger(stack.chat_metrics)
+        ledger = JobLedger(stack.chat_metrics, stack.nats.stream_state)
         hints = _Hints()
         faults = stack.faults(config.down_s, on_chat_kill=lambda: ledger.carry(1))
         faults[0] = _with_hint_checks(stack, faults[0], hints)

@@ -46,7 +46,7 @@ class LocalRunner:
             if await self._attempt(job, attempt):
                 return
         log.error("in-process job given up", extra={"job": job.kind, "attempts": self.max_attempts})
-        metrics.JOBS_PROCESSED.labels(job.kind, "dead_letter").inc()
+        metrics.JOBS_IN_PROCESS.labels(job.kind, "given_up").inc()
         hook = self.on_dead_letter.get(type(job))
         if hook is not None:
             await hook(job)
@@ -63,7 +63,7 @@ class LocalRunner:
                 "in-process job failed",
                 extra={"job": job.kind, "attempt": attempt, "error": repr(exc)},
             )
-            metrics.JOBS_PROCESSED.labels(job.kind, "retry").inc()
+            metrics.JOBS_IN_PROCESS.labels(job.kind, "retry").inc()
             return False
-        metrics.JOBS_PROCESSED.labels(job.kind, "ok").inc()
+        metrics.JOBS_IN_PROCESS.labels(job.kind, "ok").inc()
         return True

@@ -26,7 +26,7 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import PubAck, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import (
     APIError,
     BadRequestError,
@@ -148,10 +148,11 @@ class JobQueue:
         self._nc, self._js = nc, js
         log.info("connected to the message queue", extra={"url": self.url})
 
-    async def publish(self, job: Job) -> None:
+    async def publish(self, job: Job) -> bool:
         """Stores the job in the stream (acknowledged by JetStream) within the publish
         deadline, or raises QueueUnavailable. Idempotent: the job id is the message id, so a
-        retry of a publish that was stored after all is dropped as a duplicate.
+        retry of a publish that was stored after all is dropped as a duplicate. False when an
+        earlier call had stored the job already (its first attempt answered "duplicate").
 
         Retried within the deadline while the client reconnects to another server or the
         stream elects a leader (no responders, 503, no answer): a failover shorter than the
@@ -159,11 +160,13 @@ class JobQueue:
         whole deadline it is an outage: one attempt each (the job runs in process) until one
         succeeds."""
         deadline = time.monotonic() + self.publish_timeout_s
+        first = True
         while True:
             try:
-                await self._publish_once(job, deadline)
+                ack = await self._publish_once(job, deadline)
                 self._failing_since = self._last_failure = None
-                return
+                # A retry's duplicate may be this call's own first attempt, stored unanswered.
+                return not (first and ack.duplicate)
             except (_Failover, NoStreamResponseError, ServiceUnavailableError, TimeoutError) as exc:
                 now = time.monotonic()
                 outage = self._failing_for(now) >= self.publish_timeout_s
@@ -171,14 +174,15 @@ class JobQueue:
                     raise QueueUnavailable(f"publishing {job.kind} failed: {exc!r}") from exc
             except nats.errors.Error as exc:
                 raise QueueUnavailable(f"publishing {job.kind} failed: {exc!r}") from exc
+            first = False
             await asyncio.sleep(RETRY_PAUSE_S)
 
-    async def _publish_once(self, job: Job, deadline: float) -> None:
+    async def _publish_once(self, job: Job, deadline: float) -> PubAck:
         if self._nc is None or self._nc.is_closed:  # not connected yet: nothing to wait for
             raise QueueUnavailable("not connected to the message queue")
         if not self._nc.is_connected:  # never buffered by the client: retried by publish
             raise _Failover("reconnecting to the message queue")
-        await self.js.publish(
+        return await self.js.publish(
             job.subject,
             encode(job),
             timeout=max(0.01, min(ATTEMPT_TIMEOUT_S, deadline - time.monotonic())),

@@ -37,12 +37,16 @@ class SideWork:
         if self.queue is None:
             return False
         try:
-            await self.queue.publish(job)
+            stored = await self.queue.publish(job)
         except QueueUnavailable as exc:
             metrics.QUEUE_PUBLISH.labels(job.kind, "fallback").inc()
-            log.warning("job runs in process", extra={"job": job.kind, "error": str(exc)})
+            log.warning(
+                "job runs in process",
+                extra={"job": job.kind, "job_id": job.job_id(), "error": str(exc)},
+            )
             return False
-        metrics.QUEUE_PUBLISH.labels(job.kind, "published").inc()
+        # "duplicate": the queue already held this job (e.g. a retried delete's invalidation).
+        metrics.QUEUE_PUBLISH.labels(job.kind, "published" if stored else "duplicate").inc()
         return True
 
     async def dispatch(self, job: Job) -> None:

@@ -176,6 +176,17 @@ class NatsCluster:
                     return names.index(leader) if leader in names else -1
         return -1
 
+    def stream_state(self, stream: str) -> dict[str, Any] | None:
+        """``stream``'s state (messages, first_seq, last_seq...) as its leader reports it;
+        None while no answering server leads it."""
+        for server in self.servers:
+            for detail in server.streams() or []:
+                leader = (detail.get("cluster") or {}).get("leader")
+                if detail.get("name") == stream and leader == server.server_name:
+                    state: dict[str, Any] = detail.get("state") or {}
+                    return state
+        return None
+
     def restart(self, i: int, timeout_s: float = 30) -> None:
         """Server i again, on its ports and store; returns once it has caught up."""
         self.servers[i].launch()

@@ -193,8 +193,9 @@ async def test_a_job_that_keeps_failing_is_dead_lettered_after_max_deliver(
     await worker.start()
     try:
         retries = processed("always_fails_test", "retry")
-        await queue.publish(AlwaysFailsTestJob(1))
-        await queue.publish(AlwaysFailsTestJob(1))  # same job id: deduplicated by JetStream
+        assert await queue.publish(AlwaysFailsTestJob(1))
+        # same job id: deduplicated by JetStream, and said so
+        assert not await queue.publish(AlwaysFailsTestJob(1))
         await eventually(
             lambda: processed("always_fails_test", "dead_letter") >= 1, "the dead letter", 20
         )

@@ -40,7 +40,6 @@ _CODE_RE = re.compile(
 _RAW_TOKEN_RE = re.compile(r"\S+")
 _THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _ROMAN_RE = re.compile(r"\b(?=[IVX]{2,}\b)(X{0,3})(IX|IV|V?I{0,3})\b")
-_ROMAN_LETTER_RE = re.compile(r"[IVX]")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
 # The stored question is lower case, so a roman numeral is read there only after a word that
 # numbers the items of a series ("world war ii", "type ii diabetes", "stage iii", "title ix");
@@ -77,8 +76,8 @@ class Analysis:
     order: tuple[str, ...]  # content stems, "#<number>" and "~<function word>", in order
 
 
-def _roman(match: re.Match[str]) -> str:
-    digits = [_ROMAN_VALUES[c] for c in match.group(0).upper()]
+def _roman_value(numeral: str) -> str:
+    digits = [_ROMAN_VALUES[c] for c in numeral.upper()]
     total = sum(
         -d if k + 1 < len(digits) and d < digits[k + 1] else d for k, d in enumerate(digits)
     )
@@ -86,10 +85,8 @@ def _roman(match: re.Match[str]) -> str:
 
 
 def _lower_roman(match: re.Match[str]) -> str:
-    numeral = _ROMAN_RE.fullmatch(match.group(2).upper()) or _ROMAN_LETTER_RE.fullmatch(
-        match.group(2).upper()
-    )
-    return f"{match.group(1)} {_roman(numeral) if numeral else match.group(2)}"
+    numeral = match.group(2)  # a well-formed numeral by the pattern, or nothing
+    return f"{match.group(1)} {_roman_value(numeral) if numeral else ''}"
 
 
 def _prepare(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
@@ -105,7 +102,7 @@ def _prepare(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
         if token and _CODE_RE.match(token) and not NUM_RE.match(token):
             terms.add(token.casefold().removesuffix("()"))
     capitals = frozenset(m.group(1).casefold() for m in _CAPITAL_RE.finditer(raw))
-    raw = _ROMAN_RE.sub(_roman, raw)
+    raw = _ROMAN_RE.sub(lambda m: _roman_value(m.group(0)), raw)
     s = _LOWER_ROMAN_RE.sub(_lower_roman, normalize_question(raw))
     s = _THOUSANDS_RE.sub("", s)
     s = lex.FREE_RE.sub(r"without \1", s)

@@ -303,8 +303,7 @@ AUDIENCES = words(
     newbie newbies noob noobs expert experts
     professional professionals student students adult adults senior seniors elderly dummy
     dummies layman laymen layperson pregnant pregnancy dog dogs puppy puppies cat cats kitten
-    kittens men women man woman boy boys girl girls parent parents grownup grownups grown-up
-    grown-ups pupil pupils
+    kittens men women man woman boy boys girl girls parent parents grownup grownups pupil pupils
     """
 )
 TIMES = words(
@@ -422,11 +421,9 @@ IRREGULAR: dict[str, str] = {
     "infants": "baby",
     "elderly": "senior",
     "grownup": "adult",
-    "grown-up": "adult",
     "macos": "mac",
     "osx": "mac",
     "grownups": "adult",
-    "grown-ups": "adult",
     "pupil": "student",
     "pupils": "student",
     "pregnancy": "pregnant",

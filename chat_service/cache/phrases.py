@@ -371,8 +371,6 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # fall") is autumn, never the verb; "springtime" and "the winter months" are the season
     (r"\b(in|this|last|next|during|every|each|early|late|mid)( the)? fall\b", r"\1\2 autumn"),
     (r"\b(spring|summer|winter|autumn)(?:time| season| months)\b", r"\1"),
-    # stopping someone (a pronoun) doing a thing prevents it, as for a noun below
-    (r"\bstop(?:s|ping)? (me|him|her|them|us|you|it) (\w+ing)\b", r"prevent \1 from \2"),
     # "then" after a comparative is "than", a common slip ("slower then ethernet")
     (r"\b(\w+er|more \w+|less \w+) then\b", r"\1 than"),
     (r"\b(?:per|each|every) quarter\b", "quarterly"),
@@ -464,11 +462,11 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ),
     # getting (making) someone stop doing something is stopping them from doing it
     (r"\b(?:get|make|help)(?:ting)? ((?:\w+ ){1,3})(?:to )?stop\b", r"prevent \1from"),
-    # ... and so is stopping them doing it, "from" left out ("stop my cat scratching the couch";
-    # not "stop the bleeding", where no one is named before the -ing word)
+    # ... and so is stopping them doing it, "from" left out ("stop my cat scratching the couch",
+    # "stop him snoring"; not "stop the bleeding", where no one is named before the -ing word)
     (
-        r"\bstop(?:s|ping)? ((?:my|your|the|a|an|his|her|their|our|this) (?:\w+ ){1,2}?)"
-        r"(\w+ing)\b",
+        r"\bstop(?:s|ping)? ((?:me|him|her|them|us|you|it) "
+        r"|(?:my|your|the|a|an|his|her|their|our|this) (?:\w+ ){1,2}?)(\w+ing)\b",
         r"prevent \1from \2",
     ),
     # "degrees" before a temperature scale says nothing more ("40 degrees fahrenheit", "40°f")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from chat_service.cache.normalize import normalize_question
-from chat_service.cache.verify import REWORDED_MIN, verify_same_question
+from chat_service.cache.verify import REWORDED_MIN
+from tests.fixtures.cache_verify import asks_same as verdict
 
 
 def asks_same(a: str, b: str, similarity: float = 0.85) -> bool:
-    return verify_same_question(normalize_question(a), normalize_question(b), similarity).same
+    return verdict(a, b, similarity)
 
 
 @pytest.mark.parametrize(

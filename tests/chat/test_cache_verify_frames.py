@@ -9,15 +9,9 @@ from __future__ import annotations
 from chat_service.cache.analysis import analyze
 from chat_service.cache.lexicon import stem
 from chat_service.cache.normalize import normalize_question
-from chat_service.cache.verify import REWORDED_MIN, verify_same_question
+from chat_service.cache.verify import REWORDED_MIN
 from chat_service.cache.wordmatch import clipped, nominalization, same_pole
-
-CLOSE = 0.95
-
-
-def asks_same(a: str, b: str, similarity: float = CLOSE) -> bool:
-    """The verdict on two questions as a user types them (normalized as the cache does)."""
-    return verify_same_question(normalize_question(a), normalize_question(b), similarity).same
+from tests.fixtures.cache_verify import asks_same
 
 
 def test_a_judgement_of_an_action_asks_for_advice() -> None:

@@ -10,12 +10,12 @@ import pytest
 
 from chat_service.cache.analysis import analyze
 from chat_service.cache.normalize import normalize_question
-from chat_service.cache.verify import verify_same_question
 from chat_service.cache.wordmatch import manner_adverb
+from tests.fixtures.cache_verify import asks_same as verdict
 
 
 def asks_same(a: str, b: str, similarity: float = 0.9) -> bool:
-    return verify_same_question(normalize_question(a), normalize_question(b), similarity).same
+    return verdict(a, b, similarity)
 
 
 @pytest.mark.parametrize(

@@ -9,15 +9,8 @@ from __future__ import annotations
 import pytest
 
 from chat_service.cache.analysis import analyze
-from chat_service.cache.normalize import normalize_question
 from chat_service.cache.verify import verify_same_question
-
-CLOSE = 0.95
-
-
-def asks_same(a: str, b: str, similarity: float = CLOSE) -> bool:
-    """The verdict on two questions as a user types them (normalized as the cache does)."""
-    return verify_same_question(normalize_question(a), normalize_question(b), similarity).same
+from tests.fixtures.cache_verify import asks_same
 
 
 def test_frames_that_ask_why_how_old_which_and_what() -> None:

@@ -10,13 +10,7 @@ from chat_service.cache.normalize import normalize_question
 from chat_service.cache.slots import quantities_agree
 from chat_service.cache.verify import REWORDED_MIN, Verdict, verify_same_question
 from chat_service.cache.wordmatch import opposites_shaped
-
-CLOSE = 0.95
-
-
-def asks_same(a: str, b: str) -> bool:
-    """The verdict on two questions as a user types them (normalized as the cache does)."""
-    return verify_same_question(normalize_question(a), normalize_question(b), CLOSE).same
+from tests.fixtures.cache_verify import CLOSE, asks_same
 
 
 def test_two_sides_of_against_trade_places() -> None:

@@ -518,8 +518,12 @@ def test_default_threshold_is_a_similarity() -> None:
         ("pairs_blind6.jsonl", {"topic"}, set(), 200, 0.4),
         # 97 groups of five, written to be hard, with antonyms among the near-misses
         ("pairs_blind7.jsonl", {"topic"}, {"antonym"}, 300, 0.4),
+        # 53 groups of four, written like pairs_blind7.jsonl over twenty other domains
+        ("pairs_blind8.jsonl", {"topic"}, {"antonym"}, 200, 0.4),
         # 300 groups of five, read to find rules (never reported with the held-out sets)
         ("pairs_read7.jsonl", {"topic"}, {"antonym"}, 1200, 0.4),
+        # 83 groups of four, written like pairs_blind8.jsonl, read to find rules
+        ("pairs_read8.jsonl", {"topic"}, {"antonym"}, 300, 0.4),
         # three near-misses to two paraphrases in each group
         ("pairs_adversarial.jsonl", {"topic"}, set(), 300, 0.35),
     ],

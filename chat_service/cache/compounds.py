@@ -1,12 +1,12 @@
 """What a word left over on one side makes with the words around it (verify.py's loose word,
 rewording.py's rules): a compound that narrows a word both questions share ("a *kitchen*
 sink"), an item joined to a shared word by "and"/"or", or the question's main verb, which makes
-no compound with its subject or its object."""
+no compound with its subject or its object; and two words that trade places around "of"."""
 
 from __future__ import annotations
 
 from chat_service.cache import lexicon as lex
-from chat_service.cache.analysis import Analysis
+from chat_service.cache.analysis import DETERMINERS, Analysis
 
 _JOINERS = frozenset({"~and", "~or", "~plus", "~&"})
 
@@ -68,3 +68,27 @@ def _joined(x: Analysis, stem: str) -> bool:
         t == stem and _JOINERS.intersection(order[max(0, i - 1) : i] + order[i + 1 : i + 2])
         for i, t in enumerate(order)
     )
+
+
+def _of_phrases(x: Analysis) -> set[tuple[str, str]]:
+    """(head, complement) of each "X of Y" in x, determiners skipped ("the sum *of the*
+    squares")."""
+    order = [t.lstrip("~").split("@")[0] if t.startswith("~") else t for t in x.order]
+    found = set()
+    for i, token in enumerate(order):
+        if token != "of" or i == 0 or x.order[i - 1].startswith(("~", "#")):
+            continue
+        j = i + 1
+        while j < len(order) and order[j] in DETERMINERS:
+            j += 1
+        if j < len(order) and not x.order[j].startswith(("~", "#")):
+            found.add((x.order[i - 1].split("@")[0], x.order[j].split("@")[0]))
+    return found
+
+
+def of_swapped(a: Analysis, b: Analysis) -> bool:
+    """ "X of Y" in one question and "Y of X" in the other: head and complement name different
+    things ("the relative minor of a major key" / "the relative major of a minor key", "the
+    square of the sum" / "the sum of the squares")."""
+    of_b = _of_phrases(b)
+    return any((y, x) in of_b for x, y in _of_phrases(a) if x != y)

@@ -37,7 +37,7 @@ from itertools import pairwise
 from chat_service.cache import lexicon as lex
 from chat_service.cache import wordmatch
 from chat_service.cache.analysis import Analysis, analyze
-from chat_service.cache.compounds import compounds_shared_word
+from chat_service.cache.compounds import compounds_shared_word, of_swapped
 from chat_service.cache.measures import (
     different_measures,
     measure_vs_generic,
@@ -144,6 +144,7 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         or arguments_cross(a, b)
         or swapped_in_place(a, b)
         or passive_flipped(a, b)
+        or of_swapped(a, b)
     ):
         return Verdict(False, "direction differs"), a, b
     if not quantities_agree(a, b):  # the same numbers and units, paired otherwise

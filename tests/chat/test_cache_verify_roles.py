@@ -367,3 +367,14 @@ def test_phrasal_verbs_hours_of_and_the_earliest_said_otherwise() -> None:
     assert asks_same("how do i know if milk is bad", "how to tell if milk has gone bad")
     assert asks_same("how do i get my dog to eat vegetables", "how do i get my dog to eat veggies")
     assert not asks_same("what are the first signs of a cold", "what are the last signs of a cold")
+
+
+def test_head_and_complement_trading_places_around_of_ask_another_thing() -> None:
+    minor = "how do i find the relative minor of a major key"
+    assert not asks_same(minor, "how do i find the relative major of a minor key")
+    assert asks_same(minor, "how can i find the relative minor of a major key")
+    # determiners between do not hide the swap, and "of" moved with its phrase is no swap
+    assert not asks_same("what is the mean of the logs", "what is the log of the mean")
+    assert asks_same(
+        "how many cups of flour are in a pound of flour", "a pound of flour is how many cups"
+    )

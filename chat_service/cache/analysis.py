@@ -49,6 +49,7 @@ _LOWER_ROMAN_RE = re.compile(
     r"|book|act|section|tier) ((?=[ivx]{2,}\b)x{0,3}(?:ix|iv|v?i{0,3})\b"
     r"|[ivx](?=[?.!,;]| and | or |$))"  # one letter only at a phrase's end: "world war i"
 )
+_POSSESSIVES = frozenset({"my", "your", "his", "her", "our", "their", "its"})
 _CAPITAL_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z]+)")
 
 
@@ -133,6 +134,8 @@ def analyze(text: str) -> Analysis:
         for stem, is_content, surface in scan.kept
     ]
     words = {stem: surface for stem, is_content, surface in kept if is_content}
+    # a unit word someone owns is a thing, not a unit: "my yard", "her feet"
+    owned = {kept[i][0] for i in range(1, len(kept)) if kept[i - 1][2] in _POSSESSIVES}
     return Analysis(
         text=s,
         terms=terms,
@@ -144,7 +147,10 @@ def analyze(text: str) -> Analysis:
         intents=frozenset(question_kind(asked)),
         content=tuple(stem for stem, is_content, _ in kept if is_content),
         words=words,
-        categories={stem: _category(stem, surf, terms, capitals) for stem, surf in words.items()},
+        categories={
+            stem: _category(stem, surf, terms, capitals, stem in owned)
+            for stem, surf in words.items()
+        },
         sources=frozenset(sources),
         targets=frozenset(targets),
         tense=tense_of(asked),
@@ -183,7 +189,9 @@ def _triples(kept: list[tuple[str, bool, str]]) -> tuple[tuple[str, str, str], .
     return tuple((run[k - 1], run[k], run[k + 1]) for run in runs for k in range(1, len(run) - 1))
 
 
-def _category(stem: str, surface: str, terms: frozenset[str], capitals: frozenset[str]) -> str:
+def _category(
+    stem: str, surface: str, terms: frozenset[str], capitals: frozenset[str], owned: bool
+) -> str:
     if surface in lex.LANGUAGES or stem in lex.LANGUAGES:
         return "language"
     if surface in terms:
@@ -192,7 +200,7 @@ def _category(stem: str, surface: str, terms: frozenset[str], capitals: frozense
         return "entities"  # "The Starry Night": a name, not a time
     if surface in lex.AUDIENCES:
         return "audience"
-    if stem in lex.UNIT_NAMES and not surface.endswith("ing"):
+    if stem in lex.UNIT_NAMES and not surface.endswith("ing") and not owned:
         return "units"  # a "pounding headache" weighs nothing
     if surface in lex.TIMES:
         return "time"

@@ -63,6 +63,7 @@ _LEADING = (
     "thank you",
     "thanks",
     "bro",
+    "bruh",
     "dude",
     "man",
     "omg",

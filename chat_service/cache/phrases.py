@@ -531,5 +531,37 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bpros and cons\b", "advantages disadvantages"),
     (r"\bbenefits and drawbacks\b", "advantages disadvantages"),
     (r"\bupside down\b", "upsidedown"),
+    # what would cause (make) something to happen asks why it happens ("what would cause a cat
+    # to start peeing outside the box"), as "what is causing" does
+    (
+        r"\bwhat (?:causes|makes|(?:would|could|might|can|may|does|do|will) (?:cause|make))"
+        r" ((?:[\w']+ ){1,4}?)to\b",
+        r"why does \1",
+    ),
+    # the point (purpose) of doing a thing is why one does it
+    (r"\bwhat(?:'s| is) the (?:point|purpose) (?:of|in|behind) (\w+ing)\b", r"why \1"),
+    # the season (month, time of year) during which something holds is when it holds
+    (
+        r"\b(?:(?:during|in|at) )?(?:which|what) (?:season|month|time of (?:the )?year"
+        r"|part of the year)\b",
+        "when",
+    ),
+    # working out which (what, how) is finding it out, as figuring it out is
+    (r"\bwork(?:ing)? out (?=(?:which|what|how|whether|if)\b)", "determine "),
+    # one superlative (comparative) said with another word for the same degree
+    (r"\bbiggest\b", "largest"),
+    (r"\bbigger\b", "larger"),
+    (r"\bquickest\b", "fastest"),
+    (r"\bquicker\b", "faster"),
+    # "2" for "to" in texting, after words that a number cannot follow ("is it ok 2 take",
+    # "how 2 fix")
+    (r"\b(ok|okay|how|safe|fine|able|supposed|allowed|going|trying) 2 (?=[a-z])", r"\1 to "),
+    # the initial step (thing to do) is the first one
+    (r"\b(?:first|initial) thing\b", "first step"),
+    (r"\binitial (steps?|signs?|symptoms?)\b", r"first \1"),
+    # "how big of a" is "how big a"
+    (r"\bhow (big|large|long|much|small|tall|wide|bad) of an? ", r"how \1 a "),
+    # "second-hand" is used, no ordinal
+    (r"\bsecond[- ]?hand\b", "used"),
 )
 PHRASE_RES = tuple((re.compile(p), r) for p, r in PHRASES)

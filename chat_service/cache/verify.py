@@ -263,6 +263,28 @@ def _split_words(
     return x_missing, y_missing
 
 
+def _acronyms(
+    x: Analysis, x_missing: list[str], y: Analysis, y_missing: list[str]
+) -> tuple[list[str], list[str]]:
+    """An acronym of x spelled out in y, the initials of words in a row there ("llc" / "limited
+    liability company", "dmv" / "department of motor vehicles"): one name on both sides."""
+    if not x_missing or not y_missing:
+        return x_missing, y_missing
+    tokens = [t for t in _TOKEN_RE.findall(y.text) if t not in ("of", "and")]
+    for stem in list(x_missing):
+        letters = x.words[stem]
+        if not (2 <= len(letters) <= 6 and letters.isalpha()):
+            continue
+        leftover = {y.words[o] for o in y_missing}
+        for i in range(len(tokens) - len(letters) + 1):
+            run = tokens[i : i + len(letters)]
+            if "".join(t[0] for t in run) == letters and leftover.issuperset(run):
+                x_missing.remove(stem)
+                y_missing = [o for o in y_missing if y.words[o] not in run]
+                break
+    return x_missing, y_missing
+
+
 def _textspeak(x: Analysis, x_missing: list[str], y: Analysis) -> list[str]:
     """x's one-letter words that stand for a function word y spells out ("r" / "are")."""
     if not x_missing:
@@ -278,6 +300,8 @@ def compare(cached: str, incoming: str) -> Comparison:
     left, right = _lexically_unmatched(a, b), _lexically_unmatched(b, a)
     left, right = _split_words(a, left, b, right)
     right, left = _split_words(b, right, a, left)
+    left, right = _acronyms(a, left, b, right)
+    right, left = _acronyms(b, right, a, left)
     left, right = _textspeak(a, left, b), _textspeak(b, right, a)
     left, right = without_support_verbs(a, left, b), without_support_verbs(b, right, a)
     return Comparison(a, b, None, tuple(left), tuple(right))

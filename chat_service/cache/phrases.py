@@ -132,7 +132,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # "how is X different from Y" asks the difference between X and Y (X named, not "they", and
     # Y not "each other": those are said of what the question named before)
     (
-        r"\bhow (?:is|are|does|do) (?!(?:they|these|those|it|both|the two)\b)((?:\w+ ){0,5}?\w+)"
+        r"\bhow (?:is|are|does|do) (?!(?:they|these|those|it|both|the two)\b)"
+        r"((?:[\w'-]+ ){0,5}?[\w'-]+)"
         r" (?:different from|differ from)(?! (?:each other|one another)\b)",
         r"what is the difference between \1 and",
     ),
@@ -380,6 +381,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\brefus(?:es|ed|e|ing) to\b", "will not"),
     # to write off an expense is to deduct it
     (r"\bwrit(?:e|ing) off\b|\bwrote off\b", "deduct"),
+    # how soon after (before) something is how long after it
+    (r"\bhow soon (after|before)\b", r"how long \1"),
     # how soon something should happen is when it should
     (r"\bhow soon\b", "when"),
     # "am i (are you) supposed to" asks what one should do
@@ -561,6 +564,19 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\binitial (steps?|signs?|symptoms?)\b", r"first \1"),
     # "how big of a" is "how big a"
     (r"\bhow (big|large|long|much|small|tall|wide|bad) of an? ", r"how \1 a "),
+    # the year (day, date...) in which something happened is when it happened, as "in what
+    # year" is
+    (r"\bthe (?:year|day|date|month|decade|century) (?:in|on|during) which\b", "when"),
+    # a distinction between two things is their difference, and asking to explain (clarify)
+    # it asks what it is
+    (r"\bdistinctions?\b", "difference"),
+    (
+        r"\b(?:explain|clarify|describe|elucidate|outline) (?:to me )?the differences? between\b",
+        "what is the difference between",
+    ),
+    (r"^the differences? between\b", "what is the difference between"),
+    # "$$" without an amount is money, no currency named ("save $$", "hold $$ on my card")
+    (r"\${2,}(?![\d.])", "money"),
     # "second-hand" is used, no ordinal
     (r"\bsecond[- ]?hand\b", "used"),
 )

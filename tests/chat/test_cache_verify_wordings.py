@@ -82,3 +82,38 @@ def test_texting_and_casual_forms() -> None:
     )
     assert asks_same("bruh why is my phone so hot", "why is my phone so hot")
     assert not asks_same("is it safe 2 eat raw cookie dough", "is it safe to bake raw cookie dough")
+
+
+def test_dollar_signs_without_an_amount_are_money() -> None:
+    assert asks_same("how can i save $$ on groceries", "how can i save money on groceries")
+    assert analyze(normalize_question("is $50 enough for groceries")).numbers == (50.0,)
+
+
+def test_embedded_frames_said_formally() -> None:
+    when = "in what year did the first iphone come out"
+    assert asks_same("could you inform me of the year in which the first iphone came out", when)
+    assert not asks_same("could you inform me of the year in which the first ipad came out", when)
+    differ = "what is the difference between a violin and a viola"
+    assert asks_same(
+        "could you please clarify the distinction between a violin and a viola", differ
+    )
+    assert asks_same(
+        "i would be most grateful if you could elucidate the distinctions between a violin and a "
+        "viola",
+        differ,
+    )
+    assert not asks_same(
+        "could you please clarify the distinction between a violin and a cello", differ
+    )
+
+
+def test_how_soon_after_something_is_how_long_after_it() -> None:
+    after = "how long after a tetanus shot can i swim"
+    assert asks_same("how soon after a tetanus shot can i swim", after)
+    assert not asks_same("how soon before a tetanus shot can i swim", after)
+
+
+def test_how_a_hyphenated_thing_differs_asks_the_difference() -> None:
+    differ = "what is the difference between a long-term loan and a short-term loan"
+    assert asks_same("how does a long-term loan differ from a short-term loan", differ)
+    assert not asks_same("how is a long-term loan different from a credit line", differ)

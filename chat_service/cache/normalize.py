@@ -191,6 +191,8 @@ _TRAILING = (
     "thx",
     "cheers",
     "please",
+    "anyway",
+    "anyways",
 )
 
 _QUOTES = str.maketrans(

@@ -575,6 +575,11 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "what is the difference between",
     ),
     (r"^the differences? between\b", "what is the difference between"),
+    # being a big deal, or mattering so much, is being important ("why is X such a big deal",
+    # "why does X matter")
+    (r"\b(?:such )?an? (?:big|huge) deal\b", "important"),
+    (r"\bmatter(?:s|ed)? (?:so much|that much)\b", "important"),
+    (r"\bwhy (?:does|do|did) ((?:[\w'-]+ ){1,5}?)matter\b", r"why is \1important"),
     # "$$" without an amount is money, no currency named ("save $$", "hold $$ on my card")
     (r"\${2,}(?![\d.])", "money"),
     # "second-hand" is used, no ordinal

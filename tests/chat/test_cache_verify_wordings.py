@@ -117,3 +117,13 @@ def test_how_a_hyphenated_thing_differs_asks_the_difference() -> None:
     differ = "what is the difference between a long-term loan and a short-term loan"
     assert asks_same("how does a long-term loan differ from a short-term loan", differ)
     assert not asks_same("how is a long-term loan different from a credit line", differ)
+
+
+def test_a_big_deal_and_mattering_are_being_important() -> None:
+    important = "why is the treaty of versailles important"
+    assert asks_same("why is the treaty of versailles such a big deal anyway", important)
+    assert asks_same("why does the treaty of versailles matter", important)
+    assert not asks_same("why is the treaty of versailles such a big deal", "why was it signed")
+    assert analyze(normalize_question("what is the matter with my dog")).text.endswith(
+        "matter with my dog"
+    )

@@ -75,6 +75,7 @@ class Analysis:
     situation_ordinals: tuple[float, ...]
     triples: tuple[tuple[str, str, str], ...]  # adjacent content words (articles between)
     order: tuple[str, ...]  # content stems, "#<number>" and "~<function word>", in order
+    asked_order: tuple[str, ...]  # the same, of the sentences that ask (asking_part)
 
 
 def _roman_value(numeral: str) -> str:
@@ -119,8 +120,11 @@ def analyze(text: str) -> Analysis:
     asked = asking_part(s)
     context: frozenset[str] = frozenset()
     situation_ordinals: Counter[float] = Counter()
+    asked_order = scan.order
     if asked != s:
-        in_question = {stem for stem, _, _ in Scanner(tokenize(asked, terms), terms).scan().kept}
+        question = Scanner(tokenize(asked, terms), terms).scan()
+        asked_order = question.order
+        in_question = {stem for stem, _, _ in question.kept}
         context = frozenset(stem for stem, _, _ in scan.kept if stem not in in_question)
         situation_ordinals = _ordinal_words(s, terms) - _ordinal_words(asked, terms)
     sources, targets = _roles(scan.kept)
@@ -158,6 +162,7 @@ def analyze(text: str) -> Analysis:
         situation_ordinals=tuple(situation_ordinals.elements()),
         triples=_triples(kept),
         order=_numbered(scan.order),
+        asked_order=_numbered(asked_order),
     )
 
 

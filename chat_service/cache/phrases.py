@@ -259,6 +259,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bsay(?:ing)? no to\b", "decline"),
     # "following" and "prior to" before a noun phrase are "after" and "before"
     (r"\bfollowing (?=(?:a|an|the|my|your|his|her|their|our|this|that) )", "after "),
+    (r"\b(before|prior to) or following\b", r"\1 or after"),
     (r"\bprior to\b", "before"),
     # "what now" after a statement of what happened asks what to do
     (r"\bwhat (?:(?:do|should|can) i do )?now(?=[?.!]*$)", "what should i do"),
@@ -338,6 +339,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "substitute for",
     ),
     (r"\b(?:a |the )?(?:replacement|alternative|substitution) (?:for|to)\b", "substitute for"),
+    # a degree said with "more" and its own form ("more quickly" is faster), and "as quickly
+    # as possible" the manner "quickly" (read below as the fastest way)
+    (r"\bmore (?:quickly|rapidly)\b", "faster"),
+    (r"\b(?:as (?:quickly|fast|rapidly) as possible|most (?:quickly|rapidly))\b", "quickly"),
     # quick and fast are one measure ("the quickest way" is "the fastest way")
     (r"\bquickest\b", "fastest"),
     (r"\bquicker\b", "faster"),
@@ -528,7 +533,11 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bfigure out\b", "determine"),
     (r"\bpick up\b", "learn"),
     (r"\bcome up with\b", "create"),
-    (r"\b(?:go(?:ing)?|get(?:ting)?) to sleep\b|\bfall(?:s|ing)? asleep\b", "sleep"),
+    (
+        r"\b(?:go(?:ing)?|get(?:ting)?) to sleep\b|\bfall(?:s|ing)? asleep\b"
+        r"|\bdrift(?:s|ing)? off(?: to sleep)?\b",
+        "sleep",
+    ),
     (r"\bsleep better\b", "sleep well"),
     (r"\bover the counter\b", "otc"),
     (r"\bpros and cons\b", "advantages disadvantages"),
@@ -554,8 +563,6 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # one superlative (comparative) said with another word for the same degree
     (r"\bbiggest\b", "largest"),
     (r"\bbigger\b", "larger"),
-    (r"\bquickest\b", "fastest"),
-    (r"\bquicker\b", "faster"),
     # "2" for "to" in texting, after words that a number cannot follow ("is it ok 2 take",
     # "how 2 fix")
     (r"\b(ok|okay|how|safe|fine|able|supposed|allowed|going|trying) 2 (?=[a-z])", r"\1 to "),

@@ -31,7 +31,7 @@ Word vectors come from the caller (`vectors`; judge.py fetches exactly the words
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from chat_service.cache import lexicon as lex
@@ -109,6 +109,16 @@ _REASONS = {
 _ORDER = tuple(_REASONS)
 
 
+def _ordered_as_asked(a: Analysis, b: Analysis) -> tuple[Analysis, Analysis]:
+    """The two questions with the word order of the sentences that ask, unless both state a
+    situation (two are compared whole): a statement on one side places its words anywhere
+    ("I just got my first offer after months of searching. how do I negotiate ... after an
+    offer"), and its from/to roles are still compared (`direction_agrees`)."""
+    if a.context and b.context:
+        return a, b
+    return replace(a, order=a.asked_order), replace(b, order=b.asked_order)
+
+
 def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, Analysis]:
     """The first slot that differs, or None; and the analyses to compare words on."""
     if not terms_agree(a, b) or not terms_agree(b, a):
@@ -141,8 +151,8 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
     if not symmetric_measure(a, b) and (
         not direction_agrees(a, b)
         or mirrored(a, b)
-        or arguments_cross(a, b)
-        or swapped_in_place(a, b)
+        or arguments_cross(*_ordered_as_asked(a, b))
+        or swapped_in_place(*_ordered_as_asked(a, b))
         or passive_flipped(a, b)
         or of_swapped(a, b)
     ):

@@ -127,3 +127,28 @@ def test_a_big_deal_and_mattering_are_being_important() -> None:
     assert analyze(normalize_question("what is the matter with my dog")).text.endswith(
         "matter with my dog"
     )
+
+
+def test_more_quickly_and_as_fast_as_possible() -> None:
+    assert asks_same("how can i fall asleep faster", "how can i drift off to sleep more quickly")
+    fastest = "what is the fastest way to lower my cholesterol"
+    assert asks_same("how do i lower my cholesterol as quickly as possible", fastest)
+    assert not asks_same("how do i lower my cholesterol as safely as possible", fastest)
+    assert not asks_same("how can i fall asleep faster", "how can i fall asleep more slowly")
+
+
+def test_a_statement_on_one_side_places_its_words_anywhere() -> None:
+    asked = "how do i ask for a raise after a promotion"
+    stated = "hi, i got a promotion after months of asking. " + asked
+    assert asks_same(stated, asked)
+    # its from/to roles still count
+    flight = "how long is the flight"
+    assert not asks_same(
+        "i'm flying from paris to rome. " + flight, "i'm flying from rome to paris. " + flight
+    )
+
+
+def test_before_or_following_is_before_or_after() -> None:
+    order = "do i put on primer before or after foundation"
+    assert asks_same("should one put on primer prior to or following foundation", order)
+    assert not asks_same("should one put on primer prior to foundation", order)

@@ -552,10 +552,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ),
     # the point (purpose) of doing a thing is why one does it
     (r"\bwhat(?:'s| is) the (?:point|purpose) (?:of|in|behind) (\w+ing)\b", r"why \1"),
-    # the season (month, time of year) during which something holds is when it holds
+    # the season (month, time of year or of day) during which something holds is when it holds
     (
-        r"\b(?:(?:during|in|at) )?(?:which|what) (?:season|month|time of (?:the )?year"
-        r"|part of the year)\b",
+        r"\b(?:(?:during|in|at) )?(?:which|what) (?:season|month|time of (?:the )?(?:year|day)"
+        r"|part of the (?:year|day))\b",
         "when",
     ),
     # working out which (what, how) is finding it out, as figuring it out is

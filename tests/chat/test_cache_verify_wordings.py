@@ -28,6 +28,7 @@ def test_the_season_or_month_of_a_thing_is_when() -> None:
     assert asks_same("in which month should i plant garlic", when)
     assert asks_same("during what season should i plant garlic", when)
     assert not asks_same("in which month should i harvest garlic", when)
+    assert asks_same("what time of day should i water my lawn", "when should i water my lawn")
 
 
 def test_working_out_which_is_finding_out_which() -> None:

@@ -29,7 +29,7 @@ from chat_service.jobs.queue import STREAM as JOBS_STREAM
 from local_stack.launch.cassandra import CassandraNode
 from local_stack.launch.cassandra_cluster import CassandraCluster
 
-OFFERED = "chat_queue_publish_total"  # outcome: published | fallback (ran in process)
+OFFERED = "chat_queue_publish_total"  # outcome: published | duplicate | fallback (in process)
 HANDLED = "chat_jobs_processed_total"  # a worker's jobs; outcome: ok | retry | dead_letter
 IN_PROCESS = "chat_jobs_in_process_total"  # outcome: ok | retry | given_up
 HANDED_OFF = "Finished hinted handoff"  # HintsDispatchExecutor's line, per hints file

@@ -181,10 +181,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"^(?:an? |one )?([\w ]+?) (?:equals?|is equal to) how (many|much) ([\w ]+?)(?=[?.!]*$)",
         r"how \2 \3 are in a \1",
     ),
-    # how to tell whether something holds asks its signs, and the other way round
+    # how to tell whether (when) something holds asks its signs, and the other way round
     (
         r"\bhow (?:(?:can|do|would|will|could) (?:i|you|we|one) |to )(?:tell|know|find out)"
-        r" (?:if|whether)\b",
+        r" (?:if|whether|when(?! to\b))\b",
         "how do i know if",
     ),
     (

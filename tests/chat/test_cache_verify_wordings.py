@@ -153,3 +153,9 @@ def test_before_or_following_is_before_or_after() -> None:
     order = "do i put on primer before or after foundation"
     assert asks_same("should one put on primer prior to or following foundation", order)
     assert not asks_same("should one put on primer prior to foundation", order)
+
+
+def test_how_to_know_when_something_holds_asks_its_signs() -> None:
+    signs = "what are the signs that my brake pads need replacing"
+    assert asks_same("how do i know when my brake pads need replacing", signs)
+    assert not asks_same("how do i know when my rotors need replacing", signs)

@@ -39,6 +39,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # a yes/no question's tag ("is 91 prime or not", "... or nah") asks nothing more
     (r",? or (?:not|nah|no|nope)(?=[?.!]|$)", ""),
     # "what causes / makes / leads to X" asks why X happens
+    # the factors (things) that led to something are its causes
+    (r"\b(?:factors|things|events) that (?:led|lead|contributed) to\b", "causes of"),
     (r"\bwhat (?:\w+ly )?(?:causes|caused|makes|made|leads to|led to)\b", "why"),
     (r"\bwhat(?:'s| is| was)? (?:\w+ly )?(?:causing|making)\b", "why"),
     # "the us" is the country, never the pronoun
@@ -53,7 +55,11 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ),
     (r"\bfor what reason\b", "why"),
     # "what is the cause of X" asks why X happens, as "what causes X" does
-    (r"\bwhat(?:'s| is| are| was| were)? the (?:main |usual |common )?causes? of\b", "why"),
+    (
+        r"\bwhat(?:'s| is| are| was| were)? the"
+        r" (?:main |usual |common |primary |principal |major |root |underlying )?causes? of\b",
+        "why",
+    ),
     (r"\bwhat(?:'s| is| are| was)? the reasons?\b(?: for| why| that)?", "why"),
     (r"\bwhat(?:'s| is| was)? the purpose of\b", "why"),
     (r"\b(?:in |at |on |during )?(?:what|which) (?:year|century|decade|date)\b", "when"),
@@ -582,6 +588,13 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "what is the difference between",
     ),
     (r"^the differences? between\b", "what is the difference between"),
+    # the longest (farthest) someone can do a thing is how long (far) they can: "what's the
+    # longest a puppy can stay in a crate"
+    (r"\bwhat(?:'s| is) the longest (?=(?:a|an|the|my|your|i|you|one|we|they)\b)", "how long "),
+    (
+        r"\bwhat(?:'s| is) the (?:furthest|farthest) (?=(?:a|an|the|my|your|i|you|one|we|they)\b)",
+        "how far ",
+    ),
     # being a big deal, or mattering so much, is being important ("why is X such a big deal",
     # "why does X matter")
     (r"\b(?:such )?an? (?:big|huge) deal\b", "important"),

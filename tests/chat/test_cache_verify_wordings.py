@@ -159,3 +159,22 @@ def test_how_to_know_when_something_holds_asks_its_signs() -> None:
     signs = "what are the signs that my brake pads need replacing"
     assert asks_same("how do i know when my brake pads need replacing", signs)
     assert not asks_same("how do i know when my rotors need replacing", signs)
+
+
+def test_the_longest_one_can_is_how_long_one_can() -> None:
+    assert asks_same(
+        "what's the longest you can keep cooked rice in the fridge",
+        "how long can you keep cooked rice in the fridge",
+    )
+    assert not asks_same(
+        "what's the longest you can keep cooked rice in the freezer",
+        "how long can you keep cooked rice in the fridge",
+    )
+    assert analyze(normalize_question("what is the longest river in africa")).intents == {"generic"}
+
+
+def test_the_factors_that_led_to_a_thing_are_its_causes() -> None:
+    causes = "what were the causes of the great depression"
+    assert asks_same("what were the factors that led to the great depression", causes)
+    assert not asks_same("what were the factors that ended the great depression", causes)
+    assert asks_same("what were the primary factors that led to the great depression", causes)

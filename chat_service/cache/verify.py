@@ -10,11 +10,12 @@ is asked, in two layers:
    operators, negation, the language the reply is asked in, the kind of question, tense, how
    many questions are asked, and the direction of the arguments (roles of "from X to Y"
    phrases, any two arguments that trade sides around a shared relation, the passive voice's
-   subject and agent, the unit each number goes with).
+   subject and agent, "X of Y" against "Y of X", the unit each number goes with).
 2. The content words, with the wording free: each content word of one question must meet an
-   equal on the other side: the same stem, a derived form or a typo (wordmatch.py), else a
-   synonym by the embedding model's own word vectors (never two words shaped like opposites,
-   nor the two sides of an exchange: buyer/seller).
+   equal on the other side: the same stem, a derived form or a typo (wordmatch.py), a word
+   split in two, an acronym of words in a row, else a synonym by the embedding model's own
+   word vectors (never two words shaped like opposites, nor the two sides of an exchange:
+   buyer/seller).
    What remains unmatched is a change of subject, scope or audience, unless it is a single
    plain word (no entity, unit, language, time, audience or comparison) in two questions that
    are very close as wholes (`LOOSE_WORD_MIN`): one loose word ("hey quick q", "a good idea")

@@ -602,7 +602,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bwhy (?:does|do|did) ((?:[\w'-]+ ){1,5}?)matter\b", r"why is \1important"),
     # "$$" without an amount is money, no currency named ("save $$", "hold $$ on my card")
     (r"\${2,}(?![\d.])", "money"),
-    # "second-hand" is used, no ordinal
-    (r"\bsecond[- ]?hand\b", "used"),
+    # "second-hand" is used, no ordinal (a clock's "second hand" keeps its space)
+    (r"\bsecond-?hand\b", "used"),
 )
 PHRASE_RES = tuple((re.compile(p), r) for p, r in PHRASES)

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from chat_service.cache import lexicon as lex
 from chat_service.cache.analysis import Analysis
+from chat_service.cache.stemmer import IRREGULAR
 from chat_service.cache.wordmatch import lexically_equal
 
 
@@ -279,7 +280,7 @@ def _passive_at(x: Analysis) -> tuple[int, str] | None:
         if (
             seen_be
             and x.order[i + 1].split("@")[0] == "~by"
-            and (surface.endswith(("ed", "en", "wn")) or surface in lex.IRREGULAR)
+            and (surface.endswith(("ed", "en", "wn")) or surface in IRREGULAR)
         ):
             return i, token
     return None

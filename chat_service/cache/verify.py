@@ -149,11 +149,12 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         return Verdict(False, "tense differs"), a, b
     if not as_many_questions(a, b):
         return Verdict(False, "content differs"), a, b
+    asked_a, asked_b = _ordered_as_asked(a, b)
     if not symmetric_measure(a, b) and (
         not direction_agrees(a, b)
         or mirrored(a, b)
-        or arguments_cross(*_ordered_as_asked(a, b))
-        or swapped_in_place(*_ordered_as_asked(a, b))
+        or arguments_cross(asked_a, asked_b)
+        or swapped_in_place(asked_a, asked_b)
         or passive_flipped(a, b)
         or of_swapped(a, b)
     ):

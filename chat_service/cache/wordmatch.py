@@ -16,6 +16,7 @@ from pathlib import Path
 
 from chat_service.cache import lexicon as lex
 from chat_service.cache import spelling
+from chat_service.cache.stemmer import DERIVATIONAL
 
 # Word vectors (unit length) by surface word; the verifier reads only the ones it asked for.
 WordVectors = Mapping[str, Sequence[float]]
@@ -134,7 +135,7 @@ def _derived(a: str, b: str) -> bool:
         n += 1
     if n < 5:
         return False
-    return a[n:] in lex.DERIVATIONAL and b[n:] in lex.DERIVATIONAL
+    return a[n:] in DERIVATIONAL and b[n:] in DERIVATIONAL
 
 
 # Verb and noun of one event, by the suffix alternations of English derivational morphology

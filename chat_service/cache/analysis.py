@@ -73,6 +73,9 @@ class Analysis:
     # ordinal words only in those statements ("just got my *first* bike.", "*second*-year
     # student here."), with their values
     situation_ordinals: tuple[float, ...]
+    situation_numbers: tuple[float, ...]  # every number said only in those statements
+    stated: bool  # a statement stands beside the question
+    asked_negated: bool  # a negation in the sentences that ask
     triples: tuple[tuple[str, str, str], ...]  # adjacent content words (articles between)
     order: tuple[str, ...]  # content stems, "#<number>" and "~<function word>", in order
     asked_order: tuple[str, ...]  # the same, of the sentences that ask (asking_part)
@@ -120,13 +123,17 @@ def analyze(text: str) -> Analysis:
     asked = asking_part(s)
     context: frozenset[str] = frozenset()
     situation_ordinals: Counter[float] = Counter()
+    situation_numbers: Counter[float] = Counter()
     asked_order = scan.order
+    asked_negated = scan.negated
     if asked != s:
         question = Scanner(tokenize(asked, terms), terms).scan()
         asked_order = question.order
         in_question = {stem for stem, _, _ in question.kept}
         context = frozenset(stem for stem, _, _ in scan.kept if stem not in in_question)
         situation_ordinals = _ordinal_words(s, terms) - _ordinal_words(asked, terms)
+        situation_numbers = Counter(scan.numbers) - Counter(question.numbers) - _ages(s, terms)
+        asked_negated = question.negated
     sources, targets = _roles(scan.kept)
     implied: set[str] = set()
     if targets & lex.UNIT_NAMES:
@@ -160,10 +167,27 @@ def analyze(text: str) -> Analysis:
         tense=tense_of(asked),
         context=context,
         situation_ordinals=tuple(situation_ordinals.elements()),
+        situation_numbers=tuple(situation_numbers.elements()),
+        stated=asked != s,
+        asked_negated=asked_negated,
         triples=_triples(kept),
         order=_numbered(scan.order),
         asked_order=_numbered(asked_order),
     )
+
+
+_AGE_RE = re.compile(
+    r"\b[\w.]+[\s-]*(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)[\s-]*old\b"
+    r"|\bage[ds]?\s+[\w.]+|\b[\w.]+\s*(?:yo|y/o|yr olds?)\b"
+)
+
+
+def _ages(text: str, terms: frozenset[str]) -> Counter[float]:
+    """The numbers of ages said ("my son is 4 months old", "aged 65"): who the answer is for."""
+    ages: Counter[float] = Counter()
+    for m in _AGE_RE.finditer(text):
+        ages.update(Scanner(tokenize(m.group(0), terms), terms).scan().numbers)
+    return ages
 
 
 def _ordinal_words(text: str, terms: frozenset[str]) -> Counter[float]:

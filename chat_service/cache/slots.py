@@ -48,14 +48,21 @@ def _numbers(x: Analysis, other: Analysis) -> Counter[float]:
 
 
 def asked_numbers(x: Analysis, other: Analysis) -> list[float]:
-    """x's numbers in order, less the ordinal words of its situation when only x states one
-    ("just got my first road bike. how do i ..."): where the asker stands, not a value asked
-    about. Two situations are compared whole ("my first trimester" / "my third trimester")."""
-    numbers = list(x.numbers)
+    """x's numbers in order, less those only its situation says when the other question states
+    none ("i'm taking the gre in three months. what's the best way to study"): where the asker
+    stands, not a value asked about. An age stays (who the answer is for), and so does a number
+    the other question has too. Of two situations only the ordinal words are left out when the
+    other has none ("just got my first road bike. how do i ..."); "my first trimester" / "my
+    third trimester" are compared."""
+    dropped: Counter[float] = Counter()
+    if not other.stated:
+        dropped = Counter(x.situation_numbers) - Counter(other.numbers)
     if not other.situation_ordinals:
-        for ordinal in x.situation_ordinals:
-            if ordinal in numbers:  # never a crash on a reading that kept no number for it
-                numbers.remove(ordinal)
+        dropped |= Counter(x.situation_ordinals)
+    numbers = list(x.numbers)
+    for number in dropped.elements():
+        if number in numbers:  # never a crash on a reading that kept no number for it
+            numbers.remove(number)
     return numbers
 
 

@@ -120,6 +120,16 @@ def _ordered_as_asked(a: Analysis, b: Analysis) -> tuple[Analysis, Analysis]:
     return replace(a, order=a.asked_order), replace(b, order=b.asked_order)
 
 
+def _negated(x: Analysis, other: Analysis) -> bool:
+    """x's negation, read in the sentences that ask when only x states a situation ("i've never
+    played a souls game. is elden ring good for beginners?"), unless that statement names what
+    the other question asks and x's question does not: then it holds the problem ("i don't own
+    a chain checker. how do i measure chain wear with a ruler?")."""
+    if other.stated or x.context & set(other.content):
+        return x.negated
+    return x.asked_negated
+
+
 def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, Analysis]:
     """The first slot that differs, or None; and the analyses to compare words on."""
     if not terms_agree(a, b) or not terms_agree(b, a):
@@ -133,7 +143,7 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         and not order_free(a, b)
     ):
         return Verdict(False, "numbers differ"), a, b
-    if a.negated != b.negated:
+    if _negated(a, b) != _negated(b, a):
         return Verdict(False, "negation differs"), a, b
     if reply_language(a) != reply_language(b):
         return Verdict(False, "language differs"), a, b

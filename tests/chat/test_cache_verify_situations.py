@@ -1,0 +1,76 @@
+"""The cache verifier's readings of a situation stated beside the question, from the ninth round
+(docs/answer-cache.md): its numbers and its negation describe where the asker stands, unless they
+are an age or name what the other question asks. Examples of my own; each paraphrase was refused
+before its reading, each near-miss is one the reading must keep apart (pure Python, no model)."""
+
+from __future__ import annotations
+
+from tests.fixtures.cache_verify import asks_same
+
+
+def test_a_number_of_the_askers_situation_is_not_a_value_asked_about() -> None:
+    bare = "what's the best way to study for the lsat"
+    assert asks_same(
+        "i sit the lsat in two months and i'm nervous. what's the best way to study?", bare
+    )
+    assert asks_same(
+        "we are hosting twelve people this weekend. how far ahead can i make lasagna?",
+        "how far ahead can i make lasagna",
+    )
+    # the numbers of the questions themselves are still compared
+    assert not asks_same(
+        "i sit the lsat in two months. what's the best way to study in 3 weeks?", bare
+    )
+    # and two situations are compared whole
+    assert not asks_same(
+        "we are hosting twelve people. how far ahead can i make lasagna?",
+        "we are hosting thirty people. how far ahead can i make lasagna?",
+    )
+
+
+def test_a_number_of_the_situation_that_the_other_question_asks_about_stays() -> None:
+    two_floors = "is a mesh router better than an extender for a two-story house"
+    assert asks_same(
+        "we just bought a two-story house. is a mesh router better than an extender for it?",
+        two_floors,
+    )
+    assert not asks_same(
+        "we just bought a three-story house. is a mesh router better than an extender for it?",
+        two_floors,
+    )
+
+
+def test_an_age_in_the_situation_says_who_the_answer_is_for() -> None:
+    bare = "how many hours of sleep do adults need"
+    assert not asks_same(
+        "i am seventy years old and sleep badly. how many hours of sleep do adults need?", bare
+    )
+    assert not asks_same(
+        "i'm aged seventy and sleep badly. how many hours of sleep do adults need?", bare
+    )
+    assert asks_same(
+        "i started a night shift three weeks ago. how many hours of sleep do adults need?", bare
+    )
+
+
+def test_a_negation_in_the_askers_situation_is_not_the_question_negated() -> None:
+    bare = "is hollow knight good for beginners"
+    assert asks_same(
+        "i've never played a metroidvania before. is hollow knight good for beginners?", bare
+    )
+    assert asks_same(
+        "i don't have much time before my trip. can i bring a power bank on a plane?",
+        "can i bring a power bank on a plane",
+    )
+    # a negation in the question itself still counts
+    assert not asks_same(
+        "i've never played a metroidvania. is hollow knight bad for beginners?", bare
+    )
+    assert not asks_same("is hollow knight not good for beginners", bare)
+
+
+def test_a_negated_situation_that_names_what_the_other_asks_holds_the_problem() -> None:
+    assert not asks_same(
+        "i don't have a torque wrench. how do i tighten my stem bolts?",
+        "how do i tighten my stem bolts with a torque wrench",
+    )

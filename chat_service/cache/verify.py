@@ -242,10 +242,27 @@ def _situation(stem: str, own: Analysis) -> bool:
     """A plain word, a time or a unit of time said only in a statement beside the question
     ("i'm planning my honeymoon. when is ..."): the asker's situation when only one question
     states one (two are compared: "i'm a nurse. my pay?" / "i'm a plumber. my pay?"). Its names,
-    numbers, other units, audiences, languages are compared: it can hold the problem."""
+    numbers, other units, languages are compared: it can hold the problem. So is an audience
+    when the question points back at it ("my lab pulls. how do i stop *him*") or it is the
+    asker ("i'm pregnant."); someone else in the story is not ("my kid usually does this for
+    me. how do i take a screenshot")."""
     category = own.categories.get(stem)
     return stem in own.context and (
-        category in ("content", "time") or (category == "units" and stem in lex.TIME_UNITS)
+        category in ("content", "time")
+        or (category == "units" and stem in lex.TIME_UNITS)
+        or (category == "audience" and not _audience_asked(own, own.words[stem]))
+    )
+
+
+# a third person the question points back at: "~he" is a function word of `asked_order`
+_PRONOUNS = frozenset("~" + w for w in lex.words("he she him her his hers they them their theirs"))
+# "i'm pregnant", "i am a senior", "as a beginner"; not "i'm helping my kid"
+_ASKER_IS = r"\b(?:i'm|i am|im|as an?)\s+(?:(?!(?:my|our|your)\b)[\w'-]+\s+){0,2}"
+
+
+def _audience_asked(own: Analysis, word: str) -> bool:
+    return bool(_PRONOUNS.intersection(own.asked_order)) or (
+        re.search(_ASKER_IS + re.escape(word) + r"\b", own.text) is not None
     )
 
 

@@ -74,3 +74,17 @@ def test_a_negated_situation_that_names_what_the_other_asks_holds_the_problem() 
         "i don't have a torque wrench. how do i tighten my stem bolts?",
         "how do i tighten my stem bolts with a torque wrench",
     )
+
+
+def test_someone_else_in_the_askers_story_is_not_the_audience_asked_about() -> None:
+    bare = "how do i set up voicemail on an iphone"
+    assert asks_same(
+        "sorry, my kids usually do it for me. how do i set up voicemail on an iphone",
+        bare,
+    )
+    # the question points back at them, or the asker is the audience: compared
+    assert not asks_same("my teenager is visiting. how do i set up voicemail on her iphone?", bare)
+    assert not asks_same(
+        "i'm a senior and slow with phones. how do i set up voicemail on an iphone?", bare
+    )
+    assert not asks_same("i'm pregnant. can i drink chamomile tea?", "can i drink chamomile tea")

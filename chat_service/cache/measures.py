@@ -21,12 +21,12 @@ _MEASURES = frozenset({"quantity", "duration", "frequency", "age", "distance", "
 _DIMENSIONS = {
     adjective: frozenset(lex.stem(noun) for noun in nouns.split())
     for adjective, nouns in {
-        "long": "length duration time deadline",
+        "long": "length duration time deadline interval lifespan lifetime period",
         "tall": "height",
         "high": "height",
         "far": "distance",
         "old": "age",
-        "often": "frequency rate",
+        "often": "frequency rate interval",
         "deep": "depth",
         "wide": "width",
         "heavy": "weight",
@@ -40,7 +40,8 @@ _DIMENSIONS = {
         "warm": "temperature",
         "many": "number count quantity amount total population",
         "much": "amount quantity number count price cost fee rate wage salary budget value "
-        "percentage total sum balance dose dosage limit minimum maximum volume intake",
+        "percentage total sum balance dose dosage limit minimum maximum volume intake ratio proportion "
+        "deficit pressure",
     }.items()
 }
 _MEASURE_ADJECTIVES = frozenset(_DIMENSIONS)
@@ -50,7 +51,7 @@ _MEASURE_NOUNS = lex.words(
     frequency population price cost time speed temperature depth width area volume limit fee intake
     dosage deadline radius diameter circumference perimeter
     rate wage salary budget value percentage total sum balance minimum maximum chance
-    probability odds
+    probability odds ratio proportion interval lifespan lifetime period deficit pressure
     """
 )
 _MEASURE_NOUNS = frozenset(lex.stem(w) for w in _MEASURE_NOUNS)
@@ -64,11 +65,12 @@ _SAME_MEASURES = tuple(
         "number count quantity amount total sum",
         "wage salary",
         "chance probability odds",
-        "duration time length deadline",
+        "duration time length deadline interval lifespan lifetime period",
         "dose dosage intake amount quantity",
         "size area",
         "size volume",
         "limit maximum",
+        "ratio proportion percentage",
         "limit minimum",
     )
 )

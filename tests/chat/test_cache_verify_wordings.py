@@ -1,6 +1,7 @@
-"""The cache verifier's readings from the eighth round (docs/answer-cache.md): a frame that
-asks why or when said another way, an acronym spelled out, one degree said with two words, a
-unit word someone owns, texting and casual forms. Examples of my own; each
+"""The cache verifier's readings from the eighth and ninth rounds (docs/answer-cache.md): a
+frame that asks why or when said another way, an acronym spelled out, one degree said with two
+words, a unit word someone owns, texting and casual forms, a noun that names a measure,
+"using" as "with". Examples of my own; each
 paraphrase was refused before its reading, each near-miss is one the reading must keep apart
 (pure Python, no model, unless a test gives two words one vector)."""
 
@@ -179,3 +180,35 @@ def test_the_factors_that_led_to_a_thing_are_its_causes() -> None:
     assert asks_same("what were the factors that led to the great depression", causes)
     assert not asks_same("what were the factors that ended the great depression", causes)
     assert asks_same("what were the primary factors that led to the great depression", causes)
+
+
+def test_a_noun_that_names_a_measure_asks_what_how_much_or_how_long_asks() -> None:
+    assert asks_same(
+        "what tire pressure should i run on a mountain bike",
+        "how much psi should i put in a mountain bike tire",
+    )
+    assert asks_same("what is the lifespan of a car battery", "how long does a car battery last")
+    assert asks_same(
+        "what is the interval between tetanus boosters", "how often do i need a tetanus booster"
+    )
+    assert asks_same("what is the proportion of salt in sea water", "how much salt is in sea water")
+    # another measure is another question
+    assert not asks_same(
+        "what is the lifespan of a car battery", "how much does a car battery weigh"
+    )
+    assert not asks_same(
+        "what is the ratio of salt in sea water", "how long does sea water take to evaporate"
+    )
+
+
+def test_using_before_what_is_used_is_with() -> None:
+    assert asks_same("how do i center a div using css", "how do i center a div with css")
+    assert asks_same(
+        "how can i descale a kettle using vinegar", "how can i descale a kettle with vinegar"
+    )
+    # a verb "using" keeps its meaning, and the roles around it are still read
+    assert not asks_same("which process is using port 8080", "which process is on port 8080")
+    assert not asks_same(
+        "how do i copy files from linux to windows using scp",
+        "how do i copy files from windows to linux with scp",
+    )

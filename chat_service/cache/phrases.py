@@ -604,5 +604,13 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\${2,}(?![\d.])", "money"),
     # "second-hand" is used, no ordinal (a clock's "second hand" keeps its space)
     (r"\bsecond-?hand\b", "used"),
+    # "using" before what is used is the preposition "with" ("center a div using css", "using
+    # vinegar, how do i ..."); a verb after a form of "be" or of a verb of habit stays ("which
+    # process is using the port", "stop using my card")
+    (
+        r"(?<!\bis )(?<!\bare )(?<!\bam )(?<!\bwas )(?<!\bwere )(?<!\bbe )(?<!\bbeen )"
+        r"(?<!\bstop )(?<!\bstart )(?<!\bkeep )(?<!\bquit )(?<!\bavoid )\busing (?=\w)",
+        "with ",
+    ),
 )
 PHRASE_RES = tuple((re.compile(p), r) for p, r in PHRASES)

@@ -40,8 +40,8 @@ _DIMENSIONS = {
         "warm": "temperature",
         "many": "number count quantity amount total population",
         "much": "amount quantity number count price cost fee rate wage salary budget value "
-        "percentage total sum balance dose dosage limit minimum maximum volume intake ratio proportion "
-        "deficit pressure",
+        "percentage total sum balance dose dosage limit minimum maximum volume intake ratio "
+        "proportion deficit pressure",
     }.items()
 }
 _MEASURE_ADJECTIVES = frozenset(_DIMENSIONS)

@@ -53,15 +53,22 @@ def corrected(word: str) -> str:
     """An unknown word of five letters or more that is one edit (a letter missing, added,
     changed for a neighbour or a sound-alike, or two swapped; the first letter kept) from
     exactly one English word, a common one, becomes that word: "scrambeld", "salmom", "ocaen".
-    Known words, short words and words near several known ones ("canda": candy or canada) stay
-    as written. A typo no longer drags the question's embedding below the threshold."""
+    Two letters swapped, then a letter left out, are the commonest slips: a word one of them
+    makes of exactly one common word becomes it ("fuacet" is faucet before facet, "pyton"
+    python before pylon). Known words, short words ("prev" is no "perv") and words near several
+    common ones by the same slip stay as written. A typo no longer drags the question's
+    embedding below the threshold."""
     known, common = dictionary()
     if len(word) < 5 or not word.isalpha() or not known or word in known:
         return word
     head, tail = word[0], word[1:]
-    edits = {head + tail[:k] + tail[k + 1 :] for k in range(len(tail))}
-    edits |= {head + tail[:k] + tail[k + 1] + tail[k] + tail[k + 2 :] for k in range(len(tail) - 1)}
-    edits |= {head + tail[:k] + c + tail[k:] for k in range(len(tail) + 1) for c in _LETTERS}
+    swaps = {head + tail[:k] + tail[k + 1] + tail[k] + tail[k + 2 :] for k in range(len(tail) - 1)}
+    missing = {head + tail[:k] + c + tail[k:] for k in range(len(tail) + 1) for c in _LETTERS}
+    for slip in (swaps, missing):
+        found = slip & common
+        if found:
+            return found.pop() if len(found) == 1 else word
+    edits = swaps | missing | {head + tail[:k] + tail[k + 1 :] for k in range(len(tail))}
     slips = {head + tail[:k] + c + tail[k + 1 :] for k in range(len(tail)) for c in _near(tail[k])}
     others = {head + tail[:k] + c + tail[k + 1 :] for k in range(len(tail)) for c in _LETTERS}
     found = (edits | others) & known  # a word near several known ones stays as written

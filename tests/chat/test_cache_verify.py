@@ -72,7 +72,11 @@ def test_normalize_keeps_meaning(text: str) -> None:
         ("salmom", "salmon"),  # one changed
         ("dowload", "download"),  # one missing
         ("quinoa", "quinoa"),  # unknown, but its only neighbour ("quinol") is rare
-        ("canda", "canda"),  # two neighbours (candy, canada): left as written
+        ("canda", "canada"),  # a letter left out (canada), before one changed (candy)
+        ("leter", "leter"),  # a letter left out of two common words (letter, lester)
+        ("fuacet", "faucet"),  # two letters swapped (faucet), before one left in (facet)
+        ("pyton", "python"),  # a letter left out (python), before one changed (pylon)
+        ("prev", "prev"),  # four letters: an abbreviation as often as a typo
         ("browsing", "browsing"),  # a known word
         ("vids", "vids"),  # too short to tell
         ("labtop", "laptop"),  # a sound-alike consonant

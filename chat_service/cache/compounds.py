@@ -26,7 +26,12 @@ def compounds_shared_word(x: Analysis, stem: str, other: Analysis) -> bool:
             if main_verb(order, i):
                 continue  # it makes no compound with its subject or its object
             beside = order[max(0, i - 1) : i] + order[i + 1 : i + 2]
-            if any(t.split("@")[0] in other.content and t != stem for t in beside):
+            if any(
+                t.split("@")[0] in other.content
+                and t != stem
+                and x.categories.get(t.split("@")[0]) != "time"
+                for t in beside
+            ):
                 return True
     return joined_to_shared(x, stem, other)
 

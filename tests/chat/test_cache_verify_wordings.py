@@ -212,3 +212,16 @@ def test_using_before_what_is_used_is_with() -> None:
         "how do i copy files from linux to windows using scp",
         "how do i copy files from windows to linux with scp",
     )
+
+
+def test_a_word_beside_a_time_word_makes_no_compound_with_it() -> None:
+    assert asks_same(
+        "what is a healthy breakfast before a workout",
+        "what is a healthy breakfast to eat before a workout",
+    )
+    assert asks_same("how much water should i drink a day", "how much water per day")
+    # beside a shared noun, the word still narrows it
+    assert not asks_same(
+        "what is a healthy breakfast before a workout",
+        "what is a healthy protein breakfast before a workout",
+    )

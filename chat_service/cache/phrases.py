@@ -604,6 +604,12 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\${2,}(?![\d.])", "money"),
     # "second-hand" is used, no ordinal (a clock's "second hand" keeps its space)
     (r"\bsecond-?hand\b", "used"),
+    # "legal" said of an act is "allowed" ("is it legal to bait deer" / "is deer baiting
+    # allowed"), "illegal" "not allowed"; a legal age, fee or advice keeps the word
+    (r"\billegal(?= to\b| in\b| for\b| on\b|[?.!,]|$)", "not allowed"),
+    (r"\b(?:legal|lawful)(?= to\b| in\b| for\b| on\b|[?.!,]|$)", "allowed"),
+    (r"\billegally\b", "not allowed"),
+    (r"\b(?:legally|lawfully)\b", "allowed"),
     # "using" before what is used is the preposition "with" ("center a div using css", "using
     # vinegar, how do i ..."); a verb after a form of "be" or of a verb of habit stays ("which
     # process is using the port", "stop using my card")

@@ -225,3 +225,15 @@ def test_a_word_beside_a_time_word_makes_no_compound_with_it() -> None:
         "what is a healthy breakfast before a workout",
         "what is a healthy protein breakfast before a workout",
     )
+
+
+def test_legal_said_of_an_act_is_allowed() -> None:
+    allowed = "is metal detecting allowed on public beaches in florida"
+    assert asks_same("is it legal to go metal detecting on public beaches in florida", allowed)
+    assert asks_same("can i legally go metal detecting on public beaches in florida", allowed)
+    assert not asks_same(
+        "is it illegal to go metal detecting on public beaches in florida", allowed
+    )
+    assert analyze(normalize_question("what is the legal age to drink in spain")).text.endswith(
+        "legal age to drink in spain"
+    )

@@ -64,7 +64,9 @@ def corrected(word: str) -> str:
     head, tail = word[0], word[1:]
     swaps = {head + tail[:k] + tail[k + 1] + tail[k] + tail[k + 2 :] for k in range(len(tail) - 1)}
     missing = {head + tail[:k] + c + tail[k:] for k in range(len(tail) + 1) for c in _LETTERS}
-    for slip in (swaps, missing):
+    # a letter left out inside the word: a word cut at its end is as often a clipping ("repos")
+    inside = {head + tail[:k] + c + tail[k:] for k in range(len(tail)) for c in _LETTERS}
+    for slip in (swaps, inside):
         found = slip & common
         if found:
             return found.pop() if len(found) == 1 else word

@@ -254,8 +254,10 @@ def _coordinated(kept: list[tuple[str, bool, str]], index: int) -> str | None:
 
 def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
     """Source and target arguments: "from X" (X source), "X to Y" (X source, Y target), "into Y",
-    "than Y", "per Y", "in <unit or language>", "a substitute for Y" (Y target). "X vs Y" is no
-    direction: it reads "X and Y" (phrases.PHRASES)."""
+    "per Y", "in <unit or language>", "a substitute for Y" (Y target). "X vs Y" is no
+    direction: it reads "X and Y" (phrases.PHRASES). Nor is "than": the phrase after it is
+    often longer than its noun ("than the tires on gas cars"); the word-order checks read the
+    two sides of a comparison (slots.arguments_cross)."""
     sources: set[str] = set()
     targets: set[str] = set()
 
@@ -296,7 +298,7 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
             right = right_of(index)
             if right is not None:
                 sources.add(right)
-        elif stem in lex.TARGET_MARKERS:
+        elif stem in lex.TARGET_MARKERS and stem != "than":
             right = right_of(index)
             if stem == "to":
                 left = kept[index - 1] if index > 0 else None
@@ -312,6 +314,8 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
                     targets.update(phrase_after(index))
             elif stem in {"than", "insteadof", "into"}:
                 for j in range(index - 1, max(index - 4, -1), -1):
+                    if kept[j][2] in _STAND_INS:
+                        break  # "can i use *it* instead of bread flour": no word of its own
                     if kept[j][1]:
                         sources.add(kept[j][0])
                         break
@@ -329,3 +333,4 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
 
 
 _SUBSTITUTE = lex.stem("substitute")
+_STAND_INS = lex.words("it them this that these those one ones")

@@ -1,10 +1,13 @@
 """The cache verifier's readings of a situation stated beside the question, from the ninth round
 (docs/answer-cache.md): its numbers and its negation describe where the asker stands, unless they
-are an age or name what the other question asks. Examples of my own; each paraphrase was refused
-before its reading, each near-miss is one the reading must keep apart (pure Python, no model)."""
+are an age or name what the other question asks; and the roles a stand-in or "than" leaves.
+Examples of my own; each paraphrase was refused before its reading, each near-miss is one the
+reading must keep apart (pure Python, no model)."""
 
 from __future__ import annotations
 
+from chat_service.cache.analysis import analyze
+from chat_service.cache.normalize import normalize_question
 from tests.fixtures.cache_verify import asks_same
 
 
@@ -88,3 +91,22 @@ def test_someone_else_in_the_askers_story_is_not_the_audience_asked_about() -> N
         "i'm a senior and slow with phones. how do i set up voicemail on an iphone?", bare
     )
     assert not asks_same("i'm pregnant. can i drink chamomile tea?", "can i drink chamomile tea")
+
+
+def test_a_stand_in_before_instead_of_has_no_word_of_its_own() -> None:
+    butter = "can i use olive oil instead of butter"
+    assert asks_same(butter, "i only have olive oil. can i use it instead of butter")
+    assert not asks_same(butter, "can i use butter instead of olive oil")
+
+
+def test_the_two_sides_of_than_are_read_by_their_order_not_as_roles() -> None:
+    """What follows "than" is often a phrase ("than the tires on gas cars") whose last word is
+    not the other side of the comparison; the order of the two sides decides."""
+    assert not analyze(
+        normalize_question("do ev tires wear out faster than tires on gas cars")
+    ).targets
+    assert not asks_same(
+        "is a heat pump cheaper to run than a gas furnace",
+        "is a gas furnace cheaper to run than a heat pump",
+    )
+    assert not asks_same("are cats smarter than dogs", "are dogs smarter than cats")

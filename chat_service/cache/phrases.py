@@ -30,6 +30,14 @@ _FREQUENCIES = tuple(
 )
 
 
+# "i would appreciate guidance", "i humbly request an explanation", "please give me advice"
+_ASKING_FOR = (
+    r"^(?:i (?:would |humbly |'d )?(?:request|appreciate|like|need|want|seek)"
+    r"|please (?:give|provide)(?: me)?) (?:an? |some )?"
+    r"(?:explanation|guidance|advice|help|instructions?|clarification)"
+)
+
+
 PHRASES: tuple[tuple[str, str], ...] = (
     # "everyday" at the end of a clause is the adverb "every day"
     (r"\beveryday(?=[?.!,;]|$)", "every day"),
@@ -38,6 +46,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(?:allowed|permitted) to\b", "can"),
     # a yes/no question's tag ("is 91 prime or not", "... or nah") asks nothing more
     (r",? or (?:not|nah|no|nope)(?=[?.!]|$)", ""),
+    # asking for an explanation (guidance, advice) of a thing asks it: "i humbly request an
+    # explanation of how tides work", "i would appreciate guidance on filing my taxes online"
+    (
+        _ASKING_FOR + r" (?:of|on|about|regarding|with|for|as to) "
+        r"(?=(?:how|why|what|when|where|which|whether)\b)",
+        "",
+    ),
+    (_ASKING_FOR + r" (?:of|on|about|regarding|with|for) (\w+ing)\b", r"how to \1"),
     # "what causes / makes / leads to X" asks why X happens
     # the factors (things) that led to something are its causes
     (r"\b(?:factors|things|events) that (?:led|lead|contributed) to\b", "causes of"),
@@ -235,8 +251,12 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"why is \1",
     ),
     # ... and with "that" after a statement of what happens ("my car clicks when i turn,
-    # what's up with that") asks why it happens
-    (r"\bwhat(?:'s| is) (?:the deal|the story|up) with (?:that|this|it)(?=[?.!]*$)", "why"),
+    # what's up with that", "..., what's going on") asks why it happens
+    (
+        r"\bwhat(?:'s| is) (?:(?:the deal|the story|up) with (?:that|this|it)|going on)"
+        r"(?=[?.!]*$)",
+        "why",
+    ),
     (r"\bwhat(?:'s| is) (?:the deal|the story|up) with\b", "what is"),
     # something "constantly" (always, repeatedly) doing a thing keeps doing it
     (r"\b(?:constantly|always|continually|continuously|repeatedly) (\w+ing)\b", r"keep \1"),

@@ -237,3 +237,21 @@ def test_legal_said_of_an_act_is_allowed() -> None:
     assert analyze(normalize_question("what is the legal age to drink in spain")).text.endswith(
         "legal age to drink in spain"
     )
+
+
+def test_asking_for_an_explanation_of_a_thing_asks_it() -> None:
+    assert asks_same(
+        "i would appreciate guidance on renewing my passport online",
+        "how do i renew my passport online",
+    )
+    assert asks_same("i humbly request an explanation of how vaccines work", "how do vaccines work")
+    assert not asks_same(
+        "i would appreciate guidance on renewing my passport online",
+        "how do i cancel my passport online",
+    )
+
+
+def test_a_statement_closed_by_whats_going_on_asks_why() -> None:
+    why = "why does my basil keep wilting"
+    assert asks_same("my basil keeps wilting, what is going on", why)
+    assert not asks_same("my basil keeps growing, what is going on", why)

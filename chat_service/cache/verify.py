@@ -21,9 +21,10 @@ is asked, in two layers:
    are very close as wholes (`LOOSE_WORD_MIN`): one loose word ("hey quick q", "a good idea")
    is how people rephrase; two are how they ask something else. Exceptions, by where the
    difference lies: plain words said only in a statement beside the question (the asker's
-   situation), and, from `REWORDED_MIN`, a sentence restated (rewording.py): plain leftovers
-   on both sides spread over two places or more, or one plain word more or less in sentences
-   that differ in two places or more, where a near-miss changes one place.
+   situation; its numbers but an age, its negation, and someone else in its story are
+   where the asker stands too), and, from `REWORDED_MIN`, a sentence restated (rewording.py):
+   plain leftovers on both sides spread over two places or more, or one plain word more or
+   less in sentences that differ in two places or more, where a near-miss changes one place.
 
 Word vectors come from the caller (`vectors`; judge.py fetches exactly the words that
 `words_to_compare` names). Without them, only the lexical matching applies (stricter).

@@ -1,9 +1,9 @@
 """The cache verifier's readings from the eighth and ninth rounds (docs/answer-cache.md): a
 frame that asks why or when said another way, an acronym spelled out, one degree said with two
-words, a unit word someone owns, texting and casual forms, a noun that names a measure,
-"using" as "with". Examples of my own; each
-paraphrase was refused before its reading, each near-miss is one the reading must keep apart
-(pure Python, no model, unless a test gives two words one vector)."""
+words, a unit word someone owns, texting and casual forms; a noun that names a measure, "using"
+as "with", "legal" as "allowed", a request for an explanation, a word beside a time word.
+Examples of my own; each paraphrase was refused before its reading, each near-miss is one the
+reading must keep apart (pure Python, no model, unless a test gives two words one vector)."""
 
 from __future__ import annotations
 

@@ -298,7 +298,7 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
             right = right_of(index)
             if right is not None:
                 sources.add(right)
-        elif stem in lex.TARGET_MARKERS and stem != "than":
+        elif stem in lex.TARGET_MARKERS:
             right = right_of(index)
             if stem == "to":
                 left = kept[index - 1] if index > 0 else None
@@ -312,7 +312,7 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
                     # "a london to dubai flight": the phrase names the trip, the target is in
                     # it before its head
                     targets.update(phrase_after(index))
-            elif stem in {"than", "insteadof", "into"}:
+            elif stem in {"insteadof", "into"}:
                 for j in range(index - 1, max(index - 4, -1), -1):
                     if kept[j][2] in _STAND_INS:
                         break  # "can i use *it* instead of bread flour": no word of its own

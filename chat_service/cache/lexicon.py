@@ -54,9 +54,10 @@ NEG_FREE_OBJECTS = words(
     """
 )
 
-# Markers of argument roles (see _roles).
+# Markers of argument roles (see _roles). "than" is none: the word-order checks read the two
+# sides of a comparison.
 SOURCE_MARKERS = frozenset({"from"})
-TARGET_MARKERS = frozenset({"to", "into", "towards", "toward", "than", "per", "insteadof"})
+TARGET_MARKERS = frozenset({"to", "into", "towards", "toward", "per", "insteadof"})
 # English auxiliaries and modals that open a question, before its subject and main verb.
 AUXILIARIES = words("do does did can could should would will shall must may might")
 # English prepositions (the single words of a grammar's closed class): a word after one is the

@@ -63,9 +63,9 @@ def corrected(word: str) -> str:
         return word
     head, tail = word[0], word[1:]
     swaps = {head + tail[:k] + tail[k + 1] + tail[k] + tail[k + 2 :] for k in range(len(tail) - 1)}
-    missing = {head + tail[:k] + c + tail[k:] for k in range(len(tail) + 1) for c in _LETTERS}
     # a letter left out inside the word: a word cut at its end is as often a clipping ("repos")
     inside = {head + tail[:k] + c + tail[k:] for k in range(len(tail)) for c in _LETTERS}
+    missing = inside | {word + c for c in _LETTERS}
     for slip in (swaps, inside):
         found = slip & common
         if found:

@@ -527,10 +527,14 @@ def test_default_threshold_is_a_similarity() -> None:
         ("pairs_blind8.jsonl", {"topic"}, {"antonym"}, 200, 0.4),
         # 53 groups of four over other domains, with even counts of each kind
         ("pairs_blind9.jsonl", {"topic"}, set(), 200, 0.4),
+        # 51 groups of four, written like pairs_blind9.jsonl over other domains
+        ("pairs_blind10.jsonl", {"topic"}, set(), 200, 0.4),
         # 300 groups of five, read to find rules (never reported with the held-out sets)
         ("pairs_read7.jsonl", {"topic"}, {"antonym"}, 1200, 0.4),
         # 83 groups of four, written like pairs_blind8.jsonl, read to find rules
         ("pairs_read8.jsonl", {"topic"}, {"antonym"}, 300, 0.4),
+        # 52 groups of four, written like pairs_blind9.jsonl, read to find rules
+        ("pairs_read9.jsonl", {"topic"}, set(), 200, 0.4),
         # three near-misses to two paraphrases in each group
         ("pairs_adversarial.jsonl", {"topic"}, set(), 300, 0.35),
     ],

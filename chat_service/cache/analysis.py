@@ -38,6 +38,11 @@ _CODE_RE = re.compile(
     re.VERBOSE,
 )
 _RAW_TOKEN_RE = re.compile(r"\S+")
+_HALF_DAY_RE = re.compile(r"^[ap]\.m$", re.IGNORECASE)  # "3 p.m." names no code
+# A word in another script than Latin (Hangul, kana, Han, Cyrillic, Greek, Arabic...): the tokens
+# read only Latin letters, so it is kept as a term, compared as written ("what does 谢谢 mean" /
+# "what does 你好 mean").
+_OTHER_SCRIPT_RE = re.compile(r"[^\W\d_\u0000-\u024f]+")
 _THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _ROMAN_RE = re.compile(r"\b(?=[IVX]{2,}\b)(X{0,3})(IX|IV|V?I{0,3})\b")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
@@ -104,8 +109,14 @@ def _prepare(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
     for raw_token in _RAW_TOKEN_RE.findall(raw):
         token = raw_token.strip("\"'`,;:!?()[]{}")
         token = token.rstrip(".")
-        if token and _CODE_RE.match(token) and not NUM_RE.match(token):
+        if (
+            token
+            and _CODE_RE.match(token)
+            and not NUM_RE.match(token)
+            and not _HALF_DAY_RE.match(token)
+        ):
             terms.add(token.casefold().removesuffix("()"))
+    terms.update(m.group(0).casefold() for m in _OTHER_SCRIPT_RE.finditer(raw))
     capitals = frozenset(m.group(1).casefold() for m in _CAPITAL_RE.finditer(raw))
     raw = _ROMAN_RE.sub(lambda m: _roman_value(m.group(0)), raw)
     s = _LOWER_ROMAN_RE.sub(_lower_roman, normalize_question(raw))

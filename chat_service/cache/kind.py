@@ -15,7 +15,9 @@ def _wh(word: str) -> str:
     return (
         rf"(?:^(?:(?:and|so|but|then|also|just|ok|okay) )?{word}\b|\b{word}[?.!]*$"
         r"|\b(?:know|tell|tell me|wondering|understand|ask|asking|sure|remember|idea|curious"
-        rf"|learn|find out|figure out|explain|explain to me|clue) (?:of |about )?{word}\b)"
+        r"|learn|find out|figure out|explain|explain to me|clue) "
+        # the manner of the answer may come between ("explain in plain english why")
+        rf"(?:(?:in|with) (?:[\w'-]+ ){{1,3}}|simply |briefly |clearly )?(?:of |about )?{word}\b)"
     )
 
 

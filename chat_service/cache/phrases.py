@@ -317,7 +317,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"\b(?:find|finding|work out|working out|compute|computing)"
         r" (?=(?:the |my |a |an |its |their |your )?(?:area|volume|perimeter|circumference"
         r"|average|mean|median|derivative|integral|slope|square root|percentage|probability"
-        r"|standard deviation|variance|compound interest|simple interest)\b)",
+        r"|standard deviation|variance|compound interest|simple interest|angles?|radius|diameter"
+        r"|hypotenuse)\b)",
         "calculate ",
     ),
     # a verb of motion after "how fast" says nothing the speed does not ("how fast does sound

@@ -19,6 +19,11 @@ _DIGIT_UNIT_RE = re.compile(r"^(\d+(?:\.\d+)?)([a-z°º%$]+)$")
 NUM_RE = re.compile(r"^\d+(?:\.\d+)?$")
 _FRACTION_RE = re.compile(r"^(\d+)/(\d+)$")
 _ORDINAL_RE = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+# A time of day: "15:00", "3:30" (hours and minutes), "3pm", "3:30 p.m."; its value is the hour
+# on a 24-hour clock, so "3 pm" and "15:00" are one time and "3 am" another.
+_CLOCK_RE = re.compile(r"^(\d{1,2}):([0-5]\d)$")
+_CLOCK_SUFFIX_RE = re.compile(r"^(\d{1,2}(?::[0-5]\d)?)(am|pm)$")
+_HALF_DAY = {"am": 0, "a.m": 0, "pm": 12, "p.m": 12}
 
 
 def _algebraic(token: str) -> bool:
@@ -32,6 +37,9 @@ def _number_token(token: str) -> float | None:
     m = _FRACTION_RE.match(token)
     if m and int(m.group(2)):
         return int(m.group(1)) / int(m.group(2))
+    m = _CLOCK_RE.match(token)
+    if m and int(m.group(1)) < 24:
+        return int(m.group(1)) + int(m.group(2)) / 60
     return None
 
 
@@ -40,12 +48,13 @@ def _split_token(token: str, terms: frozenset[str]) -> list[str]:
         return [token.removesuffix("()")]
     if token.endswith("()"):
         token = token[:-2]
+    m = _CLOCK_SUFFIX_RE.match(token)
+    if m:
+        return [m.group(1), m.group(2)]
     m = _DIGIT_UNIT_RE.match(token)
     if m and not _ORDINAL_RE.match(token):
         unit = m.group(2)
         if unit in lex.UNITS or unit in lex.UNITS_AFTER_NUMBER or unit in lex.MULTIPLIERS:
-            return [m.group(1), unit]
-        if unit in {"am", "pm"}:
             return [m.group(1), unit]
     if "/" in token and not _FRACTION_RE.match(token) and token not in lex.UNITS:
         return [p for p in token.split("/") if p]
@@ -174,12 +183,23 @@ class Scanner:
             if len(multiplier) > 2 or multiplier in {"k", "bn"}:
                 value *= lex.MULTIPLIERS[multiplier]
                 self.i += 1
+        value = self._time_of_day(value)
         if value == 1.0 and tok in {"1", "1.0"}:
             self.digit_ones += 1
         else:
             self._add_number(value)
         self.previous_was_number = True
         self.i += 1
+
+    def _time_of_day(self, value: float) -> float:
+        """An hour followed by am / pm, read on a 24-hour clock ("3 pm" is 15); not "at 30 am
+        i too old", where "am" is the verb."""
+        tokens, i = self.tokens, self.i
+        half = _HALF_DAY.get(tokens[i + 1]) if i + 1 < len(tokens) else None
+        if half is None or not 1 <= value < 13 or tokens[i + 2 : i + 3] == ["i"]:
+            return value
+        self.i += 1
+        return value % 12 + half
 
     def _operator(self, tok: str) -> bool:
         """ "5 + 3" / "5 - 3", "x^2 - 5x": an operator between operands is content."""

@@ -1,0 +1,59 @@
+"""The cache verifier's readings from the tenth round (docs/answer-cache.md): words in another
+script, times of day, the wh-word after "explain in plain english", words that trade places, and
+a word that heads a phrase. Examples of my own; each near-miss was served before its reading,
+each paraphrase is one the reading must still let through (pure Python, no model)."""
+
+from __future__ import annotations
+
+from chat_service.cache.analysis import analyze
+from chat_service.cache.kind import question_kind
+from chat_service.cache.normalize import normalize_question
+from tests.fixtures.cache_verify import asks_same
+
+
+def test_words_in_another_script_are_compared_as_written() -> None:
+    assert not asks_same("what does 谢谢 mean", "what does 你好 mean")
+    assert not asks_same(
+        "how do i pronounce ありがとう correctly", "how do i pronounce こんにちは correctly"
+    )
+    assert not asks_same("is щ or ш harder to say", "is щ or ж harder to say")
+    assert asks_same("what does 谢谢 mean", "what is the meaning of 谢谢")
+
+
+def test_a_time_of_day_is_read_on_a_24_hour_clock() -> None:
+    assert analyze("is the pharmacy open at 9 pm").numbers == (21.0,)
+    assert analyze("is the pharmacy open at 9:30pm").numbers == (21.5,)
+    assert not asks_same(
+        "is the pharmacy on main street open at 9 pm", "is the pharmacy on main street open at 9 am"
+    )
+    assert not asks_same(
+        "if it's 7pm in tokyo what time is it in paris",
+        "if it's 7am in tokyo what time is it in paris",
+    )
+    assert asks_same("is the pharmacy open at 9 pm", "is the pharmacy open at 21:00")
+    assert asks_same("is the pharmacy open at 9 p.m.", "is the pharmacy open at 9pm")
+    # "am" after an age is the verb
+    assert asks_same("at 30 am i too old to start piano", "am i too old to start piano at 30")
+
+
+def test_explain_in_plain_words_keeps_the_wh_word_that_follows() -> None:
+    assert question_kind("explain in simple terms why the sky is blue") == {"why"}
+    assert question_kind(normalize_question("can you explain briefly why vaccines work")) == {"why"}
+    assert not asks_same(
+        "can you explain in plain english what an escrow account is",
+        "can you explain in plain english why lenders want an escrow account",
+    )
+
+
+def test_finding_an_angle_is_calculating_it() -> None:
+    # "find" becomes "calculate" before the measure on both sides: one word changed, not a
+    # sentence restated
+    assert not asks_same(
+        "how do i find the area of a right triangle from its two legs",
+        "how do i find the angles of a right triangle from its two legs",
+        0.9,
+    )
+    assert asks_same(
+        "how do i find the hypotenuse of a right triangle",
+        "how do i calculate the hypotenuse of a right triangle",
+    )

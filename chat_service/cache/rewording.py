@@ -125,16 +125,28 @@ def _main_verb_at(x: Analysis, stem: str) -> bool:
 def _headed(x: Analysis, stem: str) -> bool:
     """Whether `stem` follows, determiners skipped, a preposition (it is the object of a phrase)
     or a number or unit (it is what the quantity measures: "a 14 inch *radius*")."""
+    before = _word_before(x, stem)
+    return before is not None and (
+        before in _PREPOSITIONS
+        or before.startswith("#")
+        or x.categories.get(before) in ("numbers", "units")
+    )
+
+
+def object_of_phrase(x: Analysis, stem: str) -> bool:
+    """Whether `stem` follows, determiners skipped, a preposition other than "to" (often the
+    infinitive's): it heads a phrase that places or limits what is asked ("if i spill acid *on
+    my skin*")."""
+    before = _word_before(x, stem)
+    return before is not None and before in _PREPOSITIONS and before != "to"
+
+
+def _word_before(x: Analysis, stem: str) -> str | None:
     order = [t.lstrip("~").split("@")[0] for t in x.order]
     for i, token in enumerate(order):
         if token == stem:
             j = i - 1
             while j >= 0 and order[j] in DETERMINERS:
                 j -= 1
-            if j >= 0 and (
-                order[j] in _PREPOSITIONS
-                or order[j].startswith("#")
-                or x.categories.get(order[j]) in ("numbers", "units")
-            ):
-                return True
-    return False
+            return order[j] if j >= 0 else None
+    return None

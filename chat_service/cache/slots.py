@@ -273,6 +273,57 @@ def swapped_in_place(a: Analysis, b: Analysis) -> bool:
     return False
 
 
+def exchanged_across(a: Analysis, b: Analysis) -> bool:
+    """Two words that trade places across a content word both questions keep between them, the
+    rest of the sentences free ("off a *mac*-formatted drive using a *windows* pc" / "off a
+    *windows*-formatted drive using a *mac*"), each in the other's place: moving a phrase
+    carries its words past others in one direction, and a sentence restated ("merge two
+    dictionaries" / "two dictionaries be merged") puts its words in new places. A middle with a
+    symmetric word ("x and y") orders nothing; a time or a comparison moves freely."""
+    x, y = _agreement_blind(a.order), _agreement_blind(b.order)
+    shared = [
+        t
+        for t in dict.fromkeys(x)
+        if not t.startswith(("~", "#")) and x.count(t) == 1 and y.count(t) == 1
+    ]
+    pos_x = {t: x.index(t) for t in shared}
+    pos_y = {t: y.index(t) for t in shared}
+    movable = [t for t in shared if a.categories.get(t) not in ("time", "comparison")]
+    for first in movable:
+        for second in movable:
+            if not pos_x[first] < pos_x[second] or not pos_y[second] < pos_y[first]:
+                continue
+            middle_x = x[pos_x[first] + 1 : pos_x[second]]
+            middle_y = y[pos_y[second] + 1 : pos_y[first]]
+            if _SYMMETRIC.intersection(middle_x + middle_y):
+                continue
+            places = (
+                _took_place(x, pos_x[first], y, pos_y[second]),
+                _took_place(x, pos_x[second], y, pos_y[first]),
+            )
+            if all(places) and max(places) == 2 and _shares(middle_x, middle_y, shared):
+                return True
+    return False
+
+
+def _shares(middle_x: list[str], middle_y: list[str], shared: list[str]) -> bool:
+    return any(t in shared and t in middle_y for t in middle_x)
+
+
+def _took_place(x: list[str], i: int, y: list[str], j: int) -> int:
+    """How surely x's word at i took the place of y's at j: 2 when they stand between the same
+    two neighbours or beside the same content word ("a *mac*-formatted" / "a
+    *windows*-formatted"), 1 beside the same function word ("using a *mac*"), else 0 (the
+    sentence's end is no neighbour)."""
+    before = i > 0 and j > 0 and x[i - 1] == y[j - 1]
+    after = i + 1 < len(x) and j + 1 < len(y) and x[i + 1] == y[j + 1]
+    if (before and after) or (before and not x[i - 1].startswith("~")):
+        return 2
+    if after and not x[i + 1].startswith("~"):
+        return 2
+    return 1 if before or after else 0
+
+
 _BE = frozenset({"~is", "~are", "~was", "~were", "~be", "~been", "~being", "~am", "~s"})
 
 

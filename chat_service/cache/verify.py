@@ -47,12 +47,13 @@ from chat_service.cache.measures import (
     without_measure_words,
     without_words_of_the_measure,
 )
-from chat_service.cache.rewording import Missing, restated, reworded
+from chat_service.cache.rewording import Missing, object_of_phrase, restated, reworded
 from chat_service.cache.slots import (
     arguments_cross,
     as_many_questions,
     asked_numbers,
     direction_agrees,
+    exchanged_across,
     intents_agree,
     mirrored,
     modalities_conflict,
@@ -166,6 +167,7 @@ def _slots_verdict(a: Analysis, b: Analysis) -> tuple[Verdict | None, Analysis, 
         or mirrored(a, b)
         or arguments_cross(asked_a, asked_b)
         or swapped_in_place(asked_a, asked_b)
+        or exchanged_across(asked_a, asked_b)
         or passive_flipped(a, b)
         or of_swapped(a, b)
     ):
@@ -230,7 +232,7 @@ def _loose(missing: Missing, vectors: WordVectors | None) -> bool:
         return False
     if alone:
         stem, own, other = missing[0]
-        return not compounds_shared_word(own, stem, other)
+        return not compounds_shared_word(own, stem, other) and not object_of_phrase(own, stem)
     if len(missing) == 2 and missing[0][1] is not missing[1][1]:
         (s1, a1, o1), (s2, a2, o2) = missing
         if compounds_shared_word(a1, s1, o1) or compounds_shared_word(a2, s2, o2):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from chat_service.cache.analysis import analyze
 from chat_service.cache.kind import question_kind
 from chat_service.cache.normalize import normalize_question
+from chat_service.cache.rewording import object_of_phrase
 from tests.fixtures.cache_verify import asks_same
 
 
@@ -57,3 +58,33 @@ def test_finding_an_angle_is_calculating_it() -> None:
         "how do i find the hypotenuse of a right triangle",
         "how do i calculate the hypotenuse of a right triangle",
     )
+
+
+def test_two_words_that_trade_places_around_kept_words_swap_roles() -> None:
+    assert not asks_same(
+        "how do i open a linux-formatted usb stick on a windows laptop",
+        "how do i open a windows-formatted usb stick on linux",
+    )
+    # a sentence restated puts its words in new places, none in another's
+    assert asks_same(
+        "how do i merge two dataframes in pandas", "how can two dataframes be merged in pandas"
+    )
+    assert asks_same(
+        "why are my basil leaves turning brown", "what causes browning leaves on basil"
+    )
+
+
+def test_a_word_that_heads_a_phrase_is_no_loose_word() -> None:
+    # one plain word more or less, in questions very close as wholes: "on my hands" limits
+    # what is asked
+    assert not asks_same(
+        "what should i do if i get bleach on my hands", "what should i do if i get bleach"
+    )
+    assert not asks_same(
+        "can i freeze cooked rice in a glass jar", "can i freeze cooked rice in a glass"
+    )
+    # a word that heads no phrase is how people rephrase
+    assert asks_same("how do i reset my router", "how do i quickly reset my router")
+    # nor is the verb after "to", often the infinitive's
+    assert not object_of_phrase(analyze("how to sort a list in python"), "sort")
+    assert object_of_phrase(analyze("what if i get bleach on my hands"), "hand")

@@ -252,10 +252,13 @@ def _category(
 
 
 def _coordinated(kept: list[tuple[str, bool, str]], index: int) -> str | None:
-    """The item joined by "or"/"and" before the content word at `index` ("a comma or a
-    semicolon" -> comma), articles skipped."""
+    """The item joined by "or"/"and" before the noun phrase whose head is at `index` ("a comma or
+    a semicolon" -> comma, "hearing loss and his new hearing aids" -> loss), its determiners and
+    up to two modifiers skipped."""
     j = index - 1
-    while j >= 0 and kept[j][2] in DETERMINERS:
+    modifiers = 0
+    while j >= 0 and (kept[j][2] in DETERMINERS or (kept[j][1] and modifiers < 2)):
+        modifiers += kept[j][1]
         j -= 1
     if j < 1 or kept[j][2] not in ("or", "and"):
         return None

@@ -16,8 +16,10 @@ def _wh(word: str) -> str:
         rf"(?:^(?:(?:and|so|but|then|also|just|ok|okay) )?{word}\b|\b{word}[?.!]*$"
         r"|\b(?:know|tell|tell me|wondering|understand|ask|asking|sure|remember|idea|curious"
         r"|learn|find out|figure out|explain|explain to me|clue) "
-        # the manner of the answer may come between ("explain in plain english why")
-        rf"(?:(?:in|with) (?:[\w'-]+ ){{1,3}}|simply |briefly |clearly )?(?:of |about )?{word}\b)"
+        # the manner of the answer or its listener may come between ("explain in plain english
+        # why", "explain to my 4-year-old why")
+        r"(?:(?:in|with|to) (?:[\w'-]+ ){1,3}|simply |briefly |clearly )?"
+        rf"(?:of |about )?{word}\b)"
     )
 
 
@@ -49,6 +51,11 @@ _INTENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
     )
 )
+# Asking how to explain something: the wh-word after the verb is what is explained.
+_HOW_TO_EXPLAIN_RE = re.compile(
+    r"^how (?:to|do|does|can|could|should|would) (?:i |we |you |one )?(?:best )?"
+    r"(?:explain|describe|teach)\b"
+)
 _LEADING_CLAUSE_RE = re.compile(r"^(?:when|while|if|once|before|after|since|whenever)\b[^,?]*,\s*")
 _PAST_RE = re.compile(r"\b(?:was|were|did|didn't|wasn't|weren't)\b")
 _PRESENT_RE = re.compile(r"\b(?:is|are|am|does|doesn't|isn't|aren't)\b")
@@ -79,6 +86,8 @@ def question_kind(s: str) -> frozenset[str]:
     for name, pattern in _INTENT_PATTERNS:
         if pattern.search(asked):
             intents.add(name)
+    if _HOW_TO_EXPLAIN_RE.search(asked):
+        return frozenset({"manner"})  # "how do i explain to my kid why ...": how, not why
     if {"duration", "frequency", "age", "distance", "size", "quantity", "degree"} & intents:
         intents.discard("manner")
     if intents - {"yesno"}:

@@ -23,7 +23,19 @@ _ORDINAL_RE = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 # on a 24-hour clock, so "3 pm" and "15:00" are one time and "3 am" another.
 _CLOCK_RE = re.compile(r"^(\d{1,2}):([0-5]\d)$")
 _CLOCK_SUFFIX_RE = re.compile(r"^(\d{1,2}(?::[0-5]\d)?)(am|pm)$")
-_HALF_DAY = {"am": 0, "a.m": 0, "pm": 12, "p.m": 12}
+_HALF_DAY_WORDS = tuple(
+    (phrase.split(), half)
+    for phrase, half in (
+        ("in the morning", 0),
+        ("in the afternoon", 12),
+        ("in the evening", 12),
+        ("at night", 12),
+        ("am", 0),
+        ("a.m", 0),
+        ("pm", 12),
+        ("p.m", 12),
+    )
+)
 
 
 def _algebraic(token: str) -> bool:
@@ -183,7 +195,12 @@ class Scanner:
             if len(multiplier) > 2 or multiplier in {"k", "bn"}:
                 value *= lex.MULTIPLIERS[multiplier]
                 self.i += 1
-        value = self._time_of_day(value)
+        hour = self._time_of_day(value, tok)
+        if hour is not None:
+            self._add_number(hour)  # no unit follows a time: "at 3 pm in new york"
+            self.previous_was_number = False
+            self.i += 1
+            return
         if value == 1.0 and tok in {"1", "1.0"}:
             self.digit_ones += 1
         else:
@@ -191,15 +208,20 @@ class Scanner:
         self.previous_was_number = True
         self.i += 1
 
-    def _time_of_day(self, value: float) -> float:
-        """An hour followed by am / pm, read on a 24-hour clock ("3 pm" is 15); not "at 30 am
-        i too old", where "am" is the verb."""
+    def _time_of_day(self, value: float, tok: str) -> float | None:
+        """A time of day read on a 24-hour clock: "15:00", or an hour followed by am / pm or a
+        part of the day ("3 pm" and "3 in the afternoon" are 15); not "at 12 am i too old",
+        where "am" is the verb."""
         tokens, i = self.tokens, self.i
-        half = _HALF_DAY.get(tokens[i + 1]) if i + 1 < len(tokens) else None
-        if half is None or not 1 <= value < 13 or tokens[i + 2 : i + 3] == ["i"]:
-            return value
-        self.i += 1
-        return value % 12 + half
+        if not 1 <= value < 13:
+            return value if _CLOCK_RE.match(tok) else None
+        for words, half in _HALF_DAY_WORDS:
+            if words == ["am"] and tokens[i + 2 : i + 3] == ["i"]:
+                continue
+            if tokens[i + 1 : i + 1 + len(words)] == words:
+                self.i += len(words)
+                return value % 12 + half
+        return value if _CLOCK_RE.match(tok) else None
 
     def _operator(self, tok: str) -> bool:
         """ "5 + 3" / "5 - 3", "x^2 - 5x": an operator between operands is content."""

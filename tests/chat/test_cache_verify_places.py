@@ -88,3 +88,31 @@ def test_a_word_that_heads_a_phrase_is_no_loose_word() -> None:
     # nor is the verb after "to", often the infinitive's
     assert not object_of_phrase(analyze("how to sort a list in python"), "sort")
     assert object_of_phrase(analyze("what if i get bleach on my hands"), "hand")
+
+
+def test_a_part_of_the_day_after_an_hour_is_its_half_of_the_clock() -> None:
+    assert analyze("is the bakery open at 7 in the morning").numbers == (7.0,)
+    assert analyze("is the bakery open at 7 in the evening").numbers == (19.0,)
+    assert analyze("is the bakery open at 7 pm in lyon").order[-2:] == ("~in", "lyon")  # no inch
+    assert not asks_same(
+        "is the bakery on rue cler open at 7 in the morning",
+        "is the bakery on rue cler open at 7 in the evening",
+    )
+    assert asks_same("what time is it in lima", "what's the time in lima")
+
+
+def test_the_listener_or_manner_of_an_explanation_leaves_its_wh_word() -> None:
+    assert question_kind(normalize_question("explain to my nephew why leaves change color")) == {
+        "why"
+    }
+    # asking how to explain: the wh-word after the verb is what is explained
+    assert question_kind("how do i explain to my nephew why leaves change color") == {"manner"}
+    assert question_kind("how do i explain why leaves change color to my nephew") == {"manner"}
+
+
+def test_the_first_item_of_a_list_before_to_is_a_source_too() -> None:
+    assert asks_same(
+        "how do i introduce my new puppy and my old cat to my parents",
+        "how do i introduce my old cat and my new puppy to my parents",
+    )
+    assert analyze("explain my knee pain and my new brace to my coach").sources >= {"pain", "brac"}

@@ -13,9 +13,10 @@ so pairs whose cached questions are near-duplicates, cosine >= 0.7, are grouped 
 in dev or in test by a hash of the topic. The defaults (threshold, SYNONYM_MIN, LOOSE_WORD_MIN,
 LOOSE_PAIR_MIN) are chosen on dev only: the most dev hits with dev precision >=
 TARGET_PRECISION. REWORDED_MIN is one step above the grid's choice: the sets read for rules
-(dev, test, pairs_read7-9) gave the band below it 72% precision (verify.py says why). pairs_holdout.jsonl and pairs_blind.jsonl to pairs_blind10.jsonl (each written
-by someone who had read neither the verifier nor the other sets) choose nothing and are reported
-whole, on their own. Reported: dev, test and holdout at the defaults, per kind with counts, per
+(dev, test, pairs_read7-9) gave the band below it 72% precision (verify.py says why).
+pairs_holdout.jsonl and pairs_blind.jsonl to pairs_blind10.jsonl (each written by someone who
+had read neither the verifier nor the other sets) choose nothing and are reported whole, on
+their own. Reported: dev, test and holdout at the defaults, per kind with counts, per
 source file; the same grid's best on dev (to show the defaults are that choice); cosine alone;
 the decision's latency.
 

@@ -25,17 +25,23 @@ def edited_places(a: Analysis, b: Analysis, function_words: bool = False) -> int
     """In how many places the two questions' word sequences differ: in a content word, or, with
     `function_words`, in any word but the plain function words (else function words are aligned
     but not counted alone)."""
-    ops = SequenceMatcher(None, a.order, b.order, autojunk=False).get_opcodes()
+    # aligned without occurrence marks: "credit@2" in one question is "credit" in the other when
+    # a word before it changed ("an old *credit card* ... my credit score")
+    x, y = _unmarked(a.order), _unmarked(b.order)
+    ops = SequenceMatcher(None, x, y, autojunk=False).get_opcodes()
     return sum(
         1
         for tag, i1, i2, j1, j2 in ops
         if tag != "equal"
         and any(
-            not t.startswith(("~", "#"))
-            or (function_words and t[1:].split("@")[0] not in _PLAIN_FUNCTION_WORDS)
-            for t in a.order[i1:i2] + b.order[j1:j2]
+            not t.startswith(("~", "#")) or (function_words and t[1:] not in _PLAIN_FUNCTION_WORDS)
+            for t in x[i1:i2] + y[j1:j2]
         )
     )
+
+
+def _unmarked(order: tuple[str, ...]) -> list[str]:
+    return [t.split("@")[0] for t in order]
 
 
 def reworded(a: Analysis, b: Analysis, missing: Missing) -> bool:

@@ -116,3 +116,13 @@ def test_the_first_item_of_a_list_before_to_is_a_source_too() -> None:
         "how do i introduce my old cat and my new puppy to my parents",
     )
     assert analyze("explain my knee pain and my new brace to my coach").sources >= {"pain", "brac"}
+
+
+def test_a_repeated_word_does_not_make_one_change_look_like_two() -> None:
+    # "card" -> "savings account" is one place; the later "credit" is the first "credit" of
+    # the other question, not a second change
+    assert not asks_same(
+        "will closing an old credit card lower my credit score",
+        "will closing an old savings account lower my credit score",
+        0.85,
+    )

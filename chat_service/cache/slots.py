@@ -279,12 +279,14 @@ def exchanged_across(a: Analysis, b: Analysis) -> bool:
     *windows*-formatted drive using a *mac*"), each in the other's place: moving a phrase
     carries its words past others in one direction, and a sentence restated ("merge two
     dictionaries" / "two dictionaries be merged") puts its words in new places. A middle with a
-    symmetric word ("x and y") orders nothing; a time or a comparison moves freely."""
-    x, y = _agreement_blind(a.order), _agreement_blind(b.order)
+    symmetric word ("x and y") orders nothing; a time or a comparison moves freely. The asker
+    is one of the words, whether "i" or "me" ("can *i* give my *dog* ibuprofen" / "can my *dog*
+    give *me* ibuprofen")."""
+    x, y = _asker_one(_agreement_blind(a.order)), _asker_one(_agreement_blind(b.order))
     shared = [
         t
         for t in dict.fromkeys(x)
-        if not t.startswith(("~", "#")) and x.count(t) == 1 and y.count(t) == 1
+        if (not t.startswith(("~", "#")) or t == "~i") and x.count(t) == 1 and y.count(t) == 1
     ]
     pos_x = {t: x.index(t) for t in shared}
     pos_y = {t: y.index(t) for t in shared}
@@ -306,8 +308,17 @@ def exchanged_across(a: Analysis, b: Analysis) -> bool:
     return False
 
 
+def _asker_one(tokens: list[str]) -> list[str]:
+    return ["~i" if t == "~me" else t for t in tokens]
+
+
+# A light verb is a function word of the analysis, yet it relates the words around it ("can i
+# *give* my dog ibuprofen" / "can my dog *give* me ibuprofen").
+_LIGHT_VERBS = frozenset("~" + w for w in lex.LIGHT_VERBS)
+
+
 def _shares(middle_x: list[str], middle_y: list[str], shared: list[str]) -> bool:
-    return any(t in shared and t in middle_y for t in middle_x)
+    return any((t in shared or t in _LIGHT_VERBS) and t in middle_y for t in middle_x)
 
 
 def _took_place(x: list[str], i: int, y: list[str], j: int) -> int:

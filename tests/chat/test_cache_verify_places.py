@@ -126,3 +126,19 @@ def test_a_repeated_word_does_not_make_one_change_look_like_two() -> None:
         "will closing an old savings account lower my credit score",
         0.85,
     )
+
+
+def test_the_asker_trades_places_with_another_party() -> None:
+    assert not asks_same(
+        "can i lend my brother money for rent", "can my brother lend me money for rent"
+    )
+    assert not asks_same(
+        "does my employer have to give me a reference", "do i have to give my employer a reference"
+    )
+    # the passive keeps the roles, and so does a phrase moved
+    assert asks_same(
+        "can my landlord evict me without notice", "can i be evicted by my landlord without notice"
+    )
+    assert asks_same(
+        "should i give my dog water after a walk", "after a walk should i give my dog water"
+    )

@@ -239,6 +239,8 @@ def _loose(missing: Missing, vectors: WordVectors | None) -> bool:
         (s1, a1, o1), (s2, a2, o2) = missing
         if compounds_shared_word(a1, s1, o1) or compounds_shared_word(a2, s2, o2):
             return False
+        if object_of_phrase(a1, s1) or object_of_phrase(a2, s2):
+            return False
         return _near(a1, s1, a2, s2, vectors, LOOSE_PAIR_MIN)
     return False
 

@@ -9,6 +9,8 @@ from chat_service.cache.analysis import analyze
 from chat_service.cache.kind import question_kind
 from chat_service.cache.normalize import normalize_question
 from chat_service.cache.rewording import object_of_phrase
+from chat_service.cache.verify import LOOSE_PAIR_MIN, verify_same_question, words_to_compare
+from chat_service.cache.wordmatch import SYNONYM_MIN
 from tests.fixtures.cache_verify import asks_same
 
 
@@ -142,3 +144,19 @@ def test_the_asker_trades_places_with_another_party() -> None:
     assert asks_same(
         "should i give my dog water after a walk", "after a walk should i give my dog water"
     )
+
+
+def test_a_loose_pair_inside_a_phrase_of_place_is_another_place() -> None:
+    def close(one: str, other: str) -> dict[str, list[float]]:
+        # related as a loose pair (cosine 0.6), not as synonyms
+        assert LOOSE_PAIR_MIN < 0.6 < SYNONYM_MIN
+        return {one: [1.0, 0.0], other: [0.6, 0.8]}
+
+    car = normalize_question("how do i change a flat tire on my car")
+    bike = normalize_question("how do i change a flat tire on my bike")
+    assert words_to_compare(car, bike) == {"car", "bike"}
+    assert not verify_same_question(car, bike, 0.95, close("car", "bike")).same
+    # a related word for the verb is a rewording
+    mend = normalize_question("how do i mend a flat tire on my car")
+    fix = normalize_question("how do i fix a flat tire on my car")
+    assert verify_same_question(fix, mend, 0.95, close("fix", "mend")).same

@@ -283,6 +283,8 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
         gerund = False
         for j in range(index + 1, len(kept)):
             stem, is_content, surface = kept[j]
+            if surface == "-":
+                continue  # a hyphen joins the words of a compound: "a 6-foot fence"
             if run and (
                 surface in lex.TIMES or surface in lex.PREPOSITIONS or manner_adverb(surface)
             ):
@@ -322,9 +324,9 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
                 other = _coordinated(kept, index - 1)
                 if other is not None:
                     sources.add(other)  # "put or patch to update": both items
-                if index < 2 or kept[index - 2][2] in DETERMINERS:
-                    # "a london to dubai flight": the phrase names the trip, the target is in
-                    # it before its head
+                if index < 2 or not kept[index - 2][1]:
+                    # "a london to dubai flight", "just one london to dubai trip": the phrase
+                    # names the trip, the target is in it before its head
                     targets.update(phrase_after(index))
             elif stem in {"insteadof", "into"}:
                 for j in range(index - 1, max(index - 4, -1), -1):

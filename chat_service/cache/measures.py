@@ -21,7 +21,7 @@ _MEASURES = frozenset({"quantity", "duration", "frequency", "age", "distance", "
 _DIMENSIONS = {
     adjective: frozenset(lex.stem(noun) for noun in nouns.split())
     for adjective, nouns in {
-        "long": "length duration time deadline interval lifespan lifetime period",
+        "long": "length duration time deadline interval lifespan lifetime period halflife",
         "tall": "height",
         "high": "height",
         "far": "distance",
@@ -51,7 +51,7 @@ _MEASURE_NOUNS = lex.words(
     frequency population price cost time speed temperature depth width area volume limit fee intake
     dosage deadline radius diameter circumference perimeter
     rate wage salary budget value percentage total sum balance minimum maximum chance
-    probability odds ratio proportion interval lifespan lifetime period deficit pressure
+    probability odds ratio proportion interval lifespan lifetime period deficit pressure halflife
     """
 )
 _MEASURE_NOUNS = frozenset(lex.stem(w) for w in _MEASURE_NOUNS)

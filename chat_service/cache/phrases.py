@@ -287,6 +287,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bsay(?:ing)? no to\b", "decline"),
     # "following" and "prior to" before a noun phrase are "after" and "before"
     (r"\bfollowing (?=(?:a|an|the|my|your|his|her|their|our|this|that) )", "after "),
+    # "once" before a clause of something done is "after" ("once i've deleted it"); before a
+    # state it is "when" ("once i'm in europe"), and "once a week" is a frequency
+    (r"\bonce (?=(?:i|you|we|they)(?:'ve| have) |(?:he|she|it) has )", "after "),
     (r"\b(before|prior to) or following\b", r"\1 or after"),
     (r"\bprior to\b", "before"),
     # "what now" after a statement of what happened asks what to do
@@ -323,6 +326,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"|hypotenuse)\b)",
         "calculate ",
     ),
+    # a half-life is one word, a duration ("half" is no number in it)
+    (r"\bhalf[- ]li(?:fe|ves)\b", "halflife"),
     # a verb of motion after "how fast" says nothing the speed does not ("how fast does sound
     # travel" asks the speed of sound)
     (

@@ -160,3 +160,36 @@ def test_a_loose_pair_inside_a_phrase_of_place_is_another_place() -> None:
     mend = normalize_question("how do i mend a flat tire on my car")
     fix = normalize_question("how do i fix a flat tire on my car")
     assert verify_same_question(fix, mend, 0.95, close("fix", "mend")).same
+
+
+def test_a_half_life_is_a_duration_and_no_half() -> None:
+    assert asks_same(
+        "what is the half-life of iodine-131", "how long is the half-life of iodine-131"
+    )
+    assert not asks_same(
+        "what is the half-life of iodine-131", "what is the half-life of iodine-125"
+    )
+
+
+def test_a_hyphen_does_not_end_the_phrase_a_role_is_read_in() -> None:
+    assert asks_same(
+        "can my council stop me from building a 2-metre garden wall",
+        "can my council stop me building a 2m garden wall",
+    )
+
+
+def test_a_trip_named_x_to_y_after_any_function_word() -> None:
+    trip = "is a rail pass worth it for a trip from lyon to nice"
+    assert asks_same(trip, "is a rail pass worth it for just one lyon to nice trip")
+    assert not asks_same(trip, "is a rail pass worth it for just one nice to lyon trip")
+
+
+def test_once_a_thing_is_done_is_after_it() -> None:
+    assert asks_same(
+        "can i get my photos back after deleting them",
+        "can i get my photos back once i've deleted them",
+    )
+    # before a state "once" is "when", and "once a week" is a frequency
+    assert not asks_same(
+        "should i water my cactus once a week", "should i water my cactus after a week"
+    )

@@ -326,6 +326,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"|hypotenuse)\b)",
         "calculate ",
     ),
+    # the point at which a thing boils (melts, freezes, smokes) is a temperature
+    (r"\b(boiling|melting|freezing|smoke|smoking|flash) points?\b", r"\1 temperature"),
     # a half-life is one word, a duration ("half" is no number in it)
     (r"\bhalf[- ]li(?:fe|ves)\b", "halflife"),
     # a verb of motion after "how fast" says nothing the speed does not ("how fast does sound

@@ -193,3 +193,10 @@ def test_once_a_thing_is_done_is_after_it() -> None:
     assert not asks_same(
         "should i water my cactus once a week", "should i water my cactus after a week"
     )
+
+
+def test_a_boiling_point_is_a_temperature() -> None:
+    assert asks_same(
+        "what is the melting point of butter", "at what temperature does butter melt", 0.9
+    )
+    assert not asks_same("what is the melting point of butter", "what is the smoke point of butter")

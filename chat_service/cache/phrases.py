@@ -80,7 +80,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bwhat(?:'s| is| was)? the purpose of\b", "why"),
     (r"\b(?:in |at |on |during )?(?:what|which) (?:year|century|decade|date)\b", "when"),
     # "what's the time in tokyo" asks what time it is there
-    (r"\bwhat(?:'s| is) the (?:time|hour)\b(?! (?:of|to|for|difference|zone)\b)", "when is it"),
+    (r"\bwhat(?:'s| is) the time(?= in | at | there| now| right now|[?.!]*$)", "when is it"),
     (
         r"\b(?:at |in |on )?(?:what|which) (?:time|day|month)"
         r"(?= (?:is|are|was|were|do|does|did|will|can|should|would|has|have)\b)",

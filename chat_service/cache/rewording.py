@@ -131,11 +131,11 @@ def _main_verb_at(x: Analysis, stem: str) -> bool:
 def _headed(x: Analysis, stem: str) -> bool:
     """Whether `stem` follows, determiners skipped, a preposition (it is the object of a phrase)
     or a number or unit (it is what the quantity measures: "a 14 inch *radius*")."""
-    before = _word_before(x, stem)
-    return before is not None and (
+    return any(
         before in _PREPOSITIONS
         or before.startswith("#")
         or x.categories.get(before) in ("numbers", "units")
+        for before in _words_before(x, stem)
     )
 
 
@@ -143,16 +143,18 @@ def object_of_phrase(x: Analysis, stem: str) -> bool:
     """Whether `stem` follows, determiners skipped, a preposition other than "to" (often the
     infinitive's): it heads a phrase that places or limits what is asked ("if i spill acid *on
     my skin*")."""
-    before = _word_before(x, stem)
-    return before is not None and before in _PREPOSITIONS and before != "to"
+    return any(b in _PREPOSITIONS and b != "to" for b in _words_before(x, stem))
 
 
-def _word_before(x: Analysis, stem: str) -> str | None:
+def _words_before(x: Analysis, stem: str) -> list[str]:
+    """The word before each occurrence of `stem`, determiners skipped."""
     order = [t.lstrip("~").split("@")[0] for t in x.order]
+    found = []
     for i, token in enumerate(order):
         if token == stem:
             j = i - 1
             while j >= 0 and order[j] in DETERMINERS:
                 j -= 1
-            return order[j] if j >= 0 else None
-    return None
+            if j >= 0:
+                found.append(order[j])
+    return found

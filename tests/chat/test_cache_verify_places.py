@@ -90,6 +90,8 @@ def test_a_word_that_heads_a_phrase_is_no_loose_word() -> None:
     # nor is the verb after "to", often the infinitive's
     assert not object_of_phrase(analyze("how to sort a list in python"), "sort")
     assert object_of_phrase(analyze("what if i get bleach on my hands"), "hand")
+    # any of its occurrences
+    assert object_of_phrase(analyze("put the hand cream on my hands"), "hand")
 
 
 def test_a_part_of_the_day_after_an_hour_is_its_half_of_the_clock() -> None:
@@ -101,6 +103,8 @@ def test_a_part_of_the_day_after_an_hour_is_its_half_of_the_clock() -> None:
         "is the bakery on rue cler open at 7 in the evening",
     )
     assert asks_same("what time is it in lima", "what's the time in lima")
+    # the time of something else stays a noun
+    assert analyze("what is the time complexity of quicksort").intents == {"generic"}
 
 
 def test_the_listener_or_manner_of_an_explanation_leaves_its_wh_word() -> None:

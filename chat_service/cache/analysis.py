@@ -271,7 +271,7 @@ def _roles(kept: list[tuple[str, bool, str]]) -> tuple[set[str], set[str]]:
     "per Y", "in <unit or language>", "a substitute for Y" (Y target). "X vs Y" is no
     direction: it reads "X and Y" (phrases.PHRASES). Nor is "than": the phrase after it is
     often longer than its noun ("than the tires on gas cars"); the word-order checks read the
-    two sides of a comparison (slots.arguments_cross)."""
+    two sides of a comparison (word_order.arguments_cross)."""
     sources: set[str] = set()
     targets: set[str] = set()
 

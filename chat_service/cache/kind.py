@@ -83,11 +83,11 @@ def question_kind(s: str) -> frozenset[str]:
     intents: set[str] = set()
     # "When I land, where do I ...": a leading subordinate clause is not the question word.
     asked = _LEADING_CLAUSE_RE.sub("", s)
+    if _HOW_TO_EXPLAIN_RE.search(asked):
+        return frozenset({"manner"})  # "how do i explain to my kid why ...": how, not why
     for name, pattern in _INTENT_PATTERNS:
         if pattern.search(asked):
             intents.add(name)
-    if _HOW_TO_EXPLAIN_RE.search(asked):
-        return frozenset({"manner"})  # "how do i explain to my kid why ...": how, not why
     if {"duration", "frequency", "age", "distance", "size", "quantity", "degree"} & intents:
         intents.discard("manner")
     if intents - {"yesno"}:

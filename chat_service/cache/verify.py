@@ -6,11 +6,12 @@ Sentence embeddings score near-misses as high as paraphrases ("convert kilograms
 both a similarity at or above the threshold and this verifier's agreement. It reasons about what
 is asked, in two layers:
 
-1. Slots that must agree exactly (slots.py, measures.py): quoted terms and code, numbers as values,
-   operators, negation, the language the reply is asked in, the kind of question, tense, how
-   many questions are asked, and the direction of the arguments (roles of "from X to Y"
-   phrases, any two arguments that trade sides around a shared relation, the passive voice's
-   subject and agent, "X of Y" against "Y of X", the unit each number goes with).
+1. Slots that must agree exactly (slots.py, word_order.py, measures.py): quoted terms and
+   code, numbers as values, operators, negation, the language the reply is asked in, the kind
+   of question, tense, how many questions are asked, and the direction of the arguments (roles
+   of "from X to Y" phrases, any two arguments that trade sides around a shared relation or
+   trade places, the passive voice's subject and agent, "X of Y" against "Y of X", the unit
+   each number goes with).
 2. The content words, with the wording free: each content word of one question must meet an
    equal on the other side: the same stem, a derived form or a typo (wordmatch.py), a word
    split in two, an acronym of words in a row, else a synonym by the embedding model's own
@@ -49,25 +50,27 @@ from chat_service.cache.measures import (
 )
 from chat_service.cache.rewording import Missing, object_of_phrase, restated, reworded
 from chat_service.cache.slots import (
-    arguments_cross,
     as_many_questions,
     asked_numbers,
     direction_agrees,
-    exchanged_across,
     intents_agree,
     mirrored,
     modalities_conflict,
     numbers_agree,
     order_free,
-    passive_flipped,
     quantities_agree,
     reply_language,
-    swapped_in_place,
     tenses_conflict,
     terms_agree,
     without_preference,
 )
 from chat_service.cache.support import without_support_verbs
+from chat_service.cache.word_order import (
+    arguments_cross,
+    exchanged_across,
+    passive_flipped,
+    swapped_in_place,
+)
 from chat_service.cache.wordmatch import (
     WordVectors,
     lexically_equal,

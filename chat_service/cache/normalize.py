@@ -16,6 +16,27 @@ import unicodedata
 from chat_service.cache.spelling import corrected
 from chat_service.cache.typos import TYPOS
 
+_QUESTION_KINDS = (
+    "random",
+    "dumb",
+    "stupid",
+    "silly",
+    "honest",
+    "serious",
+    "genuine",
+    "simple",
+    "basic",
+    "general",
+    "weird",
+    "odd",
+    "strange",
+    "embarrassing",
+    "newbie",
+    "noob",
+    "beginner",
+    "naive",
+    "curious",
+)
 # Leading phrases that only address the assistant. Applied repeatedly at the start.
 _LEADING = (
     "hey there",
@@ -53,6 +74,14 @@ _LEADING = (
     "uh",
     "umm",
     "quick question",
+    "quick one",
+    # a question that says what kind of question it is ("random question:", "dumb question,
+    # but"), or what it is for, says nothing of what is asked
+    *(f"{kind} question" for kind in _QUESTION_KINDS),
+    "settle a debate",
+    "settle a debate for me",
+    "settle an argument",
+    "settle an argument for me",
     "one more question",
     "one more",
     "excuse me",
@@ -234,6 +263,11 @@ _ADVISE_RE = re.compile(
     r"\b(?:advise|inform|explain to)(?: me)?(?: on| as to| about)? "
     r"(?=(?:how|what|when|where|why|which|who|whether)\b)"
 )
+# "help me figure out (work out, find out) why X" asks why X: a request before the question
+_HELP_FIND_RE = re.compile(
+    r"\bhelp me (?:to )?(?:figure|work|find) out (?=(?:how|what|why|when|where|which|who"
+    r"|whether|if)\b)"
+)
 # "i need help (assistance) doing X" asks how to do X
 _NEED_HELP_RE = re.compile(
     r"^i (?:need|require|could use|would like) (?:some )?(?:help|assistance) (?:with |in )?"
@@ -312,6 +346,7 @@ def normalize_question(text: str) -> str:
     s = _EXPLETIVE_RE.sub(r"\1", s)
     s = _WTF_RE.sub("what", s)
     s = _ASK_YOU_RE.sub("", s)
+    s = _HELP_FIND_RE.sub("", s)
     s = _INFORM_RE.sub(r"tell \1", s)
     s = _ADVISE_RE.sub("", s)
     s = _HELP_RE.sub("?", s)

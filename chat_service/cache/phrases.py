@@ -161,6 +161,47 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r" (?:different from|differ from)(?! (?:each other|one another)\b)",
         r"what is the difference between \1 and",
     ),
+    # ... and so do its other forms: "how X differs from Y" (an indirect question, after
+    # "explain"), "how do X and Y differ (from each other)", "how are X and Y different"
+    (
+        r"\bhow (?!(?:is|are|does|do|did|they|these|those|it|both|the two)\b)"
+        r"((?:[\w'-]+ ){0,5}?[\w'-]+) (?:differs|is different) from"
+        r"(?! (?:each other|one another)\b)",
+        r"what is the difference between \1 and",
+    ),
+    (
+        r"\bhow (?:(?:is|are|does|do) )?((?:[\w'-]+ ){0,5}?[\w'-]+) and ((?:[\w'-]+ ){0,5}?[\w'-]+)"
+        r" (?:differ|are different|different)(?: from (?:each other|one another))?(?=[?.!,]|$)",
+        r"what is the difference between \1 and \2",
+    ),
+    # telling two things apart (distinguishing them) is knowing their difference: "how do i
+    # tell X apart from Y", "tell X and Y apart", "distinguish (between) X and (from) Y"
+    (
+        r"\b(?:tell|distinguish) ((?:[\w'-]+ ){0,5}?[\w'-]+) apart from\b",
+        r"tell the difference between \1 and",
+    ),
+    (
+        r"\b(?:tell|distinguish) ((?:[\w'-]+ ){0,5}?[\w'-]+ and (?:[\w'-]+ ){0,5}?[\w'-]+) apart\b",
+        r"tell the difference between \1",
+    ),
+    (
+        r"\bdistinguish (?:between )?((?:[\w'-]+ ){0,5}?[\w'-]+) (?:from|and)\b",
+        r"tell the difference between \1 and",
+    ),
+    (
+        r"\b(?:how (?:(?:can|do|would|could|should) (?:i|you|we|one) |to )|ways? to )"
+        r"tell the differences? between\b",
+        "what is the difference between",
+    ),
+    # two things set side by side with "vs" and a request for "the deal" (the difference):
+    # "hot wallet vs cold wallet, what's the deal?"
+    (
+        r"^(?!(?:what|which|how|why|when|where|who|is|are|was|were|do|does|did|can|could"
+        r"|should|would|will)\b)([\w' -]+?) (?:vs\.?|versus) ([\w' -]+?),? "
+        r"(?:what(?:'s| is| are) the (?:deal|differences?)|(?:the |key |main )?differences?)"
+        r"(?=[?.!]*$)",
+        r"what is the difference between \1 and \2",
+    ),
     # asking whether there is a way to do something asks how to do it
     (r"\bis there (?:a|any) (?:way|method) (?:for me |i can )?to\b", "how can i"),
     # asking whether something is acceptable asks for permission, as "can i" does

@@ -117,8 +117,8 @@ def _shared(roles: frozenset[str], own: Analysis, other: Analysis) -> frozenset[
 # people ask "do I need to tip" and "should I tip" for the same answer.
 _PERMISSION_RE = re.compile(r"\b(?:can|could|may|cannot|can't|couldn't)\b")
 _OBLIGATION_RE = re.compile(
-    r"\b(?:must|mustn't|(?:have|has|had) to|needs?|necessary|required|mandatory|compulsory"
-    r"|obligatory)\b"
+    r"\b(?:must|mustn't|(?:have|has|had) to|needs?|needed|necessary|required|mandatory"
+    r"|compulsory|obligatory|obligated)\b"
 )
 
 

@@ -1,0 +1,60 @@
+"""The cache verifier's readings from the eleventh round (docs/answer-cache.md): the forms of a
+question about a difference, openers that say what kind of question follows, a request to help
+figure something out, "needed" as an obligation, and a word said twice whose occurrences a
+moved phrase renumbers. Examples of my own; each paraphrase was refused before its reading, each
+near-miss is one the reading must still refuse (pure Python, no model)."""
+
+from __future__ import annotations
+
+from chat_service.cache.analysis import analyze
+from chat_service.cache.slots import modalities_conflict
+from tests.fixtures.cache_verify import asks_same
+
+_DIFFERENCE = "what's the difference between a hare and a rabbit"
+
+
+def test_the_forms_of_a_question_about_a_difference_ask_it() -> None:
+    for asked in (
+        "how do hares and rabbits differ from each other",
+        "how are a hare and a rabbit different",
+        "could you explain how a hare differs from a rabbit",
+        "how do you tell a hare apart from a rabbit",
+        "how can i tell hares and rabbits apart",
+        "how can i distinguish a hare from a rabbit",
+        "how do i tell the difference between a hare and a rabbit",
+        "hare vs rabbit, what's the difference?",
+    ):
+        assert asks_same(_DIFFERENCE, asked), asked
+
+
+def test_a_difference_is_not_a_likeness_nor_a_sign() -> None:
+    assert not asks_same(_DIFFERENCE, "how are hares and rabbits alike")
+    assert not asks_same(_DIFFERENCE, "what do a hare and a rabbit have in common")
+
+
+def test_an_opener_that_names_the_kind_of_question_asks_nothing() -> None:
+    asked = "how many legs does a spider have"
+    assert asks_same(asked, "random question: how many legs does a spider have?")
+    assert asks_same(asked, "Dumb question, how many legs does a spider have")
+    assert asks_same(asked, "quick one - how many legs does a spider have")
+    assert asks_same(
+        "what is the tallest mountain in africa",
+        "settle a debate: what's the tallest mountain in africa?",
+    )
+
+
+def test_help_me_figure_out_only_asks_for_the_answer() -> None:
+    assert asks_same(
+        "why does my dishwasher smell like rotten eggs",
+        "could you help me figure out why my dishwasher smells like rotten eggs?",
+    )
+    assert asks_same(
+        "how do i split a bill three ways in venmo",
+        "help me work out how to split a bill three ways in venmo",
+    )
+
+
+def test_needed_is_an_obligation() -> None:
+    assert modalities_conflict(
+        analyze("can i bring a stroller on the bus"), analyze("is a stroller needed on the bus")
+    )

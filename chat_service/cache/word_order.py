@@ -28,7 +28,8 @@ def arguments_cross(a: Analysis, b: Analysis) -> bool:
     the front ("in Python, how do I ...") moves words across it in one direction only, and a
     time or a manner moves freely ("in autumn in paris" / "in paris in the autumn", "send money
     to mexico the cheapest way" / "the cheapest way to send money ... to mexico")."""
-    shared = set(a.order) & set(b.order)
+    b_order = _marked_as_in(a.order, b.order)
+    shared = set(a.order) & set(b_order)
     free = ("time", "comparison")
     movable = {
         t for t in shared if not t.startswith("~") and a.categories.get(t.split("@")[0]) not in free
@@ -36,7 +37,7 @@ def arguments_cross(a: Analysis, b: Analysis) -> bool:
     # Relation words, and numbers: "how many km is 10 miles" / "how many miles is 10 km".
     pivots = [t for t in shared if t.split("@")[0] in _RELATIONS or t.startswith("#")]
     pos_a = {t: i for i, t in enumerate(a.order) if t in shared}
-    pos_b = {t: i for i, t in enumerate(b.order) if t in shared}
+    pos_b = {t: i for i, t in enumerate(b_order) if t in shared}
     for pivot in pivots:
         moved_right = moved_left = False
         for token in movable - {pivot}:
@@ -47,6 +48,42 @@ def arguments_cross(a: Analysis, b: Analysis) -> bool:
         if moved_right and moved_left:
             return True
     return False
+
+
+def _marked_as_in(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    """b's tokens, with the occurrences of a word said more than once marked as in a: each is
+    the occurrence of a with the same content word after it, else before it. Marks count from
+    the start, so moving a phrase renumbers them ("talking *to* my boss, how *to* say X" / "how
+    *to* say X, talking *to* my boss")."""
+    bases_a = [t.split("@")[0] for t in a]
+    bases_b = [t.split("@")[0] for t in b]
+    renamed = list(b)
+    for base in {t for t in bases_b if bases_a.count(t) + bases_b.count(t) > 2}:
+        free = [i for i, t in enumerate(bases_a) if t == base]
+        todo = [j for j, t in enumerate(bases_b) if t == base]
+        for side in (1, -1):  # the content word after, then the one before
+            for j in list(todo):
+                near = _content_beside(bases_b, j, side)
+                match = next(
+                    (i for i in free if near and _content_beside(bases_a, i, side) == near), None
+                )
+                if match is not None:
+                    renamed[j] = a[match]
+                    free.remove(match)
+                    todo.remove(j)
+        extra = iter(range(len(a) + 1, len(a) + len(b) + 2))
+        for j in todo:
+            renamed[j] = a[free.pop(0)] if free else f"{base}@{next(extra)}"
+    return tuple(renamed)
+
+
+def _content_beside(bases: list[str], index: int, side: int) -> str | None:
+    i = index + side
+    while 0 <= i < len(bases):
+        if not bases[i].startswith("~"):
+            return bases[i]
+        i += side
+    return None
 
 
 # Words that join two things without ordering them: "X and Y" is "Y and X".

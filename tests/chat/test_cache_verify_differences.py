@@ -58,3 +58,28 @@ def test_needed_is_an_obligation() -> None:
     assert modalities_conflict(
         analyze("can i bring a stroller on the bus"), analyze("is a stroller needed on the bus")
     )
+
+
+def test_a_moved_phrase_keeps_the_occurrences_of_a_word_said_twice() -> None:
+    # "to" twice in each: moving "when i'm writing to my landlord" renumbers them
+    assert asks_same(
+        "when i'm writing to my landlord, how do i say 'thank you' in german",
+        "how do i say 'thank you' in german when i'm writing to my landlord",
+    )
+    assert asks_same(
+        "how much does it cost to mail a letter from canada to the usa",
+        "what does mailing a letter from canada to the usa cost",
+    )
+    assert asks_same(
+        "how do i explain to my 6-year-old why we have to move house",
+        "how do i explain why we have to move house to my 6-year-old",
+    )
+    # a swap around the same words is still a swap
+    assert not asks_same(
+        "how do i move files from my phone to my laptop",
+        "how do i move files from my laptop to my phone",
+    )
+    assert not asks_same(
+        "how much does it cost to mail a letter from canada to the usa",
+        "how much does it cost to mail a letter from the usa to canada",
+    )

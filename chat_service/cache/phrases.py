@@ -280,7 +280,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # hours of something asked as an amount ("how many hours of sleep" is "how much sleep")
     (r"\bhow many hours of\b", "how much"),
     # a count of time units is a duration ("how many days until" = "how long until")
-    (r"\bhow many (?:seconds|minutes|hours|days|weeks|months|years)\b", "how long"),
+    # ... whose unit stays: "how many days" and "how many hours" of one span differ (verify.py)
+    (r"\bhow many (seconds|minutes|hours|days|weeks|months|years)\b", r"how long \1"),
     # a quantity of time is a duration, as a count of time units is
     (r"\bhow much time\b", "how long"),
     # the point, situation or condition at which something holds: when it holds

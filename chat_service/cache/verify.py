@@ -264,6 +264,13 @@ def _situation(stem: str, own: Analysis) -> bool:
     )
 
 
+def _duration_unit(stem: str, own: Analysis) -> bool:
+    """The unit a duration is asked in ("how many days until ..." is read "how long days
+    until ..."): it agrees with a duration asked in no unit, never with another unit."""
+    word = own.words.get(stem, "")
+    return own.categories.get(stem) == "units" and f"how long {word}" in own.text
+
+
 # a third person the question points back at: "~he" is a function word of `asked_order`
 _PRONOUNS = frozenset("~" + w for w in lex.words("he she him her his hers they them their theirs"))
 # "i'm pregnant", "i am a senior", "as a beginner"; not "i'm helping my kid"
@@ -365,6 +372,8 @@ def conclude(c: Comparison, similarity: float, vectors: WordVectors | None) -> V
     missing = [(s, a, b) for s in left] + [(s, b, a) for s in right]
     if not (a.context and b.context):  # two situations stated are compared whole
         missing = [(s, own, other) for s, own, other in missing if not _situation(s, own)]
+    if len({id(own) for s, own, _ in missing if own.categories.get(s) == "units"}) == 1:
+        missing = [(s, own, other) for s, own, other in missing if not _duration_unit(s, own)]
     if not missing:
         return Verdict(True, "ok")
     if similarity >= LOOSE_WORD_MIN and _loose(missing, vectors):

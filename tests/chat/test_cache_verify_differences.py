@@ -83,3 +83,18 @@ def test_a_moved_phrase_keeps_the_occurrences_of_a_word_said_twice() -> None:
         "how much does it cost to mail a letter from canada to the usa",
         "how much does it cost to mail a letter from the usa to canada",
     )
+
+
+def test_a_count_of_time_units_keeps_its_unit() -> None:
+    # "how many days" is "how long", in days: it agrees with a duration in no unit ...
+    assert asks_same(
+        "how many weeks until the summer solstice", "how long until the summer solstice"
+    )
+    assert asks_same(
+        "how many minutes should i steep oolong tea", "how long should i steep oolong tea"
+    )
+    # ... never with another unit
+    assert not asks_same(
+        "how many days until the summer solstice", "how many hours until the summer solstice"
+    )
+    assert not asks_same("how many days are in a leap year", "how many weeks are in a leap year")

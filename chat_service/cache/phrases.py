@@ -203,7 +203,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"what is the difference between \1 and \2",
     ),
     # asking whether there is a way to do something asks how to do it
-    (r"\bis there (?:a|any) (?:way|method) (?:for me |i can )?to\b", "how can i"),
+    (
+        r"\bis there (?:a|an|any) (?:easy |simple |good )?(?:way|method) (?:for me |i can )?to\b",
+        "how can i",
+    ),
     # asking whether something is acceptable asks for permission, as "can i" does
     (r"\bis it (?:ok|okay|alright|all right|acceptable) (?:for me |if i )?to\b", "can i"),
     # "why won't it start" is a refusal, now: "why doesn't it start"
@@ -425,8 +428,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bquickest\b", "fastest"),
     (r"\bquicker\b", "faster"),
     # a manner said as an adverb at the end asks for the way that has it: "how do i peel
-    # garlic easily" asks "the easiest way to peel garlic"
-    (r"\beasily(?=[?.!]*$)", "the easiest way"),
+    # garlic quickly" asks "the fastest way to peel garlic"; the easiest way is how to do it
+    # (below), so "easily" asks no more than "correctly" does
+    (r"\s(?:easily)(?=[?.!]*$)", ""),
     (r"(?<!\bhow )(?<!\bso )(?<!\btoo )(?<!\bvery )\bquickly(?=[?.!]*$)", "the fastest way"),
     # a fast (quick) way to do something is the fastest: "fast ways to raise my credit score"
     (r"\b(?:fast|quick|rapid|speedy) (ways?|methods?) to\b", r"the fastest \1 to"),
@@ -505,13 +509,13 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bon an? (daily|nightly|weekly|monthly|yearly|annual|regular) basis\b", r"\1"),
     (
         r"\bwhat(?:'s| is| are)? (?:a |the |some )?"
-        r"(?:good |best |proper |right |correct |recommended |usual |standard |)"
+        r"(?:good |best |proper |right |correct |recommended |usual |standard |easiest |)"
         r"(?:ways?|methods?|steps|procedure|process) (?:to|for|of)\b",
         "how to",
     ),
     (
-        r"\b(?:the )?(?:best|proper|right|correct|recommended|most effective|smartest) way"
-        r" (?:to|for|of)\b",
+        r"\b(?:the )?(?:best|proper|right|correct|recommended|most effective|smartest|easiest)"
+        r" (?:ways?|methods?) (?:to|for|of)\b",
         "how to",
     ),
     # asking for the trick, tips or technique to do something asks how to do it (only before a

@@ -98,3 +98,19 @@ def test_a_count_of_time_units_keeps_its_unit() -> None:
         "how many days until the summer solstice", "how many hours until the summer solstice"
     )
     assert not asks_same("how many days are in a leap year", "how many weeks are in a leap year")
+
+
+def test_the_easiest_way_to_do_something_is_how_to_do_it() -> None:
+    easiest = "what's the easiest way to descale a kettle"
+    for asked in (
+        "how do i descale a kettle",
+        "what's the best way to descale a kettle",
+        "how can i descale a kettle easily",
+        "the simplest method for descaling a kettle?",
+        "is there an easy way to descale a kettle",
+    ):
+        assert asks_same(easiest, asked), asked
+    # a way that is fast or cheap is asked for its speed or cost
+    assert not asks_same(easiest, "what's the fastest way to descale a kettle")
+    assert not asks_same(easiest, "what's the cheapest way to descale a kettle")
+    assert not asks_same("how do i descale a kettle", "what's the quickest way to descale a kettle")

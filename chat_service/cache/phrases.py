@@ -360,6 +360,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"\1 \2",
     ),
     (r"\b(\w+) (?:ideas|suggestions) (?=for\b)", r"\1 "),
+    # "replace X with Y" is "replace X for Y": its roles are ordered, as "swap X for Y" is
+    # ("replace butter with oil" / "replace oil with butter")
+    (r"\b(replac(?:e|es|ed|ing)) ((?:[\w'-]+ ){0,3}?[\w'-]+) with\b", r"\1 \2 for"),
     # "substitute X for Y" is to use X instead of Y
     (r"\bsubstitut(?:e|ing) ((?:[\w'-]+ ){1,4}?)for\b", r"use \1instead of"),
     # to find (work out, compute) a quantity of mathematics is to calculate it

@@ -88,6 +88,13 @@ def _content_beside(bases: list[str], index: int, side: int) -> str | None:
 
 # Words that join two things without ordering them: "X and Y" is "Y and X".
 _SYMMETRIC = frozenset(["~and", "~or", "~between", "~both", "~either", "~nor"])
+# ... unless each of the two heads a phrase of its own: "fly *into* rome and *out of* milan"
+_PHRASE_HEADS = frozenset(lex.PREPOSITIONS | {"~" + p for p in lex.PREPOSITIONS})
+
+
+def _unordered(middle: list[str]) -> bool:
+    """A middle that joins two things without ordering them (see _SYMMETRIC)."""
+    return bool(_SYMMETRIC.intersection(middle)) and not _PHRASE_HEADS.intersection(middle)
 
 
 # Exchanging two phrases can change the words that agree with them: the article follows the
@@ -136,7 +143,7 @@ def swapped_in_place(a: Analysis, b: Analysis) -> bool:
                 p[:first] == q[m - first :]
                 and p[m - last :] == q[:last]
                 and middle == q[last : m - first]
-                and not _SYMMETRIC.intersection(middle)
+                and not _unordered(middle)
                 and any(not t.startswith("~") for t in middle)
                 and _fills_a_role(p[:first])
                 and _fills_a_role(p[m - last :])
@@ -152,13 +159,19 @@ def exchanged_across(a: Analysis, b: Analysis) -> bool:
     carries its words past others in one direction, and a sentence restated ("merge two
     dictionaries" / "two dictionaries be merged") puts its words in new places. A middle with a
     symmetric word ("x and y") orders nothing; a time or a comparison moves freely. The asker
-    is one of the words, whether "i" or "me" ("can *i* give my *dog* ibuprofen" / "can my *dog*
-    give *me* ibuprofen")."""
+    is one of the words, whether "i", "me" or "myself" ("can *i* give my *dog* ibuprofen" /
+    "can my *dog* give *me* ibuprofen"), and so is a word for people ("a check *i* wrote to
+    *someone*" / "a check *someone* wrote to *me*")."""
+    if _passive_at(a) is not None or _passive_at(b) is not None:
+        return False  # the passive puts its agent last: passive_flipped reads its roles
     x, y = _asker_one(_agreement_blind(a.order)), _asker_one(_agreement_blind(b.order))
+    x, y = [t for t in x if t not in _POSSESSIVES], [t for t in y if t not in _POSSESSIVES]
     shared = [
         t
         for t in dict.fromkeys(x)
-        if (not t.startswith(("~", "#")) or t == "~i") and x.count(t) == 1 and y.count(t) == 1
+        if (not t.startswith(("~", "#")) or t == "~i" or t in _PERSONS)
+        and x.count(t) == 1
+        and y.count(t) == 1
     ]
     pos_x = {t: x.index(t) for t in shared}
     pos_y = {t: y.index(t) for t in shared}
@@ -169,7 +182,7 @@ def exchanged_across(a: Analysis, b: Analysis) -> bool:
                 continue
             middle_x = x[pos_x[first] + 1 : pos_x[second]]
             middle_y = y[pos_y[second] + 1 : pos_y[first]]
-            if _SYMMETRIC.intersection(middle_x + middle_y):
+            if _unordered(middle_x + middle_y):
                 continue
             places = (
                 _took_place(x, pos_x[first], y, pos_y[second]),
@@ -180,8 +193,13 @@ def exchanged_across(a: Analysis, b: Analysis) -> bool:
     return False
 
 
+# a possessive stays with its noun when the noun trades places with the asker ("my *husband*
+# snores louder than *me*" / "*i* snore louder than my *husband*")
+_POSSESSIVES = frozenset({"~my", "~your", "~his", "~her", "~our", "~their"})
+
+
 def _asker_one(tokens: list[str]) -> list[str]:
-    return ["~i" if t == "~me" else t for t in tokens]
+    return ["~i" if t in ("~me", "~myself") else t for t in tokens]
 
 
 # A light verb is a function word of the analysis, yet it relates the words around it ("can i

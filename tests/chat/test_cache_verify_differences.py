@@ -114,3 +114,25 @@ def test_the_easiest_way_to_do_something_is_how_to_do_it() -> None:
     assert not asks_same(easiest, "what's the fastest way to descale a kettle")
     assert not asks_same(easiest, "what's the cheapest way to descale a kettle")
     assert not asks_same("how do i descale a kettle", "what's the quickest way to descale a kettle")
+
+
+def test_roles_kept_apart_by_their_own_phrases_or_said_of_the_asker() -> None:
+    # two places joined by "and", each the object of its own preposition, are ordered
+    assert not asks_same(
+        "can i fly into lisbon and out of porto", "can i fly into porto and out of lisbon"
+    )
+    assert asks_same("is tea or coffee better before bed", "is coffee or tea better before bed")
+    # the asker trades places with a noun that keeps its possessive, or with "someone"
+    assert not asks_same(
+        "why does my sister earn more than me", "why do i earn more than my sister"
+    )
+    assert not asks_same(
+        "how do i return a gift i sent to someone", "how do i return a gift someone sent to me"
+    )
+    # "replace X with Y" orders what is replaced and what replaces it
+    assert not asks_same(
+        "how do i replace sugar with honey in tea", "how do i replace honey with sugar in tea"
+    )
+    assert asks_same(
+        "how do i replace sugar with honey in tea", "in tea, how do i replace sugar with honey"
+    )

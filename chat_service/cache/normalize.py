@@ -318,9 +318,13 @@ _REPEATED_PUNCT_RE = re.compile(r"([?!.,])\1+")
 _EDGE_PUNCT = " \t\n,.;:!?-"
 
 
-def _fix_word(match: re.Match[str]) -> str:
+def _fix_word(match: re.Match[str], capitals: frozenset[str] = frozenset()) -> str:
     word = match.group(0)
-    return TYPOS.get(word) or corrected(word)
+    return TYPOS.get(word) or (word if word in capitals else corrected(word))
+
+
+# a word written in capitals is an acronym or a name ("LSAT"), never a typo to correct
+_CAPITALS_RE = re.compile(r"\b[A-Z]{2,}\b")
 
 
 # A vulgar fraction after a number is its fraction ("59½" is "59 1/2"); NFKC would glue the
@@ -338,7 +342,8 @@ def normalize_question(text: str) -> str:
     """The canonical form of a question, used for embedding and comparison."""
     s = unicode_normalized(text).translate(_QUOTES).casefold()
     s = _SPACE_RE.sub(" ", s).strip()
-    s = _WORD_RE.sub(_fix_word, s)
+    capitals = frozenset(w.casefold() for w in _CAPITALS_RE.findall(text))
+    s = _WORD_RE.sub(lambda m: _fix_word(m, capitals), s)
     s = _TEXTING_RE.sub("how to", s)
     s = _TEXTING_WORD_RE.sub(lambda m: _TEXTING[m.group(0)], s)
     s = _WITH_OUT_RE.sub("without", s)

@@ -12,6 +12,9 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # A correction must be a word seen at least this often in the dictionary's corpus (its floor is
 # 50): "quinoa", missing from it, must not become the rare "quinol".
 CORRECTION_MIN_COUNT = 100
+# A four-letter word is as often an abbreviation as a typo ("prev", "util"): only two letters
+# swapped, the commonest slip, into a very common word ("tkae" is take, "exti" exit).
+SHORT_CORRECTION_MIN_COUNT = 10_000
 
 
 # A letter written for another is a slip of the finger (a neighbour on a QWERTY keyboard) or of
@@ -35,6 +38,19 @@ def _near(letter: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def _very_common() -> frozenset[str]:
+    """Four-letter words seen at least SHORT_CORRECTION_MIN_COUNT times."""
+    try:
+        from spellchecker import SpellChecker
+    except ImportError:
+        return frozenset()
+    counts = SpellChecker(language="en", distance=1).word_frequency.dictionary
+    return frozenset(
+        w for w, n in counts.items() if len(w) == 4 and n >= SHORT_CORRECTION_MIN_COUNT
+    )
+
+
+@lru_cache(maxsize=1)
 def dictionary() -> tuple[frozenset[str], frozenset[str]]:
     """English words, and the common ones among them (CORRECTION_MIN_COUNT): pyspellchecker's
     bundled dictionary (~160k words with their counts, from the OpenSubtitles corpus and
@@ -55,14 +71,18 @@ def corrected(word: str) -> str:
     exactly one English word, a common one, becomes that word: "scrambeld", "salmom", "ocaen".
     Two letters swapped, then a letter left out, are the commonest slips: a word one of them
     makes of exactly one common word becomes it ("fuacet" is faucet before facet, "pyton"
-    python before pylon). Known words, short words ("prev" is no "perv") and words near several
+    python before pylon). Four-letter words only by a swap (SHORT_CORRECTION_MIN_COUNT). Known
+    words, shorter ones, short words ("prev" is no "perv") and words near several
     common ones by the same slip stay as written. A typo no longer drags the question's
     embedding below the threshold."""
     known, common = dictionary()
-    if len(word) < 5 or not word.isalpha() or not known or word in known:
+    if len(word) < 4 or not word.isalpha() or not known or word in known:
         return word
     head, tail = word[0], word[1:]
     swaps = {head + tail[:k] + tail[k + 1] + tail[k] + tail[k + 2 :] for k in range(len(tail) - 1)}
+    if len(word) == 4:
+        found = swaps & _very_common()
+        return found.pop() if len(found) == 1 else word
     # a letter left out inside the word: a word cut at its end is as often a clipping ("repos")
     inside = {head + tail[:k] + c + tail[k:] for k in range(len(tail)) for c in _LETTERS}
     missing = inside | {word + c for c in _LETTERS}

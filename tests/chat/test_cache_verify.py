@@ -77,6 +77,8 @@ def test_normalize_keeps_meaning(text: str) -> None:
         ("fuacet", "faucet"),  # two letters swapped (faucet), before one left in (facet)
         ("pyton", "python"),  # a letter left out (python), before one changed (pylon)
         ("prev", "prev"),  # four letters: an abbreviation as often as a typo
+        ("tkae", "take"),  # four letters, two swapped into a very common word
+        ("util", "util"),  # four letters: no letter inserted ("until")
         ("repos", "repos"),  # a word cut at its end is as often a clipping (not "repose")
         ("browsing", "browsing"),  # a known word
         ("vids", "vids"),  # too short to tell

@@ -7,6 +7,7 @@ near-miss is one the reading must still refuse (pure Python, no model)."""
 from __future__ import annotations
 
 from chat_service.cache.analysis import analyze
+from chat_service.cache.normalize import normalize_question
 from chat_service.cache.slots import modalities_conflict
 from tests.fixtures.cache_verify import asks_same
 
@@ -136,3 +137,11 @@ def test_roles_kept_apart_by_their_own_phrases_or_said_of_the_asker() -> None:
     assert asks_same(
         "how do i replace sugar with honey in tea", "in tea, how do i replace sugar with honey"
     )
+
+
+def test_a_word_in_capitals_is_never_corrected() -> None:
+    assert normalize_question("how long does it tkae to boil an egg") == (
+        "how long does it take to boil an egg"
+    )
+    # an acronym is no typo, though a swap would make it a word ("lsat" / "last")
+    assert normalize_question("how do I prepare for the LSAT") == "how do i prepare for the lsat"

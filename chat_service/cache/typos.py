@@ -214,6 +214,18 @@ TYPOS: dict[str, str] = {
     "lemme": "let me",
     "tmrw": "tomorrow",
     "hubby": "husband",
+    # chat abbreviations of common words and of the largest apps' names (not "ig", also "i
+    # guess")
+    "msg": "message",
+    "msgs": "messages",
+    "acct": "account",
+    "accts": "accounts",
+    "pw": "password",
+    "pwd": "password",
+    "approx": "approximately",
+    "fb": "facebook",
+    "yt": "youtube",
+    "rn": "right now",
     # British spellings, in the American form the rest of the lists use
     "mould": "mold",
     "mouldy": "moldy",

@@ -145,3 +145,10 @@ def test_a_word_in_capitals_is_never_corrected() -> None:
     )
     # an acronym is no typo, though a swap would make it a word ("lsat" / "last")
     assert normalize_question("how do I prepare for the LSAT") == "how do i prepare for the lsat"
+
+
+def test_chat_abbreviations_are_the_words_they_stand_for() -> None:
+    assert (
+        normalize_question("how do i back up my yt msgs") == "how do i back up my youtube messages"
+    )
+    assert normalize_question("forgot my fb pw") == "forgot my facebook password"

@@ -339,6 +339,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bprior to\b", "before"),
     # "what now" after a statement of what happened asks what to do
     (r"\bwhat (?:(?:do|should|can) i do )?now(?=[?.!]*$)", "what should i do"),
+    # the present said in other words is "now" (verify.py: a question with no time asks it)
+    (r"\b(?:these days|nowadays|right now|at the moment|at present|presently|currently)\b", "now"),
     # the simplest (most straightforward) way is the easiest, the lengthiest the longest
     (r"\b(?:simplest|most straightforward)\b", "easiest"),
     (r"\blengthiest\b", "longest"),

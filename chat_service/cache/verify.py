@@ -264,6 +264,11 @@ def _situation(stem: str, own: Analysis) -> bool:
     )
 
 
+# The present: a question that names no time asks about it ("the current tax rate" / "the tax
+# rate"); against another time it is a time that differs ("now" / "in 1990").
+_PRESENT = frozenset({"now", "current"})
+
+
 def _duration_unit(stem: str, own: Analysis) -> bool:
     """The unit a duration is asked in ("how many days until ..." is read "how long days
     until ..."): it agrees with a duration asked in no unit, never with another unit."""
@@ -374,6 +379,8 @@ def conclude(c: Comparison, similarity: float, vectors: WordVectors | None) -> V
         missing = [(s, own, other) for s, own, other in missing if not _situation(s, own)]
     if len({id(own) for s, own, _ in missing if own.categories.get(s) == "units"}) == 1:
         missing = [(s, own, other) for s, own, other in missing if not _duration_unit(s, own)]
+    if len({id(own) for s, own, _ in missing if own.categories.get(s) == "time"}) == 1:
+        missing = [(s, own, other) for s, own, other in missing if own.words[s] not in _PRESENT]
     if not missing:
         return Verdict(True, "ok")
     if similarity >= LOOSE_WORD_MIN and _loose(missing, vectors):

@@ -152,3 +152,15 @@ def test_chat_abbreviations_are_the_words_they_stand_for() -> None:
         normalize_question("how do i back up my yt msgs") == "how do i back up my youtube messages"
     )
     assert normalize_question("forgot my fb pw") == "forgot my facebook password"
+
+
+def test_a_question_that_names_no_time_asks_about_the_present() -> None:
+    asked = "what is the minimum wage in oregon"
+    assert asks_same(asked, "what's the current minimum wage in oregon?")
+    assert asks_same(asked, "what is the minimum wage in oregon these days")
+    assert asks_same(asked, "what is oregon's minimum wage right now")
+    # against another time the present is a time that differs
+    assert not asks_same(
+        "what is the minimum wage in oregon now", "what was the minimum wage in oregon last year"
+    )
+    assert not asks_same("is the museum open now", "is the museum open tomorrow")

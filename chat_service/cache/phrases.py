@@ -339,6 +339,18 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bprior to\b", "before"),
     # "what now" after a statement of what happened asks what to do
     (r"\bwhat (?:(?:do|should|can) i do )?now(?=[?.!]*$)", "what should i do"),
+    # not to remember is to forget ("if i forgot the password" / "if i can't remember it"), and
+    # to go without losing a thing is to keep it ("undo a commit without losing my changes")
+    (
+        r"\b(?:can't|cannot|can not|couldn't|don't|do not|didn't|did not) (?:remember|recall)\b",
+        "forgot",
+    ),
+    (r"\bwithout losing\b", "keeping"),
+    # for free (at no cost, free of charge) is without paying
+    (r"\b(?:for free|at no cost|free of charge)\b", "without paying"),
+    # not having much (many) of a thing is having little (few) of it
+    (r"\b(?:don't|do not|doesn't|does not) have (?:much|a lot of|lots of)\b", "have little"),
+    (r"\b(?:don't|do not|doesn't|does not) have many\b", "have few"),
     # the present said in other words is "now" (verify.py: a question with no time asks it)
     (r"\b(?:these days|nowadays|right now|at the moment|at present|presently|currently)\b", "now"),
     # the simplest (most straightforward) way is the easiest, the lengthiest the longest

@@ -351,6 +351,14 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # not having much (many) of a thing is having little (few) of it
     (r"\b(?:don't|do not|doesn't|does not) have (?:much|a lot of|lots of)\b", "have little"),
     (r"\b(?:don't|do not|doesn't|does not) have many\b", "have few"),
+    # "what's the move for X-ing" is slang for how to do it
+    (r"\bwhat(?:'s| is) the move (?:for|to|with)\b", "how to"),
+    # a number that is a prime (even, odd...) number is prime: "is 91 a prime number"
+    (
+        r"\b(\d+) (is |isn't |is not )?an? (prime|even|odd|composite|perfect|square|whole)"
+        r" number\b",
+        r"\1 \2\3",
+    ),
     # the present said in other words is "now" (verify.py: a question with no time asks it)
     (r"\b(?:these days|nowadays|right now|at the moment|at present|presently|currently)\b", "now"),
     # the simplest (most straightforward) way is the easiest, the lengthiest the longest
@@ -377,8 +385,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     # "replace X with Y" is "replace X for Y": its roles are ordered, as "swap X for Y" is
     # ("replace butter with oil" / "replace oil with butter")
     (r"\b(replac(?:e|es|ed|ing)) ((?:[\w'-]+ ){0,3}?[\w'-]+) with\b", r"\1 \2 for"),
-    # "substitute X for Y" is to use X instead of Y
-    (r"\bsubstitut(?:e|ing) ((?:[\w'-]+ ){1,4}?)for\b", r"use \1instead of"),
+    # "substitute (sub) X for Y" is to use X instead of Y
+    (r"\b(?:substitut(?:e|ing)|sub) ((?:[\w'-]+ ){1,4}?)for\b", r"use \1instead of"),
     # to find (work out, compute) a quantity of mathematics is to calculate it
     (
         r"\b(?:find|finding|work out|working out|compute|computing)"

@@ -187,3 +187,18 @@ def test_a_negation_said_as_a_plain_word() -> None:
         "how do i rename a branch and keep its history",
         "how do i rename a branch and lose its history",
     )
+
+
+def test_casual_frames_ask_what_the_plain_ones_do() -> None:
+    assert asks_same("is 57 a prime number", "yo is 57 prime or nah")
+    assert not asks_same("is 57 a prime number", "is 59 a prime number")
+    assert asks_same(
+        "can i substitute yogurt for sour cream in dip", "can i sub yogurt for sour cream in dip"
+    )
+    assert not asks_same(
+        "can i sub yogurt for sour cream in dip", "can i sub sour cream for yogurt in dip"
+    )
+    assert asks_same(
+        "how do i store a kayak over the winter",
+        "what's the move for storing a kayak over the winter",
+    )

@@ -38,30 +38,24 @@ def _near(letter: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _very_common() -> frozenset[str]:
-    """Four-letter words seen at least SHORT_CORRECTION_MIN_COUNT times."""
+def _counts() -> dict[str, int]:
+    """pyspellchecker's bundled English word counts (~160k words, from the OpenSubtitles corpus
+    and others); empty when the package is missing (no correction)."""
     try:
         from spellchecker import SpellChecker
     except ImportError:
-        return frozenset()
-    counts = SpellChecker(language="en", distance=1).word_frequency.dictionary
-    return frozenset(
-        w for w, n in counts.items() if len(w) == 4 and n >= SHORT_CORRECTION_MIN_COUNT
-    )
+        return {}
+    return dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
 
 
 @lru_cache(maxsize=1)
-def dictionary() -> tuple[frozenset[str], frozenset[str]]:
-    """English words, and the common ones among them (CORRECTION_MIN_COUNT): pyspellchecker's
-    bundled dictionary (~160k words with their counts, from the OpenSubtitles corpus and
-    others). Empty when the package is missing (no correction)."""
-    try:
-        from spellchecker import SpellChecker
-    except ImportError:
-        return frozenset(), frozenset()
-    counts = SpellChecker(language="en", distance=1).word_frequency.dictionary
+def dictionary() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """English words, the common ones among them (CORRECTION_MIN_COUNT), and the very common
+    four-letter ones (SHORT_CORRECTION_MIN_COUNT)."""
+    counts = _counts()
     common = frozenset(w for w, n in counts.items() if n >= CORRECTION_MIN_COUNT)
-    return frozenset(counts), common
+    short = frozenset(w for w in common if len(w) == 4 and counts[w] >= SHORT_CORRECTION_MIN_COUNT)
+    return frozenset(counts), common, short
 
 
 @lru_cache(maxsize=8192)
@@ -71,17 +65,17 @@ def corrected(word: str) -> str:
     exactly one English word, a common one, becomes that word: "scrambeld", "salmom", "ocaen".
     Two letters swapped, then a letter left out, are the commonest slips: a word one of them
     makes of exactly one common word becomes it ("fuacet" is faucet before facet, "pyton"
-    python before pylon). Four-letter words only by a swap (SHORT_CORRECTION_MIN_COUNT). Known
-    words, shorter ones, short words ("prev" is no "perv") and words near several
-    common ones by the same slip stay as written. A typo no longer drags the question's
+    python before pylon). A four-letter word only by a swap into a very common word
+    (SHORT_CORRECTION_MIN_COUNT: "prev" is no "perv"). Known words, shorter ones and words near
+    several common ones by the same slip stay as written. A typo no longer drags the question's
     embedding below the threshold."""
-    known, common = dictionary()
+    known, common, very_common = dictionary()
     if len(word) < 4 or not word.isalpha() or not known or word in known:
         return word
     head, tail = word[0], word[1:]
     swaps = {head + tail[:k] + tail[k + 1] + tail[k] + tail[k + 2 :] for k in range(len(tail) - 1)}
     if len(word) == 4:
-        found = swaps & _very_common()
+        found = swaps & very_common
         return found.pop() if len(found) == 1 else word
     # a letter left out inside the word: a word cut at its end is as often a clipping ("repos")
     inside = {head + tail[:k] + c + tail[k:] for k in range(len(tail)) for c in _LETTERS}

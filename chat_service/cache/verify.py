@@ -23,9 +23,11 @@ is asked, in two layers:
    is how people rephrase; two are how they ask something else. Exceptions, by where the
    difference lies: plain words said only in a statement beside the question (the asker's
    situation; its numbers but an age, its negation, and someone else in its story are
-   where the asker stands too), and, from `REWORDED_MIN`, a sentence restated (rewording.py):
-   plain leftovers on both sides spread over two places or more, or one plain word more or
-   less in sentences that differ in two places or more, where a near-miss changes one place.
+   where the asker stands too), the unit a duration is counted in and the present, which a
+   question with no time asks about (unasked.py), and, from `REWORDED_MIN`, a sentence
+   restated (rewording.py): plain leftovers on both sides spread over two places or more, or
+   one plain word more or less in sentences that differ in two places or more, where a
+   near-miss changes one place.
 
 Word vectors come from the caller (`vectors`; judge.py fetches exactly the words that
 `words_to_compare` names). Without them, only the lexical matching applies (stricter).
@@ -65,6 +67,7 @@ from chat_service.cache.slots import (
     without_preference,
 )
 from chat_service.cache.support import without_support_verbs
+from chat_service.cache.unasked import unasked_removed
 from chat_service.cache.word_order import (
     arguments_cross,
     exchanged_across,
@@ -248,46 +251,6 @@ def _loose(missing: Missing, vectors: WordVectors | None) -> bool:
     return False
 
 
-def _situation(stem: str, own: Analysis) -> bool:
-    """A plain word, a time or a unit of time said only in a statement beside the question
-    ("i'm planning my honeymoon. when is ..."): the asker's situation when only one question
-    states one (two are compared: "i'm a nurse. my pay?" / "i'm a plumber. my pay?"). Its names,
-    numbers, other units, languages are compared: it can hold the problem. So is an audience
-    when the question points back at it ("my lab pulls. how do i stop *him*") or it is the
-    asker ("i'm pregnant."); someone else in the story is not ("my kid usually does this for
-    me. how do i take a screenshot")."""
-    category = own.categories.get(stem)
-    return stem in own.context and (
-        category in ("content", "time")
-        or (category == "units" and stem in lex.TIME_UNITS)
-        or (category == "audience" and not _audience_asked(own, own.words[stem]))
-    )
-
-
-# The present: a question that names no time asks about it ("the current tax rate" / "the tax
-# rate"); against another time it is a time that differs ("now" / "in 1990").
-_PRESENT = frozenset({"now", "current"})
-
-
-def _duration_unit(stem: str, own: Analysis) -> bool:
-    """The unit a duration is asked in ("how many days until ..." is read "how long days
-    until ..."): it agrees with a duration asked in no unit, never with another unit."""
-    word = own.words.get(stem, "")
-    return own.categories.get(stem) == "units" and f"how long {word}" in own.text
-
-
-# a third person the question points back at: "~he" is a function word of `asked_order`
-_PRONOUNS = frozenset("~" + w for w in lex.words("he she him her his hers they them their theirs"))
-# "i'm pregnant", "i am a senior", "as a beginner"; not "i'm helping my kid"
-_ASKER_IS = r"\b(?:i'm|i am|im|as an?)\s+(?:(?!(?:my|our|your)\b)[\w'-]+\s+){0,2}"
-
-
-def _audience_asked(own: Analysis, word: str) -> bool:
-    return bool(_PRONOUNS.intersection(own.asked_order)) or (
-        re.search(_ASKER_IS + re.escape(word) + r"\b", own.text) is not None
-    )
-
-
 @dataclass(frozen=True)
 class Comparison:
     """Two questions compared as far as no word vector is needed: the slots' verdict, else the
@@ -374,13 +337,7 @@ def conclude(c: Comparison, similarity: float, vectors: WordVectors | None) -> V
         return c.verdict
     a, b = c.a, c.b
     left, right = _pair_synonyms(a, list(c.left), b, list(c.right), vectors)
-    missing = [(s, a, b) for s in left] + [(s, b, a) for s in right]
-    if not (a.context and b.context):  # two situations stated are compared whole
-        missing = [(s, own, other) for s, own, other in missing if not _situation(s, own)]
-    if len({id(own) for s, own, _ in missing if own.categories.get(s) == "units"}) == 1:
-        missing = [(s, own, other) for s, own, other in missing if not _duration_unit(s, own)]
-    if len({id(own) for s, own, _ in missing if own.categories.get(s) == "time"}) == 1:
-        missing = [(s, own, other) for s, own, other in missing if own.words[s] not in _PRESENT]
+    missing = unasked_removed(a, b, [(s, a, b) for s in left] + [(s, b, a) for s in right])
     if not missing:
         return Verdict(True, "ok")
     if similarity >= LOOSE_WORD_MIN and _loose(missing, vectors):

@@ -129,12 +129,9 @@ _ANYWHERE = (
     "can you let me know",
     "could you let me know",
     "please let me know",
-    "let me know",
     "please tell me",
-    "tell me",
     "can you remind me",
     "could you remind me",
-    "remind me",
     "can you please explain",
     "could you please explain",
     "can you explain",
@@ -146,11 +143,6 @@ _ANYWHERE = (
     "can you clarify",
     "could you clarify",
     "please clarify",
-    "i would like to know",
-    "i'd like to know",
-    "i want to know",
-    "i need to know",
-    "i would love to know",
     "i was wondering",
     "i am wondering",
     "i'm wondering",
@@ -168,18 +160,7 @@ _ANYWHERE = (
     "i'm hoping you can",
     "may i enquire",
     "may i inquire",
-    "i wish to know",
-    "i wish to inquire",
-    "do you know",
-    "do you happen to know",
     "any idea",
-    "if you don't mind",
-    "if you could",
-    "if possible",
-    "if you can",
-    "may i ask",
-    "can i ask",
-    "could i ask",
     "lol",
     "lmao",
     # chat-speak discourse markers: they say how the asker feels, not what is asked
@@ -201,6 +182,28 @@ _ANYWHERE = (
     "just wondering",
     "pray",
 )
+# Requests that are also the question's own words elsewhere ("tell me how to X" / "does my
+# employer have to tell me", "i need to know where" / "what do i need to know", "do you know
+# what" / "how do you know if"): removed only where a clause starts.
+_CLAUSE_OPENERS = (
+    "tell me",
+    "let me know",
+    "remind me",
+    "i need to know",
+    "i want to know",
+    "i would like to know",
+    "i'd like to know",
+    "i would love to know",
+    "i wish to know",
+    "i wish to inquire",
+    "do you know",
+    "do you happen to know",
+)
+# Asking leave to ask, only before the question ("can i ask, how ...", "may i ask why"; "can i
+# ask my landlord to ..." asks it), and a condition on the request only at its end or before a
+# comma ("explain it, if you can"; "what happens if you can pay only half").
+_ASK_LEAVE = r"(?:may|can|could) i ask"
+_IF_ABLE = r"if you (?:can|could|don't mind)|if possible"
 # Trailing courtesy.
 _TRAILING = (
     "thanks in advance",
@@ -254,7 +257,7 @@ def _phrases(items: tuple[str, ...]) -> str:
 _ASK_YOU_RE = re.compile(
     r"\b(?:can|could|would|will) (?:you|someone|somebody|anyone|anybody) (?:please )?"
     r"(?=(?:explain|describe|define|give|show|recommend|suggest|list|provide|help|write"
-    r"|translate|summarize|name|teach|tell|inform)\b)"
+    r"|translate|summarize|name|teach|tell|inform|let (?:me|us) know)\b)"
 )
 # "inform me of X" is "tell me X", a request for the answer
 _INFORM_RE = re.compile(r"\binform (me|us) (?:of|about|on)\b")
@@ -310,6 +313,13 @@ _EXPLETIVE_RE = re.compile(r"\b(how|what|why|where|who|when) the (?:heck|hell|fu
 _WTF_RE = re.compile(r"\bwt[fh](?= (?:is|are|was|were|does|do|did|happened)\b)")
 _LEADING_RE = re.compile(r"^(?:(?:" + _phrases(_LEADING) + r")(?=[\s,!.:;]|$)[\s,!.:;-]*)+")
 _ANYWHERE_RE = re.compile(r"(?<![\w'])(?:" + _phrases(_ANYWHERE) + r")(?![\w'])")
+_CLAUSE_START = r"(?:^|(?<=[,;:.!?] ))"
+_CLAUSE_OPENER_RE = re.compile(
+    _CLAUSE_START + r"(?:" + _phrases(_CLAUSE_OPENERS) + r")(?![\w'])"
+    r"|" + _CLAUSE_START + _ASK_LEAVE + r",? (?=(?:how|what|why|when|where|which|who|whether|if)\b)"
+    r"|" + _CLAUSE_START + _ASK_LEAVE + r"(?=[,:;])"
+    r"|,? (?:" + _IF_ABLE + r")(?=[,;:.!?]|$)|^(?:" + _IF_ABLE + r")(?=,)"
+)
 _TRAILING_RE = re.compile(r"(?:[\s,!.;:-]*\b(?:" + _phrases(_TRAILING) + r"))+[\s!.,]*$")
 _WORD_RE = re.compile(r"[a-z][a-z'\-]*")
 _SPACE_RE = re.compile(r"\s+")
@@ -363,6 +373,7 @@ def normalize_question(text: str) -> str:
         s = _LEADING_RE.sub("", s)
         s = _TRAILING_RE.sub("", s)
         s = _ANYWHERE_RE.sub(" ", s)
+        s = _CLAUSE_OPENER_RE.sub("", s)
         s = _SPACE_RE.sub(" ", s).strip()
         if s == before:
             break

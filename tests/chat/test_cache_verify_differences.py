@@ -202,3 +202,24 @@ def test_casual_frames_ask_what_the_plain_ones_do() -> None:
         "how do i store a kayak over the winter",
         "what's the move for storing a kayak over the winter",
     )
+
+
+def test_a_request_is_removed_only_where_it_asks_for_the_answer() -> None:
+    # the same words inside the question are the question
+    for kept in (
+        "how do you know if an egg is bad",
+        "how can i ask for a raise",
+        "can i ask my landlord to fix the heater",
+        "what do i need to know before buying a car",
+        "does my employer have to tell me about a second job",
+        "what happens if you can pay only half",
+    ):
+        assert normalize_question(kept) == kept
+    # where a clause starts they only ask for the answer
+    assert normalize_question("do you know what time it is in tokyo") == "what time it is in tokyo"
+    assert normalize_question("hi, tell me how to boil an egg") == "how to boil an egg"
+    assert normalize_question("may i ask why the sky is blue") == "why the sky is blue"
+    assert normalize_question("explain how tides work, if you can") == "explain how tides work"
+    assert (
+        normalize_question("could you please let me know the opening hours") == "the opening hours"
+    )

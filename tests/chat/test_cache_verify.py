@@ -533,6 +533,7 @@ def test_default_threshold_is_a_similarity() -> None:
         ("pairs_blind9.jsonl", {"topic"}, set(), 200, 0.4),
         # 51 groups of four, written like pairs_blind9.jsonl over other domains
         ("pairs_blind10.jsonl", {"topic"}, set(), 200, 0.4),
+        ("pairs_blind11.jsonl", {"topic"}, set(), 200, 0.4),
         # 300 groups of five, read to find rules (never reported with the held-out sets)
         ("pairs_read7.jsonl", {"topic"}, {"antonym"}, 1200, 0.4),
         # 83 groups of four, written like pairs_blind8.jsonl, read to find rules

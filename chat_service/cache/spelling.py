@@ -38,21 +38,16 @@ def _near(letter: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _counts() -> dict[str, int]:
-    """pyspellchecker's bundled English word counts (~160k words, from the OpenSubtitles corpus
-    and others); empty when the package is missing (no correction)."""
+def dictionary() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """English words, the common ones among them (CORRECTION_MIN_COUNT), and the very common
+    four-letter ones (SHORT_CORRECTION_MIN_COUNT): pyspellchecker's bundled word counts (~160k
+    words, from the OpenSubtitles corpus and others), read once and dropped. Empty when the
+    package is missing (no correction)."""
     try:
         from spellchecker import SpellChecker
     except ImportError:
-        return {}
-    return dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
-
-
-@lru_cache(maxsize=1)
-def dictionary() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """English words, the common ones among them (CORRECTION_MIN_COUNT), and the very common
-    four-letter ones (SHORT_CORRECTION_MIN_COUNT)."""
-    counts = _counts()
+        return frozenset(), frozenset(), frozenset()
+    counts = SpellChecker(language="en", distance=1).word_frequency.dictionary
     common = frozenset(w for w, n in counts.items() if n >= CORRECTION_MIN_COUNT)
     short = frozenset(w for w in common if len(w) == 4 and counts[w] >= SHORT_CORRECTION_MIN_COUNT)
     return frozenset(counts), common, short
